@@ -1,0 +1,99 @@
+"""The unit of work every action runs in: one transaction, its audit events, after-commit hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Row, select
+
+from offboard.domain.authz import OPERATOR, Actor, RoleGrant
+from offboard.domain.errors import Forbidden, error
+from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus
+from offboard.store import audit_log, repo
+from offboard.store.db import Database
+from offboard.store.tables import departments, roles
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """What actions need from the outside world; built once in offboard.bootstrap."""
+
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+
+
+@dataclass
+class UnitOfWork:
+    conn: Connection
+    tenant: Row
+    actor: Actor
+    now: datetime
+    _events: list[audit_log.PendingEvent] = field(default_factory=list)
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def tenant_id(self) -> int:
+        return self.tenant.id
+
+    def audit(self, action: str, targets: list[str] | tuple[str, ...], details: dict[str, Any] | None = None) -> None:
+        self._events.append(audit_log.PendingEvent(self.actor.audit_id, action, tuple(targets), details or {}))
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        self._after_commit.append(fn)
+
+
+@contextmanager
+def tenant_transaction(services: Services, tenant_slug: str, by: str | None = None) -> Iterator[UnitOfWork]:
+    """Open a write transaction on a tenant acting as `by` (a userid) or, without it, the operator.
+
+    The audit events are appended last, under the chain-head lock, in the same transaction:
+    if anything fails, neither the change nor its events are kept (INV-5).
+    """
+    with services.db.write() as conn:
+        tenant = repo.tenant_by_slug(conn, tenant_slug)
+        uow = UnitOfWork(conn, tenant, resolve_actor(conn, tenant.id, by), services.clock.now())
+        yield uow
+        audit_log.append(conn, tenant.id, uow._events, uow.now)
+    for fn in uow._after_commit:
+        fn()
+
+
+@contextmanager
+def tenant_read(services: Services, tenant_slug: str, by: str | None = None) -> Iterator[tuple[Connection, Row, Actor]]:
+    with services.db.read() as conn:
+        tenant = repo.tenant_by_slug(conn, tenant_slug)
+        yield conn, tenant, resolve_actor(conn, tenant.id, by)
+
+
+def resolve_actor(conn: Connection, tenant_id: int, by: str | None) -> Actor:
+    if by is None:
+        return OPERATOR
+    member = repo.member_by_userid(conn, tenant_id, by)
+    if member.status != MemberStatus.ACTIVE:
+        raise error(Forbidden, "actor_inactive", "{userid} is {status} and cannot act.", userid=by, status=member.status)
+    grants = []
+    for r in conn.execute(
+        select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member.id, roles.c.status == RoleStatus.ACTIVE)
+    ):
+        scope_paths: tuple[str, ...] = ()
+        if r.role == Role.ADMIN and r.scope:
+            scope_paths = tuple(
+                conn.execute(
+                    select(departments.c.path).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(r.scope))
+                ).scalars()
+            )
+        grants.append(RoleGrant(Role(r.role), scope_paths, frozenset(r.permissions or ())))
+    return Actor(kind="member", member_id=member.id, userid=member.userid, roles=tuple(grants))

@@ -1,0 +1,370 @@
+"""Members: add, update, credentials, list, show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+
+from offboard.actions.context import UnitOfWork
+from offboard.crypto.secrets import hash_password
+from offboard.domain import validation as v
+from offboard.domain.authz import Action, Actor, Target, require
+from offboard.domain.errors import Conflict, ValidationError, error
+from offboard.domain.org import coverage_delta, subtree_upper_bound
+from offboard.domain.vocabulary import PRESENT_STATUSES, USERID_HOLDING_STATUSES, MemberStatus, Role
+from offboard.store import ids, repo
+from offboard.store.org import shift_headcounts
+from offboard.store.tables import (
+    RESOURCE_TABLES,
+    credentials,
+    departments,
+    member_departments,
+    members,
+    roles,
+)
+
+PROFILE_FIELDS = ("name", "email", "mobile", "title", "external_id", "region")
+
+
+def target_of(conn: Connection, tenant_id: int, member: Row) -> Target:
+    paths = tuple(r.path for r in repo.member_department_rows(conn, tenant_id, member.id))
+    return Target(member_id=member.id, department_paths=paths, is_admin=repo.is_admin(conn, tenant_id, member.id))
+
+
+def _check_userid_free(conn: Connection, tenant_id: int, userid: str) -> None:
+    taken = conn.execute(
+        select(func.count()).where(
+            members.c.tenant_id == tenant_id,
+            members.c.userid == userid,
+            members.c.status.in_([s.value for s in USERID_HOLDING_STATUSES]),
+        )
+    ).scalar_one()
+    if taken:
+        raise error(Conflict, "duplicate_userid", "Userid {userid!r} is already taken in this enterprise.", userid=userid)
+
+
+def _check_external_id_free(conn: Connection, tenant_id: int, external_id: str, except_id: int | None = None) -> None:
+    query = select(func.count()).where(
+        members.c.tenant_id == tenant_id,
+        members.c.external_id == external_id,
+        members.c.status.in_([s.value for s in USERID_HOLDING_STATUSES]),
+    )
+    if except_id is not None:
+        query = query.where(members.c.id != except_id)
+    if conn.execute(query).scalar_one():
+        raise error(Conflict, "duplicate_external_id", "External id {external_id!r} already belongs to another member.", external_id=external_id)
+
+
+def _department_paths(conn: Connection, tenant_id: int, department_ids: list[int]) -> dict[int, str]:
+    if not department_ids:
+        raise error(ValidationError, "department_required", "A member belongs to at least one department.")
+    if len(set(department_ids)) != len(department_ids):
+        raise error(ValidationError, "duplicate_department", "A department is listed twice.")
+    found = dict(
+        conn.execute(
+            select(departments.c.id, departments.c.path).where(
+                departments.c.tenant_id == tenant_id, departments.c.id.in_(department_ids), departments.c.status != "dissolved"
+            )
+        ).all()
+    )
+    for dept_id in department_ids:
+        if dept_id not in found:
+            raise error(ValidationError, "department_not_found", "No department with id {id} in this enterprise.", id=dept_id)
+    return found
+
+
+def _resolve_manager(conn: Connection, tenant_id: int, manager_userid: str | None, member_id: int | None) -> int | None:
+    if not manager_userid:
+        return None
+    manager = repo.member_by_userid(conn, tenant_id, manager_userid)
+    if manager.status not in PRESENT_STATUSES:
+        raise error(ValidationError, "manager_inactive", "Manager {userid} is {status}; choose a current member.", userid=manager_userid, status=manager.status)
+    # Walk up the chain: a member may not (indirectly) manage themselves. O(depth of the chain).
+    seen, cursor = set(), manager.id
+    while cursor is not None and cursor not in seen:
+        if cursor == member_id:
+            raise error(Conflict, "manager_cycle", "{userid} cannot be the manager: that would make a reporting cycle.", userid=manager_userid)
+        seen.add(cursor)
+        cursor = conn.execute(select(members.c.manager_id).where(members.c.tenant_id == tenant_id, members.c.id == cursor)).scalar()
+    return manager.id
+
+
+def insert_member(
+    uow: UnitOfWork,
+    *,
+    userid: str,
+    name: str,
+    department_ids: list[int],
+    email: str | None = None,
+    mobile: str | None = None,
+    title: str | None = None,
+    region: str | None = None,
+    external_id: str | None = None,
+    manager_userid: str | None = None,
+) -> int:
+    """Insert a validated member with their departments and headcounts; no permission check."""
+    conn, tid = uow.conn, uow.tenant_id
+    userid = v.userid(userid)
+    name = v.name(name)
+    email = v.email(email)
+    mobile = v.mobile(mobile)
+    region = v.region(region or uow.tenant.region)
+    _check_userid_free(conn, tid, userid)
+    if external_id:
+        _check_external_id_free(conn, tid, external_id)
+    paths = _department_paths(conn, tid, department_ids)
+    manager_id = _resolve_manager(conn, tid, manager_userid, None)
+    member_id = ids.next_id(conn, members, tid)
+    conn.execute(
+        insert(members).values(
+            tenant_id=tid, id=member_id, userid=userid, external_id=external_id or None, name=name, email=email,
+            mobile=mobile, title=title, region=region, status=MemberStatus.ACTIVE, manager_id=manager_id, version=1,
+            created_at=uow.now, updated_at=uow.now,
+        )
+    )
+    conn.execute(
+        insert(member_departments),
+        [
+            {"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now}
+            for i, d in enumerate(department_ids)
+        ],
+    )
+    gain, _ = coverage_delta([], paths.values())
+    shift_headcounts(conn, tid, gain, ())
+    uow.audit(
+        "member.added",
+        [f"member:{member_id}", *(f"department:{d}" for d in department_ids)],
+        {"userid": userid, "name": name, "email": email, "mobile": mobile, "title": title, "region": region,
+         "external_id": external_id, "department_ids": department_ids, "manager_id": manager_id},
+    )
+    return member_id
+
+
+def add_member(uow: UnitOfWork, **fields: Any) -> int:
+    department_ids = fields.get("department_ids") or [_root_id(uow)]
+    fields["department_ids"] = department_ids
+    paths = _department_paths(uow.conn, uow.tenant_id, department_ids)
+    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=tuple(paths.values())))
+    return insert_member(uow, **fields)
+
+
+def _root_id(uow: UnitOfWork) -> int:
+    return uow.conn.execute(
+        select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.depth == 0).order_by(departments.c.id).limit(1)
+    ).scalar_one()
+
+
+def update_member(
+    uow: UnitOfWork,
+    userid: str,
+    *,
+    changes: dict[str, Any],
+    department_ids: list[int] | None = None,
+    manager_userid: str | None = None,
+    clear_manager: bool = False,
+) -> dict[str, Any]:
+    conn, tid = uow.conn, uow.tenant_id
+    member = repo.member_by_userid(conn, tid, userid)
+    require(uow.actor, Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
+    if member.status not in PRESENT_STATUSES:
+        raise error(Conflict, "member_not_present", "{userid} is {status}; only current members can be edited.", userid=userid, status=member.status)
+    values: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in PROFILE_FIELDS:
+            raise error(ValidationError, "unknown_field", "Unknown member field {field}.", field=key)
+        if key == "name":
+            value = v.name(value)
+        elif key == "email":
+            value = v.email(value)
+        elif key == "mobile":
+            value = v.mobile(value)
+        elif key == "region":
+            value = v.region(value)
+        elif key == "external_id" and value:
+            _check_external_id_free(conn, tid, value, except_id=member.id)
+        if getattr(member, key) != value:
+            values[key] = value or None
+    if manager_userid is not None or clear_manager:
+        manager_id = None if clear_manager else _resolve_manager(conn, tid, manager_userid, member.id)
+        if manager_id != member.manager_id:
+            values["manager_id"] = manager_id
+    moved = None
+    if department_ids is not None:
+        moved = _set_departments(uow, member.id, department_ids)
+    if not values and not moved:
+        return {"userid": userid, "changed": []}
+    conn.execute(
+        update(members)
+        .where(members.c.tenant_id == tid, members.c.id == member.id)
+        .values(**values, version=members.c.version + 1, updated_at=uow.now)
+    )
+    details = {k: values[k] for k in values}
+    if moved:
+        details["department_ids"] = department_ids
+    uow.audit("member.updated", [f"member:{member.id}"], {"before": {k: getattr(member, k) for k in values}, "after": details})
+    return {"userid": userid, "changed": sorted(details)}
+
+
+def _set_departments(uow: UnitOfWork, member_id: int, department_ids: list[int]) -> bool:
+    conn, tid = uow.conn, uow.tenant_id
+    new_paths = _department_paths(conn, tid, department_ids)
+    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=tuple(new_paths.values())))
+    old = repo.member_department_rows(conn, tid, member_id)
+    if [r.department_id for r in old] == department_ids:
+        return False
+    conn.execute(delete(member_departments).where(member_departments.c.tenant_id == tid, member_departments.c.member_id == member_id))
+    conn.execute(
+        insert(member_departments),
+        [
+            {"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now}
+            for i, d in enumerate(department_ids)
+        ],
+    )
+    gain, lose = coverage_delta([r.path for r in old], new_paths.values())
+    shift_headcounts(conn, tid, gain, lose)
+    return True
+
+
+def set_credentials(uow: UnitOfWork, userid: str, *, password: str | None = None, totp_secret: str | None = None) -> None:
+    """Set a member's password (Argon2id) and/or enrolled TOTP secret; the secrets never reach the audit trail."""
+    conn, tid = uow.conn, uow.tenant_id
+    member = repo.member_by_userid(conn, tid, userid)
+    if uow.actor.member_id != member.id:
+        require(uow.actor, Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
+    if password is not None and len(password) < 8:
+        raise error(ValidationError, "weak_password", "A password needs at least 8 characters.")
+    values: dict[str, Any] = {"updated_at": uow.now}
+    if password is not None:
+        values["password_hash"] = hash_password(password)
+    if totp_secret is not None:
+        values["totp_secret"] = totp_secret
+        values["totp_last_step"] = None
+    exists = conn.execute(
+        select(func.count()).where(credentials.c.tenant_id == tid, credentials.c.member_id == member.id)
+    ).scalar_one()
+    if exists:
+        conn.execute(update(credentials).where(credentials.c.tenant_id == tid, credentials.c.member_id == member.id).values(**values))
+    else:
+        conn.execute(insert(credentials).values(tenant_id=tid, member_id=member.id, **values))
+    uow.audit("member.credentials_set", [f"member:{member.id}"], {"password": password is not None, "totp": totp_secret is not None})
+
+
+def list_members(
+    conn: Connection,
+    tenant_id: int,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    department_id: int | None = None,
+    role: str | None = None,
+    query: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A page of members with filters; a scoped admin sees only their departments' members."""
+    require(actor, Action.READ_DIRECTORY)
+    if not 1 <= limit <= 500 or offset < 0:
+        raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
+    where = [members.c.tenant_id == tenant_id]
+    if status:
+        where.append(members.c.status == v.choice(status, MemberStatus, "status"))
+    paths: list[str] = []
+    if department_id is not None:
+        paths = [repo.department_by_id(conn, tenant_id, department_id).path]
+    if actor.kind == "member" and not any(g.role != Role.ADMIN for g in actor.roles):
+        scope = [p for g in actor.roles for p in g.scope_paths]
+        paths = [p for p in paths if any(p.startswith(s) for s in scope)] if paths else scope
+        if not paths:
+            return {"total": 0, "limit": limit, "offset": offset, "items": []}
+    if paths:
+        in_dept = (
+            select(member_departments.c.member_id)
+            .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
+            .where(
+                member_departments.c.tenant_id == tenant_id,
+                or_(*[and_(departments.c.path >= p, departments.c.path < subtree_upper_bound(p)) for p in paths]),
+            )
+        )
+        where.append(members.c.id.in_(in_dept))
+    if role:
+        v.choice(role, Role, "role")
+        where.append(
+            members.c.id.in_(select(roles.c.member_id).where(roles.c.tenant_id == tenant_id, roles.c.role == role, roles.c.status == "active"))
+        )
+    if query:
+        like = f"%{query.strip()}%"
+        where.append(or_(members.c.userid.ilike(like), members.c.name.ilike(like), members.c.email.ilike(like)))
+    total = conn.execute(select(func.count()).select_from(members).where(*where)).scalar_one()
+    rows = conn.execute(select(members).where(*where).order_by(members.c.id).limit(limit).offset(offset)).all()
+    primary = _primary_departments(conn, tenant_id, [r.id for r in rows])
+    role_map = _roles_of(conn, tenant_id, [r.id for r in rows])
+    items = [
+        {
+            "id": r.id, "userid": r.userid, "name": r.name, "email": r.email, "title": r.title, "status": r.status,
+            "department": primary.get(r.id), "roles": role_map.get(r.id, []),
+        }
+        for r in rows
+    ]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def _primary_departments(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[int, str]:
+    if not member_ids:
+        return {}
+    rows = conn.execute(
+        select(member_departments.c.member_id, departments.c.name)
+        .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
+        .where(member_departments.c.tenant_id == tenant_id, member_departments.c.member_id.in_(member_ids), member_departments.c.is_primary)
+    )
+    return {r.member_id: r.name for r in rows}
+
+
+def _roles_of(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {}
+    if not member_ids:
+        return result
+    for r in conn.execute(
+        select(roles.c.member_id, roles.c.role, roles.c.rank, roles.c.status)
+        .where(roles.c.tenant_id == tenant_id, roles.c.member_id.in_(member_ids))
+        .order_by(roles.c.role)
+    ):
+        label = f"{r.role}:{r.rank}" if r.rank else r.role
+        result.setdefault(r.member_id, []).append(label if r.status == "active" else f"{label} ({r.status})")
+    return result
+
+
+def owned_resource_counts(conn: Connection, tenant_id: int, member_id: int) -> dict[str, int]:
+    counts = {
+        kind: conn.execute(select(func.count()).where(table.c.tenant_id == tenant_id, table.c.owner_id == member_id)).scalar_one()
+        for kind, table in RESOURCE_TABLES.items()
+    }
+    counts["direct_report"] = conn.execute(
+        select(func.count()).where(members.c.tenant_id == tenant_id, members.c.manager_id == member_id, members.c.status.in_(["active", "frozen"]))
+    ).scalar_one()
+    counts["department_leader"] = conn.execute(
+        select(func.count()).where(departments.c.tenant_id == tenant_id, departments.c.leader_id == member_id)
+    ).scalar_one()
+    return counts
+
+
+def show_member(conn: Connection, tenant_id: int, actor: Actor, userid: str) -> dict[str, Any]:
+    member = repo.member_by_userid(conn, tenant_id, userid)
+    if actor.member_id != member.id:
+        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
+    manager = repo.member_by_id(conn, tenant_id, member.manager_id).userid if member.manager_id else None
+    return {
+        "id": member.id, "userid": member.userid, "external_id": member.external_id, "name": member.name,
+        "email": member.email, "mobile": member.mobile, "title": member.title, "region": member.region,
+        "status": member.status, "manager": manager, "version": member.version,
+        "departments": [
+            {"id": r.department_id, "name": r.name, "path": r.path, "primary": bool(r.is_primary)}
+            for r in repo.member_department_rows(conn, tenant_id, member.id)
+        ],
+        "roles": [
+            {"role": r.role, "rank": r.rank, "status": r.status, "scope": r.scope, "permissions": r.permissions}
+            for r in repo.member_roles(conn, tenant_id, member.id)
+        ],
+        "resources": owned_resource_counts(conn, tenant_id, member.id),
+        "created_at": member.created_at.isoformat(),
+    }

@@ -1,0 +1,89 @@
+"""Creating and listing tenants. A tenant is born with its first super admin (INV-1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from offboard.actions.context import Services, UnitOfWork
+from offboard.actions.members import insert_member
+from offboard.actions.roles import insert_role
+from offboard.audit.chain import GENESIS
+from offboard.domain import policy as policies
+from offboard.domain import validation as v
+from offboard.domain.authz import OPERATOR
+from offboard.domain.errors import Conflict, error
+from offboard.domain.org import child_path
+from offboard.domain.vocabulary import DepartmentStatus, Role, SuperAdminRank, TenantStatus
+from offboard.store import audit_log, ids
+from offboard.store.tables import departments, members, tenants
+
+
+def create_tenant(
+    services: Services,
+    *,
+    slug: str,
+    name: str,
+    admin_userid: str,
+    admin_name: str,
+    region: str = "cn",
+    profile: str = "wecom",
+    timezone: str = "Asia/Shanghai",
+    policy_overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create a tenant with its root department and its primary super admin, in one transaction."""
+    slug = v.slug(slug)
+    name = v.name(name, "enterprise name")
+    region = v.region(region)
+    timezone = v.timezone(timezone)
+    admin_userid = v.userid(admin_userid)
+    admin_name = v.name(admin_name, "admin name")
+    policy = policies.apply_overrides(policies.preset(profile), policy_overrides or {})
+    now = services.clock.now()
+    with services.db.write() as conn:
+        if conn.execute(select(func.count()).where(tenants.c.slug == slug)).scalar_one():
+            raise error(Conflict, "duplicate_slug", "An enterprise with slug {slug!r} already exists.", slug=slug)
+        tenant_id = ids.tenant_id_value(conn)
+        conn.execute(
+            insert(tenants).values(
+                id=tenant_id, slug=slug, name=name, region=region, timezone=timezone, profile=profile,
+                policy=policy, status=TenantStatus.ACTIVE, audit_seq=0, audit_head=GENESIS, created_at=now,
+            )
+        )
+        tenant = conn.execute(select(tenants).where(tenants.c.id == tenant_id)).one()
+        uow = UnitOfWork(conn, tenant, OPERATOR, now)
+        uow.audit("tenant.created", [f"tenant:{tenant_id}"], {"slug": slug, "name": name, "region": region, "profile": profile, "timezone": timezone})
+        root_id = ids.next_id(conn, departments, tenant_id)
+        conn.execute(
+            insert(departments).values(
+                tenant_id=tenant_id, id=root_id, parent_id=None, name=name, path=child_path(None, root_id), depth=0,
+                status=DepartmentStatus.ACTIVE, headcount=0, created_at=now,
+            )
+        )
+        uow.audit("department.added", [f"department:{root_id}"], {"name": name, "parent_id": None})
+        admin_id = insert_member(uow, userid=admin_userid, name=admin_name, region=region, department_ids=[root_id])
+        insert_role(uow, admin_id, Role.SUPER_ADMIN, rank=SuperAdminRank.PRIMARY)
+        audit_log.append(conn, tenant_id, uow._events, now)
+    return {"id": tenant_id, "slug": slug, "name": name, "region": region, "profile": profile, "timezone": timezone, "root_department_id": root_id, "admin_member_id": admin_id}
+
+
+def list_tenants(services: Services) -> list[dict[str, Any]]:
+    with services.db.read() as conn:
+        counts = (
+            select(members.c.tenant_id, func.count().label("n"))
+            .where(members.c.status.in_(["active", "frozen"]))
+            .group_by(members.c.tenant_id)
+            .subquery()
+        )
+        rows = conn.execute(
+            select(tenants, func.coalesce(counts.c.n, 0).label("members"))
+            .outerjoin(counts, counts.c.tenant_id == tenants.c.id)
+            .order_by(tenants.c.slug)
+        )
+        return [
+            {"id": r.id, "slug": r.slug, "name": r.name, "region": r.region, "profile": r.profile, "timezone": r.timezone,
+             "status": r.status, "members": r.members, "audit_events": r.audit_seq}
+            for r in rows
+        ]
+

@@ -1,0 +1,83 @@
+"""Personal API tokens (die with their owner's access, R-EXIT-1) and tenant service tokens
+(belong to the tenant, so integrations survive exits). Stored as SHA-256 digests only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from offboard.actions.context import UnitOfWork
+from offboard.crypto.secrets import new_token
+from offboard.domain import validation as v
+from offboard.domain.authz import Action, Actor, require
+from offboard.domain.errors import Conflict, NotFound, ValidationError, error
+from offboard.store import ids
+from offboard.store.tables import api_tokens, members
+
+SCOPES = tuple(a.value for a in Action if a != Action.TENANT_ADMIN)
+
+
+def _check_scopes(scopes: list[str]) -> list[str]:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise error(ValidationError, "unknown_scope", "Unknown token scope {scope}; choose from: {choices}.", scope=unknown[0], choices=", ".join(SCOPES))
+    return sorted(set(scopes))
+
+
+def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str], expires_days: int | None = None) -> dict[str, Any]:
+    """Create a token and return its plaintext, which is shown once and never stored."""
+    name = v.name(name, "token name")
+    scopes = _check_scopes(scopes)
+    if service:
+        require(uow.actor, Action.MANAGE_TOKENS)
+        owner = None
+    else:
+        if uow.actor.kind != "member":
+            raise error(ValidationError, "token_owner_required", "A personal token needs its owner: pass --by USERID, or --service for a tenant token.")
+        owner = uow.actor.member_id
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise error(ValidationError, "invalid_expiry", "Expiry must be 1-3650 days.")
+    plaintext, prefix, digest = new_token()
+    token_id = ids.next_id(uow.conn, api_tokens, uow.tenant_id)
+    expires_at = uow.now + timedelta(days=expires_days) if expires_days else None
+    uow.conn.execute(
+        insert(api_tokens).values(
+            tenant_id=uow.tenant_id, id=token_id, member_id=owner, name=name, prefix=prefix, token_hash=digest,
+            scopes=scopes, created_by=uow.actor.audit_id, created_at=uow.now, expires_at=expires_at,
+        )
+    )
+    uow.audit("token.created", [f"token:{token_id}", *([f"member:{owner}"] if owner else [])], {"name": name, "service": service, "scopes": scopes, "prefix": prefix})
+    return {"id": token_id, "name": name, "service": service, "scopes": scopes, "prefix": prefix, "token": plaintext,
+            "expires_at": expires_at.isoformat() if expires_at else None}
+
+
+def list_tokens(conn: Connection, tenant_id: int, actor: Actor) -> list[dict[str, Any]]:
+    query = (
+        select(api_tokens, members.c.userid)
+        .select_from(api_tokens.outerjoin(members, (members.c.tenant_id == api_tokens.c.tenant_id) & (members.c.id == api_tokens.c.member_id)))
+        .where(api_tokens.c.tenant_id == tenant_id)
+        .order_by(api_tokens.c.id)
+    )
+    if actor.kind == "member" and not actor.has("super_admin"):
+        query = query.where(api_tokens.c.member_id == actor.member_id)
+    return [
+        {"id": r.id, "name": r.name, "owner": r.userid, "service": r.member_id is None, "prefix": r.prefix, "scopes": r.scopes,
+         "created_at": r.created_at.isoformat(), "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+         "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+         "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+        for r in conn.execute(query)
+    ]
+
+
+def revoke_token(uow: UnitOfWork, token_id: int) -> None:
+    row = uow.conn.execute(select(api_tokens).where(api_tokens.c.tenant_id == uow.tenant_id, api_tokens.c.id == token_id)).first()
+    if row is None:
+        raise error(NotFound, "token_not_found", "No token with id {id} in this enterprise.", id=token_id)
+    if row.member_id is None or row.member_id != uow.actor.member_id:
+        require(uow.actor, Action.MANAGE_TOKENS)
+    if row.revoked_at is not None:
+        raise error(Conflict, "token_revoked", "Token {id} was already revoked.", id=token_id)
+    uow.conn.execute(update(api_tokens).where(api_tokens.c.tenant_id == uow.tenant_id, api_tokens.c.id == token_id).values(revoked_at=uow.now))
+    uow.audit("token.revoked", [f"token:{token_id}"], {"prefix": row.prefix})

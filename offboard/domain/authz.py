@@ -1,0 +1,116 @@
+"""Who may do what (SPEC §3.2), in one place for every entry point.
+
+An actor is the operator (CLI with database access, or a token bound to no tenant), the
+system (timers, sweeps) or a member with their active roles. An admin's scope is a set of
+department paths: a target is in scope when one of its departments lies in that subtree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from offboard.domain.errors import Forbidden, error
+from offboard.domain.org import is_within
+from offboard.domain.vocabulary import Role
+
+
+class Action(StrEnum):
+    PLAN_EXIT = "plan"
+    START_REMOVAL = "remove"
+    VOLUNTARY_EXIT = "voluntary_exit"
+    RESTORE = "restore"
+    INHERIT = "inherit"
+    ATTEST_HR = "attest_hr"
+    ATTEST_IT = "attest_it"
+    READ_DEPARTED_CHATS = "read_chats"
+    MANAGE_ADMINS = "manage_admins"  # handover, backup admin, policy, role grants
+    FREEZE = "freeze"
+    MANAGE_DIRECTORY = "manage_directory"  # members and departments
+    MANAGE_TOKENS = "manage_tokens"  # tenant service tokens
+    READ_AUDIT = "read_audit"
+    READ_DIRECTORY = "read_directory"
+    TENANT_ADMIN = "tenant_admin"  # create / recover tenants: operator only
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    role: Role
+    scope_paths: tuple[str, ...] = ()  # admin only; empty means no department
+    permissions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # "operator" | "member" | "system"
+    member_id: int | None = None
+    userid: str | None = None
+    roles: tuple[RoleGrant, ...] = field(default=())
+
+    @property
+    def audit_id(self) -> str:
+        return f"member:{self.member_id}" if self.kind == "member" else self.kind
+
+    def has(self, role: Role) -> bool:
+        return any(g.role == role for g in self.roles)
+
+
+OPERATOR = Actor(kind="operator")
+SYSTEM = Actor(kind="system")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the authorization needs to know about the member acted upon."""
+
+    member_id: int | None = None
+    department_paths: tuple[str, ...] = ()
+    is_admin: bool = False  # holds super_admin or admin
+
+
+_SCOPED = {Action.PLAN_EXIT, Action.START_REMOVAL, Action.RESTORE, Action.INHERIT, Action.MANAGE_DIRECTORY, Action.READ_DIRECTORY}
+_HR = {Action.PLAN_EXIT, Action.START_REMOVAL, Action.RESTORE, Action.INHERIT, Action.ATTEST_HR, Action.MANAGE_DIRECTORY, Action.READ_DIRECTORY}
+_IT = {Action.PLAN_EXIT, Action.ATTEST_IT, Action.FREEZE, Action.READ_DIRECTORY}
+_SUPER = set(Action) - {Action.VOLUNTARY_EXIT, Action.ATTEST_HR, Action.ATTEST_IT, Action.TENANT_ADMIN}
+
+
+def _in_scope(grant: RoleGrant, target: Target | None) -> bool:
+    if target is None:
+        return bool(grant.scope_paths)
+    return any(is_within(p, scope) for p in target.department_paths for scope in grant.scope_paths)
+
+
+def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
+    if actor.kind in ("operator", "system"):
+        return action != Action.VOLUNTARY_EXIT and not action.startswith("attest")
+    is_self = target is not None and target.member_id == actor.member_id
+    if action == Action.VOLUNTARY_EXIT:
+        return is_self
+    if action == Action.PLAN_EXIT and is_self:
+        return True
+    for grant in actor.roles:
+        if grant.role == Role.SUPER_ADMIN and action in _SUPER:
+            return True
+        if grant.role == Role.ADMIN:
+            if action in _SCOPED and _in_scope(grant, target):
+                return True
+            if action == Action.READ_DEPARTED_CHATS and "audit_read" in grant.permissions and _in_scope(grant, target):
+                return True
+        if grant.role == Role.HR and action in _HR:
+            if action == Action.START_REMOVAL and target is not None and target.is_admin:
+                continue  # HR may not remove admins (SPEC §3.2)
+            return True
+        if grant.role == Role.IT and action in _IT:
+            return True
+    return False
+
+
+def require(actor: Actor, action: Action, target: Target | None = None) -> None:
+    if not allowed(actor, action, target):
+        raise error(
+            Forbidden,
+            "forbidden",
+            "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.",
+            actor=actor.userid or actor.kind,
+            action=action.value,
+        )

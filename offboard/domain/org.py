@@ -1,0 +1,68 @@
+"""The department tree as materialized paths ('/1/5/9/'), and headcount coverage.
+
+A department's headcount is the number of distinct present members in it or its
+descendants: a member in two sibling departments counts once at their common
+ancestor. Which departments count a member follows from the member's department
+paths alone, so a change of membership is a set difference, O(depth), never a recount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from offboard.domain.errors import Conflict, error
+
+MAX_DEPTH = 16
+
+
+def child_path(parent_path: str | None, dept_id: int) -> str:
+    return f"{parent_path or '/'}{dept_id}/"
+
+
+def ancestor_ids(path: str) -> list[int]:
+    """Ids on the path, root first, the department itself last."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def subtree_upper_bound(path: str) -> str:
+    """Exclusive upper bound of the paths of a subtree: '/1/5/' <= p < '/1/50'.
+
+    A range on a plain B-tree index serves the subtree on SQLite and PostgreSQL alike,
+    where LIKE 'prefix%' would need a special operator class.
+    """
+    return path[:-1] + chr(ord("/") + 1)
+
+
+def is_within(path: str, ancestor_path: str) -> bool:
+    return path.startswith(ancestor_path)
+
+
+def covered(paths: Iterable[str]) -> set[int]:
+    """Departments whose headcount includes a member in departments with these paths."""
+    result: set[int] = set()
+    for path in paths:
+        result.update(ancestor_ids(path))
+    return result
+
+
+def coverage_delta(before: Iterable[str], after: Iterable[str]) -> tuple[set[int], set[int]]:
+    """(departments gaining the member, departments losing the member)."""
+    old, new = covered(before), covered(after)
+    return new - old, old - new
+
+
+def check_move(dept_path: str, new_parent_path: str | None, subtree_height: int) -> None:
+    if new_parent_path is not None and is_within(new_parent_path, dept_path):
+        raise error(
+            Conflict,
+            "department_cycle",
+            "A department cannot be moved under itself or one of its own sub-departments.",
+        )
+    new_depth = len(ancestor_ids(new_parent_path or "/")) + subtree_height
+    if new_depth > MAX_DEPTH:
+        raise error(
+            Conflict,
+            "department_too_deep",
+            "The department tree may be at most {max} levels deep.",
+            max=MAX_DEPTH,
+        )

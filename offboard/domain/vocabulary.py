@@ -1,0 +1,126 @@
+"""The names of SPEC §3.1, used verbatim in the database, the API, the CLI and the console."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    EXITED = "exited"
+    FINALIZED = "finalized"
+    ERASED = "erased"
+
+
+# A member still belongs to the company (counted in headcounts, holds a unique userid)
+# while active or frozen; userids are reusable once the member is finalized (rehire).
+PRESENT_STATUSES = (MemberStatus.ACTIVE, MemberStatus.FROZEN)
+USERID_HOLDING_STATUSES = (MemberStatus.ACTIVE, MemberStatus.FROZEN, MemberStatus.EXITED)
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+
+
+class DepartmentStatus(StrEnum):
+    ACTIVE = "active"
+    PENDING_DISSOLUTION = "pending_dissolution"
+    DISSOLVED = "dissolved"
+
+
+class ExitState(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    FINALIZED = "finalized"
+    RESTORED = "restored"
+    CANCELLED = "cancelled"
+
+
+OPEN_EXIT_STATES = (ExitState.SCHEDULED, ExitState.OPEN)
+
+
+class ExitType(StrEnum):
+    VOLUNTARY = "voluntary"
+    REMOVAL = "removal"
+
+
+class ReasonCategory(StrEnum):
+    RESIGNATION = "resignation"
+    DISMISSAL = "dismissal"
+    CONTRACT_END = "contract_end"
+    RETIREMENT = "retirement"
+    TRANSFER = "transfer"
+    OTHER = "other"
+
+
+class Trigger(StrEnum):
+    SELF = "self"
+    ADMIN = "admin"
+    HR = "hr"
+    SCIM = "scim"
+    FEED = "feed"
+    APPROVAL = "approval"
+    PLATFORM = "platform"
+
+
+class ResourceKind(StrEnum):
+    EXTERNAL_CONTACT = "external_contact"
+    CUSTOMER_GROUP = "customer_group"
+    INTERNAL_GROUP = "internal_group"
+    DOCUMENT = "document"
+    CALENDAR = "calendar"
+    APPROVAL_TEMPLATE = "approval_template"
+    APPROVAL_TASK = "approval_task"
+    SELF_BUILT_APP = "self_built_app"
+    DIRECT_REPORT = "direct_report"
+    DEPARTMENT_LEADER = "department_leader"
+
+
+class LedgerState(StrEnum):
+    PENDING = "pending"
+    WAITING = "waiting"
+    DONE = "done"
+    REFUSED = "refused"
+    ACCEPTOR_FULL = "acceptor_full"
+    UNASSIGNED = "unassigned"
+    KEPT = "kept"
+    DELETED = "deleted"
+    FAILED = "failed"
+    REVERTED = "reverted"
+
+
+class Role(StrEnum):
+    SUPER_ADMIN = "super_admin"
+    ADMIN = "admin"
+    HR = "hr"
+    IT = "it"
+
+
+class SuperAdminRank(StrEnum):
+    """AB roles (R-ADM-3): a tenant has a primary and ideally a backup super admin."""
+
+    PRIMARY = "primary"
+    BACKUP = "backup"
+
+
+class RoleStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class DeviceStatus(StrEnum):
+    ACTIVE = "active"
+    WIPE_PENDING = "wipe_pending"
+    WIPED = "wiped"
+    RETURNED = "returned"
+
+
+class Profile(StrEnum):
+    WECOM = "wecom"
+    DINGTALK = "dingtalk"
+    FEISHU = "feishu"
+
+
+REGIONS = ("cn", "eu", "us", "sg")

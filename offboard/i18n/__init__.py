@@ -1,0 +1,49 @@
+"""Messages in zh-CN and en (SPEC §9). English templates are the msgids of the zh-CN catalogue.
+
+The catalogue is a gettext .po file read with Babel at first use, so no compile step is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+SUPPORTED = ("zh-CN", "en")
+_DIR = Path(__file__).parent
+
+
+@lru_cache(maxsize=None)
+def catalogue(locale: str) -> dict[str, str]:
+    if locale != "zh-CN":
+        return {}
+    with open(_DIR / "zh_CN.po", "rb") as fh:
+        cat = read_po(fh, locale="zh_CN")
+    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+
+
+def normalize(tag: str | None) -> str:
+    """Map an Accept-Language value or a LANG setting to a supported locale."""
+    if not tag:
+        return "en"
+    for part in tag.replace("_", "-").split(","):
+        lang = part.split(";")[0].strip().split(".")[0].lower()
+        if lang.startswith("zh"):
+            return "zh-CN"
+        if lang.startswith("en"):
+            return "en"
+    return "en"
+
+
+def env_locale() -> str:
+    return normalize(os.environ.get("OFFBOARD_LANG") or os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG"))
+
+
+def translate(template: str, locale: str = "en", **params: object) -> str:
+    text = catalogue(locale).get(template, template)
+    try:
+        return text.format(**params) if params else text
+    except (KeyError, IndexError, ValueError):
+        return template.format(**params)

@@ -1,0 +1,113 @@
+"""Appending to and reading a tenant's audit chain (SPEC §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from offboard.audit.chain import Core, StoredEvent, format_time, side_digest
+from offboard.store.locks import lock_tenant
+from offboard.store.tables import audit_events, audit_side, tenants
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    actor: str
+    action: str
+    targets: tuple[str, ...]
+    details: dict[str, Any]
+
+
+def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at: datetime) -> int:
+    """Append events under the chain-head lock; returns the last sequence number.
+
+    Called at the end of the unit of work, so the tenant row is locked only for the
+    instant before commit and exits of different members still run in parallel.
+    """
+    if not events:
+        return 0
+    lock_tenant(conn, tenant_id)
+    seq, prev = conn.execute(select(tenants.c.audit_seq, tenants.c.audit_head).where(tenants.c.id == tenant_id)).one()
+    stamp = format_time(at)
+    core_rows, side_rows = [], []
+    for event in events:
+        seq += 1
+        core = Core(tenant_id, seq, stamp, event.actor, event.action, event.targets, side_digest(event.details), prev)
+        prev = core.leaf_hash()
+        core_rows.append(
+            {
+                "tenant_id": tenant_id,
+                "seq": seq,
+                "at": stamp,
+                "actor": event.actor,
+                "action": event.action,
+                "targets": list(event.targets),
+                "side_digest": core.side,
+                "prev_hash": core.prev,
+                "hash": prev,
+            }
+        )
+        side_rows.append({"tenant_id": tenant_id, "seq": seq, "details": event.details})
+    conn.execute(insert(audit_events), core_rows)
+    conn.execute(insert(audit_side), side_rows)
+    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(audit_seq=seq, audit_head=prev))
+    return seq
+
+
+def stored_events(conn: Connection, tenant_id: int, batch: int = 5000) -> Iterator[StoredEvent]:
+    """Every event of a tenant in sequence order, read in keyset pages."""
+    after = 0
+    while True:
+        rows = conn.execute(
+            select(audit_events, audit_side.c.details)
+            .select_from(
+                audit_events.outerjoin(
+                    audit_side,
+                    (audit_side.c.tenant_id == audit_events.c.tenant_id) & (audit_side.c.seq == audit_events.c.seq),
+                )
+            )
+            .where(audit_events.c.tenant_id == tenant_id, audit_events.c.seq > after)
+            .order_by(audit_events.c.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for r in rows:
+            core = Core(r.tenant_id, r.seq, r.at, r.actor, r.action, tuple(r.targets), r.side_digest, r.prev_hash)
+            yield StoredEvent(core, r.hash, r.details)
+        after = rows[-1].seq
+
+
+def page(conn: Connection, tenant_id: int, *, before: int | None, limit: int, action: str | None = None) -> list[dict[str, Any]]:
+    query = (
+        select(audit_events, audit_side.c.details)
+        .select_from(
+            audit_events.outerjoin(
+                audit_side,
+                (audit_side.c.tenant_id == audit_events.c.tenant_id) & (audit_side.c.seq == audit_events.c.seq),
+            )
+        )
+        .where(audit_events.c.tenant_id == tenant_id)
+        .order_by(audit_events.c.seq.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(audit_events.c.seq < before)
+    if action:
+        query = query.where(audit_events.c.action == action)
+    return [
+        {
+            "seq": r.seq,
+            "at": r.at,
+            "actor": r.actor,
+            "action": r.action,
+            "targets": list(r.targets),
+            "details": r.details,
+            "hash": r.hash,
+        }
+        for r in conn.execute(query)
+    ]

@@ -1,0 +1,94 @@
+"""Set-based maintenance of the department tree: headcounts and materialized paths (R-ORG-1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, String, and_, case, func, literal, select, update
+
+from offboard.domain.org import subtree_upper_bound
+from offboard.domain.vocabulary import PRESENT_STATUSES, DepartmentStatus
+from offboard.store.tables import departments, member_departments, members
+
+
+def shift_headcounts(conn: Connection, tenant_id: int, gain: Iterable[int], lose: Iterable[int]) -> None:
+    """+1 where a member starts counting, -1 where they stop: one statement each, O(depth).
+
+    A department a member joins is active again if it was pending dissolution (R-ORG-1).
+    """
+    gain, lose = sorted(gain), sorted(lose)
+    if gain:
+        conn.execute(
+            update(departments)
+            .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(gain))
+            .values(
+                headcount=departments.c.headcount + 1,
+                status=case(
+                    (departments.c.status == DepartmentStatus.PENDING_DISSOLUTION, DepartmentStatus.ACTIVE.value),
+                    else_=departments.c.status,
+                ),
+            )
+        )
+    if lose:
+        conn.execute(
+            update(departments)
+            .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(lose))
+            .values(headcount=departments.c.headcount - 1)
+        )
+
+
+def subtree_headcount_expr(outer):
+    """Distinct present members in `outer`'s subtree, as a correlated scalar subquery."""
+    inner = departments.alias("sub")
+    upper = func.substr(outer.c.path, 1, func.length(outer.c.path) - 1, type_=String).concat("0")
+    return (
+        select(func.count(func.distinct(member_departments.c.member_id)))
+        .select_from(
+            member_departments.join(
+                inner,
+                and_(inner.c.tenant_id == member_departments.c.tenant_id, inner.c.id == member_departments.c.department_id),
+            ).join(
+                members,
+                and_(members.c.tenant_id == member_departments.c.tenant_id, members.c.id == member_departments.c.member_id),
+            )
+        )
+        .where(
+            member_departments.c.tenant_id == outer.c.tenant_id,
+            inner.c.path >= outer.c.path,
+            inner.c.path < upper,
+            members.c.status.in_([s.value for s in PRESENT_STATUSES]),
+        )
+        .scalar_subquery()
+    )
+
+
+def recount(conn: Connection, tenant_id: int, department_ids: Iterable[int]) -> None:
+    """Recount the given departments exactly; used after a subtree moves (O(depth) departments)."""
+    ids = sorted(set(department_ids))
+    if not ids:
+        return
+    conn.execute(
+        update(departments)
+        .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids))
+        .values(headcount=subtree_headcount_expr(departments))
+    )
+
+
+def actual_headcounts(conn: Connection, tenant_id: int) -> dict[int, int]:
+    """Every department's headcount computed from scratch (for checks and tests, not hot paths)."""
+    outer = departments.alias("d")
+    rows = conn.execute(select(outer.c.id, subtree_headcount_expr(outer)).where(outer.c.tenant_id == tenant_id))
+    return {r[0]: r[1] for r in rows}
+
+
+def move_subtree(conn: Connection, tenant_id: int, old_path: str, new_path: str, depth_delta: int) -> None:
+    """Rewrite the paths of a subtree in one statement."""
+    upper = subtree_upper_bound(old_path)
+    conn.execute(
+        update(departments)
+        .where(departments.c.tenant_id == tenant_id, departments.c.path >= old_path, departments.c.path < upper)
+        .values(
+            path=literal(new_path, String).concat(func.substr(departments.c.path, len(old_path) + 1, type_=String)),
+            depth=departments.c.depth + depth_delta,
+        )
+    )

@@ -1,0 +1,486 @@
+"""The schema. `tenant_id` leads every primary key, unique constraint, foreign key and index,
+so the schema can be distributed by tenant (SPEC §3, §10).
+
+Personal data lives only in profile columns (members, external_contacts) and message bodies.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from offboard.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _tid() -> Column:
+    return Column("tenant_id", Id, nullable=False)
+
+
+def _fk(cols: list[str], table: str, remote: list[str]) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["tenant_id", *cols], [f"{table}.tenant_id", *[f"{table}.{c}" for c in remote]])
+
+
+def _member_fk(col: str) -> ForeignKeyConstraint:
+    return _fk([col], "members", ["id"])
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("region", String(8), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("profile", String(16), nullable=False),
+    Column("policy", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    # The audit chain head (SPEC §8): appending locks this row, and a deleted last event is caught.
+    Column("audit_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("audit_head", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+)
+
+members = Table(
+    "members",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("userid", String(64), nullable=False),
+    Column("external_id", String(255)),
+    Column("name", String(128), nullable=False),
+    Column("email", String(254)),
+    Column("mobile", String(32)),
+    Column("title", String(128)),
+    Column("region", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("manager_id", Id),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("exited_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    _member_fk("manager_id"),
+    Index("ix_members_tenant_manager", "tenant_id", "manager_id"),
+    Index("ix_members_tenant_status", "tenant_id", "status"),
+    # A userid is unique among members not yet finalized, so a rehire can reuse it.
+    Index(
+        "uq_members_tenant_userid_live",
+        "tenant_id",
+        "userid",
+        unique=True,
+        sqlite_where=text("status IN ('active','frozen','exited')"),
+        postgresql_where=text("status IN ('active','frozen','exited')"),
+    ),
+    Index(
+        "uq_members_tenant_external_id_live",
+        "tenant_id",
+        "external_id",
+        unique=True,
+        sqlite_where=text("external_id IS NOT NULL AND status IN ('active','frozen','exited')"),
+        postgresql_where=text("external_id IS NOT NULL AND status IN ('active','frozen','exited')"),
+    ),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("parent_id", Id),
+    Column("name", String(128), nullable=False),
+    Column("path", String(400), nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("leader_id", Id),
+    Column("status", String(24), nullable=False),
+    Column("headcount", Integer, nullable=False, server_default=text("0")),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    _fk(["parent_id"], "departments", ["id"]),
+    _member_fk("leader_id"),
+    UniqueConstraint("tenant_id", "path"),
+    Index("ix_departments_tenant_leader", "tenant_id", "leader_id"),
+)
+
+member_departments = Table(
+    "member_departments",
+    metadata,
+    _tid(),
+    Column("member_id", Id, nullable=False),
+    Column("department_id", Id, nullable=False),
+    Column("is_primary", Boolean, nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "member_id", "department_id"),
+    _member_fk("member_id"),
+    _fk(["department_id"], "departments", ["id"]),
+    Index("ix_member_departments_tenant_department", "tenant_id", "department_id"),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    _tid(),
+    Column("member_id", Id, nullable=False),
+    Column("password_hash", String(255)),
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", BigInteger),
+    Column("locked_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "member_id"),
+    _member_fk("member_id"),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("rank", String(16)),  # super_admin: primary | backup (R-ADM-3)
+    Column("scope", Json, nullable=False),  # admin: department ids
+    Column("permissions", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Column("granted_by", String(32), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    UniqueConstraint("tenant_id", "member_id", "role"),
+    Index("ix_roles_tenant_role_status", "tenant_id", "role", "status"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_sessions_tenant_member", "tenant_id", "member_id"),
+    Index("uq_sessions_token_hash", "token_hash", unique=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id),  # NULL: a tenant service token, which survives exits
+    Column("name", String(128), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_api_tokens_tenant_member", "tenant_id", "member_id"),
+    Index("uq_api_tokens_token_hash", "token_hash", unique=True),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_devices_tenant_member", "tenant_id", "member_id"),
+)
+
+
+def _resource(name: str, *extra: object) -> Table:
+    """A transferable resource: an owner (NULL when unassigned) and a version bumped on every change."""
+    return Table(
+        name,
+        metadata,
+        _tid(),
+        Column("id", Id, nullable=False),
+        Column("owner_id", Id),
+        Column("version", Integer, nullable=False, server_default=text("1")),
+        Column("created_at", UTCDateTime, nullable=False),
+        *extra,
+        PrimaryKeyConstraint("tenant_id", "id"),
+        _member_fk("owner_id"),
+        Index(f"ix_{name}_tenant_owner", "tenant_id", "owner_id"),
+    )
+
+
+external_contacts = _resource(
+    "external_contacts",
+    Column("name", String(128), nullable=False),
+    Column("company", String(128)),
+    Column("mobile", String(32)),
+)
+customer_groups = _resource(
+    "customer_groups",
+    Column("name", String(128), nullable=False),
+    Column("member_count", Integer, nullable=False),
+    Column("restricted", Boolean, nullable=False, server_default=text("false")),
+    Column("restricted_reason", String(64)),
+)
+internal_groups = _resource(
+    "internal_groups",
+    Column("name", String(128), nullable=False),
+)
+internal_group_members = Table(
+    "internal_group_members",
+    metadata,
+    _tid(),
+    Column("group_id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "group_id", "member_id"),
+    _fk(["group_id"], "internal_groups", ["id"]),
+    _member_fk("member_id"),
+    Index("ix_internal_group_members_tenant_member", "tenant_id", "member_id"),
+)
+documents = _resource(
+    "documents",
+    Column("title", String(255), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    Column("deleted_at", UTCDateTime),
+)
+calendars = _resource(
+    "calendars",
+    Column("name", String(128), nullable=False),
+    Column("deleted_at", UTCDateTime),
+)
+approval_templates = _resource(
+    "approval_templates",
+    Column("name", String(128), nullable=False),
+)
+approval_tasks = _resource(  # owner: the approver the task waits on
+    "approval_tasks",
+    Column("template_id", Id),
+    Column("title", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    _fk(["template_id"], "approval_templates", ["id"]),
+)
+self_built_apps = _resource(  # owner: the app admin
+    "self_built_apps",
+    Column("name", String(128), nullable=False),
+    Column("agent_id", String(64), nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("author_id", Id, nullable=False),
+    Column("conversation", String(64), nullable=False),
+    Column("body", Text),
+    Column("region", String(8), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("retained_until", UTCDateTime),
+    Column("sealed_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("author_id"),
+    Index("ix_messages_tenant_author", "tenant_id", "author_id"),
+)
+attendance_records = Table(
+    "attendance_records",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("check_in", UTCDateTime),
+    Column("check_out", UTCDateTime),
+    Column("archived_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_attendance_records_tenant_member", "tenant_id", "member_id"),
+)
+reimbursements = Table(
+    "reimbursements",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_reimbursements_tenant_member", "tenant_id", "member_id"),
+)
+app_grants = Table(
+    "app_grants",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("app_name", String(128), nullable=False),
+    Column("scopes", String(255), nullable=False),
+    Column("status", String(24), nullable=False),  # active | reauth_required | acknowledged
+    Column("granted_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_app_grants_tenant_member", "tenant_id", "member_id"),
+)
+
+exit_plans = Table(
+    "exit_plans",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+)
+
+exits = Table(
+    "exits",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("reason_category", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("requested_by", String(32), nullable=False),
+    Column("effective_at", UTCDateTime, nullable=False),
+    Column("successor_id", Id),
+    Column("acceptors", Json, nullable=False),
+    Column("plan_id", Id),
+    Column("plan_digest", String(64)),
+    Column("restore_until", UTCDateTime),
+    Column("finalized_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    _member_fk("successor_id"),
+    _fk(["plan_id"], "exit_plans", ["id"]),
+    Index("ix_exits_tenant_state_effective", "tenant_id", "state", "effective_at"),
+    # One open exit per member (SPEC §10), together with the member's row lock.
+    Index(
+        "uq_exits_tenant_member_open",
+        "tenant_id",
+        "member_id",
+        unique=True,
+        sqlite_where=text("state IN ('scheduled','open')"),
+        postgresql_where=text("state IN ('scheduled','open')"),
+    ),
+)
+
+transfer_ledger = Table(
+    "transfer_ledger",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("exit_id", Id, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("resource_id", Id, nullable=False),
+    Column("from_member_id", Id),
+    Column("to_member_id", Id),
+    Column("state", String(16), nullable=False),
+    Column("correlation_id", String(36), nullable=False),
+    Column("version_after", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _fk(["exit_id"], "exits", ["id"]),
+    Index("ix_transfer_ledger_tenant_exit_kind", "tenant_id", "exit_id", "kind", "state"),
+    Index("uq_transfer_ledger_tenant_correlation", "tenant_id", "correlation_id", unique=True),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    _tid(),
+    Column("seq", BigInteger, nullable=False),
+    Column("at", String(32), nullable=False),  # the exact text hashed in the core
+    Column("actor", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("targets", Json, nullable=False),
+    Column("side_digest", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# The unhashed side record: details and any personal data, sealed or erased with the member.
+audit_side = Table(
+    "audit_side",
+    metadata,
+    _tid(),
+    Column("seq", BigInteger, nullable=False),
+    Column("details", Json, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+    _fk(["seq"], "audit_events", ["seq"]),
+)
+
+RESOURCE_TABLES = {
+    "external_contact": external_contacts,
+    "customer_group": customer_groups,
+    "internal_group": internal_groups,
+    "document": documents,
+    "calendar": calendars,
+    "approval_template": approval_templates,
+    "approval_task": approval_tasks,
+    "self_built_app": self_built_apps,
+}
+
+# Tables whose ids are drawn per tenant (see offboard.store.ids).
+ID_TABLES = [t for t in metadata.sorted_tables if "id" in t.c and t.name != "tenants"]
