@@ -1,0 +1,55 @@
+"""The `offboard` command line. Global options --db and --tenant go before or after the subcommand."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from offboard.cli.directory import department_app, member_app, tenant_app, token_app
+from offboard.cli.maintenance import audit_app, db_app
+from offboard.cli.output import err_console
+from offboard.cli.state import STATE, hoist_global_options
+from offboard.domain.errors import OffboardError
+
+app = typer.Typer(
+    name="offboard",
+    help="offboard: the exit lifecycle of enterprise members (离职全流程).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _globals(
+    db: Annotated[str | None, typer.Option("--db", envvar="OFFBOARD_DATABASE_URL", help="Database URL or SQLite file path (default ./offboard.db).")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", envvar="OFFBOARD_TENANT", help="Enterprise slug; the only one by default.")] = None,
+) -> None:
+    STATE.db = db
+    STATE.tenant = tenant
+
+
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(member_app, name="member")
+app.add_typer(department_app, name="department")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    wants_json = "--json" in args
+    try:
+        app(args=args, prog_name="offboard")
+    except OffboardError as exc:
+        if wants_json:
+            sys.stdout.write(json.dumps(exc.to_dict(STATE.locale), ensure_ascii=False) + "\n")
+        else:
+            err_console.print(f"[red]✗ {exc.render(STATE.locale)}[/red] [dim]({exc.code})[/dim]")
+        sys.exit(2 if exc.status in (400, 422) else 1)
+    finally:
+        STATE.close()

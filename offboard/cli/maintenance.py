@@ -1,0 +1,64 @@
+"""Commands for the database and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from offboard.actions import audit as audit_actions
+from offboard.cli.common import ByOpt, JsonOpt, ok, reading
+from offboard.cli.output import console, emit_json, table
+from offboard.cli.state import STATE
+from offboard.i18n import translate
+from offboard.store import schema
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(json_out: JsonOpt = False) -> None:
+    """Create or migrate the schema to this version; running it again changes nothing."""
+    before, after = schema.upgrade(STATE.services(check_schema=False).db)
+    if json_out:
+        emit_json({"from": before, "to": after, "changed": before != after})
+    elif before == after:
+        ok("Schema already at {rev}; nothing to do.", rev=after)
+    else:
+        ok("Schema migrated from {before} to {after}.", before=before or "empty", after=after)
+
+
+@audit_app.command("verify")
+def audit_verify(by: ByOpt = None, json_out: JsonOpt = False) -> None:
+    """Prove the chain and its head; name the first event that does not verify."""
+    with reading(by) as (conn, tenant, actor):
+        result = audit_actions.verify_chain(conn, tenant, actor)
+    if json_out:
+        emit_json(result)
+    elif result["ok"]:
+        ok("Audit chain of {tenant} verified: {n} events, head {head}.", tenant=result["tenant"], n=result["events"], head=result["head"][:16])
+    else:
+        console.print("[red]✗[/red] " + translate(
+            "Audit chain of {tenant} does NOT verify: event {seq} is {problem}.",
+            STATE.locale, tenant=result["tenant"], seq=result["first_bad_seq"] if result["first_bad_seq"] is not None else "head", problem=result["problem"],
+        ))
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@audit_app.command("list")
+def audit_list(
+    before: Annotated[int | None, typer.Option(help="Show events before this sequence number.")] = None,
+    limit: Annotated[int, typer.Option(help="How many (1-500).")] = 50,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. member.added.")] = None,
+    by: ByOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The newest audit events first."""
+    with reading(by) as (conn, tenant, actor):
+        rows = audit_actions.events(conn, tenant, actor, before=before, limit=limit, action=action)
+    if json_out:
+        emit_json(rows)
+        return
+    table(None, ["seq", "at", "actor", "action", "targets"], [[r["seq"], r["at"][:19], r["actor"], r["action"], " ".join(r["targets"])] for r in rows])

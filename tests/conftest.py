@@ -1,0 +1,120 @@
+"""Shared fixtures.
+
+Storage tests take `db_url` (or `services`), which runs them on SQLite and on PostgreSQL.
+PostgreSQL: a fresh database per test session on 127.0.0.1:5432 (OFFBOARD_TEST_PG_URL to
+change), emptied after each test. Without a server the PostgreSQL cases skip, except under
+CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, settings
+from sqlalchemy import create_engine, text
+
+from offboard.bootstrap import build
+from offboard.store import schema
+from offboard.store.db import connect
+from offboard.store.tables import metadata
+from tests.support.clock import FakeClock
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.register_profile("dev", deadline=None, max_examples=50)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+PG_SERVER_URL = os.environ.get("OFFBOARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a test that needs it must not skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    engine = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any connection failure means "no server"
+        _unavailable(f"PostgreSQL is not reachable at {PG_SERVER_URL}: {exc.__class__.__name__}")
+    finally:
+        engine.dispose()
+    return PG_SERVER_URL
+
+
+def create_pg_database(server_url: str) -> str:
+    name = f"offboard_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(server_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server_url: str):
+    url = create_pg_database(pg_server_url)
+    db = connect(url)
+    schema.upgrade(db)
+    db.dispose()
+    yield url
+    drop_pg_database(pg_server_url, url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = connect(str(path))
+    schema.upgrade(db)
+    db.dispose()  # the last connection to close checkpoints the WAL into the file
+    return str(path)
+
+
+def _empty_pg(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A migrated, empty database: a SQLite file, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "offboard.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield str(path)
+    else:
+        url = request.getfixturevalue("pg_url")
+        yield url
+        _empty_pg(url)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def services(db_url, clock):
+    svc = build(db_url, clock=clock)
+    yield svc
+    svc.db.dispose()

@@ -1,0 +1,12 @@
+from offboard.actions.context import tenant_read
+from offboard.actions.departments import list_departments
+from tests.support.factories import add_department, add_member, make_tenant
+
+
+def test_tenant_is_created_with_root_department_and_super_admin(services):
+    make_tenant(services)
+    dept = add_department(services, "Sales")
+    add_member(services, "amy", [dept])
+    with tenant_read(services, "acme") as (conn, tenant, actor):
+        tree = list_departments(conn, tenant.id, actor)
+    assert [(d["name"], d["headcount"]) for d in tree] == [("Acme", 2), ("Sales", 1)]
