@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -56,15 +56,17 @@ class UnitOfWork:
 
 
 @contextmanager
-def tenant_transaction(services: Services, tenant_slug: str, by: str | None = None) -> Iterator[UnitOfWork]:
-    """Open a write transaction on a tenant acting as `by` (a userid) or, without it, the operator.
+def tenant_transaction(services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None) -> Iterator[UnitOfWork]:
+    """Open a write transaction on a tenant acting as `by` (a userid), as an authenticated
+    `actor` (re-resolved inside the transaction, so a role removed a moment ago no longer
+    counts), or, with neither, as the operator.
 
     The audit events are appended last, under the chain-head lock, in the same transaction:
     if anything fails, neither the change nor its events are kept (INV-5).
     """
     with services.db.write() as conn:
         tenant = repo.tenant_by_slug(conn, tenant_slug)
-        uow = UnitOfWork(conn, tenant, resolve_actor(conn, tenant.id, by), services.clock.now())
+        uow = UnitOfWork(conn, tenant, _current(conn, tenant.id, by, actor), services.clock.now())
         yield uow
         audit_log.append(conn, tenant.id, uow._events, uow.now)
     for fn in uow._after_commit:
@@ -72,10 +74,21 @@ def tenant_transaction(services: Services, tenant_slug: str, by: str | None = No
 
 
 @contextmanager
-def tenant_read(services: Services, tenant_slug: str, by: str | None = None) -> Iterator[tuple[Connection, Row, Actor]]:
+def tenant_read(
+    services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None
+) -> Iterator[tuple[Connection, Row, Actor]]:
     with services.db.read() as conn:
         tenant = repo.tenant_by_slug(conn, tenant_slug)
-        yield conn, tenant, resolve_actor(conn, tenant.id, by)
+        yield conn, tenant, _current(conn, tenant.id, by, actor)
+
+
+def _current(conn: Connection, tenant_id: int, by: str | None, actor: Actor | None) -> Actor:
+    if actor is None:
+        return resolve_actor(conn, tenant_id, by)
+    if actor.kind != "member":
+        return actor
+    fresh = resolve_actor(conn, tenant_id, actor.userid)
+    return replace(fresh, scopes=actor.scopes, token_id=actor.token_id)
 
 
 def resolve_actor(conn: Connection, tenant_id: int, by: str | None) -> Actor:

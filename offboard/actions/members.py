@@ -157,7 +157,7 @@ def _root_id(uow: UnitOfWork) -> int:
 
 def update_member(
     uow: UnitOfWork,
-    userid: str,
+    ref: int | str,
     *,
     changes: dict[str, Any],
     department_ids: list[int] | None = None,
@@ -165,7 +165,8 @@ def update_member(
     clear_manager: bool = False,
 ) -> dict[str, Any]:
     conn, tid = uow.conn, uow.tenant_id
-    member = repo.member_by_userid(conn, tid, userid)
+    member = repo.member_ref(conn, tid, ref)
+    userid = member.userid
     require(uow.actor, Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
     if member.status not in PRESENT_STATUSES:
         raise error(Conflict, "member_not_present", "{userid} is {status}; only current members can be edited.", userid=userid, status=member.status)
@@ -226,10 +227,10 @@ def _set_departments(uow: UnitOfWork, member_id: int, department_ids: list[int])
     return True
 
 
-def set_credentials(uow: UnitOfWork, userid: str, *, password: str | None = None, totp_secret: str | None = None) -> None:
+def set_credentials(uow: UnitOfWork, ref: int | str, *, password: str | None = None, totp_secret: str | None = None) -> None:
     """Set a member's password (Argon2id) and/or enrolled TOTP secret; the secrets never reach the audit trail."""
     conn, tid = uow.conn, uow.tenant_id
-    member = repo.member_by_userid(conn, tid, userid)
+    member = repo.member_ref(conn, tid, ref)
     if uow.actor.member_id != member.id:
         require(uow.actor, Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
     if password is not None and len(password) < 8:
@@ -348,8 +349,8 @@ def owned_resource_counts(conn: Connection, tenant_id: int, member_id: int) -> d
     return counts
 
 
-def show_member(conn: Connection, tenant_id: int, actor: Actor, userid: str) -> dict[str, Any]:
-    member = repo.member_by_userid(conn, tenant_id, userid)
+def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str) -> dict[str, Any]:
+    member = repo.member_ref(conn, tenant_id, ref)
     if actor.member_id != member.id:
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
     manager = repo.member_by_id(conn, tenant_id, member.manager_id).userid if member.manager_id else None

@@ -43,7 +43,7 @@ def insert_role(
 
 def grant_role(
     uow: UnitOfWork,
-    userid: str,
+    ref: int | str,
     role: str,
     *,
     rank: str | None = None,
@@ -53,7 +53,8 @@ def grant_role(
     conn, tid = uow.conn, uow.tenant_id
     require(uow.actor, Action.MANAGE_ADMINS)
     role_enum = Role(v.choice(role, Role, "role"))
-    member = repo.member_by_userid(conn, tid, userid)
+    member = repo.member_ref(conn, tid, ref)
+    userid = member.userid
     if member.status != MemberStatus.ACTIVE:
         raise error(Conflict, "member_not_active", "{userid} is {status}; roles go to active members only.", userid=userid, status=member.status)
     if any(r.role == role_enum for r in repo.member_roles(conn, tid, member.id)):
@@ -79,12 +80,13 @@ def grant_role(
     return insert_role(uow, member.id, role_enum, rank=rank_enum, scope=scope, permissions=permissions)
 
 
-def remove_role(uow: UnitOfWork, userid: str, role: str) -> None:
+def remove_role(uow: UnitOfWork, ref: int | str, role: str) -> None:
     """Remove a role; removing a super admin re-counts under the tenant lock (INV-1)."""
     conn, tid = uow.conn, uow.tenant_id
     require(uow.actor, Action.MANAGE_ADMINS)
     role_enum = Role(v.choice(role, Role, "role"))
-    member = repo.member_by_userid(conn, tid, userid)
+    member = repo.member_ref(conn, tid, ref)
+    userid = member.userid
     if role_enum == Role.SUPER_ADMIN:
         lock_tenant(conn, tid)
     row = conn.execute(select(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member.id, roles.c.role == role_enum)).first()

@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
+from offboard.cli.demo import demo
 from offboard.cli.directory import department_app, member_app, tenant_app, token_app
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
+from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
 from offboard.domain.errors import OffboardError
 
@@ -32,12 +34,14 @@ def _globals(
     STATE.tenant = tenant
 
 
+app.command("demo")(demo)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(member_app, name="member")
 app.add_typer(department_app, name="department")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.command("serve")(serve)
 
 
 def main(argv: list[str] | None = None) -> None:

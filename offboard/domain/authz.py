@@ -42,14 +42,21 @@ class RoleGrant:
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # "operator" | "member" | "system"
+    kind: str  # "operator" | "member" | "service" (a tenant service token) | "system"
     member_id: int | None = None
     userid: str | None = None
     roles: tuple[RoleGrant, ...] = field(default=())
+    # A bearer token narrows what its holder may do to the token's scopes (action names).
+    scopes: frozenset[str] | None = None
+    token_id: int | None = None
 
     @property
     def audit_id(self) -> str:
-        return f"member:{self.member_id}" if self.kind == "member" else self.kind
+        if self.kind == "member":
+            return f"member:{self.member_id}"
+        if self.kind == "service":
+            return f"token:{self.token_id}"
+        return self.kind
 
     def has(self, role: Role) -> bool:
         return any(g.role == role for g in self.roles)
@@ -81,8 +88,14 @@ def _in_scope(grant: RoleGrant, target: Target | None) -> bool:
 
 
 def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
+    if actor.scopes is not None and action.value not in actor.scopes:
+        return False
+    if actor.kind == "service":
+        return action not in (Action.VOLUNTARY_EXIT, Action.READ_DEPARTED_CHATS, Action.TENANT_ADMIN) and not action.startswith("attest")
     if actor.kind in ("operator", "system"):
-        return action != Action.VOLUNTARY_EXIT and not action.startswith("attest")
+        # SPEC §3.2: a departed member's chats are read by a super admin or an admin with
+        # audit_read only (R-DATA-1), never by the operator; attestations need a person.
+        return action not in (Action.VOLUNTARY_EXIT, Action.READ_DEPARTED_CHATS) and not action.startswith("attest")
     is_self = target is not None and target.member_id == actor.member_id
     if action == Action.VOLUNTARY_EXIT:
         return is_self

@@ -28,7 +28,7 @@ def userid(value: str) -> str:
 
 
 def slug(value: str) -> str:
-    if not _SLUG.match(value or ""):
+    if not _SLUG.fullmatch(value or ""):  # fullmatch: `$` would let a trailing newline through
         raise error(
             ValidationError,
             "invalid_slug",

@@ -37,6 +37,11 @@ def member_by_userid(conn: Connection, tenant_id: int, userid: str) -> Row:
     return row
 
 
+def member_ref(conn: Connection, tenant_id: int, ref: int | str) -> Row:
+    """A member by surrogate id (int, as in the API) or by userid (str, as in the CLI)."""
+    return member_by_id(conn, tenant_id, ref) if isinstance(ref, int) else member_by_userid(conn, tenant_id, ref)
+
+
 def member_by_id(conn: Connection, tenant_id: int, member_id: int) -> Row:
     row = conn.execute(select(members).where(members.c.tenant_id == tenant_id, members.c.id == member_id)).first()
     if row is None:

@@ -192,6 +192,9 @@ sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    # "password": the second factor is still owed; "full": signed in.
+    Column("stage", String(16), nullable=False, server_default=text("'full'")),
+    Column("verified_at", UTCDateTime),  # last second-factor check, for re-verification
     PrimaryKeyConstraint("tenant_id", "id"),
     _member_fk("member_id"),
     Index("ix_sessions_tenant_member", "tenant_id", "member_id"),
@@ -469,6 +472,39 @@ audit_side = Table(
     Column("details", Json, nullable=False),
     PrimaryKeyConstraint("tenant_id", "seq"),
     _fk(["seq"], "audit_events", ["seq"]),
+)
+
+# Failed sign-ins per account ("member:<id>") and per client address ("ip:<addr>").
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    _tid(),
+    Column("key", String(80), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# Operator tokens are bound to no tenant (SPEC §3.2): the one table without tenant_id.
+operator_tokens = Table(
+    "operator_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+# Installation-wide settings, e.g. the key that signs console cookies.
+instance_settings = Table(
+    "instance_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 RESOURCE_TABLES = {

@@ -1,0 +1,309 @@
+"""Sign-in, second factor, sessions and bearer tokens (INV-7, ASVS 4.0.3 §2.2).
+
+Failed attempts are counted per account and per client address and slow further attempts
+down exponentially; after 100 consecutive failures an account stops accepting passwords,
+except from a browser holding a device cookie from an earlier successful sign-in, so an
+attacker cannot lock its owner out. Failures are committed before the error is raised, so
+a rolled-back request never forgets an attempt.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyotp
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+
+from offboard.actions.context import Services, UnitOfWork, resolve_actor
+from offboard.crypto.secrets import new_token, token_digest, verify_password
+from offboard.domain import validation as v
+from offboard.domain.authz import OPERATOR, Actor
+from offboard.domain.errors import OffboardError, error
+from offboard.domain.vocabulary import MemberStatus, RoleStatus
+from offboard.store import audit_log, ids, repo
+from offboard.store.tables import api_tokens, credentials, login_throttle, members, operator_tokens, roles, sessions, tenants
+
+SESSION_TTL = timedelta(hours=12)
+REVERIFY_AFTER = timedelta(minutes=5)
+TOTP_STEP = 30
+FREE_FAILURES = 5
+MAX_DELAY = timedelta(minutes=15)
+HARD_STOP = 100
+IP_WINDOW = timedelta(minutes=15)
+IP_LIMIT = 50
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class Unauthorized(OffboardError):
+    code = "unauthorized"
+    status = 401
+
+
+class TooManyAttempts(OffboardError):
+    code = "too_many_attempts"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed sign-ins; try again in {seconds} seconds.", seconds=retry_after)
+        self.retry_after = retry_after
+
+
+class AccountLocked(OffboardError):
+    code = "account_locked"
+    status = 423
+    template = "This account is locked after too many failed sign-ins; sign in from a browser you used before, or ask an admin to unlock it."
+
+
+def _bad_credentials() -> Unauthorized:
+    return error(Unauthorized, "bad_credentials", "Wrong userid or password.")
+
+
+@dataclass(frozen=True)
+class SignIn:
+    session_token: str
+    stage: str  # "password" (second factor owed) or "full"
+    member_id: int
+    userid: str
+    tenant_slug: str
+
+
+def needs_second_factor(conn: Connection, tenant_id: int, member_id: int) -> bool:
+    """Every member holding an admin, hr or it role (or super admin) signs in with TOTP."""
+    return bool(
+        conn.execute(
+            select(func.count()).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member_id, roles.c.status == RoleStatus.ACTIVE)
+        ).scalar_one()
+    )
+
+
+def _failures(conn: Connection, tenant_id: int, key: str) -> Row | None:
+    return conn.execute(select(login_throttle).where(login_throttle.c.tenant_id == tenant_id, login_throttle.c.key == key)).first()
+
+
+def _wait_seconds(row: Row | None, now: datetime) -> int:
+    if row is None or row.failures < FREE_FAILURES:
+        return 0
+    delay = min(timedelta(seconds=2 ** (row.failures - FREE_FAILURES)), MAX_DELAY)
+    remaining = (row.last_failure_at + delay - now).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def _record_failure(conn: Connection, tenant_id: int, key: str, now: datetime) -> None:
+    row = _failures(conn, tenant_id, key)
+    if row is None:
+        conn.execute(insert(login_throttle).values(tenant_id=tenant_id, key=key, failures=1, last_failure_at=now))
+    else:
+        failures = 1 if key.startswith("ip:") and now - row.last_failure_at > IP_WINDOW else row.failures + 1
+        conn.execute(
+            update(login_throttle).where(login_throttle.c.tenant_id == tenant_id, login_throttle.c.key == key)
+            .values(failures=failures, last_failure_at=now)
+        )
+
+
+def _clear_failures(conn: Connection, tenant_id: int, key: str) -> None:
+    conn.execute(delete(login_throttle).where(login_throttle.c.tenant_id == tenant_id, login_throttle.c.key == key))
+
+
+def _check_throttle(conn: Connection, tenant_id: int, member_key: str | None, ip_key: str, now: datetime, known_device: bool) -> None:
+    ip_row = _failures(conn, tenant_id, ip_key)
+    if ip_row is not None and ip_row.failures >= IP_LIMIT and now - ip_row.last_failure_at <= IP_WINDOW:
+        raise TooManyAttempts(int((ip_row.last_failure_at + IP_WINDOW - now).total_seconds()) + 1)
+    if member_key is None or known_device:
+        return
+    row = _failures(conn, tenant_id, member_key)
+    if row is not None and row.failures >= HARD_STOP:
+        raise AccountLocked()
+    wait = _wait_seconds(row, now)
+    if wait:
+        raise TooManyAttempts(wait)
+
+
+def sign_in(
+    services: Services, tenant_slug: str, userid: str, password: str, *, client: str, device_member_id: int | None = None
+) -> SignIn:
+    """Check a password; open a session (stage "password" when a second factor is owed)."""
+    now = services.clock.now()
+    failure: OffboardError | None = None
+    with services.db.write() as conn:
+        tenant = repo.tenant_by_slug(conn, tenant_slug)
+        member = conn.execute(
+            select(members).where(members.c.tenant_id == tenant.id, members.c.userid == userid, members.c.status == MemberStatus.ACTIVE)
+        ).first()
+        member_key = f"member:{member.id}" if member else None
+        ip_key = f"ip:{client}"
+        _check_throttle(conn, tenant.id, member_key, ip_key, now, known_device=member is not None and device_member_id == member.id)
+        stored = conn.execute(
+            select(credentials.c.password_hash).where(credentials.c.tenant_id == tenant.id, credentials.c.member_id == member.id)
+        ).scalar() if member else None
+        uow = UnitOfWork(conn, tenant, OPERATOR if member is None else resolve_actor(conn, tenant.id, member.userid), now)
+        if member is None or not verify_password(stored, password):
+            _record_failure(conn, tenant.id, ip_key, now)
+            if member_key:
+                _record_failure(conn, tenant.id, member_key, now)
+            uow.audit("auth.sign_in_failed", [f"member:{member.id}"] if member else [], {"userid": userid, "client": client})
+            failure = _bad_credentials()
+        else:
+            _clear_failures(conn, tenant.id, member_key)
+            stage = "password" if needs_second_factor(conn, tenant.id, member.id) else "full"
+            token = _open_session(conn, tenant.id, member.id, stage, now)
+            uow.audit("auth.signed_in", [f"member:{member.id}"], {"stage": stage, "client": client})
+        audit_log.append(conn, tenant.id, uow._events, now)
+    if failure is not None:
+        raise failure
+    return SignIn(token, stage, member.id, member.userid, tenant.slug)
+
+
+def _open_session(conn: Connection, tenant_id: int, member_id: int, stage: str, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        insert(sessions).values(
+            tenant_id=tenant_id, id=ids.next_id(conn, sessions, tenant_id), member_id=member_id, token_hash=token_digest(token),
+            created_at=now, expires_at=now + SESSION_TTL, last_seen_at=now, stage=stage, verified_at=None,
+        )
+    )
+    return token
+
+
+def _totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The 30 s step (current ±1) the code belongs to, or None."""
+    code = (code or "").strip().replace(" ", "")
+    if not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // TOTP_STEP
+    for step in (current, current - 1, current + 1):
+        if secrets.compare_digest(totp.at(step * TOTP_STEP), code):
+            return step
+    return None
+
+
+def check_totp(uow: UnitOfWork, member_id: int, code: str) -> bool:
+    """Accept each code once: a code of a step already used is a replay, rejected and audited."""
+    conn, tid = uow.conn, uow.tenant_id
+    cred = conn.execute(select(credentials).where(credentials.c.tenant_id == tid, credentials.c.member_id == member_id)).first()
+    if cred is None or not cred.totp_secret:
+        uow.audit("auth.totp_failed", [f"member:{member_id}"], {"reason": "not_enrolled"})
+        return False
+    step = _totp_step(cred.totp_secret, code, uow.now)
+    if step is None:
+        uow.audit("auth.totp_failed", [f"member:{member_id}"], {"reason": "wrong_code"})
+        return False
+    if cred.totp_last_step is not None and step <= cred.totp_last_step:
+        uow.audit("auth.totp_replayed", [f"member:{member_id}"], {"step": step})
+        return False
+    conn.execute(update(credentials).where(credentials.c.tenant_id == tid, credentials.c.member_id == member_id).values(totp_last_step=step))
+    return True
+
+
+def _session_row(conn: Connection, token: str, now: datetime) -> Row:
+    row = conn.execute(
+        select(sessions, tenants.c.slug).join(tenants, tenants.c.id == sessions.c.tenant_id).where(sessions.c.token_hash == token_digest(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
+    return row
+
+
+def verify_second_factor(services: Services, session_token: str, code: str, *, client: str) -> None:
+    """Finish a sign-in, or re-verify a signed-in session, with a TOTP code."""
+    now = services.clock.now()
+    failure: OffboardError | None = None
+    with services.db.write() as conn:
+        row = _session_row(conn, session_token, now)
+        tenant = conn.execute(select(tenants).where(tenants.c.id == row.tenant_id)).one()
+        member_key = f"member:{row.member_id}"
+        _check_throttle(conn, tenant.id, member_key, f"ip:{client}", now, known_device=False)
+        uow = UnitOfWork(conn, tenant, Actor(kind="member", member_id=row.member_id), now)
+        if check_totp(uow, row.member_id, code):
+            _clear_failures(conn, tenant.id, member_key)
+            conn.execute(update(sessions).where(sessions.c.tenant_id == tenant.id, sessions.c.id == row.id).values(stage="full", verified_at=now))
+            uow.audit("auth.second_factor_verified", [f"member:{row.member_id}"], {"stage_before": row.stage})
+        else:
+            _record_failure(conn, tenant.id, member_key, now)
+            _record_failure(conn, tenant.id, f"ip:{client}", now)
+            failure = error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
+        audit_log.append(conn, tenant.id, uow._events, now)
+    if failure is not None:
+        raise failure
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    tenant_slug: str | None  # None: the operator, bound to no tenant
+    actor: Actor
+    session_id: int | None = None
+    stage: str = "full"
+    verified_at: datetime | None = None
+
+    def recently_verified(self, now: datetime) -> bool:
+        return self.verified_at is not None and now - self.verified_at <= REVERIFY_AFTER
+
+
+def authenticate_session(services: Services, session_token: str) -> Authenticated:
+    """A console session; rejected once revoked, expired, or its member is no longer active (INV-7)."""
+    now = services.clock.now()
+    with services.db.read() as conn:
+        row = _session_row(conn, session_token, now)
+        member = repo.member_by_id(conn, row.tenant_id, row.member_id)
+        if member.status != MemberStatus.ACTIVE:
+            raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
+        actor = resolve_actor(conn, row.tenant_id, member.userid)
+    return Authenticated(row.slug, actor, row.id, row.stage, row.verified_at)
+
+
+def sign_out(services: Services, session_token: str) -> None:
+    now = services.clock.now()
+    with services.db.write() as conn:
+        row = _session_row(conn, session_token, now)
+        tenant = conn.execute(select(tenants).where(tenants.c.id == row.tenant_id)).one()
+        conn.execute(update(sessions).where(sessions.c.tenant_id == row.tenant_id, sessions.c.id == row.id).values(revoked_at=now))
+        uow = UnitOfWork(conn, tenant, Actor(kind="member", member_id=row.member_id), now)
+        uow.audit("auth.signed_out", [f"member:{row.member_id}"], {})
+        audit_log.append(conn, tenant.id, uow._events, now)
+
+
+def authenticate_bearer(services: Services, token: str) -> Authenticated:
+    """A personal, service or operator token; revoked or expired tokens fail on their next use (INV-7)."""
+    now = services.clock.now()
+    digest = token_digest(token or "")
+    invalid = error(Unauthorized, "invalid_token", "The API token is invalid, expired or revoked.")
+    with services.db.write() as conn:
+        op = conn.execute(select(operator_tokens).where(operator_tokens.c.token_hash == digest)).first()
+        if op is not None:
+            if op.revoked_at is not None:
+                raise invalid
+            _touch(conn, operator_tokens, operator_tokens.c.id == op.id, op.last_used_at, now)
+            return Authenticated(None, OPERATOR)
+        row = conn.execute(
+            select(api_tokens, tenants.c.slug).join(tenants, tenants.c.id == api_tokens.c.tenant_id).where(api_tokens.c.token_hash == digest)
+        ).first()
+        if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+            raise invalid
+        scopes = frozenset(row.scopes or ())
+        if row.member_id is None:
+            actor = Actor(kind="service", scopes=scopes, token_id=row.id)
+        else:
+            member = repo.member_by_id(conn, row.tenant_id, row.member_id)
+            if member.status != MemberStatus.ACTIVE:
+                raise invalid
+            base = resolve_actor(conn, row.tenant_id, member.userid)
+            actor = Actor(kind="member", member_id=base.member_id, userid=base.userid, roles=base.roles, scopes=scopes, token_id=row.id)
+        _touch(conn, api_tokens, (api_tokens.c.tenant_id == row.tenant_id) & (api_tokens.c.id == row.id), row.last_used_at, now)
+    return Authenticated(row.slug, actor)
+
+
+def _touch(conn: Connection, table, where, last_used_at: datetime | None, now: datetime) -> None:
+    """Record use at most once a minute, so reads do not become a write per request."""
+    if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
+        conn.execute(update(table).where(where).where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - TOUCH_EVERY)).values(last_used_at=now))
+
+
+def create_operator_token(services: Services, name: str) -> dict[str, Any]:
+    name = v.name(name, "token name")
+    plaintext, prefix, digest = new_token()
+    with services.db.write() as conn:
+        conn.execute(insert(operator_tokens).values(name=name, prefix=prefix, token_hash=digest, created_at=services.clock.now()))
+    return {"name": name, "prefix": prefix, "token": plaintext, "operator": True}

@@ -1,0 +1,50 @@
+"""The ASGI application: REST API, console and metrics, built around one Services object."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import Depends, FastAPI, Request
+from prometheus_client import Counter, Histogram
+
+from offboard import __version__
+from offboard.actions.context import Services
+from offboard.api import directory, errors, system
+from offboard.api.strict import no_unknown_query_params
+from offboard.crypto.signing import load_or_create_key
+
+REQUESTS = Counter("offboard_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("offboard_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+
+def create_app(services: Services, *, demo: bool = False) -> FastAPI:
+    app = FastAPI(
+        title="offboard",
+        version=__version__,
+        description="The exit lifecycle of enterprise members: directory, exits, inheritance, audit. "
+        "Authenticate with `Authorization: Bearer <token>` (create one with `offboard token create`).",
+        dependencies=[Depends(no_unknown_query_params)],
+    )
+    app.state.services = services
+    app.state.demo = demo
+    with services.db.write() as conn:
+        app.state.cookie_key = load_or_create_key(conn)
+    errors.install(app)
+    app.include_router(directory.router)
+    app.include_router(system.router)
+
+    from offboard.web import routes as console
+
+    console.install(app)
+
+    @app.middleware("http")
+    async def _metrics(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        LATENCY.labels(request.method, path).observe(time.perf_counter() - start)
+        return response
+
+    return app

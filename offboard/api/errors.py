@@ -1,0 +1,78 @@
+"""Every error leaves the API as JSON {"error": code, "message": ...} with a 4xx status,
+in the language of Accept-Language. A 500 is reserved for real bugs."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from offboard.domain.errors import OffboardError
+from offboard.i18n import normalize, translate
+
+log = structlog.get_logger("offboard.api")
+
+_HTTP_CODES = {
+    400: ("bad_request", "The request is malformed."),
+    401: ("unauthorized", "Sign in or send a valid API token."),
+    403: ("forbidden", "You may not do this."),
+    404: ("not_found", "Nothing here: check the address."),
+    405: ("method_not_allowed", "This address does not accept that method."),
+    406: ("not_acceptable", "This address answers in JSON only."),
+    413: ("too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."),
+}
+
+
+def locale_of(request: Request) -> str:
+    return normalize(request.headers.get("accept-language"))
+
+
+_MACHINE_PREFIXES = ("/api/", "/scim/", "/healthz", "/metrics", "/openapi.json", "/docs")
+
+
+def error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None):
+    """JSON for machines; the console gets an error page (or an htmx fragment) in the same words."""
+    if not request.url.path.startswith(_MACHINE_PREFIXES):
+        from offboard.web.rendering import render
+
+        template = "_error_fragment.html" if request.headers.get("hx-request") else "error.html"
+        response = render(request, template, status_code=status, code=code, message=message)
+        for key, value in (headers or {}).items():
+            response.headers[key] = value
+        return response
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(OffboardError)
+    async def _domain(request: Request, exc: OffboardError):
+        headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
+        return error_response(request, exc.status, exc.code, exc.render(locale_of(request)), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+        message = translate("Invalid {field}: {problem}", locale_of(request), field=where, problem=first.get("msg", "invalid value"))
+        return error_response(request, 422, "invalid_input", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code, template = _HTTP_CODES.get(exc.status_code, ("error", "The request could not be completed."))
+        if isinstance(exc.detail, dict) and "error" in exc.detail:
+            code, template = exc.detail["error"], exc.detail.get("message", template)
+        return error_response(request, exc.status_code, code, translate(template, locale_of(request)), getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        # A race lost against a unique constraint: the other request won; nothing was changed here.
+        log.warning("integrity_conflict", path=request.url.path, detail=str(exc.orig)[:200])
+        return error_response(request, 409, "conflict", translate("The change conflicts with another one made at the same time; reload and try again.", locale_of(request)))
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        return error_response(request, 422, "invalid_input", translate("A value is out of range.", locale_of(request)))

@@ -1,0 +1,56 @@
+"""REST: the audit trail, the caller, health and metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from offboard.actions import audit as audit_actions
+from offboard.actions import members as member_actions
+from offboard.actions.context import tenant_read
+from offboard.api.deps import TenantScope, services, tenant_scope
+
+router = APIRouter()
+
+
+@router.get("/api/v1/audit", tags=["audit"], summary="Audit events, newest first, paged by sequence number")
+def get_audit(
+    request: Request,
+    scope: TenantScope = Depends(tenant_scope),
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only events before this sequence number.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
+        items = audit_actions.events(conn, tenant, actor, before=before, limit=limit, action=action)
+    return {"items": items, "next_before": items[-1]["seq"] if len(items) == limit else None}
+
+
+@router.get("/api/v1/audit/verify", tags=["audit"], summary="Verify the tenant's audit chain end to end")
+def get_audit_verify(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
+        return audit_actions.verify_chain(conn, tenant, actor)
+
+
+@router.get("/api/v1/me", tags=["me"], summary="The signed-in member")
+def get_me(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    actor = scope.auth.actor
+    if actor.kind != "member":
+        return {"kind": actor.kind, "tenant": scope.slug, "scopes": sorted(actor.scopes or [])}
+    with tenant_read(services(request), scope.slug, actor=actor) as (conn, tenant, fresh):
+        return {"kind": "member", "tenant": scope.slug, **member_actions.show_member(conn, tenant.id, fresh, actor.member_id)}
+
+
+@router.get("/healthz", tags=["system"], summary="Liveness and database reachability")
+def healthz(request: Request) -> dict[str, Any]:
+    with services(request).db.read() as conn:
+        conn.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@router.get("/metrics", tags=["system"], summary="Prometheus metrics", response_class=Response)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

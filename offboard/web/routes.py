@@ -1,0 +1,302 @@
+"""Console pages. Every page reads through the same actions as the API and the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from offboard.actions import audit as audit_actions
+from offboard.actions import departments as dept_actions
+from offboard.actions import members as member_actions
+from offboard.actions.auth import Authenticated, authenticate_session, sign_in, sign_out, verify_second_factor
+from offboard.actions.context import tenant_read
+from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_csrf, check_same_origin, csrf_token_for, session_token
+from offboard.crypto import signing
+from offboard.domain.errors import Forbidden, OffboardError, error
+from offboard.store import repo
+from offboard.web.rendering import HERE, LANG_COOKIE, render
+
+router = APIRouter(include_in_schema=False)
+PRE_COOKIE = "ob_pre"  # double-submit CSRF token of the sign-in forms, before any session exists
+DEVICE_MAX_AGE = 365 * 24 * 3600
+PAGE_SIZE = 25
+
+
+class SignInRequired(Exception):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+class Console:
+    """The signed-in member of a console request."""
+
+    def __init__(self, request: Request, auth: Authenticated, token: str) -> None:
+        self.request = request
+        self.auth = auth
+        self.csrf = csrf_token_for(request, token)
+
+    @property
+    def slug(self) -> str:
+        return self.auth.tenant_slug
+
+    def read(self):
+        return tenant_read(self.request.app.state.services, self.slug, actor=self.auth.actor)
+
+
+def console(request: Request) -> Console:
+    token = session_token(request)
+    if token is None:
+        raise SignInRequired("/login?next=" + quote(request.url.path))
+    try:
+        auth = authenticate_session(request.app.state.services, token)
+    except OffboardError:
+        raise SignInRequired("/login?next=" + quote(request.url.path)) from None
+    if auth.stage != "full":
+        raise SignInRequired("/login/totp")
+    return Console(request, auth, token)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
+
+
+def _device_member(request: Request, tenant_slug: str) -> int | None:
+    value = signing.unsign(request.app.state.cookie_key, "device", request.cookies.get(DEVICE_COOKIE))
+    if not value:
+        return None
+    slug, _, rest = value.partition(":")
+    member_id = rest.split(":", 1)[0]
+    return int(member_id) if slug == tenant_slug and member_id.isdigit() else None
+
+
+def _demo_logins(request: Request) -> list[dict]:
+    if not request.app.state.demo:
+        return []
+    import pyotp
+
+    from offboard.demo.company import demo_logins
+
+    services = request.app.state.services
+    at = services.clock.now()
+    return [{**login, "current_code": pyotp.TOTP(login["totp_secret"]).at(at)} for login in demo_logins(services)]
+
+
+def _tenants(request: Request) -> list[str]:
+    with request.app.state.services.db.read() as conn:
+        return repo.tenant_slugs(conn)
+
+
+@router.get("/login")
+def login_page(request: Request, next: Annotated[str, Query(max_length=200)] = "/"):
+    pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(16)
+    response = render(request, "login.html", tenants=_tenants(request), next=_safe_next(next), pre=pre, logins=_demo_logins(request), error=None)
+    _cookie(response, request, PRE_COOKIE, pre)
+    return response
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    tenant: Annotated[str, Form(max_length=40)],
+    userid: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    pre: Annotated[str, Form(max_length=64)],
+    next: Annotated[str, Form(max_length=200)] = "/",
+):
+    check_same_origin(request)
+    if not request.cookies.get(PRE_COOKIE) or not secrets.compare_digest(pre, request.cookies.get(PRE_COOKIE, "")):
+        raise error(Forbidden, "csrf_failed", "The form has expired or did not come from this site; reload the page and try again.")
+    try:
+        result = sign_in(request.app.state.services, tenant, userid.strip(), password, client=_client(request), device_member_id=_device_member(request, tenant))
+    except OffboardError as exc:
+        status = exc.status if exc.status in (401, 404, 423, 429) else 400
+        response = render(request, "login.html", status_code=status, tenants=_tenants(request), next=_safe_next(next), pre=pre,
+                          logins=_demo_logins(request), error=exc.render(_locale(request)), userid=userid, tenant=tenant)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    target = "/login/totp?next=" + quote(_safe_next(next)) if result.stage == "password" else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", result.session_token))
+    if result.stage == "full":
+        _set_device(response, request, result.tenant_slug, result.member_id)
+    return response
+
+
+def _set_device(response: Response, request: Request, slug: str, member_id: int) -> None:
+    value = signing.sign(request.app.state.cookie_key, "device", f"{slug}:{member_id}:{secrets.token_hex(8)}")
+    _cookie(response, request, DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE)
+
+
+def _locale(request: Request) -> str:
+    from offboard.web.rendering import locale_of
+
+    return locale_of(request)
+
+
+@router.get("/login/totp")
+def totp_page(request: Request, next: Annotated[str, Query(max_length=200)] = "/"):
+    token = session_token(request)
+    if token is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "totp.html", next=_safe_next(next), csrf=csrf_token_for(request, token), logins=_demo_logins(request), error=None)
+
+
+@router.post("/login/totp")
+def totp_submit(
+    request: Request,
+    code: Annotated[str, Form(max_length=16)],
+    csrf: Annotated[str, Form(max_length=128)],
+    next: Annotated[str, Form(max_length=200)] = "/",
+):
+    token = session_token(request)
+    if token is None:
+        return RedirectResponse("/login", status_code=303)
+    check_csrf(request, token, csrf)
+    services = request.app.state.services
+    try:
+        verify_second_factor(services, token, code, client=_client(request))
+    except OffboardError as exc:
+        status = exc.status if exc.status in (401, 423, 429) else 400
+        return render(request, "totp.html", status_code=status, next=_safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(_locale(request)))
+    auth = authenticate_session(services, token)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    _set_device(response, request, auth.tenant_slug, auth.actor.member_id)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=128)]):
+    token = session_token(request)
+    if token is not None:
+        check_csrf(request, token, csrf)
+        try:
+            sign_out(request.app.state.services, token)
+        except OffboardError:
+            pass  # already ended: signing out again is harmless
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/lang")
+def set_language(request: Request, lang: Annotated[str, Form(max_length=8)], back: Annotated[str, Form(max_length=200)] = "/"):
+    check_same_origin(request)
+    response = RedirectResponse(_safe_next(back), status_code=303)
+    if lang in ("zh-CN", "en"):
+        _cookie(response, request, LANG_COOKIE, lang, max_age=DEVICE_MAX_AGE)
+    return response
+
+
+@router.get("/demo/codes")
+def demo_codes(request: Request):
+    """Demo mode only: the personas' current TOTP codes, refreshed by htmx."""
+    if not request.app.state.demo:
+        return render(request, "error.html", status_code=404, code="not_found", message="Not found.")
+    return render(request, "_demo_codes.html", logins=_demo_logins(request))
+
+
+@router.get("/")
+def dashboard(request: Request, c: Console = Depends(console)):
+    with c.read() as (conn, tenant, actor):
+        me = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
+        counts = {
+            status: member_actions.list_members(conn, tenant.id, actor, status=status, limit=1)["total"]
+            for status in ("active", "frozen", "exited", "finalized")
+        } if _can_read_directory(actor) else {}
+        tree = dept_actions.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
+    pending = [d for d in tree if d["status"] == "pending_dissolution"]
+    return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending)
+
+
+def _can_read_directory(actor) -> bool:
+    from offboard.domain.authz import Action, allowed
+
+    return allowed(actor, Action.READ_DIRECTORY)
+
+
+@router.get("/members")
+def members_page(
+    request: Request,
+    c: Console = Depends(console),
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    role: Annotated[str | None, Query(max_length=16)] = None,
+    department: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+):
+    with c.read() as (conn, tenant, actor):
+        result = member_actions.list_members(
+            conn, tenant.id, actor, status=status or None, role=role or None, department_id=department, query=q or None,
+            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        )
+        tree = dept_actions.list_departments(conn, tenant.id, actor)
+    pages = max(1, -(-result["total"] // PAGE_SIZE))
+    context = dict(c=c, result=result, page=page, pages=pages, q=q or "", status=status or "", role=role or "", department=department, tree=tree)
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "member-table":
+        return render(request, "_member_table.html", **context)
+    return render(request, "members.html", **context)
+
+
+@router.get("/members/{member_id}")
+def member_page(request: Request, member_id: Annotated[int, Path(ge=1, le=2**63 - 1)], c: Console = Depends(console)):
+    with c.read() as (conn, tenant, actor):
+        member = member_actions.show_member(conn, tenant.id, actor, member_id)
+    return render(request, "member.html", c=c, member=member)
+
+
+@router.get("/departments")
+def departments_page(request: Request, c: Console = Depends(console)):
+    with c.read() as (conn, tenant, actor):
+        tree = dept_actions.list_departments(conn, tenant.id, actor)
+    return render(request, "departments.html", c=c, tree=tree)
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    c: Console = Depends(console),
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+):
+    with c.read() as (conn, tenant, actor):
+        events = audit_actions.events(conn, tenant, actor, before=before, limit=PAGE_SIZE, action=action or None)
+    return render(request, "audit.html", c=c, events=events, action=action or "", next_before=events[-1]["seq"] if len(events) == PAGE_SIZE else None)
+
+
+@router.get("/audit/verify")
+def audit_verify(request: Request, c: Console = Depends(console)):
+    with c.read() as (conn, tenant, actor):
+        result = audit_actions.verify_chain(conn, tenant, actor)
+    return render(request, "_verify.html", result=result)
+
+
+@router.get("/me")
+def me_page(request: Request, c: Console = Depends(console)):
+    with c.read() as (conn, tenant, actor):
+        member = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
+    return render(request, "me.html", c=c, member=member, tenant=tenant)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired):
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": exc.target})
+        return RedirectResponse(exc.target, status_code=303)

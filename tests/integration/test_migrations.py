@@ -1,0 +1,251 @@
+"""Migrations from empty, their idempotence, models vs migrations, the schema check, and the
+tenant-keyed schema (SPEC §3 keys, §10 scale path)."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, Integer, MetaData, UniqueConstraint, inspect, text
+
+from offboard.bootstrap import build
+from offboard.domain.errors import OffboardError
+from offboard.store import schema
+from offboard.store.db import connect
+from offboard.store.tables import ID_TABLES, metadata
+from tests.conftest import create_pg_database, drop_pg_database
+from tests.support.clock import FakeClock
+from tests.support.factories import add_member, make_tenant
+
+# Installation-wide tables, deliberately bound to no tenant. A new one must be added here
+# consciously: everything else is distributed by tenant_id (SPEC §10).
+TENANTLESS = {
+    "tenants",  # the distribution key itself
+    "operator_tokens",  # an operator token is bound to no tenant (SPEC §3.2)
+    "instance_settings",  # e.g. the console's cookie signing key
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path):
+    """An empty database that nobody has migrated."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "fresh.db")
+    else:
+        server = request.getfixturevalue("pg_server_url")
+        url = create_pg_database(server)
+        yield url
+        drop_pg_database(server, url)
+
+
+def _tables(db) -> set[str]:
+    with db.engine.connect() as conn:
+        return set(inspect(conn).get_table_names())
+
+
+def test_upgrade_from_empty_creates_every_table(fresh_url):
+    db = connect(fresh_url)
+    try:
+        assert schema.current(db) is None
+        before, after = schema.upgrade(db)
+        assert (before, after) == (None, schema.head())
+        assert schema.current(db) == schema.head()
+        assert {t.name for t in metadata.sorted_tables} <= _tables(db)
+        schema.check(db)  # no error
+    finally:
+        db.dispose()
+
+
+def test_upgrade_twice_is_a_noop_and_keeps_the_data(fresh_url):
+    db = connect(fresh_url)
+    try:
+        schema.upgrade(db)
+        tables = _tables(db)
+        services = build(fresh_url, clock=FakeClock())
+        make_tenant(services)
+        add_member(services, "amy")
+        services.db.dispose()
+        assert schema.upgrade(db) == (schema.head(), schema.head())
+        assert _tables(db) == tables
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM members")).scalar_one() == 2
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    finally:
+        db.dispose()
+
+
+def test_an_older_schema_is_refused_until_upgraded_then_upgrades_in_place(fresh_url):
+    script = ScriptDirectory.from_config(schema._config())
+    revisions = [r.revision for r in script.walk_revisions()]
+    if len(revisions) < 2:
+        pytest.skip("only one revision exists")
+    base = revisions[-1]
+    db = connect(fresh_url)
+    try:
+        with db.engine.begin() as conn:
+            cfg = schema._config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, base)
+        with pytest.raises(OffboardError) as exc:
+            build(fresh_url)
+        assert exc.value.code == "schema_outdated"
+        assert "offboard db upgrade" in exc.value.render()
+        assert schema.upgrade(db) == (base, schema.head())
+        build(fresh_url).db.dispose()
+    finally:
+        db.dispose()
+
+
+def _model_diff(db, target: MetaData) -> list:
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        # No filtering is needed: tables.py declares the dialect variants (BigInteger on
+        # PostgreSQL / Integer on SQLite, JSONB / JSON) exactly as the migration creates them,
+        # so autogenerate reports nothing on either database. If a future Alembic starts to
+        # report a spurious variant difference, filter only that kind here and say why.
+        return compare_metadata(context, target)
+
+
+def test_models_match_the_migrations(fresh_url):
+    db = connect(fresh_url)
+    try:
+        schema.upgrade(db)
+        assert _model_diff(db, metadata) == []
+    finally:
+        db.dispose()
+
+
+def test_the_model_comparison_would_catch_a_drift(fresh_url):
+    # The same metadata plus one column the migrations never created must show up.
+    drifted = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        copy = table.to_metadata(drifted)
+        if table.name == "members":
+            copy.append_column(Column("shoe_size", Integer))
+    db = connect(fresh_url)
+    try:
+        schema.upgrade(db)
+        diff = _model_diff(db, drifted)
+        assert [(d[0], d[3].name) for d in diff if d[0] == "add_column"] == [("add_column", "shoe_size")]
+    finally:
+        db.dispose()
+
+
+def test_partial_unique_indexes_carry_their_predicates(fresh_url):
+    # Autogenerate does not compare index predicates, so check the two that carry rules.
+    db = connect(fresh_url)
+    try:
+        schema.upgrade(db)
+        with db.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                sql = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index'")).all())
+            else:
+                sql = dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes")).all())
+        userid = sql["uq_members_tenant_userid_live"]
+        assert "UNIQUE" in userid.upper() and "active" in userid and "exited" in userid and "finalized" not in userid
+        open_exit = sql["uq_exits_tenant_member_open"]
+        assert "UNIQUE" in open_exit.upper() and "scheduled" in open_exit and "open" in open_exit
+    finally:
+        db.dispose()
+
+
+def test_postgresql_has_an_id_sequence_for_every_id_table(pg_server_url):
+    url = create_pg_database(pg_server_url)
+    db = connect(url)
+    try:
+        schema.upgrade(db)
+        with db.engine.connect() as conn:
+            sequences = set(conn.execute(text("SELECT sequence_name FROM information_schema.sequences")).scalars())
+        missing = sorted(f"{t.name}_id_seq" for t in ID_TABLES if f"{t.name}_id_seq" not in sequences)
+        assert missing == []
+        assert "tenants_id_seq" in sequences
+    finally:
+        db.dispose()
+        drop_pg_database(pg_server_url, url)
+
+
+def test_build_refuses_an_unmigrated_database(fresh_url):
+    with pytest.raises(OffboardError) as exc:
+        build(fresh_url)
+    assert exc.value.code == "schema_missing"
+    assert exc.value.status == 503
+    assert "offboard db upgrade" in exc.value.render()
+
+
+def test_build_refuses_a_database_migrated_by_a_newer_offboard(fresh_url):
+    db = connect(fresh_url)
+    try:
+        schema.upgrade(db)
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+        with pytest.raises(OffboardError) as exc:
+            build(fresh_url)
+        assert exc.value.code == "schema_too_new"
+        # Upgrading must not touch it either: an older offboard cannot know how to.
+        with pytest.raises(OffboardError) as exc:
+            schema.upgrade(db)
+        assert exc.value.code == "schema_too_new"
+        assert schema.current(db) == "9999_from_the_future"
+    finally:
+        db.dispose()
+
+
+# --- the tenant-keyed schema (inspects the metadata) -------------------------------------------
+
+
+def _tenant_tables():
+    return [t for t in metadata.sorted_tables if t.name not in TENANTLESS]
+
+
+def test_tenantless_tables_are_the_known_ones():
+    assert {t.name for t in metadata.sorted_tables if "tenant_id" not in t.c} == TENANTLESS
+
+
+@pytest.mark.parametrize("table", _tenant_tables(), ids=lambda t: t.name)
+def test_spec_3_every_primary_key_starts_with_tenant_id(table):
+    assert [c.name for c in table.primary_key.columns][0] == "tenant_id"
+    assert len(table.primary_key.columns) >= 2
+
+
+@pytest.mark.parametrize("table", _tenant_tables(), ids=lambda t: t.name)
+def test_spec_3_every_foreign_key_includes_tenant_id(table):
+    for fk in table.foreign_key_constraints:
+        pairs = {e.parent.name: e.column for e in fk.elements}
+        assert "tenant_id" in pairs, f"{fk.name} does not include tenant_id"
+        remote = pairs["tenant_id"]
+        # tenant_id must point at the referred table's tenant_id (or at tenants.id itself).
+        assert (remote.table.name, remote.name) in (("tenants", "id"), (fk.referred_table.name, "tenant_id")), fk.name
+
+
+@pytest.mark.parametrize("table", _tenant_tables(), ids=lambda t: t.name)
+def test_spec_3_every_unique_constraint_includes_tenant_id(table):
+    uniques = [c for c in table.constraints if isinstance(c, UniqueConstraint)] + [i for i in table.indexes if i.unique]
+    for unique in uniques:
+        if unique.name in KNOWN_GLOBAL_UNIQUES:
+            continue
+        assert [c.name for c in unique.columns][0] == "tenant_id", unique.name
+
+
+@pytest.mark.parametrize("table", _tenant_tables(), ids=lambda t: t.name)
+def test_spec_10_every_index_leads_with_tenant_id(table):
+    for index in table.indexes:
+        if index.name in KNOWN_GLOBAL_UNIQUES:
+            continue
+        assert [c.name for c in index.columns][0] == "tenant_id", index.name
+
+
+# Bearer tokens are looked up by their digest before the tenant is known, so these two unique
+# indexes are global. They break SPEC §3 ("tenant_id is part of every ... unique constraint")
+# and §10 (Citus cannot enforce a unique index without the distribution column); kept visible
+# by the strict xfail below until the schema is changed (e.g. tenant id encoded in the token).
+KNOWN_GLOBAL_UNIQUES = {"uq_sessions_token_hash", "uq_api_tokens_token_hash"}
+
+
+@pytest.mark.xfail(strict=True, reason="known deviation: token digests are unique across tenants (see KNOWN_GLOBAL_UNIQUES)")
+def test_spec_10_token_digest_indexes_lead_with_tenant_id():
+    for table in _tenant_tables():
+        for index in table.indexes:
+            if index.name in KNOWN_GLOBAL_UNIQUES:
+                assert [c.name for c in index.columns][0] == "tenant_id", index.name
