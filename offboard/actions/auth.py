@@ -18,7 +18,7 @@ import pyotp
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
 from offboard.actions.context import Services, UnitOfWork, resolve_actor
-from offboard.crypto.secrets import new_token, token_digest, verify_password
+from offboard.crypto.secrets import new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password
 from offboard.domain import validation as v
 from offboard.domain.authz import OPERATOR, Actor
 from offboard.domain.errors import OffboardError, error
@@ -157,7 +157,7 @@ def sign_in(
 
 
 def _open_session(conn: Connection, tenant_id: int, member_id: int, stage: str, now: datetime) -> str:
-    token = secrets.token_urlsafe(32)
+    token = new_session_token(tenant_id)
     conn.execute(
         insert(sessions).values(
             tenant_id=tenant_id, id=ids.next_id(conn, sessions, tenant_id), member_id=member_id, token_hash=token_digest(token),
@@ -199,9 +199,14 @@ def check_totp(uow: UnitOfWork, member_id: int, code: str) -> bool:
 
 
 def _session_row(conn: Connection, token: str, now: datetime) -> Row:
-    row = conn.execute(
-        select(sessions, tenants.c.slug).join(tenants, tenants.c.id == sessions.c.tenant_id).where(sessions.c.token_hash == token_digest(token))
-    ).first()
+    tenant_id = session_tenant(token)
+    row = None
+    if tenant_id is not None:
+        row = conn.execute(
+            select(sessions, tenants.c.slug)
+            .join(tenants, tenants.c.id == sessions.c.tenant_id)
+            .where(sessions.c.tenant_id == tenant_id, sessions.c.token_hash == token_digest(token))
+        ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
     return row
@@ -277,9 +282,14 @@ def authenticate_bearer(services: Services, token: str) -> Authenticated:
                 raise invalid
             _touch(conn, operator_tokens, operator_tokens.c.id == op.id, op.last_used_at, now)
             return Authenticated(None, OPERATOR)
-        row = conn.execute(
-            select(api_tokens, tenants.c.slug).join(tenants, tenants.c.id == api_tokens.c.tenant_id).where(api_tokens.c.token_hash == digest)
-        ).first()
+        tenant_id = token_tenant(token or "")
+        row = None
+        if tenant_id is not None:
+            row = conn.execute(
+                select(api_tokens, tenants.c.slug)
+                .join(tenants, tenants.c.id == api_tokens.c.tenant_id)
+                .where(api_tokens.c.tenant_id == tenant_id, api_tokens.c.token_hash == digest)
+            ).first()
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             raise invalid
         scopes = frozenset(row.scopes or ())
@@ -303,7 +313,7 @@ def _touch(conn: Connection, table, where, last_used_at: datetime | None, now: d
 
 def create_operator_token(services: Services, name: str) -> dict[str, Any]:
     name = v.name(name, "token name")
-    plaintext, prefix, digest = new_token()
+    plaintext, prefix, digest = new_token(None)
     with services.db.write() as conn:
         conn.execute(insert(operator_tokens).values(name=name, prefix=prefix, token_hash=digest, created_at=services.clock.now()))
     return {"name": name, "prefix": prefix, "token": plaintext, "operator": True}

@@ -39,7 +39,7 @@ def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str]
         owner = uow.actor.member_id
     if expires_days is not None and not 1 <= expires_days <= 3650:
         raise error(ValidationError, "invalid_expiry", "Expiry must be 1-3650 days.")
-    plaintext, prefix, digest = new_token()
+    plaintext, prefix, digest = new_token(uow.tenant_id)
     token_id = ids.next_id(uow.conn, api_tokens, uow.tenant_id)
     expires_at = uow.now + timedelta(days=expires_days) if expires_days else None
     uow.conn.execute(

@@ -38,14 +38,37 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-TOKEN_PREFIX = "obt"
+TENANT_TOKEN = "obt"
+OPERATOR_TOKEN = "obo"
 
 
-def new_token() -> tuple[str, str, str]:
-    """(plaintext shown once, display prefix, stored SHA-256 hex). 256 random bits need no slow hash."""
+def new_token(tenant_id: int | None) -> tuple[str, str, str]:
+    """(plaintext shown once, display prefix, stored SHA-256 hex). 256 random bits need no slow hash.
+
+    A tenant token carries its tenant id (obt_<tenant>_<prefix>_<secret>) so its lookup is
+    tenant-keyed like every index; an operator token (obo_<prefix>_<secret>) has no tenant.
+    """
     prefix = secrets.token_hex(4)
-    plaintext = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    head = f"{TENANT_TOKEN}_{tenant_id}" if tenant_id is not None else OPERATOR_TOKEN
+    plaintext = f"{head}_{prefix}_{secrets.token_urlsafe(32)}"
     return plaintext, prefix, token_digest(plaintext)
+
+
+def token_tenant(plaintext: str) -> int | None:
+    """The tenant id a tenant token names, or None (operator token or garbage)."""
+    parts = plaintext.split("_", 2)
+    if len(parts) == 3 and parts[0] == TENANT_TOKEN and parts[1].isdigit() and len(parts[1]) <= 18:
+        return int(parts[1])
+    return None
+
+
+def new_session_token(tenant_id: int) -> str:
+    return f"{tenant_id}.{secrets.token_urlsafe(32)}"
+
+
+def session_tenant(token: str) -> int | None:
+    head, _, rest = token.partition(".")
+    return int(head) if head.isdigit() and len(head) <= 18 and rest else None
 
 
 def token_digest(plaintext: str) -> str:

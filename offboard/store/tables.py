@@ -198,7 +198,8 @@ sessions = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
     _member_fk("member_id"),
     Index("ix_sessions_tenant_member", "tenant_id", "member_id"),
-    Index("uq_sessions_token_hash", "token_hash", unique=True),
+    # The token names its tenant, so the lookup leads with tenant_id like every index.
+    Index("uq_sessions_tenant_token_hash", "tenant_id", "token_hash", unique=True),
 )
 
 api_tokens = Table(
@@ -219,7 +220,7 @@ api_tokens = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
     _member_fk("member_id"),
     Index("ix_api_tokens_tenant_member", "tenant_id", "member_id"),
-    Index("uq_api_tokens_token_hash", "token_hash", unique=True),
+    Index("uq_api_tokens_tenant_token_hash", "tenant_id", "token_hash", unique=True),
 )
 
 devices = Table(

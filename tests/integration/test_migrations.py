@@ -223,29 +223,10 @@ def test_spec_3_every_foreign_key_includes_tenant_id(table):
 def test_spec_3_every_unique_constraint_includes_tenant_id(table):
     uniques = [c for c in table.constraints if isinstance(c, UniqueConstraint)] + [i for i in table.indexes if i.unique]
     for unique in uniques:
-        if unique.name in KNOWN_GLOBAL_UNIQUES:
-            continue
         assert [c.name for c in unique.columns][0] == "tenant_id", unique.name
 
 
 @pytest.mark.parametrize("table", _tenant_tables(), ids=lambda t: t.name)
 def test_spec_10_every_index_leads_with_tenant_id(table):
     for index in table.indexes:
-        if index.name in KNOWN_GLOBAL_UNIQUES:
-            continue
         assert [c.name for c in index.columns][0] == "tenant_id", index.name
-
-
-# Bearer tokens are looked up by their digest before the tenant is known, so these two unique
-# indexes are global. They break SPEC §3 ("tenant_id is part of every ... unique constraint")
-# and §10 (Citus cannot enforce a unique index without the distribution column); kept visible
-# by the strict xfail below until the schema is changed (e.g. tenant id encoded in the token).
-KNOWN_GLOBAL_UNIQUES = {"uq_sessions_token_hash", "uq_api_tokens_token_hash"}
-
-
-@pytest.mark.xfail(strict=True, reason="known deviation: token digests are unique across tenants (see KNOWN_GLOBAL_UNIQUES)")
-def test_spec_10_token_digest_indexes_lead_with_tenant_id():
-    for table in _tenant_tables():
-        for index in table.indexes:
-            if index.name in KNOWN_GLOBAL_UNIQUES:
-                assert [c.name for c in index.columns][0] == "tenant_id", index.name

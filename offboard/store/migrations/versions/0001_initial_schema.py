@@ -94,7 +94,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_api_tokens'))
     )
     op.create_index('ix_api_tokens_tenant_member', 'api_tokens', ['tenant_id', 'member_id'], unique=False)
-    op.create_index('uq_api_tokens_token_hash', 'api_tokens', ['token_hash'], unique=True)
+    op.create_index('uq_api_tokens_tenant_token_hash', 'api_tokens', ['tenant_id', 'token_hash'], unique=True)
     op.create_table('app_grants',
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -323,7 +323,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_sessions'))
     )
     op.create_index('ix_sessions_tenant_member', 'sessions', ['tenant_id', 'member_id'], unique=False)
-    op.create_index('uq_sessions_token_hash', 'sessions', ['token_hash'], unique=True)
+    op.create_index('uq_sessions_tenant_token_hash', 'sessions', ['tenant_id', 'token_hash'], unique=True)
     op.create_table('approval_tasks',
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -426,7 +426,7 @@ def downgrade() -> None:
     op.drop_table('exits')
     op.drop_index('ix_approval_tasks_tenant_owner', table_name='approval_tasks')
     op.drop_table('approval_tasks')
-    op.drop_index('uq_sessions_token_hash', table_name='sessions')
+    op.drop_index('uq_sessions_tenant_token_hash', table_name='sessions')
     op.drop_index('ix_sessions_tenant_member', table_name='sessions')
     op.drop_table('sessions')
     op.drop_index('ix_self_built_apps_tenant_owner', table_name='self_built_apps')
@@ -460,7 +460,7 @@ def downgrade() -> None:
     op.drop_table('approval_templates')
     op.drop_index('ix_app_grants_tenant_member', table_name='app_grants')
     op.drop_table('app_grants')
-    op.drop_index('uq_api_tokens_token_hash', table_name='api_tokens')
+    op.drop_index('uq_api_tokens_tenant_token_hash', table_name='api_tokens')
     op.drop_index('ix_api_tokens_tenant_member', table_name='api_tokens')
     op.drop_table('api_tokens')
     op.drop_index('uq_members_tenant_userid_live', table_name='members', sqlite_where=sa.text("status IN ('active','frozen','exited')"), postgresql_where=sa.text("status IN ('active','frozen','exited')"))
