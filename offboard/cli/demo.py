@@ -11,6 +11,7 @@ from rich.table import Table
 
 from offboard.cli.common import JsonOpt, ok
 from offboard.cli.output import console, emit_json, table
+from offboard.cli.serve import run_server
 from offboard.cli.state import STATE
 from offboard.demo import build_demo
 from offboard.i18n import translate
@@ -18,16 +19,15 @@ from offboard.store import schema
 
 
 def demo(
-    no_serve: Annotated[
-        bool,
-        typer.Option("--no-serve", help="Build and print, then return. The web console is not part of offboard yet, so for now this is also what happens without the flag."),
-    ] = False,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build and print, then return instead of serving.")] = False,
     show_logins: Annotated[bool, typer.Option("--show-logins", help="Print only the personas' logins: userid, name, roles, password, TOTP secret.")] = False,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8000,
     json_out: JsonOpt = False,
 ) -> None:
-    """Build the demo enterprise 星河科技有限公司 (slug demo) in the --db database and show it.
+    """Build the demo enterprise 星河科技有限公司 (slug demo) in the --db database, show it, and serve it.
 
-    Migrates the database first, then creates about 300 members in a 4-level department tree, seven personas with passwords and TOTP secrets, and thousands of customers, messages and other records. Running it again changes nothing. Serving the console from this command is not implemented yet: it prints and returns, with or without --no-serve.
+    Migrates the database first, then creates about 300 members in a 4-level department tree, seven personas with passwords and TOTP secrets, and thousands of customers, messages and other records. Running it again changes nothing. Then it serves the API and the console in demo mode (the sign-in page lists the demo accounts and their current codes) until Ctrl+C; --no-serve returns instead.
     """
     services = STATE.services(check_schema=False)
     schema.upgrade(services.db)
@@ -55,10 +55,7 @@ def demo(
     _logins_table(logins)
     table(translate("Records by kind", STATE.locale), ["kind", "count"], [[k, n] for k, n in summary["counts"].items()])
     if not no_serve:
-        console.print(translate(
-            "The web console is not available yet; explore the demo with `offboard member list`, `offboard member show chenjing` or `offboard audit verify`.",
-            STATE.locale,
-        ))
+        run_server(host, port, demo=True)
 
 
 def creation_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

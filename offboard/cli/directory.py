@@ -10,6 +10,7 @@ from offboard.actions import departments as dept_actions
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
+from offboard.actions.auth import create_operator_token
 from offboard.actions.tenants import create_tenant, list_tenants
 from offboard.cli.common import ByOpt, JsonOpt, act, ok, parse_ids, reading
 from offboard.cli.output import emit_json, kv, table
@@ -221,12 +222,23 @@ def department_list(by: ByOpt = None, json_out: JsonOpt = False) -> None:
 def token_create(
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
     service: Annotated[bool, typer.Option("--service", help="A tenant service token (survives exits) instead of a personal one.")] = False,
+    operator: Annotated[bool, typer.Option("--operator", help="An operator token, bound to no enterprise (manages enterprises over the API).")] = False,
     scope: Annotated[list[str] | None, typer.Option("--scope", help="Action the token may perform; repeat.")] = None,
     expires_days: Annotated[int | None, typer.Option("--expires-days")] = None,
     by: ByOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create an API token; its secret is printed once."""
+    if operator:
+        if by or service:
+            raise typer.BadParameter("--operator excludes --by and --service")
+        result = create_operator_token(STATE.services(), name)
+        if json_out:
+            emit_json(result)
+        else:
+            ok("Operator token created. Copy it now, it is not shown again:")
+            typer.echo(result["token"])
+        return
     result = act(lambda u: token_actions.create_token(u, name=name, service=service, scopes=scope or [], expires_days=expires_days), by)
     if json_out:
         emit_json(result)
@@ -250,3 +262,41 @@ def token_list(by: ByOpt = None, json_out: JsonOpt = False) -> None:
 def token_revoke(token_id: int, by: ByOpt = None) -> None:
     act(lambda u: token_actions.revoke_token(u, token_id), by)
     ok("Token {id} revoked.", id=token_id)
+
+
+@member_app.command("credentials")
+def member_credentials(
+    userid: str,
+    password: Annotated[bool, typer.Option("--password", help="Set a new password (asked twice, never echoed).")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the new password from standard input.")] = False,
+    new_totp: Annotated[bool, typer.Option("--new-totp", help="Enrol a new TOTP secret and print it once, with its otpauth:// URI.")] = False,
+    by: ByOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Set a member's password and/or enrol their authenticator app (TOTP)."""
+    import sys
+
+    import pyotp
+
+    from offboard.crypto.secrets import new_totp_secret
+
+    secret_value = None
+    if password_stdin:
+        secret_value = sys.stdin.readline().rstrip("\n")
+    elif password:
+        secret_value = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    totp_secret = new_totp_secret() if new_totp else None
+    if secret_value is None and totp_secret is None:
+        raise typer.BadParameter("give --password, --password-stdin or --new-totp")
+    act(lambda u: member_actions.set_credentials(u, userid, password=secret_value, totp_secret=totp_secret), by)
+    result = {"userid": userid, "password_set": secret_value is not None}
+    if totp_secret:
+        result["totp_secret"] = totp_secret
+        result["otpauth_uri"] = pyotp.TOTP(totp_secret).provisioning_uri(name=userid, issuer_name=f"offboard ({STATE.tenant_slug()})")
+    if json_out:
+        emit_json(result)
+        return
+    ok("Credentials of {userid} updated.", userid=userid)
+    if totp_secret:
+        typer.echo(f"TOTP secret: {totp_secret}")
+        typer.echo(result["otpauth_uri"])

@@ -235,9 +235,10 @@ def members_page(
     q: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     role: Annotated[str | None, Query(max_length=16)] = None,
-    department: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    department: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]*$")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
+    department = int(department) if department else None  # the filter form sends "" for "any"
     with c.read() as (conn, tenant, actor):
         result = member_actions.list_members(
             conn, tenant.id, actor, status=status or None, role=role or None, department_id=department, query=q or None,
