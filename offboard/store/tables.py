@@ -370,6 +370,7 @@ app_grants = Table(
     Column("granted_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
     Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(32)),
     PrimaryKeyConstraint("tenant_id", "id"),
     _member_fk("member_id"),
     Index("ix_app_grants_tenant_member", "tenant_id", "member_id"),
@@ -446,6 +447,48 @@ transfer_ledger = Table(
     _fk(["exit_id"], "exits", ["id"]),
     Index("ix_transfer_ledger_tenant_exit_kind", "tenant_id", "exit_id", "kind", "state"),
     Index("uq_transfer_ledger_tenant_correlation", "tenant_id", "correlation_id", unique=True),
+    Index("ix_transfer_ledger_tenant_to", "tenant_id", "to_member_id"),
+    Index("ix_transfer_ledger_tenant_state_created", "tenant_id", "state", "created_at"),
+)
+
+# SPEC §7: items a tenant adds to the 12 (attested with evidence), attestations, sign-offs.
+checklist_items = Table(
+    "checklist_items",
+    metadata,
+    _tid(),
+    Column("key", String(40), nullable=False),
+    Column("title", String(128), nullable=False),
+    Column("owner_role", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+checklist_attestations = Table(
+    "checklist_attestations",
+    metadata,
+    _tid(),
+    Column("exit_id", Id, nullable=False),
+    Column("item_key", String(40), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("attested_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "exit_id", "item_key"),
+    _fk(["exit_id"], "exits", ["id"]),
+    _member_fk("member_id"),
+)
+
+exit_signoffs = Table(
+    "exit_signoffs",
+    metadata,
+    _tid(),
+    Column("exit_id", Id, nullable=False),
+    Column("role", String(8), nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "exit_id", "role"),
+    _fk(["exit_id"], "exits", ["id"]),
+    _member_fk("member_id"),
 )
 
 audit_events = Table(

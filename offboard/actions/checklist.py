@@ -1,0 +1,243 @@
+"""The exit checklist (SPEC §7): system-verified items, attestations, acknowledgements of
+third-party grants, the HR + IT sign-off and finalization (R-LAW-2 retention of chats)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from offboard.actions.context import UnitOfWork
+from offboard.actions.exits import get_exit_row
+from offboard.actions.members import target_of
+from offboard.domain import checklist as cl
+from offboard.domain.authz import Action, require
+from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
+from offboard.domain.lifecycle import next_exit_state, next_member_status
+from offboard.domain.vocabulary import DeviceStatus, ExitState, Role
+from offboard.store import repo
+from offboard.store.tables import (
+    api_tokens,
+    app_grants,
+    attendance_records,
+    checklist_attestations,
+    checklist_items,
+    devices,
+    exit_signoffs,
+    exits,
+    members,
+    messages,
+    reimbursements,
+    roles,
+    sessions,
+)
+from offboard.store.transfers import count_owned, open_counts
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+def _custom_items(conn: Connection, tenant_id: int) -> tuple[cl.Item, ...]:
+    rows = conn.execute(select(checklist_items).where(checklist_items.c.tenant_id == tenant_id).order_by(checklist_items.c.created_at, checklist_items.c.key))
+    return tuple(cl.Item(13 + i, r.key, r.title, r.title, Role(r.owner_role), "attest") for i, r in enumerate(rows))
+
+
+def facts(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> cl.Facts:
+    mid = exit_row.member_id
+    attested = frozenset(conn.execute(select(checklist_attestations.c.item_key).where(
+        checklist_attestations.c.tenant_id == tenant_id, checklist_attestations.c.exit_id == exit_row.id)).scalars())
+    owned = {k.value: n for k, n in count_owned(conn, tenant_id, mid).items()} if exit_row.state != ExitState.SCHEDULED else {}
+    counting = exit_row.state in (ExitState.OPEN, ExitState.FINALIZED)
+
+    def count(table, *where) -> int:
+        return conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, *where)).scalar_one()
+
+    return cl.Facts(
+        open_by_kind=open_counts(conn, tenant_id, exit_row.id) if counting else {},
+        owned_by_kind=owned,
+        unarchived_attendance=count(attendance_records, attendance_records.c.member_id == mid, attendance_records.c.archived_at.is_(None)),
+        open_reimbursements=count(reimbursements, reimbursements.c.member_id == mid, reimbursements.c.status == "open"),
+        admin_roles=count(roles, roles.c.member_id == mid, roles.c.role.in_([Role.SUPER_ADMIN, Role.ADMIN])),
+        unacknowledged_grants=count(app_grants, app_grants.c.member_id == mid, app_grants.c.status.in_(["active", "reauth_required"])),
+        live_sessions=count(sessions, sessions.c.member_id == mid, sessions.c.revoked_at.is_(None), sessions.c.expires_at > now),
+        live_tokens=count(api_tokens, api_tokens.c.member_id == mid, api_tokens.c.revoked_at.is_(None)),
+        devices_not_wiped=count(devices, devices.c.member_id == mid, devices.c.status.in_([DeviceStatus.ACTIVE, DeviceStatus.WIPE_PENDING])),
+        sealed=exit_row.state == ExitState.FINALIZED,
+        attested=attested,
+    )
+
+
+def statuses(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> list[cl.Status]:
+    return cl.evaluate(facts(conn, tenant_id, exit_row, now), _custom_items(conn, tenant_id))
+
+
+def checklist(conn: Connection, tenant: Row, actor, exit_id: int, now: datetime) -> dict[str, Any]:
+    row = get_exit_row(conn, tenant.id, exit_id)
+    member = repo.member_by_id(conn, tenant.id, row.member_id)
+    if actor.member_id != member.id:
+        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant.id, member))
+    signoffs = {r.role: r for r in conn.execute(select(exit_signoffs, members.c.userid).join(members, (members.c.tenant_id == exit_signoffs.c.tenant_id) & (members.c.id == exit_signoffs.c.member_id)).where(exit_signoffs.c.tenant_id == tenant.id, exit_signoffs.c.exit_id == exit_id))}
+    items = statuses(conn, tenant.id, row, now)
+    return {
+        "exit_id": exit_id,
+        "member": {"id": member.id, "userid": member.userid, "name": member.name},
+        "state": row.state,
+        "restore_until": row.restore_until.isoformat() if row.restore_until else None,
+        "items": [
+            {"number": s.item.number, "key": s.item.key, "title_zh": s.item.title_zh, "title_en": s.item.title_en, "owner": s.item.owner.value,
+             "check": s.item.check, "done": s.done, "detail": dict(s.detail)}
+            for s in items
+        ],
+        "open_for_signoff": [s.item.key for s in cl.open_items_for_signoff(items)],
+        "signoffs": {role: {"userid": r.userid, "signed_at": r.signed_at.isoformat()} for role, r in signoffs.items()},
+    }
+
+
+def _hr_or_it(uow: UnitOfWork, owner: Role) -> None:
+    action = Action.ATTEST_HR if owner == Role.HR else Action.ATTEST_IT
+    require(uow.actor, action)
+
+
+def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> dict[str, Any]:
+    """Attest what the system cannot know, with evidence: a tenant's own items, and for item 12
+    that the devices were wiped or returned."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    row = get_exit_row(conn, tid, exit_id)
+    evidence = (evidence or "").strip()
+    if not evidence or len(evidence) > 4000:
+        raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
+    custom = {i.key: i for i in _custom_items(conn, tid)}
+    if item_key in custom:
+        item = custom[item_key]
+    elif item_key == "access_revoked":
+        item = cl.BY_KEY[item_key]
+    elif item_key in cl.BY_KEY:
+        raise error(Conflict, "system_verified", "Item {key} is verified by the system from its own data; do the work and it turns green by itself.", key=item_key)
+    else:
+        raise error(NotFound, "unknown_item", "No checklist item {key}.", key=item_key)
+    _hr_or_it(uow, item.owner)
+    if row.state != ExitState.OPEN:
+        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
+    if item_key == "access_revoked":
+        wiped = conn.execute(update(devices).where(devices.c.tenant_id == tid, devices.c.member_id == row.member_id, devices.c.status.in_([DeviceStatus.ACTIVE, DeviceStatus.WIPE_PENDING]))
+                             .values(status=DeviceStatus.WIPED, updated_at=now)).rowcount
+        uow.audit("devices.wiped", [f"exit:{exit_id}", f"member:{row.member_id}"], {"count": wiped, "evidence": evidence})
+    else:
+        exists = conn.execute(select(func.count()).where(checklist_attestations.c.tenant_id == tid, checklist_attestations.c.exit_id == exit_id, checklist_attestations.c.item_key == item_key)).scalar_one()
+        if exists:
+            raise error(Conflict, "already_attested", "Item {key} is already attested.", key=item_key)
+        conn.execute(insert(checklist_attestations).values(tenant_id=tid, exit_id=exit_id, item_key=item_key, evidence=evidence, member_id=uow.actor.member_id, attested_at=now))
+        uow.audit("checklist.attested", [f"exit:{exit_id}"], {"item": item_key, "evidence": evidence})
+    return checklist(conn, uow.tenant, uow.actor, exit_id, now)
+
+
+def acknowledge_grants(uow: UnitOfWork, exit_id: int, evidence: str, *, app: str | None = None) -> int:
+    """R-POST-1: IT acknowledges that a third-party app was told to re-authorize, with evidence."""
+    conn, tid = uow.conn, uow.tenant_id
+    require(uow.actor, Action.ATTEST_IT)
+    row = get_exit_row(conn, tid, exit_id)
+    evidence = (evidence or "").strip()
+    if not evidence:
+        raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
+    where = [app_grants.c.tenant_id == tid, app_grants.c.member_id == row.member_id, app_grants.c.status == "reauth_required"]
+    if app:
+        where.append(app_grants.c.app_name == app)
+    n = conn.execute(update(app_grants).where(*where).values(status="acknowledged", acknowledged_at=uow.now, acknowledged_by=uow.actor.audit_id)).rowcount
+    if not n:
+        raise error(Conflict, "nothing_to_acknowledge", "No grant of this exit is waiting for re-authorization{suffix}.", suffix=f" ({app})" if app else "")
+    uow.audit("grants.acknowledged", [f"exit:{exit_id}", f"member:{row.member_id}"], {"count": n, "app": app, "evidence": evidence})
+    return n
+
+
+def close_reimbursements(uow: UnitOfWork, exit_id: int, evidence: str) -> int:
+    """Item 4 (报销流程闭环): HR records that the leaver's open reimbursements were settled, with evidence."""
+    conn, tid = uow.conn, uow.tenant_id
+    require(uow.actor, Action.ATTEST_HR)
+    row = get_exit_row(conn, tid, exit_id)
+    evidence = (evidence or "").strip()
+    if not evidence or len(evidence) > 4000:
+        raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
+    n = conn.execute(update(reimbursements).where(reimbursements.c.tenant_id == tid, reimbursements.c.member_id == row.member_id, reimbursements.c.status == "open").values(status="closed")).rowcount
+    if not n:
+        raise error(Conflict, "nothing_to_close", "The leaver has no open reimbursement.")
+    uow.audit("reimbursements.closed", [f"exit:{exit_id}", f"member:{row.member_id}"], {"count": n, "evidence": evidence})
+    return n
+
+
+def add_item(uow: UnitOfWork, key: str, title: str, owner: str) -> None:
+    require(uow.actor, Action.MANAGE_ADMINS)
+    if not _KEY.match(key or "") or key in cl.BY_KEY:
+        raise error(ValidationError, "invalid_item_key", "An item key is 2-40 lowercase letters, digits or _, and not one of the 12 built-in keys.")
+    if owner not in ("hr", "it"):
+        raise error(ValidationError, "invalid_owner", "An item is owned by hr or it.")
+    if uow.conn.execute(select(func.count()).where(checklist_items.c.tenant_id == uow.tenant_id, checklist_items.c.key == key)).scalar_one():
+        raise error(Conflict, "item_exists", "Checklist item {key} already exists.", key=key)
+    uow.conn.execute(insert(checklist_items).values(tenant_id=uow.tenant_id, key=key, title=title.strip()[:128] or key, owner_role=owner, created_at=uow.now))
+    uow.audit("checklist.item_added", [f"tenant:{uow.tenant_id}"], {"key": key, "title": title, "owner": owner})
+
+
+def signoff(uow: UnitOfWork, exit_id: int, role: str) -> dict[str, Any]:
+    """Two-person rule; finalizes at once when the restore window is already over."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    row = get_exit_row(conn, tid, exit_id)
+    if uow.actor.kind != "member":
+        raise error(Forbidden, "person_required", "Sign-off is given by a person: pass --by USERID.")
+    if row.state != ExitState.OPEN:
+        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
+    existing = {r.role: r.member_id for r in conn.execute(select(exit_signoffs).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id == exit_id))}
+    held = {g.role.value for g in uow.actor.roles}
+    cl.check_signoff(role, uow.actor.member_id, held, existing, statuses(conn, tid, row, now))
+    conn.execute(insert(exit_signoffs).values(tenant_id=tid, exit_id=exit_id, role=role, member_id=uow.actor.member_id, signed_at=now))
+    uow.audit("exit.signed_off", [f"exit:{exit_id}", f"member:{row.member_id}"], {"role": role})
+    if len(existing) + 1 == len(cl.SIGNING_ROLES) and row.restore_until is not None and now >= row.restore_until:
+        finalize(uow, exit_id)
+    return checklist(conn, uow.tenant, uow.actor, exit_id, now)
+
+
+def finalize(uow: UnitOfWork, exit_id: int) -> bool:
+    """The window is over and HR and IT signed: the member is finalized and their chats go under
+    retention (item 11) in this same transaction. The data-lifecycle work adds sealing here."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    row = get_exit_row(conn, tid, exit_id)
+    next_exit_state(row.state, "finalize")
+    if row.restore_until is None or now < row.restore_until:
+        raise error(Conflict, "restore_window_open", "The restore window of exit {id} is open until {until}; finalization waits for it.", id=exit_id, until=row.restore_until)
+    signed = conn.execute(select(func.count()).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id == exit_id)).scalar_one()
+    if signed < len(cl.SIGNING_ROLES):
+        raise error(Conflict, "signoff_missing", "Exit {id} needs both the HR and the IT sign-off before it is finalized.", id=exit_id)
+    still_owned = {k.value: n for k, n in count_owned(conn, tid, row.member_id).items() if n}
+    if still_owned:  # INV-2: nothing may stay owned by a finalized member
+        raise error(Conflict, "resources_still_owned", "The member still owns {kinds}; hand them over before finalizing.", kinds=", ".join(f"{k} ({n})" for k, n in still_owned.items()))
+    member = repo.member_by_id(conn, tid, row.member_id)
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
+        status=next_member_status(member.status, "finalize"), updated_at=now, version=members.c.version + 1))
+    retained_until = retention_end(member.exited_at or now, int(uow.tenant.policy.get("chat_retention_days", 180)))
+    n = conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id == member.id, messages.c.retained_until.is_(None)).values(retained_until=retained_until)).rowcount
+    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
+    uow.audit("exit.finalized", [f"exit:{exit_id}", f"member:{member.id}"], {"messages_retained": n, "retained_until": retained_until.isoformat()})
+    return True
+
+
+def retention_end(exited_at: datetime, days: int) -> datetime:
+    """R-LAW-2: at least `days` after exit and never less than six calendar months."""
+    month = exited_at.month + 6
+    year = exited_at.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    day = min(exited_at.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    six_months = exited_at.replace(year=year, month=month, day=day)
+    return max(six_months, exited_at + timedelta(days=days))
+
+
+def open_items_by_role(conn: Connection, tenant: Row, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """All open checklist items of open exits, grouped by the role that owns them (the board)."""
+    board: dict[str, list[dict[str, Any]]] = {"hr": [], "it": []}
+    rows = conn.execute(select(exits, members.c.userid, members.c.name).join(members, (members.c.tenant_id == exits.c.tenant_id) & (members.c.id == exits.c.member_id))
+                        .where(exits.c.tenant_id == tenant.id, exits.c.state == ExitState.OPEN).order_by(exits.c.id))
+    for r in rows:
+        for s in statuses(conn, tenant.id, r, now):
+            if not s.done and s.item.key != "chats_sealed":
+                board[s.item.owner.value].append({"exit_id": r.id, "userid": r.userid, "name": r.name, "number": s.item.number, "key": s.item.key,
+                                                  "title_zh": s.item.title_zh, "title_en": s.item.title_en, "detail": dict(s.detail)})
+    return board
+

@@ -1,0 +1,114 @@
+"""Later inheritance of unassigned resources (R-ORG-5) and outcomes of asynchronous transfers
+reported from outside (R-ORG-2): a customer's refusal, a platform's result, the 24 h takeover."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+
+from offboard.actions.context import UnitOfWork
+from offboard.actions.exits import exit_summary, get_exit_row, ledger_digest
+from offboard.actions.members import target_of
+from offboard.domain import validation as v
+from offboard.domain.authz import Action, require
+from offboard.domain.errors import Conflict, NotFound, ValidationError, error
+from offboard.domain.planning import CUSTOMER_KINDS
+from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind
+from offboard.store import repo
+from offboard.store.planning import people
+from offboard.store.tables import external_contacts, transfer_ledger
+from offboard.store.transfers import SPECS, apply_moves, latest_rows, record_moves
+
+L = transfer_ledger
+TAKEOVER = timedelta(hours=24)
+UNASSIGNED_STATES = (LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL)
+REPORTABLE = {LedgerState.DONE, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL}
+
+
+def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource_ids: list[int] | None = None) -> dict[str, Any]:
+    """Assign the unassigned resources of one kind of an exit to an acceptor, in one batch."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    row = get_exit_row(conn, tid, exit_id)
+    leaver = repo.member_by_id(conn, tid, row.member_id)
+    require(uow.actor, Action.INHERIT, target_of(conn, tid, leaver))
+    kind_enum = ResourceKind(v.choice(kind, ResourceKind, "kind"))
+    if row.state not in (ExitState.OPEN, ExitState.FINALIZED):
+        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; only the resources of an exit that took effect are inherited.", id=exit_id, state=row.state)
+    acceptor = repo.member_ref(conn, tid, to)
+    person = people(conn, tid, [acceptor.id])[acceptor.id]
+    if person.member_id == leaver.id or person.status != MemberStatus.ACTIVE or person.leaving:
+        raise error(Conflict, "acceptor_invalid", "The acceptor {userid} must be an active member who is not leaving.", userid=acceptor.userid)
+    t = SPECS[kind_enum].table
+    unassigned = select(L.c.resource_id).where(latest_rows(tid, exit_id, kind_enum), L.c.state.in_([s.value for s in UNASSIGNED_STATES]))
+    owner_filter = and_(t.c.tenant_id == tid, t.c.id.in_(unassigned), t.c[SPECS[kind_enum].owner].is_(None))
+    waiting = uow.tenant.policy.get("customer_transfer") == "async_24h" and kind_enum in CUSTOMER_KINDS
+    capacity = None
+    if kind_enum == ResourceKind.EXTERNAL_CONTACT:
+        limit = int(uow.tenant.policy.get("customer_limit", 20000))
+        held = conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tid, external_contacts.c.owner_id == acceptor.id)).scalar_one()
+        capacity = max(0, limit - held)
+    n = record_moves(
+        conn, tid, exit_id, kind_enum, leaver.id, "member", acceptor.id, LedgerState.WAITING if waiting else LedgerState.DONE, now,
+        capacity=capacity, only_ids=resource_ids, owner_filter=owner_filter,
+    )
+    if resource_ids is not None and n != len(set(resource_ids)):
+        raise error(Conflict, "not_unassigned", "Only unassigned {kind} resources of exit {id} can be inherited; some of the ids given are not.", kind=kind_enum.value, id=exit_id)
+    if n == 0:
+        raise error(Conflict, "nothing_to_inherit", "Exit {id} has no unassigned {kind} resources.", id=exit_id, kind=kind_enum.value)
+    apply_moves(conn, tid, exit_id, kind_enum, now)
+    uow.audit("exit.inherited", [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
+              {"kind": kind_enum.value, "count": n, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_enum, now)})
+    return {"exit_id": exit_id, "kind": kind_enum.value, "to": acceptor.userid, "count": n, "exit": exit_summary(conn, tid, exit_id)}
+
+
+def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str, Any]:
+    """Record the outcome of a waiting transfer by its correlation id (refused, acceptor_full or done)."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    outcome = LedgerState(v.choice(state, LedgerState, "state"))
+    if outcome not in REPORTABLE:
+        raise error(ValidationError, "invalid_result", "A transfer result is done, refused or acceptor_full.")
+    row = conn.execute(select(L).where(L.c.tenant_id == tid, L.c.correlation_id == (correlation_id or "")[:36])).first()
+    if row is None:
+        raise error(NotFound, "transfer_not_found", "No transfer with correlation id {id} in this enterprise.", id=correlation_id)
+    exit_row = get_exit_row(conn, tid, row.exit_id)
+    require(uow.actor, Action.INHERIT, target_of(conn, tid, repo.member_by_id(conn, tid, exit_row.member_id)))
+    if row.state != LedgerState.WAITING:
+        if row.state == outcome:
+            return _result(row, outcome, replayed=True)  # the platform told us twice: nothing more to do
+        raise error(Conflict, "transfer_not_waiting", "Transfer {id} is {state}, no longer waiting for a result.", id=correlation_id, state=row.state)
+    kind = ResourceKind(row.kind)
+    to_member = row.to_member_id if outcome == LedgerState.DONE else None
+    conn.execute(update(L).where(L.c.tenant_id == tid, L.c.id == row.id).values(
+        state=outcome.value, to_member_id=to_member, updated_at=now, version_after=_version_after(row, outcome)))
+    apply_moves(conn, tid, row.exit_id, kind, now, stamp="updated_at")
+    uow.audit("transfer.result", [f"exit:{row.exit_id}", f"transfer:{row.correlation_id}"], {"kind": kind.value, "resource_id": row.resource_id, "state": outcome.value})
+    return _result(row, outcome)
+
+
+def _version_after(row, outcome: LedgerState) -> int:
+    """Every outcome changes the resource once more (owner, or restriction lifted)."""
+    return row.version_after + 1
+
+
+def _result(row, outcome: LedgerState, replayed: bool = False) -> dict[str, Any]:
+    return {"correlation_id": row.correlation_id, "exit_id": row.exit_id, "kind": row.kind, "resource_id": row.resource_id, "state": outcome.value, "replayed": replayed}
+
+
+def take_over_due(uow: UnitOfWork) -> int:
+    """R-ORG-2: waiting transfers whose 24 h are over are taken over (fires on "due at or before now")."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    due = conn.execute(
+        select(L.c.exit_id, L.c.kind).where(L.c.tenant_id == tid, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER).group_by(L.c.exit_id, L.c.kind)
+    ).all()
+    total = 0
+    for exit_id, kind in due:
+        result = conn.execute(
+            update(L).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
+            .values(state=LedgerState.DONE, updated_at=now, version_after=L.c.version_after + 1)
+        )
+        apply_moves(conn, tid, exit_id, ResourceKind(kind), now, stamp="updated_at")
+        total += result.rowcount
+        uow.audit("transfer.taken_over", [f"exit:{exit_id}"], {"kind": kind, "count": result.rowcount, "ledger_digest": ledger_digest(conn, tid, exit_id, ResourceKind(kind), now)})
+    return total

@@ -1,0 +1,64 @@
+"""Restore a mistaken exit within its window (R-EXIT-6, R-EXC-2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from offboard.actions.auth import Unauthorized, check_totp
+from offboard.actions.context import UnitOfWork
+from offboard.actions.exits import exit_summary, get_exit_row
+from offboard.actions.members import target_of
+from offboard.domain.authz import Action, require
+from offboard.domain.errors import Forbidden, ValidationError, error
+from offboard.domain.lifecycle import check_restorable, next_exit_state, next_member_status
+from offboard.domain.org import covered
+from offboard.domain.vocabulary import DeviceStatus, ExitState, LedgerState, ResourceKind, RoleStatus
+from offboard.store import repo
+from offboard.store.locks import lock_member
+from offboard.store.org import shift_headcounts
+from offboard.store.tables import app_grants, attendance_records, devices, exits, members, roles, transfer_ledger
+from offboard.store.transfers import latest_rows, revert
+
+L = transfer_ledger
+
+
+def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> dict[str, Any]:
+    """Undo an exit: status, departments, roles, access, and every transfer whose resource is
+    untouched since (one statement pair per kind); what was touched is reported, not forced."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    row = get_exit_row(conn, tid, exit_id)
+    member = repo.member_by_id(conn, tid, row.member_id)
+    require(uow.actor, Action.RESTORE, target_of(conn, tid, member))
+    if uow.actor.kind != "member":
+        raise error(Forbidden, "person_required", "A restore is done by a person who re-verifies with their second factor: pass --by USERID --totp CODE.")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 2000:
+        raise error(ValidationError, "reason_required", "Give the reason for the restore (1-2000 characters).")
+    check_restorable(row.state, now, row.restore_until)
+    if not check_totp(uow, uow.actor.member_id, totp):
+        raise error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
+    lock_member(conn, tid, member.id)
+    next_member_status(member.status, "restore")
+    for kind in ResourceKind:
+        revert(conn, tid, exit_id, member.id, kind, now)
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
+        status="active", exited_at=None, updated_at=now, version=members.c.version + 1))
+    conn.execute(update(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member.id, roles.c.status == RoleStatus.SUSPENDED).values(status=RoleStatus.ACTIVE))
+    conn.execute(update(devices).where(devices.c.tenant_id == tid, devices.c.member_id == member.id, devices.c.status == DeviceStatus.WIPE_PENDING).values(status=DeviceStatus.ACTIVE, updated_at=now))
+    conn.execute(update(app_grants).where(app_grants.c.tenant_id == tid, app_grants.c.member_id == member.id, app_grants.c.status == "reauth_required").values(status="active", revoked_at=None))
+    conn.execute(update(attendance_records).where(attendance_records.c.tenant_id == tid, attendance_records.c.member_id == member.id, attendance_records.c.archived_at >= row.effective_at).values(archived_at=None))
+    gain = covered(r.path for r in repo.member_department_rows(conn, tid, member.id))
+    shift_headcounts(conn, tid, gain, ())  # and pending-dissolution departments are active again (R-ORG-1)
+    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(
+        state=next_exit_state(row.state, "restore"), updated_at=now, version=exits.c.version + 1))
+    reverted = dict(conn.execute(
+        select(L.c.kind, func.count()).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.REVERTED, L.c.updated_at == now).group_by(L.c.kind)
+    ).all())
+    kept = [
+        {"kind": r.kind, "resource_id": r.resource_id, "state": r.state, "to_member_id": r.to_member_id, "correlation_id": r.correlation_id}
+        for r in conn.execute(select(L).where(latest_rows(tid, exit_id), L.c.state != LedgerState.REVERTED).order_by(L.c.kind, L.c.resource_id))
+    ]
+    uow.audit("exit.restored", [f"member:{member.id}", f"exit:{exit_id}"], {"reason": reason, "reverted": reverted, "not_reverted": len(kept)})
+    return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "state": ExitState.RESTORED.value}

@@ -1,0 +1,61 @@
+"""The exit lifecycle of SPEC §4 as transition tables; every state change is checked here.
+
+member:  active --exit takes effect--> exited --finalize--> finalized --retention over--> erased
+            ^                             |
+            +---------- restore ----------+  (within the restore window)
+exit:    scheduled --effective time--> open --window over + sign-off--> finalized
+                                         +-- restore --> restored     (scheduled -- cancel --> cancelled)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from offboard.domain.errors import Conflict, error
+from offboard.domain.vocabulary import ExitState, MemberStatus
+
+EXIT_TRANSITIONS: dict[ExitState, dict[str, ExitState]] = {
+    ExitState.SCHEDULED: {"take_effect": ExitState.OPEN, "cancel": ExitState.CANCELLED},
+    ExitState.OPEN: {"finalize": ExitState.FINALIZED, "restore": ExitState.RESTORED},
+    ExitState.FINALIZED: {},
+    ExitState.RESTORED: {},
+    ExitState.CANCELLED: {},
+}
+
+MEMBER_TRANSITIONS: dict[MemberStatus, dict[str, MemberStatus]] = {
+    MemberStatus.ACTIVE: {"exit": MemberStatus.EXITED, "freeze": MemberStatus.FROZEN},
+    MemberStatus.FROZEN: {"exit": MemberStatus.EXITED, "unfreeze": MemberStatus.ACTIVE},
+    MemberStatus.EXITED: {"restore": MemberStatus.ACTIVE, "finalize": MemberStatus.FINALIZED},
+    MemberStatus.FINALIZED: {"erase": MemberStatus.ERASED},
+    MemberStatus.ERASED: {},
+}
+
+
+def next_exit_state(state: str, event: str) -> ExitState:
+    target = EXIT_TRANSITIONS[ExitState(state)].get(event)
+    if target is None:
+        raise error(Conflict, "exit_state_conflict", "This exit is {state}; it cannot {event}.", state=state, event=event)
+    return target
+
+
+def next_member_status(status: str, event: str) -> MemberStatus:
+    target = MEMBER_TRANSITIONS[MemberStatus(status)].get(event)
+    if target is None:
+        raise error(Conflict, "member_state_conflict", "The member is {status}; they cannot {event}.", status=status, event=event)
+    return target
+
+
+def restore_deadline(effective_at: datetime, window_hours: int) -> datetime:
+    return effective_at + timedelta(hours=window_hours)
+
+
+def check_restorable(state: str, now: datetime, restore_until: datetime | None) -> None:
+    """R-EXIT-6: only an open exit, and only inside its restore window."""
+    next_exit_state(state, "restore")
+    if restore_until is None or now > restore_until:
+        raise error(
+            Conflict,
+            "restore_window_over",
+            "The restore window of this exit ended at {until}; a mistaken exit can no longer be undone, add the person again instead.",
+            until=restore_until.isoformat(timespec="minutes") if restore_until else "-",
+        )
