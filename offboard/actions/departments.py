@@ -115,3 +115,21 @@ def list_departments(conn: Connection, tenant_id: int, actor: Actor) -> list[dic
          "headcount": r.headcount, "leader": r.leader}
         for r in rows
     ]
+
+
+def dissolve_department(uow: UnitOfWork, department_id: int) -> int:
+    """R-ORG-1: an admin dissolves an empty department and its (empty) sub-departments."""
+    conn, tid = uow.conn, uow.tenant_id
+    dept = repo.department_by_id(conn, tid, department_id)
+    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=(dept.path,)))
+    if dept.parent_id is None:
+        raise error(Conflict, "root_department", "The root department cannot be moved.")
+    if dept.status == DepartmentStatus.DISSOLVED:
+        raise error(Conflict, "department_dissolved", "Department {name} is dissolved; choose another parent.", name=dept.name)
+    if dept.headcount:
+        raise error(Conflict, "department_not_empty", "Department {name} still has {n} member(s); only an empty department is dissolved.", name=dept.name, n=dept.headcount)
+    subtree = (departments.c.tenant_id == tid) & (departments.c.path >= dept.path) & (departments.c.path < subtree_upper_bound(dept.path))
+    n = conn.execute(update(departments).where(subtree, departments.c.status != DepartmentStatus.DISSOLVED).values(
+        status=DepartmentStatus.DISSOLVED, leader_id=None, version=departments.c.version + 1)).rowcount
+    uow.audit("department.dissolved", [f"department:{dept.id}"], {"name": dept.name, "departments": n})
+    return n

@@ -352,3 +352,32 @@ def list_exits(conn: Connection, tenant_id: int, actor, *, state: str | None = N
         for r in rows
     ]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def ledger(conn: Connection, tenant_id: int, actor, exit_id: int, *, kind: str | None = None, state: str | None = None,
+           limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    """The transfer ledger of an exit, filtered by kind and state, paged."""
+    row = get_exit_row(conn, tenant_id, exit_id)
+    member = repo.member_by_id(conn, tenant_id, row.member_id)
+    if actor.member_id != member.id:
+        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
+    L = transfer_ledger
+    where = [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id]
+    if kind:
+        where.append(L.c.kind == v.choice(kind, ResourceKind, "kind"))
+    if state:
+        where.append(L.c.state == v.choice(state, LedgerState, "state"))
+    total = conn.execute(select(func.count()).select_from(L).where(*where)).scalar_one()
+    to = members.alias("to_member")
+    rows = conn.execute(
+        select(L, to.c.userid.label("to_userid")).select_from(L.outerjoin(to, and_(to.c.tenant_id == L.c.tenant_id, to.c.id == L.c.to_member_id)))
+        .where(*where).order_by(L.c.id).limit(limit).offset(offset)
+    )
+    items = [
+        {"id": r.id, "kind": r.kind, "resource_id": r.resource_id, "to": r.to_userid, "state": r.state, "correlation_id": r.correlation_id,
+         "version_after": r.version_after, "created_at": r.created_at.isoformat(), "updated_at": r.updated_at.isoformat()}
+        for r in rows
+    ]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}

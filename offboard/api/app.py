@@ -9,7 +9,7 @@ from prometheus_client import Counter, Histogram
 
 from offboard import __version__
 from offboard.actions.context import Services
-from offboard.api import directory, errors, system
+from offboard.api import directory, errors, exits, system
 from offboard.api.strict import no_unknown_query_params
 from offboard.crypto.signing import load_or_create_key
 
@@ -31,6 +31,7 @@ def create_app(services: Services, *, demo: bool = False) -> FastAPI:
         app.state.cookie_key = load_or_create_key(conn)
     errors.install(app)
     app.include_router(directory.router)
+    app.include_router(exits.router)
     app.include_router(system.router)
 
     from offboard.web import routes as console

@@ -300,3 +300,10 @@ def member_credentials(
     if totp_secret:
         typer.echo(f"TOTP secret: {totp_secret}")
         typer.echo(result["otpauth_uri"])
+
+
+@department_app.command("dissolve")
+def department_dissolve(department_id: int, by: ByOpt = None) -> None:
+    """Dissolve an empty department and its empty sub-departments (R-ORG-1)."""
+    n = act(lambda u: dept_actions.dissolve_department(u, department_id), by)
+    ok("{n} department(s) dissolved.", n=n)

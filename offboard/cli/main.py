@@ -12,6 +12,7 @@ from offboard.cli.demo import demo
 from offboard.cli.directory import department_app, member_app, tenant_app, token_app
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
+from offboard.cli import exits
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
 from offboard.domain.errors import OffboardError
@@ -42,6 +43,18 @@ app.add_typer(department_app, name="department")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.command("serve")(serve)
+app.command("plan")(exits.plan)
+app.command("exit")(exits.exit_cmd)
+app.command("exits")(exits.exits_cmd)
+app.command("cancel")(exits.cancel_cmd)
+app.command("restore")(exits.restore_cmd)
+app.command("inherit")(exits.inherit_cmd)
+app.command("checklist")(exits.checklist_cmd)
+app.command("signoff")(exits.signoff_cmd)
+app.command("worker")(exits.worker)
+app.add_typer(exits.transfer_app, name="transfer")
+app.add_typer(exits.grant_app, name="grant")
+app.add_typer(exits.reimbursement_app, name="reimbursement")
 
 
 def main(argv: list[str] | None = None) -> None:

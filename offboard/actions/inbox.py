@@ -1,0 +1,49 @@
+"""R-EXIT-9: people are told. An acceptor sees what they received or must accept, a manager
+sees their leaving report, HR and IT see the checklist items they own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, select
+
+from offboard.actions.checklist import open_items_by_role
+from offboard.domain.authz import Actor
+from offboard.domain.vocabulary import OPEN_EXIT_STATES, ExitState, Role
+from offboard.store.tables import exits, members, transfer_ledger
+
+L = transfer_ledger
+
+
+def inbox(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[str, Any]:
+    if actor.kind != "member":
+        return {"received": [], "reports_leaving": [], "checklist": []}
+    leaver = members.alias("leaver")
+    received = conn.execute(
+        select(L.c.exit_id, L.c.kind, L.c.state, func.count().label("n"), leaver.c.userid, leaver.c.name)
+        .join(exits, and_(exits.c.tenant_id == L.c.tenant_id, exits.c.id == L.c.exit_id))
+        .join(leaver, and_(leaver.c.tenant_id == exits.c.tenant_id, leaver.c.id == exits.c.member_id))
+        .where(L.c.tenant_id == tenant.id, L.c.to_member_id == actor.member_id, L.c.state.in_(["done", "waiting"]),
+               exits.c.state.in_([ExitState.OPEN, ExitState.FINALIZED]))
+        .group_by(L.c.exit_id, L.c.kind, L.c.state, leaver.c.userid, leaver.c.name)
+        .order_by(L.c.exit_id.desc(), L.c.kind)
+    ).all()
+    leaving = conn.execute(
+        select(exits.c.id, exits.c.state, exits.c.effective_at, members.c.userid, members.c.name)
+        .join(members, and_(members.c.tenant_id == exits.c.tenant_id, members.c.id == exits.c.member_id))
+        .where(exits.c.tenant_id == tenant.id, members.c.manager_id == actor.member_id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))
+        .order_by(exits.c.effective_at)
+    ).all()
+    roles = {g.role for g in actor.roles}
+    checklist: list[dict[str, Any]] = []
+    if Role.HR in roles or Role.IT in roles:
+        board = open_items_by_role(conn, tenant, now)
+        for role in (Role.HR, Role.IT):
+            if role in roles:
+                checklist.extend({**item, "owner": role.value} for item in board[role.value])
+    return {
+        "received": [{"exit_id": r.exit_id, "from": r.userid, "from_name": r.name, "kind": r.kind, "state": r.state, "count": r.n} for r in received],
+        "reports_leaving": [{"exit_id": r.id, "userid": r.userid, "name": r.name, "state": r.state, "effective_at": r.effective_at.isoformat()} for r in leaving],
+        "checklist": checklist,
+    }

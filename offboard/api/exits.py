@@ -1,0 +1,225 @@
+"""REST: plans, exits, inheritance, transfer results, restore, checklist, sign-off, inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from offboard.actions import checklist as cl_actions
+from offboard.actions import exits as exit_actions
+from offboard.actions import inheritance, restore
+from offboard.actions.context import tenant_read, tenant_transaction
+from offboard.actions.inbox import inbox
+from offboard.api.deps import TenantScope, services, tenant_scope
+from offboard.api.errors import locale_of
+from offboard.api.schemas import DbId, Strict
+from offboard.domain.authz import Action, require
+from offboard.domain.errors import ValidationError, error
+
+router = APIRouter(prefix="/api/v1")
+PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Ref = Annotated[str, Field(min_length=1, max_length=64, description="A userid.")]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class PlanRequest(Strict):
+    successor: Ref | None = None
+    acceptors: Annotated[dict[Annotated[str, Field(max_length=24)], Ref], Field(max_length=10)] | None = Field(default=None, description="kind -> userid")
+
+
+class ExitRequest(PlanRequest):
+    member_id: DbId
+    type: Annotated[str, Field(max_length=16)] = "removal"
+    reason_category: Annotated[str, Field(max_length=16)]
+    reason: Text
+    plan_id: DbId | None = None
+    effective_at: datetime | None = Field(default=None, description="A future time makes a scheduled exit (ISO 8601 with time zone).")
+
+
+class SelfExitRequest(Strict):
+    reason_category: Annotated[str, Field(max_length=16)] = "resignation"
+    reason: Text
+    plan_id: DbId | None = None
+    effective_at: datetime | None = None
+
+
+class RestoreRequest(Strict):
+    totp: Annotated[str, Field(min_length=6, max_length=8)]
+    reason: Text
+
+
+class InheritRequest(Strict):
+    kind: Annotated[str, Field(max_length=24)]
+    to: Ref
+    resource_ids: Annotated[list[DbId], Field(min_length=1, max_length=10000)] | None = None
+
+
+class ResultRequest(Strict):
+    state: Annotated[str, Field(max_length=16)]
+
+
+class Evidence(Strict):
+    evidence: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class GrantAck(Evidence):
+    app: Annotated[str, Field(max_length=128)] | None = None
+
+
+class SignoffRequest(Strict):
+    role: Annotated[str, Field(max_length=8)]
+
+
+def _write(request: Request, scope: TenantScope):
+    return tenant_transaction(services(request), scope.slug, actor=scope.auth.actor)
+
+
+def _read(request: Request, scope: TenantScope):
+    return tenant_read(services(request), scope.slug, actor=scope.auth.actor)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise error(ValidationError, "timezone_required", "effective_at needs a time zone, e.g. 2026-12-31T18:00:00+08:00.")
+    return value
+
+
+@router.post("/members/{member_id}/exit-plans", status_code=201, tags=["exits"], summary="Plan an exit (R-EXIT-5); changes nothing else")
+def post_plan(request: Request, member_id: PathId, body: PlanRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        result = exit_actions.plan(uow, member_id, successor=body.successor, acceptors=body.acceptors)
+    locale = locale_of(request)
+    for issue in result["blockers"] + result["warnings"]:
+        issue["message"] = exit_actions.render_issue(issue, locale)
+    return result
+
+
+@router.post("/exits", status_code=201, tags=["exits"], summary="Start an exit (with the plan_id that was shown), or schedule it")
+def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return exit_actions.start_exit(
+            uow, body.member_id, type=body.type, reason_category=body.reason_category, reason=body.reason, plan_id=body.plan_id,
+            successor=body.successor, acceptors=body.acceptors, effective_at=_aware(body.effective_at),
+        )
+
+
+@router.post("/me/exit", status_code=201, tags=["me"], summary="Leave the enterprise (self-service, R-EXIT-2)")
+def post_self_exit(request: Request, body: SelfExitRequest, scope: TenantScope = Depends(tenant_scope)) -> JSONResponse:
+    actor = scope.auth.actor
+    if actor.kind != "member":
+        raise error(ValidationError, "member_required", "Only a member leaves by self-service; use POST /api/v1/exits for a removal.")
+    with _write(request, scope) as uow:
+        result = exit_actions.start_exit(
+            uow, actor.member_id, type="voluntary", reason_category=body.reason_category, reason=body.reason, plan_id=body.plan_id,
+            effective_at=_aware(body.effective_at),
+        )
+    # R-EXIT-2: the member's client clears its local cache; enterprise data stays.
+    return JSONResponse(result, status_code=201, headers={"Clear-Site-Data": '"cache", "storage"'})
+
+
+@router.get("/exits", tags=["exits"])
+def get_exits(
+    request: Request,
+    scope: TenantScope = Depends(tenant_scope),
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    with _read(request, scope) as (conn, tenant, actor):
+        return exit_actions.list_exits(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
+
+
+@router.get("/exits/{exit_id}", tags=["exits"])
+def get_exit(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _read(request, scope) as (conn, tenant, actor):
+        summary = exit_actions.exit_summary(conn, tenant.id, exit_id)
+        exit_actions.ledger(conn, tenant.id, actor, exit_id, limit=1)  # the same permission as the ledger
+        return summary
+
+
+@router.get("/exits/{exit_id}/ledger", tags=["exits"], summary="The transfer ledger, by kind and state")
+def get_ledger(
+    request: Request,
+    exit_id: PathId,
+    scope: TenantScope = Depends(tenant_scope),
+    kind: Annotated[str | None, Query(max_length=24)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> dict[str, Any]:
+    with _read(request, scope) as (conn, tenant, actor):
+        return exit_actions.ledger(conn, tenant.id, actor, exit_id, kind=kind, state=state, limit=limit, offset=offset)
+
+
+@router.post("/exits/{exit_id}/cancel", tags=["exits"], summary="Cancel a scheduled exit")
+def post_cancel(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return exit_actions.cancel_exit(uow, exit_id)
+
+
+@router.post("/exits/{exit_id}/restore", tags=["exits"], summary="Restore a mistaken exit within its window (re-verified with TOTP)")
+def post_restore(request: Request, exit_id: PathId, body: RestoreRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return restore.restore_exit(uow, exit_id, totp=body.totp, reason=body.reason)
+
+
+@router.post("/exits/{exit_id}/inherit", tags=["exits"], summary="Assign unassigned resources of one kind (离职继承)")
+def post_inherit(request: Request, exit_id: PathId, body: InheritRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return inheritance.inherit(uow, exit_id, body.kind, body.to, resource_ids=body.resource_ids)
+
+
+@router.post("/transfers/{correlation_id}/result", tags=["exits"], summary="Record a waiting transfer's outcome by correlation id")
+def post_result(request: Request, correlation_id: Annotated[str, Path(min_length=1, max_length=36)], body: ResultRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return inheritance.record_result(uow, correlation_id, body.state)
+
+
+@router.get("/exits/{exit_id}/checklist", tags=["checklist"])
+def get_checklist(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _read(request, scope) as (conn, tenant, actor):
+        return cl_actions.checklist(conn, tenant, actor, exit_id, services(request).clock.now())
+
+
+@router.post("/exits/{exit_id}/checklist/{item}/attest", tags=["checklist"], summary="Attest an item with evidence")
+def post_attest(request: Request, exit_id: PathId, item: Annotated[str, Path(max_length=40)], body: Evidence, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return cl_actions.attest(uow, exit_id, item, body.evidence)
+
+
+@router.post("/exits/{exit_id}/grants/ack", tags=["checklist"], summary="Acknowledge third-party re-authorization (item 8)")
+def post_grants_ack(request: Request, exit_id: PathId, body: GrantAck, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return {"acknowledged": cl_actions.acknowledge_grants(uow, exit_id, body.evidence, app=body.app)}
+
+
+@router.post("/exits/{exit_id}/reimbursements/close", tags=["checklist"], summary="Record settled reimbursements (item 4)")
+def post_reimbursements_close(request: Request, exit_id: PathId, body: Evidence, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return {"closed": cl_actions.close_reimbursements(uow, exit_id, body.evidence)}
+
+
+@router.post("/exits/{exit_id}/signoff", tags=["checklist"], summary="Sign off as hr or it (two different people)")
+def post_signoff(request: Request, exit_id: PathId, body: SignoffRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return cl_actions.signoff(uow, exit_id, body.role)
+
+
+@router.get("/checklist/board", tags=["checklist"], summary="Open checklist items of open exits, by owner role")
+def get_board(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _read(request, scope) as (conn, tenant, actor):
+        require(actor, Action.READ_DIRECTORY)
+        return cl_actions.open_items_by_role(conn, tenant, services(request).clock.now())
+
+
+@router.get("/me/inbox", tags=["me"], summary="What waits for me (R-EXIT-9)")
+def get_inbox(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _read(request, scope) as (conn, tenant, actor):
+        return inbox(conn, tenant, actor, services(request).clock.now())
+
+
+
