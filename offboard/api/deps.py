@@ -87,3 +87,21 @@ def tenant_scope(request: Request, auth: Authenticated = Depends(authenticated))
     if not slug:
         raise error(ValidationError, "tenant_required", "An operator token acts on a tenant named in the X-Offboard-Tenant header.")
     return TenantScope(slug, auth)
+
+
+def recently_verified(request: Request, auth: Authenticated = Depends(authenticated)) -> Authenticated:
+    """Sensitive changes from a console session need a TOTP check within the last 5 minutes.
+
+    A bearer token is itself the credential of a sensitive integration and is not prompted.
+    """
+    if auth.session_id is not None and not auth.recently_verified(services(request).clock.now()):
+        raise error(
+            Unauthorized,
+            "reverification_required",
+            "This change needs your 6-digit code again (the last check was over 5 minutes ago).",
+        )
+    return auth
+
+
+def sensitive_scope(request: Request, auth: Authenticated = Depends(recently_verified)) -> TenantScope:
+    return tenant_scope(request, auth)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from offboard.actions import audit as audit_actions
 from offboard.actions import members as member_actions
 from offboard.actions.context import tenant_read
-from offboard.api.deps import TenantScope, services, tenant_scope
+from offboard.actions.auth import verify_second_factor
+from offboard.api.deps import TenantScope, services, session_token, tenant_scope
+from offboard.api.schemas import Strict
+from offboard.domain.errors import ValidationError, error
 
 router = APIRouter()
 
@@ -42,6 +46,19 @@ def get_me(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict
         return {"kind": actor.kind, "tenant": scope.slug, "scopes": sorted(actor.scopes or [])}
     with tenant_read(services(request), scope.slug, actor=actor) as (conn, tenant, fresh):
         return {"kind": "member", "tenant": scope.slug, **member_actions.show_member(conn, tenant.id, fresh, actor.member_id)}
+
+
+class Reverify(Strict):
+    code: Annotated[str, Field(min_length=6, max_length=8)]
+
+
+@router.post("/api/v1/me/reverify", status_code=204, tags=["me"], summary="Re-verify a console session with a TOTP code")
+def post_reverify(request: Request, body: Reverify, scope: TenantScope = Depends(tenant_scope)) -> Response:
+    token = session_token(request)
+    if scope.auth.session_id is None or token is None:
+        raise error(ValidationError, "session_required", "Only a console session is re-verified; an API token needs no code.")
+    verify_second_factor(services(request), token, body.code, client=request.client.host if request.client else "unknown")
+    return Response(status_code=204)
 
 
 @router.get("/healthz", tags=["system"], summary="Liveness and database reachability")

@@ -1,29 +1,54 @@
-"""`offboard serve`: the REST API and the console over HTTP (uvicorn)."""
+"""`offboard serve`: the REST API and the console over HTTP (uvicorn), with the sweep of due
+work running in the same process unless --no-worker (then run `offboard worker`)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
+import structlog
 import typer
 
 from offboard.cli.output import console
 from offboard.cli.state import STATE
 from offboard.i18n import translate
 
+log = structlog.get_logger("offboard.worker")
 
-def run_server(host: str, port: int, *, demo: bool = False) -> None:
+
+def _sweep_forever(stop: threading.Event, interval: int) -> None:
+    from offboard.actions.sweep import sweep
+
+    while not stop.wait(interval):
+        try:
+            report = sweep(STATE.services())
+            if report.took_effect or report.taken_over or report.finalized or report.failed:
+                log.info("sweep", **report.as_dict())
+        except Exception:  # keep serving; the next sweep retries (it is idempotent)
+            log.exception("sweep_failed")
+
+
+def run_server(host: str, port: int, *, demo: bool = False, worker: bool = True, interval: int = 30) -> None:
     import uvicorn
 
     from offboard.api.app import create_app
 
     app = create_app(STATE.services(), demo=demo)
+    stop = threading.Event()
+    if worker:
+        threading.Thread(target=_sweep_forever, args=(stop, interval), name="offboard-sweep", daemon=True).start()
     console.print(translate("Serving on {url} (API docs at {url}/docs). Press Ctrl+C to stop.", STATE.locale, url=f"http://{host}:{port}"))
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    finally:
+        stop.set()
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run due work in this process (run `offboard worker` instead).")] = False,
+    interval: Annotated[int, typer.Option(help="Seconds between sweeps of due work.", min=1, max=3600)] = 30,
 ) -> None:
-    """Serve the REST API (/api/v1, docs at /docs) and the console."""
-    run_server(host, port)
+    """Serve the REST API (/api/v1, docs at /docs) and the console, and run due work."""
+    run_server(host, port, worker=not no_worker, interval=interval)

@@ -40,6 +40,11 @@ class Console:
         self.auth = auth
         self.csrf = csrf_token_for(request, token)
 
+    def require_recent_verification(self, back: str) -> None:
+        """Sensitive console actions ask for the 6-digit code again after 5 minutes."""
+        if not self.auth.recently_verified(self.request.app.state.services.clock.now()):
+            raise SignInRequired("/reverify?next=" + quote(_safe_next(back)))
+
     @property
     def slug(self) -> str:
         return self.auth.tenant_slug
@@ -176,6 +181,29 @@ def totp_submit(
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_device(response, request, auth.tenant_slug, auth.actor.member_id)
     return response
+
+
+@router.get("/reverify")
+def reverify_page(request: Request, c: Console = Depends(console), next: Annotated[str, Query(max_length=200)] = "/"):
+    return render(request, "reverify.html", c=c, next=_safe_next(next), error=None)
+
+
+@router.post("/reverify")
+def reverify_submit(
+    request: Request,
+    code: Annotated[str, Form(max_length=16)],
+    csrf: Annotated[str, Form(max_length=128)],
+    next: Annotated[str, Form(max_length=200)] = "/",
+    c: Console = Depends(console),
+):
+    token = session_token(request)
+    check_csrf(request, token, csrf)
+    try:
+        verify_second_factor(request.app.state.services, token, code, client=_client(request))
+    except OffboardError as exc:
+        status = exc.status if exc.status in (401, 423, 429) else 400
+        return render(request, "reverify.html", status_code=status, c=c, next=_safe_next(next), error=exc.render(_locale(request)))
+    return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
