@@ -68,8 +68,10 @@ def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None,
 
 def compute_plan(conn: Connection, tenant: Row, member: Row, choices: Choices, now: datetime) -> tuple[ExitPlan, str]:
     named = set(choices.acceptors.values()) | ({choices.successor_id} if choices.successor_id else set())
-    plan = plan_exit(snapshot(conn, tenant, member, named, now), choices)
-    return plan, digest(plan.body(), {"owned": fingerprint(conn, tenant.id, member.id), "member_version": member.version})
+    owned = fingerprint(conn, tenant.id, member.id)  # count, sum of ids, sum of versions per kind
+    counts = {ResourceKind(kind): values[0] for kind, values in owned.items()}
+    plan = plan_exit(snapshot(conn, tenant, member, named, now, owned=counts), choices)
+    return plan, digest(plan.body(), {"owned": owned, "member_version": member.version})
 
 
 def plan(uow: UnitOfWork, member_ref: str | int, *, successor=None, acceptors=None) -> dict[str, Any]:
@@ -174,7 +176,7 @@ def start_exit(
         {"type": exit_type.value, "reason_category": category, "reason": reason, "trigger": trigger, "effective_at": when.isoformat(), "plan_id": plan_id},
     )
     if not scheduled:
-        take_effect(uow, exit_id)
+        take_effect(uow, exit_id, current)
     return exit_summary(conn, tid, exit_id)
 
 
@@ -186,10 +188,11 @@ def _default_trigger(uow: UnitOfWork, exit_type: ExitType) -> str:
     return Trigger.ADMIN
 
 
-def take_effect(uow: UnitOfWork, exit_id: int) -> dict[str, int]:
+def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) -> dict[str, int]:
     """R-EXIT-1: access is cut at once, then every kind moves (one statement per kind and outcome).
 
-    A scheduled exit re-plans here from its stored choices (R-EXIT-5).
+    A scheduled exit re-plans here from its stored choices (R-EXIT-5); an immediate one passes
+    the plan it has just checked in the same transaction.
     """
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     row = conn.execute(select(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id)).one()
@@ -197,8 +200,9 @@ def take_effect(uow: UnitOfWork, exit_id: int) -> dict[str, int]:
     member = repo.member_by_id(conn, tid, row.member_id)
     lock_member(conn, tid, member.id)
     next_member_status(member.status, "exit")
-    choices = Choices.from_dict({"successor_id": row.successor_id, "acceptors": row.acceptors})
-    current, _ = compute_plan(conn, uow.tenant, member, choices, now)
+    if current is None:
+        choices = Choices.from_dict({"successor_id": row.successor_id, "acceptors": row.acceptors})
+        current, _ = compute_plan(conn, uow.tenant, member, choices, now)
     if current.blockers:
         raise error(Conflict, "exit_blocked", "The exit of {userid} is blocked: {reasons}", userid=member.userid,
                     reasons=" ".join(translate(b.template, "en", **b.params) for b in current.blockers))

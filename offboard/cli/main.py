@@ -13,6 +13,7 @@ from offboard.cli.directory import department_app, member_app, tenant_app, token
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
 from offboard.cli import exits
+from offboard.cli.bench import bench_app
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
 from offboard.domain.errors import OffboardError
@@ -52,6 +53,7 @@ app.command("inherit")(exits.inherit_cmd)
 app.command("checklist")(exits.checklist_cmd)
 app.command("signoff")(exits.signoff_cmd)
 app.command("worker")(exits.worker)
+app.add_typer(bench_app, name="bench")
 app.add_typer(exits.transfer_app, name="transfer")
 app.add_typer(exits.grant_app, name="grant")
 app.add_typer(exits.reimbursement_app, name="reimbursement")

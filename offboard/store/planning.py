@@ -40,7 +40,8 @@ def people(conn: Connection, tenant_id: int, member_ids: Iterable[int], leaving:
 
 
 def snapshot(
-    conn: Connection, tenant: Row, member: Row, named: Iterable[int], now: datetime, leaving: set[int] = frozenset()
+    conn: Connection, tenant: Row, member: Row, named: Iterable[int], now: datetime, leaving: set[int] = frozenset(),
+    owned: dict | None = None,
 ) -> Snapshot:
     tid = tenant.id
     member_roles = repo.member_roles(conn, tid, member.id)
@@ -79,7 +80,7 @@ def snapshot(
         active_super_admins=repo.active_super_admin_count(conn, tid),
         has_backup_super_admin=bool(backup),
         manager=found.get(member.manager_id) if member.manager_id else None,
-        owned=count_owned(conn, tid, member.id),
+        owned=owned if owned is not None else count_owned(conn, tid, member.id),
         people={k: v for k, v in found.items() if k in named},
         emptied_departments=tuple(emptied),
         recent_personal_tokens=recent_tokens,

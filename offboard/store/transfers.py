@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     String,
@@ -144,9 +145,9 @@ def record_moves(
     where = owner_filter if owner_filter is not None else owned(conn, tenant_id, kind, from_member_id)
     if only_ids is not None:
         where = and_(where, t.c.id.in_(only_ids))
-    to_expr: ColumnElement = _first_member(from_member_id, t) if destination == "first_member" else literal(acceptor_id)
+    to_expr: ColumnElement = _first_member(from_member_id, t) if destination == "first_member" else literal(acceptor_id, BigInteger())
     if kind == K.DIRECT_REPORT and acceptor_id is not None:
-        to_expr = case((t.c.id == acceptor_id, literal(self_fallback)), else_=to_expr)
+        to_expr = case((t.c.id == acceptor_id, literal(self_fallback, BigInteger())), else_=to_expr)
     inner = select(t.c.id.label("rid"), t.c.version.label("ver"), to_expr.label("to_member")).where(where).subquery()
     state_expr: ColumnElement = literal(state.value)
     if destination == "first_member" or kind == K.DIRECT_REPORT:
@@ -162,7 +163,7 @@ def record_moves(
         literal(exit_id),
         literal(kind.value),
         staged.c.rid,
-        literal(from_member_id) if owner_filter is None else null(),
+        literal(from_member_id, BigInteger()) if owner_filter is None else literal(None, BigInteger()),
         case((staged.c.st.in_([s.value for s in NO_OWNER_STATES]), null()), else_=staged.c.to_member),
         staged.c.st,
         random_id(conn),
@@ -184,28 +185,39 @@ def _batch(tenant_id: int, exit_id: int, kind: ResourceKind, states, now: dateti
     return and_(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == kind.value, L.c.state.in_([s.value for s in states]), L.c[stamp] == now)
 
 
-def apply_moves(conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, now: datetime, stamp: str = "created_at") -> None:
-    """Bring the resources in line with the ledger rows written at `now`: a statement per outcome."""
+def apply_moves(
+    conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, now: datetime, stamp: str = "created_at",
+    rows: ColumnElement | None = None,
+) -> None:
+    """Bring the resources in line with the ledger rows written at `now`: a statement per outcome.
+
+    `rows` narrows the batch to the ledger rows the caller just wrote or changed: an earlier
+    row of the same exit and kind (one that inherit superseded) can carry the same time stamp
+    when the clock reads the same twice, and must not drive its resource back.
+    """
     spec = SPECS[kind]
     t = spec.table
-    join = and_(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id)
+    join = and_(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, *([rows] if rows is not None else []))
     owner = spec.owner
+    present = set(conn.execute(select(L.c.state).where(_batch(tenant_id, exit_id, kind, list(LedgerState), now, stamp)).distinct()).scalars())
     extra_done: dict = {}
     extra_gone: dict = {}
     if kind == K.CUSTOMER_GROUP:
         extra_done = {"restricted": False, "restricted_reason": None}
         extra_gone = {"restricted": True, "restricted_reason": "owner_left"}
-    conn.execute(
-        update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.DONE], now, stamp))
-        .values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done})
-    )
+    if LedgerState.DONE in present:
+        conn.execute(
+            update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.DONE], now, stamp))
+            .values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done})
+        )
     for states, values in (
         ((LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL), extra_gone),
         ((LedgerState.KEPT,), {"archived": True} if kind == K.DOCUMENT else {}),
         ((LedgerState.DELETED,), {"deleted_at": now} if kind in (K.DOCUMENT, K.CALENDAR) else {}),
     ):
-        conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, states, now, stamp)).values({owner: None, "version": L.c.version_after, **values}))
-    if kind == K.CUSTOMER_GROUP:
+        if present.intersection(states):
+            conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, states, now, stamp)).values({owner: None, "version": L.c.version_after, **values}))
+    if kind == K.CUSTOMER_GROUP and LedgerState.WAITING in present:
         # R-ORG-2: until the takeover, the group is restricted and says why.
         conn.execute(
             update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.WAITING], now, stamp))

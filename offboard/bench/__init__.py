@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (SPEC §10); never timed assertions."""
