@@ -156,10 +156,7 @@ def start_exit(
         choices = parse_choices(conn, tid, successor, acceptors)
         current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now)
     if current.blockers:
-        raise error(
-            Conflict, "exit_blocked", "The exit of {userid} is blocked: {reasons}",
-            userid=member.userid, reasons=" ".join(translate(b.template, "en", **b.params) for b in current.blockers),
-        )
+        raise _blocked(member, current)
     exit_id = ids.next_id(conn, exits, tid)
     when = effective_at or uow.now
     scheduled = when > uow.now
@@ -178,6 +175,13 @@ def start_exit(
     if not scheduled:
         take_effect(uow, exit_id, current)
     return exit_summary(conn, tid, exit_id)
+
+
+def _blocked(member: Row, current: ExitPlan) -> Conflict:
+    return error(
+        Conflict, "exit_blocked", "The exit of {userid} is blocked ({codes}); plan it to see why and what to fix.",
+        userid=member.userid, codes=", ".join(b.code for b in current.blockers),
+    )
 
 
 def _default_trigger(uow: UnitOfWork, exit_type: ExitType) -> str:
@@ -204,8 +208,7 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
         choices = Choices.from_dict({"successor_id": row.successor_id, "acceptors": row.acceptors})
         current, _ = compute_plan(conn, uow.tenant, member, choices, now)
     if current.blockers:
-        raise error(Conflict, "exit_blocked", "The exit of {userid} is blocked: {reasons}", userid=member.userid,
-                    reasons=" ".join(translate(b.template, "en", **b.params) for b in current.blockers))
+        raise _blocked(member, current)
     _cut_access(uow, member)
     moved = {}
     limit = int(uow.tenant.policy.get("customer_limit", 20000))
@@ -316,6 +319,14 @@ def exit_of(conn: Connection, tenant_id: int, member_ref: str | int, *, open_onl
     return row
 
 
+def show_exit(conn: Connection, tenant_id: int, actor, exit_id: int) -> dict[str, Any]:
+    """An exit for a reader: the leaver, or someone allowed to read the leaver's directory entry."""
+    row = get_exit_row(conn, tenant_id, exit_id)
+    if actor.member_id != row.member_id:
+        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, repo.member_by_id(conn, tenant_id, row.member_id)))
+    return exit_summary(conn, tenant_id, exit_id)
+
+
 def exit_summary(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, Any]:
     row = get_exit_row(conn, tenant_id, exit_id)
     member = repo.member_by_id(conn, tenant_id, row.member_id)
@@ -366,7 +377,7 @@ def ledger(conn: Connection, tenant_id: int, actor, exit_id: int, *, kind: str |
     if actor.member_id != member.id:
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
     if not 1 <= limit <= 1000 or offset < 0:
-        raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
+        raise error(ValidationError, "invalid_page", "limit must be 1-{max} and offset 0 or more.", max=1000)
     L = transfer_ledger
     where = [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id]
     if kind:

@@ -15,6 +15,7 @@ from offboard.domain.org import coverage_delta, subtree_upper_bound
 from offboard.domain.vocabulary import PRESENT_STATUSES, USERID_HOLDING_STATUSES, MemberStatus, Role
 from offboard.store import ids, repo
 from offboard.store.org import shift_headcounts
+from offboard.store.transfers import count_owned
 from offboard.store.tables import (
     RESOURCE_TABLES,
     credentials,
@@ -336,17 +337,8 @@ def _roles_of(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[i
 
 
 def owned_resource_counts(conn: Connection, tenant_id: int, member_id: int) -> dict[str, int]:
-    counts = {
-        kind: conn.execute(select(func.count()).where(table.c.tenant_id == tenant_id, table.c.owner_id == member_id)).scalar_one()
-        for kind, table in RESOURCE_TABLES.items()
-    }
-    counts["direct_report"] = conn.execute(
-        select(func.count()).where(members.c.tenant_id == tenant_id, members.c.manager_id == member_id, members.c.status.in_(["active", "frozen"]))
-    ).scalar_one()
-    counts["department_leader"] = conn.execute(
-        select(func.count()).where(departments.c.tenant_id == tenant_id, departments.c.leader_id == member_id)
-    ).scalar_one()
-    return counts
+    """What the member owns now, counted exactly as planning and inheritance count it."""
+    return {kind.value: n for kind, n in count_owned(conn, tenant_id, member_id).items()}
 
 
 def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str) -> dict[str, Any]:

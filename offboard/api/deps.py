@@ -94,7 +94,7 @@ def recently_verified(request: Request, auth: Authenticated = Depends(authentica
 
     A bearer token is itself the credential of a sensitive integration and is not prompted.
     """
-    if auth.session_id is not None and not auth.recently_verified(services(request).clock.now()):
+    if auth.session_id is not None and not auth.recently_verified(services(request).clock.now()) and _has_second_factor(request, auth):
         raise error(
             Unauthorized,
             "reverification_required",
@@ -105,3 +105,13 @@ def recently_verified(request: Request, auth: Authenticated = Depends(authentica
 
 def sensitive_scope(request: Request, auth: Authenticated = Depends(recently_verified)) -> TenantScope:
     return tenant_scope(request, auth)
+
+
+def _has_second_factor(request: Request, auth: Authenticated) -> bool:
+    """A member who signs in with a password alone (no admin, HR or IT role) has no code to give."""
+    from offboard.actions.auth import needs_second_factor
+    from offboard.store import repo
+
+    with services(request).db.read() as conn:
+        tenant = repo.tenant_by_slug(conn, auth.tenant_slug)
+        return needs_second_factor(conn, tenant.id, auth.actor.member_id)

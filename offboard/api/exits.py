@@ -136,9 +136,7 @@ def get_exits(
 @router.get("/exits/{exit_id}", tags=["exits"])
 def get_exit(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _read(request, scope) as (conn, tenant, actor):
-        summary = exit_actions.exit_summary(conn, tenant.id, exit_id)
-        exit_actions.ledger(conn, tenant.id, actor, exit_id, limit=1)  # the same permission as the ledger
-        return summary
+        return exit_actions.show_exit(conn, tenant.id, actor, exit_id)
 
 
 @router.get("/exits/{exit_id}/ledger", tags=["exits"], summary="The transfer ledger, by kind and state")

@@ -11,12 +11,33 @@ from offboard.domain.vocabulary import PRESENT_STATUSES, DepartmentStatus
 from offboard.store.tables import departments, member_departments, members
 
 
+def _lock_in_id_order(conn: Connection, tenant_id: int, *criteria) -> None:
+    """Lock department rows in id order before a multi-row UPDATE (PostgreSQL).
+
+    An UPDATE locks rows in the order it happens to scan them, which differs between two
+    transactions once one of them has written new row versions; two members joining the same
+    departments at once would then deadlock. SELECT ... ORDER BY id FOR NO KEY UPDATE locks in
+    order, in the mode the UPDATE takes anyway, which does not conflict with the KEY SHARE
+    locks that foreign key checks (member_departments -> departments) hold.
+    SQLite serializes writers (BEGIN IMMEDIATE), so nothing to do there.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(departments.c.id)
+            .where(departments.c.tenant_id == tenant_id, *criteria)
+            .order_by(departments.c.id)
+            .with_for_update(key_share=True)
+        )
+
+
 def shift_headcounts(conn: Connection, tenant_id: int, gain: Iterable[int], lose: Iterable[int]) -> None:
     """+1 where a member starts counting, -1 where they stop: one statement each, O(depth).
 
     A department a member joins is active again if it was pending dissolution (R-ORG-1).
     """
     gain, lose = sorted(gain), sorted(lose)
+    if gain or lose:
+        _lock_in_id_order(conn, tenant_id, departments.c.id.in_(gain + lose))
     if gain:
         conn.execute(
             update(departments)
@@ -67,6 +88,7 @@ def recount(conn: Connection, tenant_id: int, department_ids: Iterable[int]) -> 
     ids = sorted(set(department_ids))
     if not ids:
         return
+    _lock_in_id_order(conn, tenant_id, departments.c.id.in_(ids))
     conn.execute(
         update(departments)
         .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids))
@@ -84,6 +106,7 @@ def actual_headcounts(conn: Connection, tenant_id: int) -> dict[int, int]:
 def move_subtree(conn: Connection, tenant_id: int, old_path: str, new_path: str, depth_delta: int) -> None:
     """Rewrite the paths of a subtree in one statement."""
     upper = subtree_upper_bound(old_path)
+    _lock_in_id_order(conn, tenant_id, departments.c.path >= old_path, departments.c.path < upper)
     conn.execute(
         update(departments)
         .where(departments.c.tenant_id == tenant_id, departments.c.path >= old_path, departments.c.path < upper)

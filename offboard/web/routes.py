@@ -282,9 +282,12 @@ def members_page(
 
 @router.get("/members/{member_id}")
 def member_page(request: Request, member_id: Annotated[int, Path(ge=1, le=2**63 - 1)], c: Console = Depends(console)):
+    from offboard.web.exits import member_exit_links
+
     with c.read() as (conn, tenant, actor):
         member = member_actions.show_member(conn, tenant.id, actor, member_id)
-    return render(request, "member.html", c=c, member=member)
+        exit_links = member_exit_links(conn, tenant.id, actor, member_id)
+    return render(request, "member.html", c=c, member=member, exit_links=exit_links)
 
 
 @router.get("/departments")
@@ -321,7 +324,10 @@ def me_page(request: Request, c: Console = Depends(console)):
 
 
 def install(app: FastAPI) -> None:
+    from offboard.web import exits  # imported here: it builds on this module's Console
+
     app.include_router(router)
+    app.include_router(exits.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(SignInRequired)

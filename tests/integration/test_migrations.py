@@ -40,6 +40,29 @@ def fresh_url(request, tmp_path):
         drop_pg_database(server, url)
 
 
+@pytest.fixture(scope="module")
+def migrated_pg_url(pg_server_url):
+    """A PostgreSQL database migrated once for the read-only checks of this module."""
+    url = create_pg_database(pg_server_url)
+    db = connect(url)
+    schema.upgrade(db)
+    db.dispose()
+    yield url
+    drop_pg_database(pg_server_url, url)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def migrated_url(request, tmp_path_factory):
+    """A database migrated once from empty, for checks that only read the schema."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("migrated_pg_url")
+    path = str(tmp_path_factory.mktemp("migrated") / "migrated.db")
+    db = connect(path)
+    schema.upgrade(db)
+    db.dispose()
+    return path
+
+
 def _tables(db) -> set[str]:
     with db.engine.connect() as conn:
         return set(inspect(conn).get_table_names())
@@ -108,36 +131,33 @@ def _model_diff(db, target: MetaData) -> list:
         return compare_metadata(context, target)
 
 
-def test_models_match_the_migrations(fresh_url):
-    db = connect(fresh_url)
+def test_models_match_the_migrations(migrated_url):
+    db = connect(migrated_url)
     try:
-        schema.upgrade(db)
         assert _model_diff(db, metadata) == []
     finally:
         db.dispose()
 
 
-def test_the_model_comparison_would_catch_a_drift(fresh_url):
+def test_the_model_comparison_would_catch_a_drift(migrated_url):
     # The same metadata plus one column the migrations never created must show up.
     drifted = MetaData(naming_convention=metadata.naming_convention)
     for table in metadata.sorted_tables:
         copy = table.to_metadata(drifted)
         if table.name == "members":
             copy.append_column(Column("shoe_size", Integer))
-    db = connect(fresh_url)
+    db = connect(migrated_url)
     try:
-        schema.upgrade(db)
         diff = _model_diff(db, drifted)
         assert [(d[0], d[3].name) for d in diff if d[0] == "add_column"] == [("add_column", "shoe_size")]
     finally:
         db.dispose()
 
 
-def test_partial_unique_indexes_carry_their_predicates(fresh_url):
+def test_partial_unique_indexes_carry_their_predicates(migrated_url):
     # Autogenerate does not compare index predicates, so check the two that carry rules.
-    db = connect(fresh_url)
+    db = connect(migrated_url)
     try:
-        schema.upgrade(db)
         with db.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 sql = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index'")).all())
@@ -151,11 +171,9 @@ def test_partial_unique_indexes_carry_their_predicates(fresh_url):
         db.dispose()
 
 
-def test_postgresql_has_an_id_sequence_for_every_id_table(pg_server_url):
-    url = create_pg_database(pg_server_url)
-    db = connect(url)
+def test_postgresql_has_an_id_sequence_for_every_id_table(migrated_pg_url):
+    db = connect(migrated_pg_url)
     try:
-        schema.upgrade(db)
         with db.engine.connect() as conn:
             sequences = set(conn.execute(text("SELECT sequence_name FROM information_schema.sequences")).scalars())
         missing = sorted(f"{t.name}_id_seq" for t in ID_TABLES if f"{t.name}_id_seq" not in sequences)
@@ -163,7 +181,6 @@ def test_postgresql_has_an_id_sequence_for_every_id_table(pg_server_url):
         assert "tenants_id_seq" in sequences
     finally:
         db.dispose()
-        drop_pg_database(pg_server_url, url)
 
 
 def test_build_refuses_an_unmigrated_database(fresh_url):

@@ -1,0 +1,182 @@
+"""What the exit pages show beside the actions' own answers: labels of the vocabulary, times in
+the enterprise's time zone, the time left in a restore window, and an exit's timeline read from
+the audit trail. Presentation only: no rule of the exit lifecycle is decided here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time as dtime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Row
+
+from offboard.domain.errors import NotFound, ValidationError, error
+from offboard.i18n import translate
+from offboard.store import audit_log, repo
+
+
+def _(text: str) -> str:
+    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
+    return text
+
+
+TYPES = {"removal": _("Removal (被动退出)"), "voluntary": _("Voluntary exit (主动退出)")}
+REASONS = {
+    "resignation": _("Resignation"),
+    "dismissal": _("Dismissal"),
+    "contract_end": _("Contract ended"),
+    "retirement": _("Retirement"),
+    "transfer": _("Transfer"),
+    "other": _("Other"),
+}
+TRIGGERS = {
+    "self": _("The member themselves"), "admin": _("An admin"), "hr": _("HR"), "scim": _("HR system (SCIM)"),
+    "feed": _("HR feed"), "approval": _("Approval flow"), "platform": _("Platform"),
+}
+DESTINATIONS = {
+    "archive": _("Enterprise archive"), "delete": _("Deleted"), "first_member": _("First member who joined"),
+    "unassigned": _("Unassigned"), "member": _("Acceptor"),
+}
+WHY = {
+    "acceptor": _("Acceptor named for this kind"), "successor": _("Successor of the exit"), "manager": _("Direct manager"),
+    "fallback": _("Fallback of this kind"), "file_policy": _("Enterprise file policy"),
+}
+DETAILS = {
+    "open": _("open reimbursements"), "unacknowledged": _("grants not acknowledged"), "unarchived": _("records not archived"),
+    "admin_roles": _("admin roles"), "sessions": _("live sessions"), "tokens": _("live tokens"), "devices": _("devices not wiped"),
+}
+LABELS = {"types": TYPES, "reasons": REASONS, "triggers": TRIGGERS, "destinations": DESTINATIONS, "why": WHY, "details": DETAILS}
+
+# One sentence per audit action of an exit; parameters come from the event's details.
+EVENTS = {
+    "exit.scheduled": _("Exit scheduled for {when}"),
+    "exit.started": _("Exit started"),
+    "exit.resources_moved": _("{count} × {kind}: {destination}"),
+    "exit.took_effect": _("Took effect: access cut, restore window until {until}"),
+    "exit.inherited": _("{count} × {kind} inherited by {userid}"),
+    "transfer.result": _("Transfer of {kind} {resource_id}: {state}"),
+    "transfer.taken_over": _("{count} × {kind} taken over after 24 h"),
+    "checklist.attested": _("Item {item} attested"),
+    "devices.wiped": _("{count} device(s) recorded as wiped or returned"),
+    "grants.acknowledged": _("{count} third-party grant(s) acknowledged"),
+    "reimbursements.closed": _("{count} reimbursement(s) closed"),
+    "exit.signed_off": _("Signed off as {role}"),
+    "exit.restored": _("Restored"),
+    "exit.cancelled": _("Cancelled before it took effect"),
+    "exit.finalized": _("Finalized: chats retained until {until}"),
+}
+# Plan issues carry vocabulary words as parameters (a status, the successor, a list of kinds).
+ISSUE_WORDS = {"successor": _("successor")}
+TRANSLATED_PARAMS = ("role", "status", "kinds")
+TIMELINE_SCAN = 5000  # newest audit events searched for an exit's timeline
+
+
+def local_time(value: str | datetime | None, tz: str) -> str:
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def time_left(until: str | None, now: datetime) -> dict[str, int] | None:
+    """Hours and minutes until `until`, or None once it has passed."""
+    if not until:
+        return None
+    seconds = int((datetime.fromisoformat(until) - now).total_seconds())
+    if seconds <= 0:
+        return None
+    return {"h": seconds // 3600, "m": seconds % 3600 // 60}
+
+
+def leave_date_end(value: str | None, tz: str) -> datetime | None:
+    """A leave date means the end of that day in the enterprise's time zone (SPEC §3, as in `offboard exit --effective`)."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise error(ValidationError, "invalid_date", "{value!r} is not a date (YYYY-MM-DD).", value=value) from None
+    return datetime.combine(day, dtime(23, 59, 59), tzinfo=ZoneInfo(tz))
+
+
+def issue_text(issue: dict[str, Any], locale: str) -> str:
+    """A plan blocker or warning in the reader's language, its vocabulary parameters included."""
+    params = dict(issue["params"])
+    for key in TRANSLATED_PARAMS:
+        if isinstance(params.get(key), str):
+            words = [translate(w.strip(), locale) for w in params[key].split(",")]
+            params[key] = ("、" if locale == "zh-CN" else ", ").join(words)
+    return translate(issue["template"], locale, **params)
+
+
+def detail_text(detail: dict[str, int], locale: str) -> str:
+    """An open checklist item's counts, e.g. "外部联系人 72"."""
+    parts = []
+    for key, n in detail.items():
+        if n and key != "sealed":
+            parts.append(f"{translate(DETAILS.get(key, key), locale)} {n}")
+    return ", ".join(parts)
+
+
+def userids(conn: Connection, tenant_id: int, refs: set[str]) -> dict[str, str]:
+    """"member:12" -> "zhaolei" for the audit ids of members; other actors keep their id."""
+    names: dict[str, str] = {}
+    for ref in refs:
+        kind, _sep, raw = (ref or "").partition(":")
+        if kind == "member" and raw.isdigit():
+            try:
+                names[ref] = repo.member_by_id(conn, tenant_id, int(raw)).userid
+            except NotFound:
+                names[ref] = ref
+    return names
+
+
+def timeline(conn: Connection, tenant: Row, exit_id: int, locale: str) -> dict[str, Any]:
+    """The audit events naming `exit:{id}`, oldest first. The trail is read newest first until the
+    event that created the exit; a long trail is searched no further than TIMELINE_SCAN events."""
+    target = f"exit:{exit_id}"
+    found: list[dict[str, Any]] = []
+    before, scanned, complete = None, 0, False
+    while scanned < TIMELINE_SCAN and not complete:
+        page = audit_log.page(conn, tenant.id, before=before, limit=500)
+        if not page:
+            complete = True
+            break
+        for event in page:
+            if target in event["targets"]:
+                found.append(event)
+                complete = complete or event["action"] in ("exit.started", "exit.scheduled")
+        scanned += len(page)
+        before = page[-1]["seq"]
+    names = userids(conn, tenant.id, {e["actor"] for e in found} | {t for e in found for t in e["targets"] if t.startswith("member:")})
+    entries = [_entry(e, names, tenant.timezone, locale) for e in reversed(found)]
+    return {"entries": entries, "complete": complete}
+
+
+def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -> dict[str, Any]:
+    d = event["details"] or {}
+    kind = translate(d["kind"], locale) if d.get("kind") else ""
+    params: dict[str, Any] = {"count": d.get("count", ""), "kind": kind, "role": translate(d.get("role", ""), locale), "item": d.get("item", ""),
+                              "resource_id": d.get("resource_id", ""), "state": translate(d.get("state", ""), locale)}
+    action = event["action"]
+    if action == "exit.scheduled":
+        params["when"] = local_time(d.get("effective_at"), tz)
+    elif action == "exit.took_effect":
+        params["until"] = local_time(d.get("restore_until"), tz)
+    elif action == "exit.finalized":
+        params["until"] = local_time(d.get("retained_until"), tz)
+    elif action == "exit.resources_moved":
+        acceptor = next((names.get(t, t) for t in event["targets"][2:] if t.startswith("member:")), None)
+        params["destination"] = acceptor or translate(DESTINATIONS.get(d.get("destination", ""), d.get("destination", "")), locale)
+    elif action == "exit.inherited":
+        params["userid"] = names.get(event["targets"][-1], event["targets"][-1])
+    template = EVENTS.get(action)
+    text = translate(template, locale, **params) if template else action
+    note = d.get("evidence") or d.get("reason") or ""
+    if action == "exit.resources_moved":
+        note = translate(WHY.get(note, note), locale)
+    elif action == "exit.started":
+        labels = (TYPES.get(d.get("type", ""), ""), REASONS.get(d.get("reason_category", ""), ""))
+        note = " · ".join(x for x in (*(translate(t, locale) for t in labels if t), d.get("reason", "")) if x)
+    return {"seq": event["seq"], "at": local_time(event["at"], tz), "actor": names.get(event["actor"], event["actor"]),
+            "action": action, "text": text, "note": note}

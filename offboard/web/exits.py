@@ -1,0 +1,433 @@
+"""Console pages of the exit lifecycle (SPEC §4, §7, §9): plan then confirm a removal, the exits
+and each exit's ledger, checklist, inheritance and restore, the checklist board, the inbox and
+leaving the enterprise by self-service.
+
+Every rule lives in offboard.actions: a page reads a form, calls the action the API and the CLI
+call, and shows its answer, or its error with the stable code, on the same page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from offboard.actions import checklist as cl_actions
+from offboard.actions import exits as exit_actions
+from offboard.actions import inheritance, restore
+from offboard.actions import members as member_actions
+from offboard.actions.context import tenant_transaction
+from offboard.actions.inbox import inbox
+from offboard.api.deps import SESSION_COOKIE, check_csrf, session_token
+from offboard.domain.authz import Action, allowed, require
+from offboard.domain.errors import OffboardError, ValidationError, error
+from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind, Role
+from offboard.i18n import translate
+from offboard.store import repo
+from offboard.store.transfers import open_counts
+from offboard.web import exit_views as views
+from offboard.web.rendering import locale_of, render
+from offboard.web.routes import PAGE_SIZE, Console, console
+
+router = APIRouter(include_in_schema=False)
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Csrf = Annotated[str, Form(max_length=128)]
+Text = Annotated[str, Form(max_length=4000)]
+LEDGER_PAGE = 25
+CANDIDATES = 500  # members offered in the acceptor pickers; any userid may be typed
+
+
+def _(text: str) -> str:
+    return text  # marks a template for the catalogue; translated when shown
+
+
+NOTICES = {
+    "started": _("The exit has started: access is cut and the resources are moving."),
+    "scheduled": _("The exit is scheduled; nothing happens before the leave date."),
+    "inherited": _("{n} resource(s) assigned."),
+    "result": _("Outcome recorded."),
+    "attested": _("Item attested."),
+    "acknowledged": _("{n} grant(s) acknowledged."),
+    "closed": _("{n} reimbursement(s) closed."),
+    "signed": _("Signed off."),
+    "restored": _("Restored: the member is active again; {n} transfer(s) reverted, {kept} changed since the exit and left as they are."),
+    "cancelled": _("The scheduled exit was cancelled."),
+}
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    return render(request, template, status_code=status_code, labels=views.LABELS, **context)
+
+
+def _csrf(request: Request, csrf: str) -> None:
+    check_csrf(request, session_token(request), csrf)
+
+
+def _write(request: Request, c: Console):
+    return tenant_transaction(request.app.state.services, c.slug, actor=c.auth.actor)
+
+
+def _now(request: Request):
+    return request.app.state.services.clock.now()
+
+
+def _failure(request: Request, exc: OffboardError) -> dict[str, str]:
+    return {"code": exc.code, "message": exc.render(locale_of(request))}
+
+
+def _candidates(conn, tenant_id: int, actor, member: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Active members to offer as successor or acceptor: the leaver's own department first."""
+    seen: dict[int, dict[str, Any]] = {}
+    departments = [d["id"] for d in member["departments"]] if member else []
+    for department in departments[:1] + [None]:
+        page = member_actions.list_members(conn, tenant_id, actor, status="active", department_id=department, limit=CANDIDATES)
+        for m in page["items"]:
+            if not member or m["id"] != member["id"]:
+                seen.setdefault(m["id"], m)
+    return list(seen.values())
+
+
+# --- members: plan, then confirm -------------------------------------------------------------
+
+def member_exit_links(conn, tenant_id: int, actor, member_id: int) -> dict[str, Any]:
+    """For the member page: may this actor plan the member's exit, and the member's latest exit."""
+    member = repo.member_by_id(conn, tenant_id, member_id)
+    try:
+        latest = exit_actions.exit_of(conn, tenant_id, member_id)
+    except OffboardError:
+        latest = None
+    return {
+        "can_plan": member.status == MemberStatus.ACTIVE and allowed(actor, Action.PLAN_EXIT, member_actions.target_of(conn, tenant_id, member)),
+        "exit": {"id": latest.id, "state": latest.state} if latest is not None else None,
+    }
+
+
+def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any], *, error: dict | None = None, status: int = 200) -> Response:
+    with c.read() as (conn, tenant, actor):
+        member = member_actions.show_member(conn, tenant.id, actor, member_id)
+        require(actor, Action.PLAN_EXIT, member_actions.target_of(conn, tenant.id, repo.member_by_id(conn, tenant.id, member_id)))
+        links = member_exit_links(conn, tenant.id, actor, member_id)
+        candidates = _candidates(conn, tenant.id, actor, member)
+    return _page(request, "exit_plan_form.html", status, c=c, member=member, links=links, candidates=candidates, form=form, error=error, tenant=tenant)
+
+
+def _form(successor: str = "", reason_category: str = "resignation", reason: str = "", leave_date: str = "",
+          acceptor_kind: list[str] | None = None, acceptor: list[str] | None = None) -> dict[str, Any]:
+    acceptors = {k: (u or "").strip() for k, u in zip(acceptor_kind or [], acceptor or []) if k and (u or "").strip()}
+    return {"successor": (successor or "").strip(), "reason_category": reason_category, "reason": reason, "leave_date": leave_date, "acceptors": acceptors}
+
+
+def _prefill_query(form: dict[str, Any], limit: int | None = None) -> str:
+    """The plan form's choices as a query string; to stay within `limit` the reason goes first,
+    then acceptors from the last."""
+    groups = [[(k, form[k])] for k in ("successor", "reason_category", "leave_date") if form[k]]
+    groups += [[("acceptor_kind", kind), ("acceptor", userid)] for kind, userid in form["acceptors"].items()]
+    groups += [[("reason", form["reason"])]] if form["reason"] else []
+    query = urlencode([pair for group in groups for pair in group])
+    while limit is not None and len(query) > limit and groups:
+        groups.pop()
+        query = urlencode([pair for group in groups for pair in group])
+    return query
+
+
+@router.get("/members/{member_id}/exit")
+def plan_form(
+    request: Request,
+    member_id: Id,
+    c: Console = Depends(console),
+    successor: Annotated[str, Query(max_length=64)] = "",
+    reason_category: Annotated[str, Query(max_length=16)] = "resignation",
+    reason: Annotated[str, Query(max_length=2000)] = "",
+    leave_date: Annotated[str, Query(max_length=10)] = "",
+    acceptor_kind: Annotated[list[str] | None, Query(max_length=24)] = None,
+    acceptor: Annotated[list[str] | None, Query(max_length=64)] = None,
+):
+    return _plan_form(request, c, member_id, _form(successor, reason_category, reason, leave_date, acceptor_kind, acceptor))
+
+
+@router.post("/members/{member_id}/exit/plan")
+def plan_submit(
+    request: Request,
+    member_id: Id,
+    csrf: Csrf,
+    c: Console = Depends(console),
+    successor: Annotated[str, Form(max_length=64)] = "",
+    reason_category: Annotated[str, Form(max_length=16)] = "resignation",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    leave_date: Annotated[str, Form(max_length=10)] = "",
+    acceptor_kind: Annotated[list[str] | None, Form()] = None,
+    acceptor: Annotated[list[str] | None, Form()] = None,
+):
+    """R-EXIT-5: compute and store the plan; the confirm form names its id."""
+    _csrf(request, csrf)
+    form = _form(successor, reason_category, reason, leave_date, acceptor_kind, acceptor)
+    try:
+        with _write(request, c) as uow:
+            effective = views.leave_date_end(form["leave_date"], uow.tenant.timezone)
+            plan = exit_actions.plan(uow, member_id, successor=form["successor"] or None, acceptors=form["acceptors"])
+            can_start = allowed(uow.actor, Action.START_REMOVAL, member_actions.target_of(uow.conn, uow.tenant_id, repo.member_by_id(uow.conn, uow.tenant_id, member_id)))
+            timezone = uow.tenant.timezone
+    except OffboardError as exc:
+        return _plan_form(request, c, member_id, form, error=_failure(request, exc), status=exc.status)
+    locale = locale_of(request)
+    issues = {key: [{**i, "message": views.issue_text(i, locale)} for i in plan[key]] for key in ("blockers", "warnings")}
+    return _page(request, "exit_plan.html", c=c, plan=plan, issues=issues, form=form, can_start=can_start, prefill=_prefill_query(form),
+                 effective=views.local_time(effective, timezone) if effective else None, timezone=timezone,
+                 moving=[k for k in plan["kinds"] if k["count"]], idle=[k["kind"] for k in plan["kinds"] if not k["count"]])
+
+
+@router.post("/exits")
+def confirm_exit(
+    request: Request,
+    csrf: Csrf,
+    member_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
+    plan_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
+    c: Console = Depends(console),
+    reason_category: Annotated[str, Form(max_length=16)] = "resignation",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    leave_date: Annotated[str, Form(max_length=10)] = "",
+    successor: Annotated[str, Form(max_length=64)] = "",
+    acceptor_kind: Annotated[list[str] | None, Form()] = None,
+    acceptor: Annotated[list[str] | None, Form()] = None,
+):
+    """Start the removal that was planned (plan_stale when the data changed since, R-EXIT-5)."""
+    _csrf(request, csrf)
+    form = _form(successor, reason_category, reason, leave_date, acceptor_kind, acceptor)
+    # /reverify takes a `next` of at most 200 characters: a long reason is typed again.
+    c.require_recent_verification(f"/members/{member_id}/exit?{_prefill_query(form, limit=160)}")
+    try:
+        with _write(request, c) as uow:
+            result = exit_actions.start_exit(
+                uow, member_id, type="removal", reason_category=reason_category, reason=reason, plan_id=plan_id,
+                effective_at=views.leave_date_end(leave_date, uow.tenant.timezone),
+            )
+    except OffboardError as exc:
+        return _plan_form(request, c, member_id, form, error=_failure(request, exc), status=exc.status)
+    notice = "scheduled" if result["state"] == ExitState.SCHEDULED else "started"
+    return RedirectResponse(f"/exits/{result['id']}?notice={notice}", status_code=303)
+
+
+# --- exits -----------------------------------------------------------------------------------
+
+@router.get("/exits")
+def exits_page(
+    request: Request,
+    c: Console = Depends(console),
+    state: Annotated[str, Query(max_length=16)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+):
+    with c.read() as (conn, tenant, actor):
+        result = exit_actions.list_exits(conn, tenant.id, actor, state=state or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    for item in result["items"]:
+        item["effective_local"] = views.local_time(item["effective_at"], tenant.timezone)
+        item["restore_local"] = views.local_time(item["restore_until"], tenant.timezone) if item["restore_until"] else "—"
+    pages = max(1, -(-result["total"] // PAGE_SIZE))
+    return _page(request, "exits.html", c=c, result=result, state=state, page=page, pages=pages, states=[s.value for s in ExitState])
+
+
+def _permissions(actor, target, exit_type: str) -> dict[str, Any]:
+    """Which forms to show; each action checks again when it runs (SPEC §3.2)."""
+    return {
+        "restore": allowed(actor, Action.RESTORE, target),
+        "inherit": allowed(actor, Action.INHERIT, target),
+        "cancel": allowed(actor, Action.START_REMOVAL if exit_type == "removal" else Action.VOLUNTARY_EXIT, target),
+        "attest_hr": allowed(actor, Action.ATTEST_HR),
+        "attest_it": allowed(actor, Action.ATTEST_IT),
+        "signoff": [r.value for r in (Role.HR, Role.IT) if actor.has(r)],
+    }
+
+
+def _exit_page(request: Request, c: Console, exit_id: int, *, kind: str = "", state: str = "", page: int = 1,
+               notice: str | None = None, n: int | None = None, kept: int | None = None,
+               error: dict | None = None, status: int = 200) -> Response:
+    now, locale = _now(request), locale_of(request)
+    with c.read() as (conn, tenant, actor):
+        # The ledger checks that this actor may read the exit; everything else follows it.
+        ledger = exit_actions.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None,
+                                     limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE)
+        summary = exit_actions.exit_summary(conn, tenant.id, exit_id)
+        checklist = cl_actions.checklist(conn, tenant, actor, exit_id, now)
+        still_open = open_counts(conn, tenant.id, exit_id)
+        history = views.timeline(conn, tenant, exit_id, locale)
+        leaver = repo.member_by_id(conn, tenant.id, summary["member"]["id"])
+        target = member_actions.target_of(conn, tenant.id, leaver)
+        named = [summary["successor_id"], *summary["acceptors"].values()]
+        people = views.userids(conn, tenant.id, {summary["requested_by"]} | {f"member:{i}" for i in named if i})
+        can = _permissions(actor, target, summary["type"])
+        candidates = _candidates(conn, tenant.id, actor) if can["inherit"] else []
+    tz = tenant.timezone
+    unassigned = {k: sum(v.get(s.value, 0) for s in inheritance.UNASSIGNED_STATES) for k, v in still_open.items()}
+    waiting = {k: v.get(LedgerState.WAITING.value, 0) for k, v in still_open.items()}
+    in_window = summary["state"] == ExitState.OPEN and views.time_left(summary["restore_until"], now) is not None
+    for item in checklist["items"]:
+        item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
+        item["open_text"] = views.detail_text(item["detail"], locale)
+    for signed in checklist["signoffs"].values():
+        signed["signed_local"] = views.local_time(signed["signed_at"], tz)
+    for row in ledger["items"]:
+        row["updated_local"] = views.local_time(row["updated_at"], tz)
+    pages = max(1, -(-ledger["total"] // LEDGER_PAGE))
+    message = None
+    if notice in NOTICES:
+        message = translate(NOTICES[notice], locale, n=n if n is not None else "", kept=kept if kept is not None else "")
+    return _page(
+        request, "exit.html", status, c=c, e=summary, ledger=ledger, checklist=checklist, timeline=history, can=can, candidates=candidates,
+        unassigned={k: v for k, v in unassigned.items() if v}, waiting={k: v for k, v in waiting.items() if v},
+        done=sum(n for states in summary["ledger"].values() for s, n in states.items() if s == "done"),
+        checklist_done=sum(1 for i in checklist["items"] if i["done"]), in_window=in_window,
+        left=views.time_left(summary["restore_until"], now), people=people, tz=tz,
+        effective=views.local_time(summary["effective_at"], tz), restore_until=views.local_time(summary["restore_until"], tz),
+        finalized=views.local_time(summary["finalized_at"], tz) if summary["finalized_at"] else None,
+        kinds=[k.value for k in ResourceKind], ledger_states=[s.value for s in LedgerState], kind=kind, state=state, page=page, pages=pages,
+        notice=message, error=error, results=[LedgerState.DONE.value, LedgerState.REFUSED.value, LedgerState.ACCEPTOR_FULL.value],
+    )
+
+
+@router.get("/exits/{exit_id}")
+def exit_page(
+    request: Request,
+    exit_id: Id,
+    c: Console = Depends(console),
+    kind: Annotated[str, Query(max_length=24)] = "",
+    state: Annotated[str, Query(max_length=16)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    notice: Annotated[str | None, Query(max_length=16)] = None,
+    n: Annotated[int | None, Query(ge=0, le=10**9)] = None,
+    kept: Annotated[int | None, Query(ge=0, le=10**9)] = None,
+):
+    return _exit_page(request, c, exit_id, kind=kind, state=state, page=page, notice=notice, n=n, kept=kept)
+
+
+def _act(request: Request, c: Console, exit_id: int, fn, notice: str) -> Response:
+    """Run one action in a transaction; back to the exit page with a notice, or with the error."""
+    try:
+        with _write(request, c) as uow:
+            result = fn(uow)
+    except OffboardError as exc:
+        return _exit_page(request, c, exit_id, error=_failure(request, exc), status=exc.status)
+    query = {"notice": notice}
+    if isinstance(result, int):
+        query["n"] = result
+    elif isinstance(result, dict) and notice == "inherited":
+        query["n"] = result["count"]
+    elif isinstance(result, dict) and notice == "restored":
+        query.update(n=sum(result["reverted"].values()), kept=len(result["not_reverted"]))
+    return RedirectResponse(f"/exits/{exit_id}?{urlencode(query)}", status_code=303)
+
+
+@router.post("/exits/{exit_id}/cancel")
+def cancel_submit(request: Request, exit_id: Id, csrf: Csrf, c: Console = Depends(console)):
+    _csrf(request, csrf)
+    c.require_recent_verification(f"/exits/{exit_id}")
+    return _act(request, c, exit_id, lambda u: exit_actions.cancel_exit(u, exit_id), "cancelled")
+
+
+@router.post("/exits/{exit_id}/restore")
+def restore_submit(request: Request, exit_id: Id, csrf: Csrf, totp: Annotated[str, Form(max_length=8)], reason: Annotated[str, Form(max_length=2000)], c: Console = Depends(console)):
+    """R-EXIT-6. The code typed into this form is the re-verification: restore_exit checks it (once per 30 s step),
+    so no separate 5-minute check is asked for, which would need two codes in a row."""
+    _csrf(request, csrf)
+    return _act(request, c, exit_id, lambda u: restore.restore_exit(u, exit_id, totp=totp, reason=reason), "restored")
+
+
+@router.post("/exits/{exit_id}/inherit")
+def inherit_submit(request: Request, exit_id: Id, csrf: Csrf, kind: Annotated[str, Form(max_length=24)], to: Annotated[str, Form(max_length=64)], c: Console = Depends(console)):
+    _csrf(request, csrf)
+    c.require_recent_verification(f"/exits/{exit_id}#unassigned")
+    return _act(request, c, exit_id, lambda u: inheritance.inherit(u, exit_id, kind, to.strip()), "inherited")
+
+
+@router.post("/exits/{exit_id}/transfers/{correlation_id}/result")
+def result_submit(request: Request, exit_id: Id, correlation_id: Annotated[str, Path(min_length=1, max_length=36)], csrf: Csrf,
+                  state: Annotated[str, Form(max_length=16)], c: Console = Depends(console)):
+    """Record what the platform reported for one waiting transfer (R-ORG-2), e.g. the customer refused."""
+    _csrf(request, csrf)
+    return _act(request, c, exit_id, lambda u: inheritance.record_result(u, correlation_id, state), "result")
+
+
+@router.post("/exits/{exit_id}/checklist/{item}/attest")
+def attest_submit(request: Request, exit_id: Id, item: Annotated[str, Path(max_length=40)], csrf: Csrf, evidence: Text, c: Console = Depends(console)):
+    _csrf(request, csrf)
+    return _act(request, c, exit_id, lambda u: cl_actions.attest(u, exit_id, item, evidence), "attested")
+
+
+@router.post("/exits/{exit_id}/grants/ack")
+def grants_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console)):
+    _csrf(request, csrf)
+    return _act(request, c, exit_id, lambda u: cl_actions.acknowledge_grants(u, exit_id, evidence), "acknowledged")
+
+
+@router.post("/exits/{exit_id}/reimbursements/close")
+def reimbursements_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console)):
+    _csrf(request, csrf)
+    return _act(request, c, exit_id, lambda u: cl_actions.close_reimbursements(u, exit_id, evidence), "closed")
+
+
+@router.post("/exits/{exit_id}/signoff")
+def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[str, Form(max_length=8)], c: Console = Depends(console)):
+    _csrf(request, csrf)
+    c.require_recent_verification(f"/exits/{exit_id}#checklist")
+    return _act(request, c, exit_id, lambda u: cl_actions.signoff(u, exit_id, role), "signed")
+
+
+# --- the board, the inbox --------------------------------------------------------------------
+
+@router.get("/checklist")
+def board_page(request: Request, c: Console = Depends(console)):
+    locale = locale_of(request)
+    with c.read() as (conn, tenant, actor):
+        require(actor, Action.READ_DIRECTORY)
+        board = cl_actions.open_items_by_role(conn, tenant, _now(request))
+    for items in board.values():
+        for item in items:
+            item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
+            item["open_text"] = views.detail_text(item["detail"], locale)
+    return _page(request, "checklist_board.html", c=c, board=board)
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, c: Console = Depends(console)):
+    locale = locale_of(request)
+    with c.read() as (conn, tenant, actor):
+        box = inbox(conn, tenant, actor, _now(request))
+    for item in box["checklist"]:
+        item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
+        item["open_text"] = views.detail_text(item["detail"], locale)
+    for report in box["reports_leaving"]:
+        report["effective_local"] = views.local_time(report["effective_at"], tenant.timezone)
+    return _page(request, "inbox.html", c=c, box=box)
+
+
+# --- leaving by self-service (R-EXIT-2) ------------------------------------------------------
+
+@router.post("/me/exit")
+def self_exit(
+    request: Request,
+    csrf: Csrf,
+    c: Console = Depends(console),
+    reason_category: Annotated[str, Form(max_length=16)] = "resignation",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=64)] = "",
+):
+    _csrf(request, csrf)
+    if c.auth.verified_at is not None:
+        # A member who signs in with a second factor confirms it is them again; one who signs in
+        # with a password alone has nothing more to give than typing their userid below.
+        c.require_recent_verification("/me#leave")
+    form = {"reason_category": reason_category, "reason": reason}
+    try:
+        if confirm.strip() != c.auth.actor.userid:
+            raise error(ValidationError, "confirmation_required", "Type your userid {userid} to confirm that you are leaving.", userid=c.auth.actor.userid)
+        with _write(request, c) as uow:
+            exit_actions.start_exit(uow, c.auth.actor.member_id, type="voluntary", reason_category=reason_category, reason=reason)
+    except OffboardError as exc:
+        with c.read() as (conn, tenant, actor):
+            member = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
+        return _page(request, "me.html", exc.status, c=c, member=member, tenant=tenant, exit_error=_failure(request, exc), exit_form=form)
+    # The exit revoked this session (R-EXIT-1); the browser is told to clear what it kept (R-EXIT-2).
+    response = RedirectResponse("/login", status_code=303)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
