@@ -9,6 +9,8 @@ from offboard.store.db import connect
 
 def build(db: str | None = None, *, clock: Clock | None = None, check_schema: bool = True) -> Services:
     """Connect to the database (a URL or a SQLite file path) and check that it is migrated."""
+    if check_schema:
+        _refuse_missing_file(db)
     database = connect(db)
     if check_schema:
         try:
@@ -17,3 +19,19 @@ def build(db: str | None = None, *, clock: Clock | None = None, check_schema: bo
             database.dispose()
             raise
     return Services(db=database, clock=clock or SystemClock())
+
+
+def _refuse_missing_file(db: str | None) -> None:
+    """A read or change on a SQLite file that does not exist must not leave an empty file behind."""
+    from pathlib import Path
+
+    from offboard.domain.errors import error
+    from offboard.store.db import resolve_url
+
+    url = resolve_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise error(
+            schema.SchemaError,
+            "schema_missing",
+            "The database has no offboard schema yet; run `offboard db upgrade` (or `offboard demo`) first.",
+        )

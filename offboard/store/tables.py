@@ -119,7 +119,8 @@ departments = Table(
     Column("id", Id, nullable=False),
     Column("parent_id", Id),
     Column("name", String(128), nullable=False),
-    Column("path", String(400), nullable=False),
+    # Byte order ("C" collation on PostgreSQL) so a subtree is the range [path, path[:-1] + "0").
+    Column("path", String(400).with_variant(String(400, collation="C"), "postgresql"), nullable=False),
     Column("depth", Integer, nullable=False),
     Column("leader_id", Id),
     Column("status", String(24), nullable=False),
