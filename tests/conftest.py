@@ -88,10 +88,13 @@ def sqlite_template(tmp_path_factory) -> str:
 
 
 def _empty_pg(url: str) -> None:
+    """Empty every table and restart every id sequence, so each test starts like a new database."""
     engine = create_engine(url)
     names = ", ".join(t.name for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for seq in conn.execute(text("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'")).scalars():
+            conn.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
     engine.dispose()
 
 

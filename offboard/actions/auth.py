@@ -86,7 +86,8 @@ def _failures(conn: Connection, tenant_id: int, key: str) -> Row | None:
 def _wait_seconds(row: Row | None, now: datetime) -> int:
     if row is None or row.failures < FREE_FAILURES:
         return 0
-    delay = min(timedelta(seconds=2 ** (row.failures - FREE_FAILURES)), MAX_DELAY)
+    # Cap the exponent: 2**20 s is far past MAX_DELAY, and from 2**47 s timedelta overflows.
+    delay = min(timedelta(seconds=2 ** min(row.failures - FREE_FAILURES, 20)), MAX_DELAY)
     remaining = (row.last_failure_at + delay - now).total_seconds()
     return max(0, int(remaining + 0.999))
 

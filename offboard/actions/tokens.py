@@ -12,7 +12,7 @@ from offboard.actions.context import UnitOfWork
 from offboard.crypto.secrets import new_token
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, Actor, require
-from offboard.domain.errors import Conflict, NotFound, ValidationError, error
+from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.store import ids
 from offboard.store.tables import api_tokens, members
 
@@ -30,6 +30,11 @@ def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str]
     """Create a token and return its plaintext, which is shown once and never stored."""
     name = v.name(name, "token name")
     scopes = _check_scopes(scopes)
+    if uow.actor.scopes is not None:
+        # A token narrows its holder (SPEC §3.2): it must not mint a token wider than itself.
+        wider = sorted(set(scopes) - uow.actor.scopes)
+        if wider:
+            raise error(Forbidden, "scope_escalation", "This token may not create a token with scope {scope}, which it does not hold itself.", scope=wider[0])
     if service:
         require(uow.actor, Action.MANAGE_TOKENS)
         owner = None

@@ -16,7 +16,7 @@ from offboard.actions.tenants import create_tenant, list_tenants
 from offboard.api.deps import TenantScope, authenticated, services, tenant_scope
 from offboard.api.schemas import DbId, DepartmentCreate, DepartmentUpdate, MemberCreate, MemberUpdate, RoleGrant, TenantCreate, TokenCreate
 from offboard.domain.authz import Action, require
-from offboard.domain.errors import Forbidden, error
+from offboard.domain.errors import Forbidden, NotFound, error
 
 router = APIRouter(prefix="/api/v1")
 PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -70,7 +70,11 @@ def patch_department(request: Request, department_id: PathId, body: DepartmentUp
         if body.leader is not None or body.clear_leader:
             dept_actions.set_leader(uow, department_id, None if body.clear_leader else body.leader)
     with _read(request, scope) as (conn, tenant, actor):
-        return next(d for d in dept_actions.list_departments(conn, tenant.id, actor) if d["id"] == department_id)
+        for dept in dept_actions.list_departments(conn, tenant.id, actor):
+            if dept["id"] == department_id:
+                return dept
+    # An empty body changes nothing and so never looked the department up.
+    raise error(NotFound, "department_not_found", "No department with id {id} in this enterprise.", id=department_id)
 
 
 @router.get("/members", tags=["members"], summary="Members, filtered and paged")

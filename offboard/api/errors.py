@@ -15,15 +15,21 @@ from offboard.i18n import normalize, translate
 
 log = structlog.get_logger("offboard.api")
 
+
+def _(template: str) -> str:
+    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when sent."""
+    return template
+
+
 _HTTP_CODES = {
-    400: ("bad_request", "The request is malformed."),
-    401: ("unauthorized", "Sign in or send a valid API token."),
-    403: ("forbidden", "You may not do this."),
-    404: ("not_found", "Nothing here: check the address."),
-    405: ("method_not_allowed", "This address does not accept that method."),
-    406: ("not_acceptable", "This address answers in JSON only."),
-    413: ("too_large", "The request body is too large."),
-    415: ("unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."),
+    400: ("bad_request", _("The request is malformed.")),
+    401: ("unauthorized", _("Sign in or send a valid API token.")),
+    403: ("forbidden", _("You may not do this.")),
+    404: ("not_found", _("Nothing here: check the address.")),
+    405: ("method_not_allowed", _("This address does not accept that method.")),
+    406: ("not_acceptable", _("This address answers in JSON only.")),
+    413: ("too_large", _("The request body is too large.")),
+    415: ("unsupported_media_type", _("Send the body as JSON (Content-Type: application/json).")),
 }
 
 
@@ -72,6 +78,12 @@ def install(app: FastAPI) -> None:
         # A race lost against a unique constraint: the other request won; nothing was changed here.
         log.warning("integrity_conflict", path=request.url.path, detail=str(exc.orig)[:200])
         return error_response(request, 409, "conflict", translate("The change conflicts with another one made at the same time; reload and try again.", locale_of(request)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        # A bug: logged with its traceback for the operator, a plain JSON error for the client.
+        log.exception("unexpected_error", path=request.url.path, method=request.method)
+        return error_response(request, 500, "internal_error", translate("Something went wrong on our side; the change was not made. The error is logged.", locale_of(request)))
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError):
