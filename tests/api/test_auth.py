@@ -319,3 +319,25 @@ def test_spec_9_get_requests_change_nothing(world, client):
         checked.append(path)
     assert snapshot(world.services) == before
     assert {"/api/v1/members", "/api/v1/exits/{exit_id}", "/members", "/audit", "/"} <= set(checked)
+
+
+def test_issue_3_sensitive_changes_from_a_session_need_a_code_again_after_five_minutes(world, client):
+    """Role changes over a console session re-verify with TOTP once the last check is over 5 min old."""
+    csrf = sign_in(client, world, world.a, "super")
+    headers = {"X-CSRF-Token": csrf, "Origin": "http://testserver"}
+    target = world.a["member"].member_id
+    world.clock.advance(minutes=6)
+    seq = audit_seq(world.services, world.a.slug)
+    refused = client.post(f"/api/v1/members/{target}/roles", json={"role": "it"}, headers=headers)
+    assert refused.status_code == 401 and refused.json()["error"] == "reverification_required"
+    assert audit_seq(world.services, world.a.slug) == seq
+    wrong = client.post("/api/v1/me/reverify", json={"code": "000000"}, headers=headers)
+    assert wrong.status_code == 401
+    verified = client.post("/api/v1/me/reverify", json={"code": world.a["super"].code(world.clock)}, headers=headers)
+    assert verified.status_code == 204, verified.text
+    granted = client.post(f"/api/v1/members/{target}/roles", json={"role": "it"}, headers=headers)
+    assert granted.status_code == 201, granted.text
+    # A bearer token is the credential of an integration and is never asked for a code.
+    world.clock.advance(minutes=30)
+    by_token = client.delete(f"/api/v1/members/{target}/roles/it", headers=world.a.bearer("super"))
+    assert by_token.status_code == 204, by_token.text
