@@ -17,7 +17,6 @@ from offboard.store import ids, repo
 from offboard.store.org import shift_headcounts
 from offboard.store.transfers import count_owned
 from offboard.store.tables import (
-    RESOURCE_TABLES,
     credentials,
     departments,
     member_departments,
