@@ -18,7 +18,7 @@ from offboard.domain.planning import CUSTOMER_KINDS
 from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind
 from offboard.store import repo
 from offboard.store.planning import people
-from offboard.store.tables import external_contacts, transfer_ledger
+from offboard.store.tables import external_contacts, members, transfer_ledger
 from offboard.store.transfers import SPECS, apply_moves, latest_rows, record_moves
 
 L = transfer_ledger
@@ -43,12 +43,15 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
     t = SPECS[kind_enum].table
     unassigned = select(L.c.resource_id).where(latest_rows(tid, exit_id, kind_enum), L.c.state.in_([s.value for s in UNASSIGNED_STATES]))
     owner_filter = and_(t.c.tenant_id == tid, t.c.id.in_(unassigned), t.c[SPECS[kind_enum].owner].is_(None))
+    if kind_enum == ResourceKind.DIRECT_REPORT:
+        owner_filter = and_(owner_filter, t.c.id != acceptor.id)  # nobody becomes their own manager: no row, no move
     waiting = uow.tenant.policy.get("customer_transfer") == "async_24h" and kind_enum in CUSTOMER_KINDS
     capacity = None
     if kind_enum == ResourceKind.EXTERNAL_CONTACT:
         limit = int(uow.tenant.policy.get("customer_limit", 20000))
         held = conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tid, external_contacts.c.owner_id == acceptor.id)).scalar_one()
         capacity = max(0, limit - held)
+    floor = conn.execute(select(func.coalesce(func.max(L.c.id), 0)).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind_enum.value)).scalar_one()
     n = record_moves(
         conn, tid, exit_id, kind_enum, leaver.id, "member", acceptor.id, LedgerState.WAITING if waiting else LedgerState.DONE, now,
         capacity=capacity, only_ids=resource_ids, owner_filter=owner_filter,
@@ -57,7 +60,7 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
         raise error(Conflict, "not_unassigned", "Only unassigned {kind} resources of exit {id} can be inherited; some of the ids given are not.", kind=kind_enum.value, id=exit_id)
     if n == 0:
         raise error(Conflict, "nothing_to_inherit", "Exit {id} has no unassigned {kind} resources.", id=exit_id, kind=kind_enum.value)
-    apply_moves(conn, tid, exit_id, kind_enum, now)
+    apply_moves(conn, tid, exit_id, kind_enum, now, rows=L.c.id > floor)  # only the rows written here
     uow.audit("exit.inherited", [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
               {"kind": kind_enum.value, "count": n, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_enum, now)})
     return {"exit_id": exit_id, "kind": kind_enum.value, "to": acceptor.userid, "count": n, "exit": exit_summary(conn, tid, exit_id)}
@@ -79,10 +82,12 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str,
             return _result(row, outcome, replayed=True)  # the platform told us twice: nothing more to do
         raise error(Conflict, "transfer_not_waiting", "Transfer {id} is {state}, no longer waiting for a result.", id=correlation_id, state=row.state)
     kind = ResourceKind(row.kind)
+    if outcome == LedgerState.DONE and not conn.execute(select(_active_acceptor()).where(L.c.tenant_id == tid, L.c.id == row.id)).scalar():
+        outcome = LedgerState.UNASSIGNED  # the acceptor left meanwhile (R-ORG-4): inherited later instead
     to_member = row.to_member_id if outcome == LedgerState.DONE else None
     conn.execute(update(L).where(L.c.tenant_id == tid, L.c.id == row.id).values(
         state=outcome.value, to_member_id=to_member, updated_at=now, version_after=_version_after(row, outcome)))
-    apply_moves(conn, tid, row.exit_id, kind, now, stamp="updated_at")
+    apply_moves(conn, tid, row.exit_id, kind, now, stamp="updated_at", rows=L.c.id == row.id)
     uow.audit("transfer.result", [f"exit:{row.exit_id}", f"transfer:{row.correlation_id}"], {"kind": kind.value, "resource_id": row.resource_id, "state": outcome.value})
     return _result(row, outcome)
 
@@ -104,11 +109,24 @@ def take_over_due(uow: UnitOfWork) -> int:
     ).all()
     total = 0
     for exit_id, kind in due:
-        result = conn.execute(
-            update(L).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
-            .values(state=LedgerState.DONE, updated_at=now, version_after=L.c.version_after + 1)
-        )
+        waiting = and_(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
+        # R-ORG-4: an acceptor who left since the transfer started receives nothing (nothing may be
+        # left owned by a departed member); the resource is unassigned and inherited later (R-ORG-5).
+        lost = conn.execute(
+            update(L).where(waiting, ~_active_acceptor()).values(state=LedgerState.UNASSIGNED, to_member_id=None, updated_at=now, version_after=L.c.version_after + 1)
+        ).rowcount
+        result = conn.execute(update(L).where(waiting).values(state=LedgerState.DONE, updated_at=now, version_after=L.c.version_after + 1))
         apply_moves(conn, tid, exit_id, ResourceKind(kind), now, stamp="updated_at")
         total += result.rowcount
-        uow.audit("transfer.taken_over", [f"exit:{exit_id}"], {"kind": kind, "count": result.rowcount, "ledger_digest": ledger_digest(conn, tid, exit_id, ResourceKind(kind), now)})
+        uow.audit("transfer.taken_over", [f"exit:{exit_id}"], {"kind": kind, "count": result.rowcount, "unassigned": lost,
+                                                               "ledger_digest": ledger_digest(conn, tid, exit_id, ResourceKind(kind), now)})
     return total
+
+
+def _active_acceptor():
+    """The ledger row's acceptor is still an active member."""
+    return (
+        select(members.c.id)
+        .where(members.c.tenant_id == L.c.tenant_id, members.c.id == L.c.to_member_id, members.c.status == MemberStatus.ACTIVE)
+        .exists()
+    )

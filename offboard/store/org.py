@@ -94,6 +94,13 @@ def recount(conn: Connection, tenant_id: int, department_ids: Iterable[int]) -> 
         .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids))
         .values(headcount=subtree_headcount_expr(departments))
     )
+    # Members moved in make a department pending dissolution active again (R-ORG-1, INV-4).
+    conn.execute(
+        update(departments)
+        .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids), departments.c.headcount > 0,
+               departments.c.status == DepartmentStatus.PENDING_DISSOLUTION)
+        .values(status=DepartmentStatus.ACTIVE)
+    )
 
 
 def actual_headcounts(conn: Connection, tenant_id: int) -> dict[int, int]:

@@ -176,7 +176,9 @@ def record_moves(
             ["tenant_id", "id", "exit_id", "kind", "resource_id", "from_member_id", "to_member_id", "state", "correlation_id",
              "version_after", "created_at", "updated_at"],
             source,
-        )
+        ),
+        # SQLAlchemy 2.1 reports rowcount -1 for INSERT ... SELECT on psycopg unless asked to keep it.
+        execution_options={"preserve_rowcount": True},
     )
     return result.rowcount
 
