@@ -304,3 +304,18 @@ def cancel_cmd(member: str, by: ByOpt = None, json_out: JsonOpt = False) -> None
         emit_json(result)
     else:
         ok("Exit {id} of {userid}: {state}.", id=result["id"], userid=result["member"]["userid"], state=result["state"])
+
+
+checklist_item_app = typer.Typer(help="Checklist items an enterprise adds to the 12 (attested with evidence).", no_args_is_help=True)
+
+
+@checklist_item_app.command("add")
+def checklist_item_add(
+    key: str,
+    title: Annotated[str, typer.Option("--title", help="What is checked, as people read it.")],
+    owner: Annotated[str, typer.Option("--owner", help="hr or it: who attests it.")],
+    by: ByOpt = None,
+) -> None:
+    """Add an item to every exit's checklist of this enterprise (SPEC §7)."""
+    act(lambda u: cl_actions.add_item(u, key, title, owner), by)
+    ok("Checklist item {key} added.", key=key)

@@ -311,3 +311,21 @@ def test_revoking_a_token_works_and_revoking_twice_is_token_revoked(cli, db):
     assert code != 0 and "token_not_found" in err
     code, verdict, _ = _json(cli, "--db", db, "audit", "verify", "--json")
     assert verdict["ok"]
+
+
+def test_spec_7_a_tenant_adds_a_checklist_item_from_the_cli(tmp_path, capsys):
+    """`offboard checklist-item add` puts an attested item on every exit's checklist."""
+    from offboard.cli.main import main
+
+    db = str(tmp_path / "items.db")
+    for args in (["db", "upgrade"], ["tenant", "create", "acme", "--name", "Acme", "--admin", "boss", "--admin-name", "Boss"]):
+        with pytest.raises(SystemExit) as done:
+            main(["--db", db, *args])
+        assert done.value.code in (0, None)
+    with pytest.raises(SystemExit) as done:
+        main(["--db", db, "checklist-item", "add", "badge_returned", "--title", "工牌已归还", "--owner", "hr"])
+    assert done.value.code in (0, None)
+    with pytest.raises(SystemExit) as done:
+        main(["--db", db, "checklist-item", "add", "documents", "--title", "x", "--owner", "hr"])
+    assert done.value.code == 2  # a built-in key is refused as invalid input
+    assert "invalid_item_key" in capsys.readouterr().err
