@@ -24,7 +24,16 @@ from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.demo import build_demo
 from offboard.demo.personas import totp_secret_for
 from offboard.domain.authz import OPERATOR
-from offboard.store.tables import audit_events, customer_groups, departments, external_contacts, members, messages, tenants, transfer_ledger
+from offboard.store.tables import (
+    audit_events,
+    customer_groups,
+    departments,
+    external_contacts,
+    members,
+    messages,
+    tenants,
+    transfer_ledger,
+)
 from tests.support.invariants import all_problems
 
 SLUG = "demo"

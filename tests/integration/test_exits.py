@@ -24,23 +24,20 @@ from offboard.actions.checklist import retention_end
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ResourceKind
+from offboard.store.tables import api_tokens as api_tokens_table
 from offboard.store.tables import (
     app_grants,
     calendars,
-    customer_groups,
     departments,
     devices,
     documents,
     exit_plans,
-    exits,
     external_contacts,
     members,
     messages,
-    reimbursements,
     roles,
     sessions,
 )
-from offboard.store.tables import api_tokens as api_tokens_table
 from tests.support.db import snapshot
 from tests.support.exits import (
     TABLE_KINDS,
@@ -863,6 +860,15 @@ def test_spec_7_sign_off_is_refused_while_items_are_open_and_names_them(services
 def open_items_board(company: Company) -> dict:
     with tenant_read(company.services, company.slug) as (conn, tenant, _):
         return cl_actions.open_items_by_role(conn, tenant, company.services.clock.now())
+
+
+def test_spec_7_item_6_stays_open_until_the_departed_admins_role_is_removed(services):
+    company = make_company(services)
+    act(company, None, role_actions.grant_role, "leo", "admin", scope=[company.departments["East"]])
+    eid = start(company, "leo", by="boss", successor="sam")["id"]
+    assert open_items(company, eid)["admin_rights"] == {"admin_roles": 1}  # suspended is not handed over
+    act(company, "boss", role_actions.remove_role, "leo", "admin")
+    assert "admin_rights" not in open_items(company, eid)
 
 
 def test_spec_7_two_people_sign_off_and_roles_are_required(services):

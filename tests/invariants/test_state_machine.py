@@ -15,7 +15,14 @@ from datetime import timedelta
 
 from hypothesis import Phase, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import select
 
 from offboard.actions import checklist as cl_actions
@@ -31,8 +38,23 @@ from offboard.actions.tenants import create_tenant
 from offboard.domain.errors import OffboardError
 from offboard.domain.org import is_within
 from offboard.domain.vocabulary import ResourceKind
-from offboard.store.tables import app_grants, departments, exits, members, roles, transfer_ledger
-from tests.support.exits import TABLE_KINDS, TOTP_SECRETS, Company, give, give_records, open_session, totp_now
+from offboard.store.tables import (
+    app_grants,
+    departments,
+    exits,
+    members,
+    roles,
+    transfer_ledger,
+)
+from tests.support.exits import (
+    TABLE_KINDS,
+    TOTP_SECRETS,
+    Company,
+    give,
+    give_records,
+    open_session,
+    totp_now,
+)
 from tests.support.invariants import all_problems, open_exits_per_member
 
 _slugs = itertools.count(1)

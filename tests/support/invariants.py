@@ -7,10 +7,24 @@ from collections import Counter
 
 from sqlalchemy import Connection, and_, func, select
 
-from offboard.domain.vocabulary import DepartmentStatus, LedgerState, MemberStatus, ResourceKind, TenantStatus
+from offboard.domain.vocabulary import (
+    DepartmentStatus,
+    LedgerState,
+    MemberStatus,
+    ResourceKind,
+    TenantStatus,
+)
 from offboard.store import repo
 from offboard.store.org import actual_headcounts
-from offboard.store.tables import RESOURCE_TABLES, api_tokens, departments, members, sessions, tenants, transfer_ledger
+from offboard.store.tables import (
+    RESOURCE_TABLES,
+    api_tokens,
+    departments,
+    members,
+    sessions,
+    tenants,
+    transfer_ledger,
+)
 from offboard.store.transfers import NO_OWNER_STATES, SPECS
 
 L = transfer_ledger
@@ -108,9 +122,10 @@ def inv_3(conn: Connection, tenant_id: int) -> list[str]:
                 want_version, want_owner = r.version_after, r.to_member_id
             if res.version != want_version:
                 problems.append(f"{k} {rid}: version {res.version}, ledger row {r.id} ({r.state}) says {want_version}")
-            if want_owner is not None or r.state != LedgerState.REVERTED:
-                if owner != want_owner:
-                    problems.append(f"{k} {rid}: owner {owner}, ledger row {r.id} ({r.state}) says {want_owner}")
+            # A reverted inheritance row names no "from": its resource went back to the leaver.
+            checked = want_owner is not None or r.state != LedgerState.REVERTED
+            if checked and owner != want_owner:
+                problems.append(f"{k} {rid}: owner {owner}, ledger row {r.id} ({r.state}) says {want_owner}")
     return problems
 
 

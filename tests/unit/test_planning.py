@@ -39,18 +39,18 @@ def person(member_id: int, *, status: str = "active", leaving: bool = False, cus
 
 
 def snap(profile: str = "dingtalk", policy: dict | None = None, **fields) -> Snapshot:
-    values = dict(
-        member_id=LEAVER,
-        userid="leo",
-        status="active",
-        holds_super_admin=False,
-        active_super_admins=2,
-        has_backup_super_admin=True,
-        manager=None,
-        owned={kind: 3 for kind in ResourceKind},
-        people={p.member_id: p for p in (person(SUCCESSOR), person(ACCEPTOR))},
-        policy={**preset(profile), **(policy or {})},
-    )
+    values = {
+        "member_id": LEAVER,
+        "userid": "leo",
+        "status": "active",
+        "holds_super_admin": False,
+        "active_super_admins": 2,
+        "has_backup_super_admin": True,
+        "manager": None,
+        "owned": {kind: 3 for kind in ResourceKind},
+        "people": {p.member_id: p for p in (person(SUCCESSOR), person(ACCEPTOR))},
+        "policy": {**preset(profile), **(policy or {})},
+    }
     values.update(fields)
     return Snapshot(**values)
 
