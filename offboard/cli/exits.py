@@ -4,9 +4,7 @@ checklist, sign-off, the worker."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, time as dtime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -18,6 +16,7 @@ from offboard.cli.common import ByOpt, JsonOpt, act, ok, parse_ids, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
 from offboard.domain.errors import ValidationError, error
+from offboard.domain.lifecycle import leave_moment
 from offboard.i18n import translate
 
 transfer_app = typer.Typer(help="Outcomes of asynchronous transfers, by correlation id.", no_args_is_help=True)
@@ -65,19 +64,6 @@ def plan(member: str, successor: SuccessorOpt = None, acceptor: AcceptorOpt = No
         print_plan(result)
 
 
-def _effective(value: str | None, tz: str) -> datetime | None:
-    """A leave DATE means the end of that day in the tenant's time zone (SPEC §3)."""
-    if not value:
-        return None
-    try:
-        if "T" in value or " " in value:
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
-        return datetime.combine(datetime.fromisoformat(value).date(), dtime(23, 59, 59), tzinfo=ZoneInfo(tz))
-    except ValueError:
-        raise error(ValidationError, "invalid_date", "{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).", value=value) from None
-
-
 def exit_cmd(
     member: str,
     type: Annotated[str, typer.Option("--type", help="voluntary (the member themselves) or removal.")] = "removal",
@@ -103,7 +89,7 @@ def exit_cmd(
         plan_id = planned["plan_id"]
 
     def _run(u):
-        when = _effective(effective, u.tenant.timezone)
+        when = leave_moment(effective, u.tenant.timezone)
         return exit_actions.start_exit(
             u, member, type=type, reason_category=reason_category, reason=reason, plan_id=plan_id,
             successor=None if plan_id else successor, acceptors=None if plan_id else acceptors, effective_at=when,

@@ -59,3 +59,22 @@ def check_restorable(state: str, now: datetime, restore_until: datetime | None) 
             "The restore window of this exit ended at {until}; a mistaken exit can no longer be undone, add the person again instead.",
             until=restore_until.isoformat(timespec="minutes") if restore_until else "-",
         )
+
+
+def leave_moment(value: str | None, tz: str) -> datetime | None:
+    """When a leave date or time takes effect (R-EXIT-8). A date means the end of that day in
+    the enterprise's time zone (SPEC §3); a time without a zone is read in that zone too."""
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    from offboard.domain.errors import ValidationError
+
+    if not value:
+        return None
+    try:
+        if "T" in value or " " in value.strip():
+            moment = datetime.fromisoformat(value.strip())
+            return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
+        return datetime.combine(date.fromisoformat(value.strip()), time(23, 59, 59), tzinfo=ZoneInfo(tz))
+    except ValueError:
+        raise error(ValidationError, "invalid_date", "{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).", value=value) from None

@@ -4,13 +4,14 @@ the audit trail. Presentation only: no rule of the exit lifecycle is decided her
 
 from __future__ import annotations
 
-from datetime import date, datetime, time as dtime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+
 from sqlalchemy import Connection, Row
 
-from offboard.domain.errors import NotFound, ValidationError, error
+from offboard.domain.errors import NotFound
 from offboard.i18n import translate
 from offboard.store import audit_log, repo
 
@@ -86,17 +87,6 @@ def time_left(until: str | None, now: datetime) -> dict[str, int] | None:
     if seconds <= 0:
         return None
     return {"h": seconds // 3600, "m": seconds % 3600 // 60}
-
-
-def leave_date_end(value: str | None, tz: str) -> datetime | None:
-    """A leave date means the end of that day in the enterprise's time zone (SPEC §3, as in `offboard exit --effective`)."""
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise error(ValidationError, "invalid_date", "{value!r} is not a date (YYYY-MM-DD).", value=value) from None
-    return datetime.combine(day, dtime(23, 59, 59), tzinfo=ZoneInfo(tz))
 
 
 def issue_text(issue: dict[str, Any], locale: str) -> str:

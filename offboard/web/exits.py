@@ -27,6 +27,7 @@ from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, Res
 from offboard.i18n import translate
 from offboard.store import repo
 from offboard.store.transfers import open_counts
+from offboard.domain.lifecycle import leave_moment
 from offboard.web import exit_views as views
 from offboard.web.rendering import locale_of, render
 from offboard.web.routes import PAGE_SIZE, Console, console
@@ -165,7 +166,7 @@ def plan_submit(
     form = _form(successor, reason_category, reason, leave_date, acceptor_kind, acceptor)
     try:
         with _write(request, c) as uow:
-            effective = views.leave_date_end(form["leave_date"], uow.tenant.timezone)
+            effective = leave_moment(form["leave_date"], uow.tenant.timezone)
             plan = exit_actions.plan(uow, member_id, successor=form["successor"] or None, acceptors=form["acceptors"])
             can_start = allowed(uow.actor, Action.START_REMOVAL, member_actions.target_of(uow.conn, uow.tenant_id, repo.member_by_id(uow.conn, uow.tenant_id, member_id)))
             timezone = uow.tenant.timezone
@@ -201,7 +202,7 @@ def confirm_exit(
         with _write(request, c) as uow:
             result = exit_actions.start_exit(
                 uow, member_id, type="removal", reason_category=reason_category, reason=reason, plan_id=plan_id,
-                effective_at=views.leave_date_end(leave_date, uow.tenant.timezone),
+                effective_at=leave_moment(leave_date, uow.tenant.timezone),
             )
     except OffboardError as exc:
         return _plan_form(request, c, member_id, form, error=_failure(request, exc), status=exc.status)

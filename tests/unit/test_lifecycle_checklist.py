@@ -243,3 +243,21 @@ def test_r_law_2_a_longer_configured_retention_wins_over_six_months():
     exited = datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
     assert retention_end(exited, 200) == exited + timedelta(days=200)
     assert retention_end(exited, 365) == exited + timedelta(days=365)
+
+
+def test_r_exit_8_a_leave_date_means_the_end_of_that_day_in_the_tenants_time_zone():
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from offboard.domain.errors import ValidationError
+    from offboard.domain.lifecycle import leave_moment
+
+    assert leave_moment("2026-12-31", "Asia/Shanghai").astimezone(UTC) == datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC)
+    assert leave_moment("2026-12-31", "Europe/Berlin").astimezone(UTC) == datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC)
+    assert leave_moment("2026-12-31T18:00", "Asia/Shanghai").astimezone(UTC) == datetime(2026, 12, 31, 10, 0, tzinfo=UTC)
+    assert leave_moment("2026-12-31T18:00+00:00", "Asia/Shanghai").astimezone(UTC) == datetime(2026, 12, 31, 18, 0, tzinfo=UTC)
+    assert leave_moment(None, "Asia/Shanghai") is None
+    with pytest.raises(ValidationError) as bad:
+        leave_moment("31/12/2026", "Asia/Shanghai")
+    assert bad.value.code == "invalid_date"
