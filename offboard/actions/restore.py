@@ -14,7 +14,7 @@ from offboard.domain.authz import Action, require
 from offboard.domain.errors import Forbidden, ValidationError, error
 from offboard.domain.lifecycle import check_restorable, next_exit_state, next_member_status
 from offboard.domain.org import covered
-from offboard.domain.vocabulary import DeviceStatus, ExitState, LedgerState, ResourceKind, RoleStatus
+from offboard.domain.vocabulary import PRESENT_STATUSES, DeviceStatus, ExitState, LedgerState, ResourceKind, RoleStatus
 from offboard.store import repo
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
@@ -43,8 +43,11 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     next_member_status(member.status, "restore")
     for kind in ResourceKind:
         revert(conn, tid, exit_id, member.id, kind, now)
+    # The manager may have left while this member was away: nobody reports to a departed member
+    # (INV-2; a departed manager could never be finalized), so the report is unassigned (R-ORG-4).
+    manager_gone = member.manager_id is not None and repo.member_by_id(conn, tid, member.manager_id).status not in PRESENT_STATUSES
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
-        status="active", exited_at=None, updated_at=now, version=members.c.version + 1))
+        status="active", exited_at=None, updated_at=now, version=members.c.version + 1, **({"manager_id": None} if manager_gone else {})))
     conn.execute(update(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member.id, roles.c.status == RoleStatus.SUSPENDED).values(status=RoleStatus.ACTIVE))
     conn.execute(update(devices).where(devices.c.tenant_id == tid, devices.c.member_id == member.id, devices.c.status == DeviceStatus.WIPE_PENDING).values(status=DeviceStatus.ACTIVE, updated_at=now))
     conn.execute(update(app_grants).where(app_grants.c.tenant_id == tid, app_grants.c.member_id == member.id, app_grants.c.status == "reauth_required").values(status="active", revoked_at=None))
@@ -60,5 +63,7 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
         {"kind": r.kind, "resource_id": r.resource_id, "state": r.state, "to_member_id": r.to_member_id, "correlation_id": r.correlation_id}
         for r in conn.execute(select(L).where(latest_rows(tid, exit_id), L.c.state != LedgerState.REVERTED).order_by(L.c.kind, L.c.resource_id))
     ]
-    uow.audit("exit.restored", [f"member:{member.id}", f"exit:{exit_id}"], {"reason": reason, "reverted": reverted, "not_reverted": len(kept)})
-    return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "state": ExitState.RESTORED.value}
+    uow.audit("exit.restored", [f"member:{member.id}", f"exit:{exit_id}"],
+              {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone})
+    return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "manager_cleared": manager_gone,
+            "state": ExitState.RESTORED.value}

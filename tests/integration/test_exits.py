@@ -780,6 +780,22 @@ def test_r_exit_6_a_totp_code_is_accepted_once(services, clock):
     assert err.code == "bad_totp"
 
 
+def test_r_exit_6_a_restored_member_whose_manager_left_meanwhile_reports_to_nobody(services, clock):
+    company = make_company(services)
+    rita_exit = start(company, "rita")["id"]
+    leo_exit = start(company, "leo", successor="sam")["id"]  # rita is away: not a direct report to move
+    result = restore(company, rita_exit)
+    assert result["manager_cleared"] is True
+    assert member_row(company, "rita").manager_id is None  # not the departed leo
+    assert_invariants(company)
+    # ... so leo's exit can still be finalized (INV-2).
+    act(company, "hanna", cl_actions.signoff, leo_exit, "hr")
+    act(company, "ivan", cl_actions.signoff, leo_exit, "it")
+    clock.advance(hours=24)
+    assert sweep(company)["finalized"] == 1
+    assert_invariants(company)
+
+
 def test_r_exit_6_restore_reverts_customer_transfers_still_waiting(services):
     company = make_company(services, profile="wecom")
     eid = start(company, "leo", successor="sam")["id"]

@@ -324,7 +324,7 @@ def test_inv_1_2_3_4_7_hold_under_random_exit_lifecycles(services):
         # Each step is a few transactions; shrinking would take minutes, so a failure prints its
         # unshrunk steps, which replay as they are.
         settings=settings(
-            max_examples=min(settings.default.max_examples, 12) if not __import__("os").environ.get("XM_HUNT") else 200, stateful_step_count=15 if not __import__("os").environ.get("XM_HUNT") else 30, deadline=None,
+            max_examples=min(settings.default.max_examples, 15), stateful_step_count=15, deadline=None,
             phases=[Phase.explicit, Phase.reuse, Phase.generate],
         ),
     )
