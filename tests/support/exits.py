@@ -29,6 +29,7 @@ from offboard.actions import roles as role_actions
 from offboard.actions.context import Services, tenant_read, tenant_transaction
 from offboard.actions.tenants import create_tenant
 from offboard.crypto.secrets import new_session_token, token_digest
+from offboard.demo.personas import totp_secret_for
 from offboard.domain.vocabulary import ResourceKind
 from offboard.store import ids, repo
 from offboard.store.tables import (
@@ -48,7 +49,8 @@ from offboard.store.transfers import SPECS
 
 K = ResourceKind
 TABLE_KINDS = tuple(ResourceKind(k) for k in RESOURCE_TABLES)  # the 8 kinds that are rows of their own
-TOTP_SECRETS = {userid: pyotp.random_base32() for userid in ("boss", "deputy", "hanna", "ivan", "mona", "tina")}
+# Fixed per userid (as the demo's), so a failing run replays with the same codes.
+TOTP_SECRETS = {userid: totp_secret_for(userid, seed=1) for userid in ("boss", "deputy", "hanna", "ivan", "mona", "tina")}
 
 
 @dataclass
