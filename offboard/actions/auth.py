@@ -1,24 +1,34 @@
 """Sign-in, second factor, sessions and bearer tokens (INV-7, ASVS 4.0.3 §2.2).
 
-Failed attempts are counted per account and per client address and slow further attempts
-down exponentially; after 100 consecutive failures an account stops accepting passwords,
-except from a browser holding a device cookie from an earlier successful sign-in, so an
-attacker cannot lock its owner out. Failures are committed before the error is raised, so
-a rolled-back request never forgets an attempt.
+Failed attempts are counted in three places, each slowing further attempts down
+exponentially after a few free ones:
+- per userid typed (known or not, so the answers do not tell which userids exist); after 100
+  consecutive failures it stops accepting passwords, except from a browser holding a device
+  cookie from an earlier successful sign-in, so an attacker cannot lock its owner out;
+- per member for the second factor, never reset by a correct password (someone holding a
+  stolen password must not get fresh guesses at the code); after 10 wrong codes in a row the
+  second factor locks until an admin unlocks it, and the lock is audited and listed for the
+  super admins and IT;
+- per client address; a known device or a correct second factor passes a blocked address,
+  so one address shared behind a proxy does not lock out everyone behind it.
+Failures are committed before the error is raised, so a rolled-back request never forgets
+an attempt.
 """
 
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import pyotp
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
 from offboard.actions.context import Services, UnitOfWork, resolve_actor
-from offboard.crypto.secrets import new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password
+from offboard.crypto.secrets import equal, is_digits, new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password, hash_password
 from offboard.domain import validation as v
 from offboard.domain.authz import OPERATOR, Actor
 from offboard.domain.errors import OffboardError, error
@@ -32,6 +42,7 @@ TOTP_STEP = 30
 FREE_FAILURES = 5
 MAX_DELAY = timedelta(minutes=15)
 HARD_STOP = 100
+TOTP_LOCK = 10
 IP_WINDOW = timedelta(minutes=15)
 IP_LIMIT = 50
 TOUCH_EVERY = timedelta(minutes=1)
@@ -57,8 +68,14 @@ class AccountLocked(OffboardError):
     template = "This account is locked after too many failed sign-ins; sign in from a browser you used before, or ask an admin to unlock it."
 
 
+class SecondFactorLocked(OffboardError):
+    code = "second_factor_locked"
+    status = 423
+    template = "Too many wrong codes in a row: signing in to this account is locked. Your admins have been told; ask a super admin or IT to unlock it."
+
+
 def _bad_credentials() -> Unauthorized:
-    return error(Unauthorized, "bad_credentials", "Wrong userid or password.")
+    return error(Unauthorized, "bad_credentials", "Wrong enterprise, userid or password.")
 
 
 @dataclass(frozen=True)
@@ -108,18 +125,45 @@ def _clear_failures(conn: Connection, tenant_id: int, key: str) -> None:
     conn.execute(delete(login_throttle).where(login_throttle.c.tenant_id == tenant_id, login_throttle.c.key == key))
 
 
-def _check_throttle(conn: Connection, tenant_id: int, member_key: str | None, ip_key: str, now: datetime, known_device: bool) -> None:
+def user_key(userid: str) -> str:
+    return f"user:{userid}"[:80]
+
+
+def totp_key(member_id: int) -> str:
+    return f"totp:{member_id}"
+
+
+def _check_address(conn: Connection, tenant_id: int, ip_key: str, now: datetime) -> None:
     ip_row = _failures(conn, tenant_id, ip_key)
     if ip_row is not None and ip_row.failures >= IP_LIMIT and now - ip_row.last_failure_at <= IP_WINDOW:
         raise TooManyAttempts(int((ip_row.last_failure_at + IP_WINDOW - now).total_seconds()) + 1)
-    if member_key is None or known_device:
-        return
-    row = _failures(conn, tenant_id, member_key)
+
+
+def _check_password_throttle(conn: Connection, tenant_id: int, key: str, ip_key: str, now: datetime, known_device: bool) -> None:
+    if known_device:
+        return  # a browser that signed in before passes both the address and the account block
+    _check_address(conn, tenant_id, ip_key, now)
+    row = _failures(conn, tenant_id, key)
     if row is not None and row.failures >= HARD_STOP:
         raise AccountLocked()
     wait = _wait_seconds(row, now)
     if wait:
         raise TooManyAttempts(wait)
+
+
+def _check_second_factor_throttle(conn: Connection, tenant_id: int, member_id: int, now: datetime) -> None:
+    row = _failures(conn, tenant_id, totp_key(member_id))
+    if row is not None and row.failures >= TOTP_LOCK:
+        raise SecondFactorLocked()
+    wait = _wait_seconds(row, now)
+    if wait:
+        raise TooManyAttempts(wait)
+
+
+@lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    """Verified against when the userid is unknown, so both answers take one Argon2 check."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def sign_in(
@@ -128,26 +172,35 @@ def sign_in(
     """Check a password; open a session (stage "password" when a second factor is owed)."""
     now = services.clock.now()
     failure: OffboardError | None = None
+    with services.db.read() as conn:
+        tenant = conn.execute(select(tenants).where(tenants.c.slug == tenant_slug)).first()
+        if tenant is None:
+            # An unknown enterprise answers like a wrong password, in the same time.
+            verify_password(_decoy_hash(), password)
+            failure = _bad_credentials()
+    if failure is not None:
+        raise failure
     with services.db.write() as conn:
         tenant = repo.tenant_by_slug(conn, tenant_slug)
         member = conn.execute(
             select(members).where(members.c.tenant_id == tenant.id, members.c.userid == userid, members.c.status == MemberStatus.ACTIVE)
         ).first()
-        member_key = f"member:{member.id}" if member else None
+        account_key = user_key(userid)
         ip_key = f"ip:{client}"
-        _check_throttle(conn, tenant.id, member_key, ip_key, now, known_device=member is not None and device_member_id == member.id)
+        _check_password_throttle(conn, tenant.id, account_key, ip_key, now, known_device=member is not None and device_member_id == member.id)
         stored = conn.execute(
             select(credentials.c.password_hash).where(credentials.c.tenant_id == tenant.id, credentials.c.member_id == member.id)
         ).scalar() if member else None
+        # An unknown userid, or a member without a password, costs the same Argon2 check.
+        password_ok = verify_password(stored or _decoy_hash(), password) and member is not None and stored is not None
         uow = UnitOfWork(conn, tenant, OPERATOR if member is None else resolve_actor(conn, tenant.id, member.userid), now)
-        if member is None or not verify_password(stored, password):
+        if not password_ok:
             _record_failure(conn, tenant.id, ip_key, now)
-            if member_key:
-                _record_failure(conn, tenant.id, member_key, now)
+            _record_failure(conn, tenant.id, account_key, now)
             uow.audit("auth.sign_in_failed", [f"member:{member.id}"] if member else [], {"userid": userid, "client": client})
             failure = _bad_credentials()
         else:
-            _clear_failures(conn, tenant.id, member_key)
+            _clear_failures(conn, tenant.id, account_key)  # the password throttle only: never the second factor's
             stage = "password" if needs_second_factor(conn, tenant.id, member.id) else "full"
             token = _open_session(conn, tenant.id, member.id, stage, now)
             uow.audit("auth.signed_in", [f"member:{member.id}"], {"stage": stage, "client": client})
@@ -157,12 +210,12 @@ def sign_in(
     return SignIn(token, stage, member.id, member.userid, tenant.slug)
 
 
-def _open_session(conn: Connection, tenant_id: int, member_id: int, stage: str, now: datetime) -> str:
+def _open_session(conn: Connection, tenant_id: int, member_id: int, stage: str, now: datetime, verified_at: datetime | None = None) -> str:
     token = new_session_token(tenant_id)
     conn.execute(
         insert(sessions).values(
             tenant_id=tenant_id, id=ids.next_id(conn, sessions, tenant_id), member_id=member_id, token_hash=token_digest(token),
-            created_at=now, expires_at=now + SESSION_TTL, last_seen_at=now, stage=stage, verified_at=None,
+            created_at=now, expires_at=now + SESSION_TTL, last_seen_at=now, stage=stage, verified_at=verified_at,
         )
     )
     return token
@@ -170,13 +223,14 @@ def _open_session(conn: Connection, tenant_id: int, member_id: int, stage: str, 
 
 def _totp_step(secret: str, code: str, now: datetime) -> int | None:
     """The 30 s step (current ±1) the code belongs to, or None."""
-    code = (code or "").strip().replace(" ", "")
-    if not code.isdigit() or len(code) != 6:
+    # NFKC folds full-width digits (１２３４５６, as a Chinese input method types them) to ASCII.
+    code = unicodedata.normalize("NFKC", code or "").strip().replace(" ", "")
+    if not is_digits(code) or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // TOTP_STEP
     for step in (current, current - 1, current + 1):
-        if secrets.compare_digest(totp.at(step * TOTP_STEP), code):
+        if equal(totp.at(step * TOTP_STEP), code):
             return step
     return None
 
@@ -213,27 +267,44 @@ def _session_row(conn: Connection, token: str, now: datetime) -> Row:
     return row
 
 
-def verify_second_factor(services: Services, session_token: str, code: str, *, client: str) -> None:
-    """Finish a sign-in, or re-verify a signed-in session, with a TOTP code."""
+def verify_second_factor(services: Services, session_token: str, code: str, *, client: str) -> str:
+    """Finish a sign-in, or re-verify a signed-in session, with a TOTP code.
+
+    Returns the session token to use from now on: finishing a sign-in rotates it (the token
+    seen before the second factor, e.g. on a shared machine, is worthless afterwards); a
+    re-verification keeps it. The per-address block does not apply here: the code is the
+    proof, and its own per-member throttle limits the guesses.
+    """
     now = services.clock.now()
     failure: OffboardError | None = None
+    current = session_token
     with services.db.write() as conn:
         row = _session_row(conn, session_token, now)
         tenant = conn.execute(select(tenants).where(tenants.c.id == row.tenant_id)).one()
-        member_key = f"member:{row.member_id}"
-        _check_throttle(conn, tenant.id, member_key, f"ip:{client}", now, known_device=False)
+        _check_second_factor_throttle(conn, tenant.id, row.member_id, now)
         uow = UnitOfWork(conn, tenant, Actor(kind="member", member_id=row.member_id), now)
+        key = totp_key(row.member_id)
         if check_totp(uow, row.member_id, code):
-            _clear_failures(conn, tenant.id, member_key)
-            conn.execute(update(sessions).where(sessions.c.tenant_id == tenant.id, sessions.c.id == row.id).values(stage="full", verified_at=now))
+            _clear_failures(conn, tenant.id, key)
+            if row.stage == "full":
+                conn.execute(update(sessions).where(sessions.c.tenant_id == tenant.id, sessions.c.id == row.id).values(verified_at=now))
+            else:
+                conn.execute(update(sessions).where(sessions.c.tenant_id == tenant.id, sessions.c.id == row.id).values(revoked_at=now))
+                current = _open_session(conn, tenant.id, row.member_id, "full", now, verified_at=now)
             uow.audit("auth.second_factor_verified", [f"member:{row.member_id}"], {"stage_before": row.stage})
         else:
-            _record_failure(conn, tenant.id, member_key, now)
+            _record_failure(conn, tenant.id, key, now)
             _record_failure(conn, tenant.id, f"ip:{client}", now)
-            failure = error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
+            failures = _failures(conn, tenant.id, key).failures
+            if failures >= TOTP_LOCK:
+                uow.audit("auth.second_factor_locked", [f"member:{row.member_id}"], {"failures": failures, "client": client})
+                failure = SecondFactorLocked()
+            else:
+                failure = error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
         audit_log.append(conn, tenant.id, uow._events, now)
     if failure is not None:
         raise failure
+    return current
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from offboard.actions.context import UnitOfWork
 from offboard.actions.exits import get_exit_row
 from offboard.actions.members import target_of
 from offboard.domain import checklist as cl
-from offboard.domain.authz import Action, require
+from offboard.domain import validation as v
+from offboard.domain.authz import Action, require, require_scope
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.domain.lifecycle import next_exit_state, next_member_status
 from offboard.domain.vocabulary import DeviceStatus, ExitState, Role
@@ -104,7 +105,7 @@ def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> dict[
     that the devices were wiped or returned."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     row = get_exit_row(conn, tid, exit_id)
-    evidence = (evidence or "").strip()
+    evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence or len(evidence) > 4000:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
     custom = {i.key: i for i in _custom_items(conn, tid)}
@@ -137,7 +138,7 @@ def acknowledge_grants(uow: UnitOfWork, exit_id: int, evidence: str, *, app: str
     conn, tid = uow.conn, uow.tenant_id
     require(uow.actor, Action.ATTEST_IT)
     row = get_exit_row(conn, tid, exit_id)
-    evidence = (evidence or "").strip()
+    evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
     where = [app_grants.c.tenant_id == tid, app_grants.c.member_id == row.member_id, app_grants.c.status == "reauth_required"]
@@ -155,7 +156,7 @@ def close_reimbursements(uow: UnitOfWork, exit_id: int, evidence: str) -> int:
     conn, tid = uow.conn, uow.tenant_id
     require(uow.actor, Action.ATTEST_HR)
     row = get_exit_row(conn, tid, exit_id)
-    evidence = (evidence or "").strip()
+    evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence or len(evidence) > 4000:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
     n = conn.execute(update(reimbursements).where(reimbursements.c.tenant_id == tid, reimbursements.c.member_id == row.member_id, reimbursements.c.status == "open").values(status="closed")).rowcount
@@ -173,7 +174,7 @@ def add_item(uow: UnitOfWork, key: str, title: str, owner: str) -> None:
         raise error(ValidationError, "invalid_owner", "An item is owned by hr or it.")
     if uow.conn.execute(select(func.count()).where(checklist_items.c.tenant_id == uow.tenant_id, checklist_items.c.key == key)).scalar_one():
         raise error(Conflict, "item_exists", "Checklist item {key} already exists.", key=key)
-    uow.conn.execute(insert(checklist_items).values(tenant_id=uow.tenant_id, key=key, title=title.strip()[:128] or key, owner_role=owner, created_at=uow.now))
+    uow.conn.execute(insert(checklist_items).values(tenant_id=uow.tenant_id, key=key, title=v.clean(title, "title")[:128] or key, owner_role=owner, created_at=uow.now))
     uow.audit("checklist.item_added", [f"tenant:{uow.tenant_id}"], {"key": key, "title": title, "owner": owner})
 
 
@@ -183,6 +184,8 @@ def signoff(uow: UnitOfWork, exit_id: int, role: str) -> dict[str, Any]:
     row = get_exit_row(conn, tid, exit_id)
     if uow.actor.kind != "member":
         raise error(Forbidden, "person_required", "Sign-off is given by a person: pass --by USERID.")
+    if role in cl.SIGNING_ROLES:  # an unknown role is refused by check_signoff with the choices
+        require_scope(uow.actor, Action.ATTEST_HR if role == "hr" else Action.ATTEST_IT)
     if row.state != ExitState.OPEN:
         raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
     existing = {r.role: r.member_id for r in conn.execute(select(exit_signoffs).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id == exit_id))}

@@ -13,7 +13,7 @@ from offboard.actions.members import target_of
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, require
 from offboard.domain.errors import Conflict, NotFound, ValidationError, error
-from offboard.domain.lifecycle import next_exit_state, next_member_status, restore_deadline
+from offboard.domain.lifecycle import check_effective_at, next_exit_state, next_member_status, restore_deadline
 from offboard.domain.org import covered
 from offboard.domain.planning import Choices, ExitPlan, digest, plan_exit
 from offboard.domain.vocabulary import (
@@ -131,9 +131,10 @@ def start_exit(
     member = repo.member_ref(conn, tid, member_ref)
     exit_type = ExitType(v.choice(type, ExitType, "type"))
     category = v.choice(reason_category, ReasonCategory, "reason category")
-    reason = (reason or "").strip()
+    reason = v.clean(reason, "reason", multiline=True)
     if not reason or len(reason) > 2000:
         raise error(ValidationError, "reason_required", "Give the reason for the exit (1-2000 characters).")
+    when = check_effective_at(effective_at, uow.now, max(uow.tenant.created_at, member.created_at)) if effective_at else uow.now
     target = target_of(conn, tid, member)
     if exit_type == ExitType.VOLUNTARY:
         require(uow.actor, Action.VOLUNTARY_EXIT, target)  # R-EXIT-2: only the member themselves
@@ -158,7 +159,6 @@ def start_exit(
     if current.blockers:
         raise _blocked(member, current)
     exit_id = ids.next_id(conn, exits, tid)
-    when = effective_at or uow.now
     scheduled = when > uow.now
     conn.execute(
         insert(exits).values(

@@ -1,5 +1,6 @@
 """R-EXIT-9: people are told. An acceptor sees what they received or must accept, a manager
-sees their leaving report, HR and IT see the checklist items they own."""
+sees their leaving report, HR and IT see the checklist items they own, and whoever may unlock
+an account (super admins, IT) sees the accounts locked by failed sign-ins."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, select
 
 from offboard.actions.checklist import open_items_by_role
+from offboard.actions.sign_in_locks import locked_accounts
 from offboard.domain.authz import Actor
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, ExitState, Role
 from offboard.store.tables import exits, members, transfer_ledger
@@ -18,7 +20,7 @@ L = transfer_ledger
 
 def inbox(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[str, Any]:
     if actor.kind != "member":
-        return {"received": [], "reports_leaving": [], "checklist": []}
+        return {"received": [], "reports_leaving": [], "checklist": [], "locked_accounts": []}
     leaver = members.alias("leaver")
     received = conn.execute(
         select(L.c.exit_id, L.c.kind, L.c.state, func.count().label("n"), leaver.c.userid, leaver.c.name)
@@ -46,4 +48,8 @@ def inbox(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[st
         "received": [{"exit_id": r.exit_id, "from": r.userid, "from_name": r.name, "kind": r.kind, "state": r.state, "count": r.n} for r in received],
         "reports_leaving": [{"exit_id": r.id, "userid": r.userid, "name": r.name, "state": r.state, "effective_at": r.effective_at.isoformat()} for r in leaving],
         "checklist": checklist,
+        "locked_accounts": [
+            {"member_id": a.member_id, "userid": a.userid, "name": a.name, "reason": a.reason, "failures": a.failures, "since": a.since.isoformat()}
+            for a in locked_accounts(conn, tenant.id, actor)
+        ],
     }

@@ -110,6 +110,8 @@ def insert_member(
     email = v.email(email)
     mobile = v.mobile(mobile)
     region = v.region(region or uow.tenant.region)
+    title = v.clean(title, "title") or None if title else None
+    external_id = v.clean(external_id, "external_id") or None if external_id else None
     _check_userid_free(conn, tid, userid)
     if external_id:
         _check_external_id_free(conn, tid, external_id)
@@ -182,7 +184,10 @@ def update_member(
             value = v.mobile(value)
         elif key == "region":
             value = v.region(value)
+        elif key == "title" and value:
+            value = v.clean(value, "title")
         elif key == "external_id" and value:
+            value = v.clean(value, "external_id")
             _check_external_id_free(conn, tid, value, except_id=member.id)
         if getattr(member, key) != value:
             values[key] = value or None
@@ -294,8 +299,9 @@ def list_members(
             members.c.id.in_(select(roles.c.member_id).where(roles.c.tenant_id == tenant_id, roles.c.role == role, roles.c.status == "active"))
         )
     if query:
-        like = f"%{query.strip()}%"
-        where.append(or_(members.c.userid.ilike(like), members.c.name.ilike(like), members.c.email.ilike(like)))
+        # The query is text to find, not a pattern: % _ and the escape character match themselves.
+        like = "%" + v.clean(query, "search").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(*(column.ilike(like, escape="\\") for column in (members.c.userid, members.c.name, members.c.email))))
     total = conn.execute(select(func.count()).select_from(members).where(*where)).scalar_one()
     rows = conn.execute(select(members).where(*where).order_by(members.c.id).limit(limit).offset(offset)).all()
     primary = _primary_departments(conn, tenant_id, [r.id for r in rows])

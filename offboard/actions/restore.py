@@ -10,6 +10,7 @@ from offboard.actions.auth import Unauthorized, check_totp
 from offboard.actions.context import UnitOfWork
 from offboard.actions.exits import exit_summary, get_exit_row
 from offboard.actions.members import target_of
+from offboard.domain import validation as v
 from offboard.domain.authz import Action, require
 from offboard.domain.errors import Forbidden, ValidationError, error
 from offboard.domain.lifecycle import check_restorable, next_exit_state, next_member_status
@@ -33,7 +34,7 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     require(uow.actor, Action.RESTORE, target_of(conn, tid, member))
     if uow.actor.kind != "member":
         raise error(Forbidden, "person_required", "A restore is done by a person who re-verifies with their second factor: pass --by USERID --totp CODE.")
-    reason = (reason or "").strip()
+    reason = v.clean(reason, "reason", multiline=True)
     if not reason or len(reason) > 2000:
         raise error(ValidationError, "reason_required", "Give the reason for the restore (1-2000 characters).")
     check_restorable(row.state, now, row.restore_until)

@@ -7,18 +7,34 @@ import time
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter, Histogram
 
-from offboard import __version__
+from offboard import __version__, logs
 from offboard.actions.context import Services
-from offboard.api import directory, errors, exits, system
+from offboard.api import directory, errors, exits, security, system
 from offboard.api.strict import no_unknown_query_params
 from offboard.crypto.signing import load_or_create_key
+from offboard.settings import WebSettings
 
 REQUESTS = Counter("offboard_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("offboard_http_request_seconds", "HTTP request latency", ["method", "route"])
 
 
-def create_app(services: Services, *, demo: bool = False) -> FastAPI:
-    app = FastAPI(
+class OffboardAPI(FastAPI):
+    """Starlette re-raises an unexpected error after its handler answered it, so that the server
+    logs it again: uvicorn would write a second, multi-line traceback on the event loop. The
+    handler in offboard.api.errors has already logged it as one bounded line, so stop it here."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            if scope["type"] != "http":
+                raise
+
+
+def create_app(services: Services, *, demo: bool = False, settings: WebSettings | None = None) -> FastAPI:
+    logs.configure()
+    settings = settings or WebSettings()
+    app = OffboardAPI(
         title="offboard",
         version=__version__,
         description="The exit lifecycle of enterprise members: directory, exits, inheritance, audit. "
@@ -27,6 +43,7 @@ def create_app(services: Services, *, demo: bool = False) -> FastAPI:
     )
     app.state.services = services
     app.state.demo = demo
+    app.state.settings = settings
     with services.db.write() as conn:
         app.state.cookie_key = load_or_create_key(conn)
     errors.install(app)
@@ -48,4 +65,5 @@ def create_app(services: Services, *, demo: bool = False) -> FastAPI:
         LATENCY.labels(request.method, path).observe(time.perf_counter() - start)
         return response
 
+    security.install(app, trusted_proxies=settings.trusted_proxies)
     return app

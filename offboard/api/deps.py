@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -11,6 +10,7 @@ from fastapi import Depends, Request
 from offboard.actions.auth import Authenticated, Unauthorized, authenticate_bearer, authenticate_session
 from offboard.actions.context import Services
 from offboard.crypto import signing
+from offboard.crypto.secrets import equal
 from offboard.domain.errors import Forbidden, ValidationError, error
 
 SESSION_COOKIE = "ob_session"
@@ -49,7 +49,7 @@ def check_same_origin(request: Request) -> None:
 
 def check_csrf(request: Request, token: str, submitted: str | None) -> None:
     check_same_origin(request)
-    if not submitted or not hmac.compare_digest(submitted, csrf_token_for(request, token)):
+    if not equal(submitted, csrf_token_for(request, token)):
         raise error(Forbidden, "csrf_failed", "The form has expired or did not come from this site; reload the page and try again.")
 
 

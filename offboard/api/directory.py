@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.actions import departments as dept_actions
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
@@ -69,8 +70,9 @@ def patch_department(request: Request, department_id: PathId, body: DepartmentUp
             dept_actions.move_department(uow, department_id, body.parent_id)
         if body.leader is not None or body.clear_leader:
             dept_actions.set_leader(uow, department_id, None if body.clear_leader else body.leader)
-    with _read(request, scope) as (conn, tenant, actor):
-        for dept in dept_actions.list_departments(conn, tenant.id, actor):
+        # Read back in the same transaction: a caller who may change but not read is refused
+        # before anything is kept, never after.
+        for dept in dept_actions.list_departments(uow.conn, uow.tenant_id, uow.actor):
             if dept["id"] == department_id:
                 return dept
     # An empty body changes nothing and so never looked the department up.
@@ -100,8 +102,7 @@ def post_member(request: Request, body: MemberCreate, scope: TenantScope = Depen
     fields["manager_userid"] = fields.pop("manager")
     with _write(request, scope) as uow:
         member_id = member_actions.add_member(uow, **fields)
-    with _read(request, scope) as (conn, tenant, actor):
-        return member_actions.show_member(conn, tenant.id, actor, member_id)
+        return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 
 @router.get("/members/{member_id}", tags=["members"], summary="A member with departments, roles and owned resources")
@@ -117,16 +118,14 @@ def patch_member(request: Request, member_id: PathId, body: MemberUpdate, scope:
         member_actions.update_member(
             uow, member_id, changes=changes, department_ids=body.department_ids, manager_userid=body.manager, clear_manager=body.clear_manager
         )
-    with _read(request, scope) as (conn, tenant, actor):
-        return member_actions.show_member(conn, tenant.id, actor, member_id)
+        return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 
 @router.post("/members/{member_id}/roles", status_code=201, tags=["members"], summary="Grant a role")
 def post_role(request: Request, member_id: PathId, body: RoleGrant, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         role_actions.grant_role(uow, member_id, body.role, rank=body.rank, scope=body.scope, permissions=body.permissions)
-    with _read(request, scope) as (conn, tenant, actor):
-        return member_actions.show_member(conn, tenant.id, actor, member_id)
+        return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 
 @router.delete("/members/{member_id}/roles/{role}", status_code=204, tags=["members"], summary="Remove a role (never the last super admin)")
@@ -134,6 +133,12 @@ def delete_role(request: Request, member_id: PathId, role: Annotated[str, Path(m
     with _write(request, scope) as uow:
         role_actions.remove_role(uow, member_id, role)
     return Response(status_code=204)
+
+
+@router.post("/members/{member_id}/unlock", tags=["members"], summary="Lift a sign-in lock left by failed passwords or codes")
+def post_unlock(request: Request, member_id: PathId, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return {"member_id": member_id, "locks_cleared": unlock_sign_in(uow, member_id)}
 
 
 @router.get("/tokens", tags=["tokens"])

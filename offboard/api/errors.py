@@ -80,9 +80,11 @@ def install(app: FastAPI) -> None:
         return error_response(request, 409, "conflict", translate("The change conflicts with another one made at the same time; reload and try again.", locale_of(request)))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        # A bug: logged with its traceback for the operator, a plain JSON error for the client.
-        log.exception("unexpected_error", path=request.url.path, method=request.method)
+    def _unexpected(request: Request, exc: Exception):
+        # A bug: one bounded log line with its traceback for the operator, a plain error for the
+        # client. A plain `def`, so Starlette runs it in the thread pool: however slow rendering
+        # the exception is, the event loop keeps answering other requests.
+        log.error("unexpected_error", path=request.url.path, method=request.method, exc_info=exc)
         return error_response(request, 500, "internal_error", translate("Something went wrong on our side; the change was not made. The error is logged.", locale_of(request)))
 
     @app.exception_handler(DataError)

@@ -12,10 +12,11 @@ from sqlalchemy import text
 from offboard.actions import audit as audit_actions
 from offboard.actions import members as member_actions
 from offboard.actions.context import tenant_read
-from offboard.actions.auth import verify_second_factor
+from offboard.actions.auth import Unauthorized, verify_second_factor
 from offboard.api.deps import TenantScope, services, session_token, tenant_scope
 from offboard.api.schemas import Strict
-from offboard.domain.errors import ValidationError, error
+from offboard.crypto.secrets import equal
+from offboard.domain.errors import Forbidden, ValidationError, error
 
 router = APIRouter()
 
@@ -68,6 +69,18 @@ def healthz(request: Request) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", tags=["system"], summary="Prometheus metrics", response_class=Response)
-def metrics() -> Response:
+_LOOPBACK = ("127.0.0.1", "::1")
+
+
+@router.get("/metrics", tags=["system"], summary="Prometheus metrics (loopback only, or with OFFBOARD_METRICS_TOKEN)", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Request counts and latencies tell an outsider what the service does: /metrics answers a
+    client on the loopback interface, or one that sends the configured metrics token."""
+    expected = request.app.state.settings.metrics_token
+    if expected is not None:
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not equal(credential.strip(), expected):
+            raise error(Unauthorized, "metrics_token_required", "Send the metrics token as Authorization: Bearer <OFFBOARD_METRICS_TOKEN>.")
+    elif (request.client.host if request.client else None) not in _LOOPBACK:
+        raise error(Forbidden, "metrics_loopback_only", "Metrics are served on the loopback interface only; set OFFBOARD_METRICS_TOKEN to scrape them from elsewhere.")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

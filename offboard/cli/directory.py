@@ -11,6 +11,7 @@ from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
 from offboard.actions.auth import create_operator_token
+from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.actions.tenants import create_tenant, list_tenants
 from offboard.cli.common import ByOpt, JsonOpt, act, ok, parse_ids, reading
 from offboard.cli.output import emit_json, kv, table
@@ -155,6 +156,16 @@ def member_show(userid: str, by: ByOpt = None, json_out: JsonOpt = False) -> Non
         ("roles", ", ".join(r["role"] + (f":{r['rank']}" if r["rank"] else "") for r in data["roles"]) or "-"),
     ])
     table(None, ["resource kind", "owned"], [[k, n] for k, n in data["resources"].items()])
+
+
+@member_app.command("unlock")
+def member_unlock(userid: str, by: ByOpt = None, json_out: JsonOpt = False) -> None:
+    """Lift the sign-in lock of a member after too many wrong passwords or 6-digit codes."""
+    cleared = act(lambda u: unlock_sign_in(u, userid), by)
+    if json_out:
+        emit_json({"userid": userid, "locks_cleared": cleared})
+    else:
+        ok("Sign-in of {userid} is unlocked.", userid=userid)
 
 
 @role_app.command("add")

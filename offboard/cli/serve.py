@@ -32,8 +32,9 @@ def run_server(host: str, port: int, *, demo: bool = False, worker: bool = True,
     import uvicorn
 
     from offboard.api.app import create_app
+    from offboard.settings import WebSettings
 
-    app = create_app(STATE.services(), demo=demo)
+    app = create_app(STATE.services(), demo=demo, settings=WebSettings.from_env())
     stop = threading.Event()
     if worker:
         threading.Thread(target=_sweep_forever, args=(stop, interval), name="offboard-sweep", daemon=True).start()
@@ -50,5 +51,10 @@ def serve(
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run due work in this process (run `offboard worker` instead).")] = False,
     interval: Annotated[int, typer.Option(help="Seconds between sweeps of due work.", min=1, max=3600)] = 30,
 ) -> None:
-    """Serve the REST API (/api/v1, docs at /docs) and the console, and run due work."""
+    """Serve the REST API (/api/v1, docs at /docs) and the console, and run due work.
+
+    Behind a reverse proxy, list it in OFFBOARD_TRUSTED_PROXIES (addresses or networks) so the
+    client address and https are taken from its X-Forwarded-For and X-Forwarded-Proto; set
+    OFFBOARD_METRICS_TOKEN to scrape /metrics from anywhere but the loopback interface.
+    """
     run_server(host, port, worker=not no_worker, interval=interval)

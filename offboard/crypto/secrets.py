@@ -57,7 +57,7 @@ def new_token(tenant_id: int | None) -> tuple[str, str, str]:
 def token_tenant(plaintext: str) -> int | None:
     """The tenant id a tenant token names, or None (operator token or garbage)."""
     parts = plaintext.split("_", 2)
-    if len(parts) == 3 and parts[0] == TENANT_TOKEN and parts[1].isdigit() and len(parts[1]) <= 18:
+    if len(parts) == 3 and parts[0] == TENANT_TOKEN and is_digits(parts[1]) and len(parts[1]) <= 18:
         return int(parts[1])
     return None
 
@@ -68,8 +68,21 @@ def new_session_token(tenant_id: int) -> str:
 
 def session_tenant(token: str) -> int | None:
     head, _, rest = token.partition(".")
-    return int(head) if head.isdigit() and len(head) <= 18 and rest else None
+    return int(head) if is_digits(head) and len(head) <= 18 and rest else None
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts "１２" and "²", and int("²") raises."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
+def equal(a: str | None, b: str | None) -> bool:
+    """Constant-time comparison of any two texts. `hmac.compare_digest` refuses (raises on)
+    non-ASCII str, so both sides are compared as UTF-8 bytes; a missing side never matches."""
+    if a is None or b is None:
+        return False
+    return secrets.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
 def token_digest(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+    return hashlib.sha256(plaintext.encode("utf-8", "surrogatepass")).hexdigest()

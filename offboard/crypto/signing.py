@@ -11,6 +11,7 @@ import secrets
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from offboard.crypto.secrets import equal
 from offboard.store.tables import instance_settings
 
 
@@ -44,7 +45,7 @@ def unsign(key: bytes, purpose: str, signed: str | None) -> str | None:
     if not signed or "." not in signed:
         return None
     value, mac = signed.rsplit(".", 1)
-    return value if hmac.compare_digest(mac, _mac(key, purpose, value)) else None
+    return value if equal(mac, _mac(key, purpose, value)) else None
 
 
 def derive(key: bytes, purpose: str, value: str) -> str:

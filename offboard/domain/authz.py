@@ -110,15 +110,28 @@ def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
             if action == Action.READ_DEPARTED_CHATS and "audit_read" in grant.permissions and _in_scope(grant, target):
                 return True
         if grant.role == Role.HR and action in _HR:
-            if action == Action.START_REMOVAL and target is not None and target.is_admin:
-                continue  # HR may not remove admins (SPEC §3.2)
+            if action in (Action.START_REMOVAL, Action.MANAGE_DIRECTORY) and target is not None and target.is_admin:
+                continue  # HR may not remove admins (SPEC §3.2), nor change who they are (their name, mail, departments)
             return True
         if grant.role == Role.IT and action in _IT:
             return True
     return False
 
 
+def require_scope(actor: Actor, action: Action) -> None:
+    """A bearer token may do only what its scopes name, whatever its holder's roles allow."""
+    if actor.scopes is not None and action.value not in actor.scopes:
+        # The token, not the person, is what falls short: say which scope it lacks.
+        raise error(
+            Forbidden,
+            "scope_missing",
+            "This API token lacks the {scope} scope; create a token that has it (offboard token create --scope {scope}).",
+            scope=action.value,
+        )
+
+
 def require(actor: Actor, action: Action, target: Target | None = None) -> None:
+    require_scope(actor, action)
     if not allowed(actor, action, target):
         raise error(
             Forbidden,

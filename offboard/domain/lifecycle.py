@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from offboard.domain.errors import Conflict, error
+from offboard.domain.errors import Conflict, ValidationError, error
 from offboard.domain.vocabulary import ExitState, MemberStatus
 
 EXIT_TRANSITIONS: dict[ExitState, dict[str, ExitState]] = {
@@ -45,6 +45,34 @@ def next_member_status(status: str, event: str) -> MemberStatus:
     return target
 
 
+# A leave date is planned weeks or months ahead, not decades: two years covers a contract end
+# or a retirement date, and keeps every derived time (restore window, retention) representable.
+MAX_SCHEDULE_AHEAD = timedelta(days=731)
+
+
+def check_effective_at(when: datetime, now: datetime, earliest: datetime) -> datetime:
+    """R-EXIT-8: an effective time in a sane window, as UTC: not before the member joined or the
+    enterprise existed (`earliest`), not more than MAX_SCHEDULE_AHEAD after now."""
+    try:
+        moment = when.astimezone(now.tzinfo)
+        too_early, too_late = moment < earliest, moment > now + MAX_SCHEDULE_AHEAD
+    except (OverflowError, ValueError):
+        too_early, too_late = when.year < now.year, when.year >= now.year
+    if too_early:
+        raise error(
+            ValidationError, "leave_date_too_early",
+            "The leave date is before the member joined ({earliest}); give a date from then on.",
+            earliest=earliest.date().isoformat(),
+        )
+    if too_late:
+        raise error(
+            ValidationError, "leave_date_too_late",
+            "The leave date is more than two years ahead; give a date before {latest}.",
+            latest=(now + MAX_SCHEDULE_AHEAD).date().isoformat(),
+        )
+    return moment
+
+
 def restore_deadline(effective_at: datetime, window_hours: int) -> datetime:
     return effective_at + timedelta(hours=window_hours)
 
@@ -74,7 +102,10 @@ def leave_moment(value: str | None, tz: str) -> datetime | None:
     try:
         if "T" in value or " " in value.strip():
             moment = datetime.fromisoformat(value.strip())
-            return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
-        return datetime.combine(date.fromisoformat(value.strip()), time(23, 59, 59), tzinfo=ZoneInfo(tz))
-    except ValueError:
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
+        else:
+            moment = datetime.combine(date.fromisoformat(value.strip()), time(23, 59, 59), tzinfo=ZoneInfo(tz))
+        moment.utcoffset()  # an offset that runs past year 1 or 9999 fails here, not in a later comparison
+        return moment
+    except (ValueError, OverflowError):
         raise error(ValidationError, "invalid_date", "{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).", value=value) from None

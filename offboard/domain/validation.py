@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from offboard.domain.errors import ValidationError, error
@@ -15,9 +16,47 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])
 _MOBILE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
 
 
+# Characters that make stored text lie about itself: bidirectional overrides and isolates (an
+# RTL override turns "gpj.exe" around on screen), byte-order marks, and non-characters.
+_BIDI_AND_INVISIBLE = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\ufffe\uffff")
+
+
+def _bad_character(value: str, multiline: bool) -> str | None:
+    for ch in value:
+        if ch in ("\n", "\t") and multiline:
+            continue
+        if ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cs", "Co"):
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def clean(value: str | None, field: str, *, multiline: bool = False) -> str:
+    """Text as a person typed it, in NFC, without control, bidi-override or unpaired surrogate
+    characters: a NUL or U+202E stored once would be shown to every later reader."""
+    value = unicodedata.normalize("NFC", (value or "").replace("\r\n", "\n")).strip() if value else ""
+    bad = _bad_character(value, multiline)
+    if bad is not None:
+        raise error(
+            ValidationError,
+            "invalid_character",
+            "{field} contains a control or invisible character ({char}); remove it and try again.",
+            field=field,
+            char=bad,
+        )
+    return value
+
+
+def text(value: str | None, field: str, *, max_length: int, required: bool = True, multiline: bool = True) -> str:
+    """Free text (a reason, evidence, a title): cleaned, and 1..max_length characters if required."""
+    value = clean(value, field, multiline=multiline)
+    if (required and not value) or len(value) > max_length:
+        raise error(ValidationError, "invalid_text", "{field} must be 1-{max} characters.", field=field, max=max_length)
+    return value
+
+
 def userid(value: str) -> str:
     value = (value or "").strip()
-    if not _USERID.match(value):
+    if not _USERID.fullmatch(value):
         raise error(
             ValidationError,
             "invalid_userid",
@@ -39,7 +78,7 @@ def slug(value: str) -> str:
 
 
 def name(value: str, field: str = "name") -> str:
-    value = (value or "").strip()
+    value = clean(value, field)
     if not value or len(value) > 128:
         raise error(ValidationError, "invalid_name", "{field} must be 1-128 characters.", field=field)
     return value
@@ -48,8 +87,8 @@ def name(value: str, field: str = "name") -> str:
 def email(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    value = clean(value, "email")
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise error(ValidationError, "invalid_email", "{value!r} is not a valid email address.", value=value)
     return value
 
@@ -58,7 +97,7 @@ def mobile(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     value = value.strip()
-    if not _MOBILE.match(value):
+    if not _MOBILE.fullmatch(value):
         raise error(
             ValidationError,
             "invalid_mobile",

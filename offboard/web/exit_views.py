@@ -75,8 +75,14 @@ TIMELINE_SCAN = 5000  # newest audit events searched for an exit's timeline
 def local_time(value: str | datetime | None, tz: str) -> str:
     if not value:
         return "—"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return str(value)
+    try:
+        return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError):  # a stored time at the edge of the calendar: shown as it is, in UTC
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def time_left(until: str | None, now: datetime) -> dict[str, int] | None:
@@ -113,7 +119,7 @@ def userids(conn: Connection, tenant_id: int, refs: set[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for ref in refs:
         kind, _sep, raw = (ref or "").partition(":")
-        if kind == "member" and raw.isdigit():
+        if kind == "member" and raw.isascii() and raw.isdigit() and len(raw) <= 18:
             try:
                 names[ref] = repo.member_by_id(conn, tenant_id, int(raw)).userid
             except NotFound:

@@ -20,6 +20,7 @@ from offboard.actions import inheritance, restore
 from offboard.actions import members as member_actions
 from offboard.actions.context import tenant_transaction
 from offboard.actions.inbox import inbox
+from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.api.deps import SESSION_COOKIE, check_csrf, session_token
 from offboard.domain.authz import Action, allowed, require
 from offboard.domain.errors import OffboardError, ValidationError, error
@@ -398,7 +399,21 @@ def inbox_page(request: Request, c: Console = Depends(console)):
         item["open_text"] = views.detail_text(item["detail"], locale)
     for report in box["reports_leaving"]:
         report["effective_local"] = views.local_time(report["effective_at"], tenant.timezone)
-    return _page(request, "inbox.html", c=c, box=box)
+    for account in box["locked_accounts"]:
+        account["since_local"] = views.local_time(account["since"], tenant.timezone)
+    notice = request.query_params.get("unlocked")
+    return _page(request, "inbox.html", c=c, box=box, unlocked=notice if notice and len(notice) <= 64 else None)
+
+
+@router.post("/inbox/unlock/{member_id}")
+def unlock_submit(request: Request, member_id: Id, csrf: Csrf, c: Console = Depends(console)):
+    """Lift a sign-in lock from the inbox (super admins and IT); a security call, so re-verified."""
+    _csrf(request, csrf)
+    c.require_recent_verification("/inbox#locked")
+    with _write(request, c) as uow:
+        userid = repo.member_by_id(uow.conn, uow.tenant_id, member_id).userid
+        unlock_sign_in(uow, member_id)
+    return RedirectResponse("/inbox?" + urlencode({"unlocked": userid}) + "#locked", status_code=303)
 
 
 # --- leaving by self-service (R-EXIT-2) ------------------------------------------------------

@@ -17,7 +17,8 @@ from offboard.actions.auth import Authenticated, authenticate_session, sign_in, 
 from offboard.actions.context import tenant_read
 from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_csrf, check_same_origin, csrf_token_for, session_token
 from offboard.crypto import signing
-from offboard.domain.errors import Forbidden, OffboardError, error
+from offboard.crypto.secrets import equal, is_digits
+from offboard.domain.errors import Forbidden, OffboardError, ValidationError, error
 from offboard.store import repo
 from offboard.web.rendering import HERE, LANG_COOKIE, render
 
@@ -80,7 +81,7 @@ def _device_member(request: Request, tenant_slug: str) -> int | None:
         return None
     slug, _, rest = value.partition(":")
     member_id = rest.split(":", 1)[0]
-    return int(member_id) if slug == tenant_slug and member_id.isdigit() else None
+    return int(member_id) if slug == tenant_slug and is_digits(member_id) else None
 
 
 def _demo_logins(request: Request) -> list[dict]:
@@ -96,16 +97,40 @@ def _demo_logins(request: Request) -> list[dict]:
 
 
 def _tenants(request: Request) -> list[str]:
+    """The enterprises to choose from: listed in demo mode only; anywhere else an anonymous
+    visitor types the enterprise's slug (prefilled from this browser's last sign-in)."""
+    if not request.app.state.demo:
+        return []
     with request.app.state.services.db.read() as conn:
         return repo.tenant_slugs(conn)
+
+
+def _remembered_tenant(request: Request) -> str:
+    value = signing.unsign(request.app.state.cookie_key, "device", request.cookies.get(DEVICE_COOKIE)) or ""
+    return value.partition(":")[0]
 
 
 @router.get("/login")
 def login_page(request: Request, next: Annotated[str, Query(max_length=200)] = "/"):
     pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(16)
-    response = render(request, "login.html", tenants=_tenants(request), next=_safe_next(next), pre=pre, logins=_demo_logins(request), error=None)
+    response = render(request, "login.html", tenants=_tenants(request), next=_safe_next(next), pre=pre, logins=_demo_logins(request),
+                      error=None, tenant=_remembered_tenant(request))
     _cookie(response, request, PRE_COOKIE, pre)
     return response
+
+
+MAX_ID = 2**63 - 1
+
+
+def _optional_id(value: str | None, field: str) -> int | None:
+    """An id typed into a filter: "" means any; anything beyond a 64-bit id is refused here,
+    before it can overflow a database integer."""
+    if not value:
+        return None
+    number = int(value)
+    if not 1 <= number <= MAX_ID:
+        raise error(ValidationError, "invalid_id", "{field} must be a number from 1 to {max}.", field=field, max=MAX_ID)
+    return number
 
 
 def _safe_next(target: str) -> str:
@@ -122,7 +147,7 @@ def login_submit(
     next: Annotated[str, Form(max_length=200)] = "/",
 ):
     check_same_origin(request)
-    if not request.cookies.get(PRE_COOKIE) or not secrets.compare_digest(pre, request.cookies.get(PRE_COOKIE, "")):
+    if not equal(pre, request.cookies.get(PRE_COOKIE)):
         raise error(Forbidden, "csrf_failed", "The form has expired or did not come from this site; reload the page and try again.")
     try:
         result = sign_in(request.app.state.services, tenant, userid.strip(), password, client=_client(request), device_member_id=_device_member(request, tenant))
@@ -130,14 +155,18 @@ def login_submit(
         status = exc.status if exc.status in (401, 404, 423, 429) else 400
         response = render(request, "login.html", status_code=status, tenants=_tenants(request), next=_safe_next(next), pre=pre,
                           logins=_demo_logins(request), error=exc.render(_locale(request)), userid=userid, tenant=tenant)
-        if getattr(exc, "retry_after", None):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return _with_retry_after(exc, response)
     target = "/login/totp?next=" + quote(_safe_next(next)) if result.stage == "password" else _safe_next(next)
     response = RedirectResponse(target, status_code=303)
     _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", result.session_token))
     if result.stage == "full":
         _set_device(response, request, result.tenant_slug, result.member_id)
+    return response
+
+
+def _with_retry_after(exc: OffboardError, response: Response) -> Response:
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -173,12 +202,14 @@ def totp_submit(
     check_csrf(request, token, csrf)
     services = request.app.state.services
     try:
-        verify_second_factor(services, token, code, client=_client(request))
+        token = verify_second_factor(services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return render(request, "totp.html", status_code=status, next=_safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(_locale(request)))
+        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=_safe_next(next), csrf=csrf, logins=_demo_logins(request),
+                                             error=exc.render(_locale(request))))
     auth = authenticate_session(services, token)
     response = RedirectResponse(_safe_next(next), status_code=303)
+    _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", token))  # rotated
     _set_device(response, request, auth.tenant_slug, auth.actor.member_id)
     return response
 
@@ -202,7 +233,7 @@ def reverify_submit(
         verify_second_factor(request.app.state.services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return render(request, "reverify.html", status_code=status, c=c, next=_safe_next(next), error=exc.render(_locale(request)))
+        return _with_retry_after(exc, render(request, "reverify.html", status_code=status, c=c, next=_safe_next(next), error=exc.render(_locale(request))))
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
@@ -266,7 +297,7 @@ def members_page(
     department: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]*$")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
-    department = int(department) if department else None  # the filter form sends "" for "any"
+    department = _optional_id(department, "department")  # the filter form sends "" for "any"
     with c.read() as (conn, tenant, actor):
         result = member_actions.list_members(
             conn, tenant.id, actor, status=status or None, role=role or None, department_id=department, query=q or None,

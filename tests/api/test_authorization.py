@@ -88,7 +88,7 @@ def _run(world: World, client, table: list[tuple[str, Request, dict[str, int]]])
                 problems.append(f"{name} as {actor}: {response.status_code}, want {want}: {response.text[:160]}")
             elif want == 403 and audit_seq(world.services, world.a.slug) != before:
                 problems.append(f"{name} as {actor}: refused, yet the audit chain grew")
-            elif want == 403 and response.json()["error"] not in ("forbidden", "operator_only", "scope_escalation", "person_required"):
+            elif want == 403 and response.json()["error"] not in ("forbidden", "operator_only", "scope_escalation", "scope_missing", "person_required"):
                 problems.append(f"{name} as {actor}: 403 with code {response.json()['error']}")
     assert not problems, "\n".join(problems)
 
@@ -288,7 +288,7 @@ def test_spec_3_2_token_scopes_narrow_what_a_super_admin_token_may_do(world, cli
     headers = {"Authorization": f"Bearer {narrow}"}
     before = audit_seq(world.services, world.a.slug)
     created = client.post("/api/v1/members", headers=headers, json={"userid": "alpha-nope", "name": "Nope"})
-    assert created.status_code == 403 and created.json()["error"] == "forbidden"
+    assert created.status_code == 403 and created.json()["error"] == "scope_missing"  # the token, not the person, falls short
     assert client.get("/api/v1/audit", headers=headers).status_code == 403
     assert client.post(f"/api/v1/members/{world.a['member'].member_id}/roles", headers=headers, json={"role": "it"}).status_code == 403
     assert audit_seq(world.services, world.a.slug) == before
