@@ -41,9 +41,11 @@ def check_same_origin(request: Request) -> None:
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin is None:
         return
-    parts = urlsplit(origin)
-    host = request.headers.get("host", "")
-    if parts.netloc != host:
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # "http://[" and the like: no site at all, so not this one
+        netloc = None
+    if netloc != request.headers.get("host", ""):
         raise error(Forbidden, "cross_site_request", "Cross-site request refused.")
 
 
