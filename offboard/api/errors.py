@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from offboard.domain.errors import OffboardError
-from offboard.i18n import normalize, translate
+from offboard.i18n import request_locale, translate
 
 log = structlog.get_logger("offboard.api")
 
@@ -34,7 +34,8 @@ _HTTP_CODES = {
 
 
 def locale_of(request: Request) -> str:
-    return normalize(request.headers.get("accept-language"))
+    """As the console's: with the language cookie set to en, an API error is in English too."""
+    return request_locale(request.cookies, request.headers.get("accept-language"))
 
 
 _MACHINE_PREFIXES = ("/api/", "/scim/", "/healthz", "/metrics", "/openapi.json", "/docs")

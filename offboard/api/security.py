@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from offboard.i18n import normalize, translate
+from offboard.i18n import request_locale, translate
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -152,8 +152,11 @@ class StrictBodies:
 
 
 async def _refuse(scope: Scope, send: Send, status: int, code: str, template: str, **params: Any) -> None:
-    language = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"accept-language"), None)
-    payload = json.dumps({"error": code, "message": translate(template, normalize(language), **params)}, ensure_ascii=False).encode()
+    from starlette.requests import cookie_parser
+
+    headers = {k: v.decode("latin-1") for k, v in scope.get("headers", [])}
+    locale = request_locale(cookie_parser(headers.get(b"cookie", "")), headers.get(b"accept-language"))
+    payload = json.dumps({"error": code, "message": translate(template, locale, **params)}, ensure_ascii=False).encode()
     await send({
         "type": "http.response.start",
         "status": status,

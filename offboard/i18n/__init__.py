@@ -6,6 +6,7 @@ The catalogue is a gettext .po file read with Babel at first use, so no compile 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,18 @@ def normalize(tag: str | None) -> str:
         if lang.startswith("en"):
             return "en"
     return "en"
+
+
+LANG_COOKIE = "ob_lang"
+
+
+def request_locale(cookies: Mapping[str, str], accept_language: str | None) -> str:
+    """The locale of an HTTP request, the same for the API and the console: the member's choice
+    (the console's language cookie), else Accept-Language."""
+    chosen = cookies.get(LANG_COOKIE)
+    if chosen in SUPPORTED:
+        return chosen
+    return normalize(accept_language)
 
 
 def env_locale() -> str:

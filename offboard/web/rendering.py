@@ -9,20 +9,17 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from offboard.i18n import normalize, translate
+from offboard.i18n import LANG_COOKIE, request_locale, translate
+
+__all__ = ["HERE", "LANG_COOKIE", "locale_of", "render"]
 
 HERE = Path(__file__).parent
-LANG_COOKIE = "ob_lang"
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
 
 def locale_of(request: Request) -> str:
-    """The member's choice (cookie), else Accept-Language."""
-    chosen = request.cookies.get(LANG_COOKIE)
-    if chosen in ("zh-CN", "en"):
-        return chosen
-    return normalize(request.headers.get("accept-language"))
+    return request_locale(request.cookies, request.headers.get("accept-language"))
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

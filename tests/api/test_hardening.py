@@ -472,3 +472,19 @@ def test_issue_7_the_session_is_rotated_when_the_second_factor_completes(world: 
         assert stale.get("/api/v1/me").status_code == 401
     with pytest.raises(auth.Unauthorized):
         auth.authenticate_session(world.services, before)
+
+
+@http_layer_only
+def test_issue_8_spec_9_api_errors_follow_the_language_cookie_like_the_console(world: World, client):
+    """One locale rule for the API and the console: the language chosen in the console wins
+    over Accept-Language, for API errors and for refusals made before any route runs."""
+    missing = f"/api/v1/members/{2**62}"
+    client.cookies.set("ob_lang", "en")
+    english = client.get(missing, headers={**world.a.bearer("super"), "Accept-Language": "zh-CN"})
+    assert english.status_code == 404 and english.json()["message"].isascii()
+    duplicate = client.post("/api/v1/departments", headers={**world.a.bearer("super"), "Accept-Language": "zh-CN", "Content-Type": "application/json"},
+                            content='{"name": "a", "name": "b"}')
+    assert duplicate.status_code == 422 and duplicate.json()["message"].isascii()
+    client.cookies.set("ob_lang", "zh-CN")
+    chinese = client.get(missing, headers={**world.a.bearer("super"), "Accept-Language": "en"})
+    assert chinese.status_code == 404 and not chinese.json()["message"].isascii()
