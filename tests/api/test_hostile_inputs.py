@@ -94,7 +94,7 @@ def core_texts(max_length: int | None, *, query: bool = False, json_body: bool =
         (f"{n} NFC-expanding chars", "\u0958" * n),  # NFC turns each into two: longer after cleaning
     ]
     if query:  # search and filter parameters
-        values += [("LIKE %", "%"), ("LIKE _", "_"), ("LIKE \\", "\\"), ("LIKE mixed", "%\\_\\%")]
+        values += [("LIKE %", "%"), ("LIKE _", "_"), ("LIKE \\", "\\")]
     if json_body:  # JSON can carry an unpaired surrogate as a \\uXXXX escape
         values += [("lone high surrogate", "\ud800"), ("lone low surrogate inside", "a\udfffb")]
     return values
@@ -118,6 +118,7 @@ def more_texts(max_length: int | None) -> list[tuple[str, str]]:
         ("LIKE %", "%"),
         ("LIKE _", "_"),
         ("LIKE \\", "\\"),
+        ("LIKE mixed", "%\\_\\%"),
         ("SQL quote", "' OR '1'='1' --"),
         ("markup", "<script>alert(1)</script>{{ 7*7 }}"),
         ("format string", "{0} {name} {} %s %(x)s"),
@@ -337,7 +338,10 @@ def fixed_values(f: Field) -> list[tuple[str, Any]]:
     if shape.kind == "list" and shape.items is not None:
         items = fixed_values(Field(f.where, f.name, shape.items, True))
         many = (shape.max_length or 100) + 1
-        return [(f"[{label}]", [v]) for label, v in items] + [(f"[{items[1][0]}] x {many}", [items[1][1]] * many)] if items else []
+        if not items:
+            return []
+        label, sample = next((pair for pair in items if pair[0] == "NUL"), items[0])
+        return [(f"[{label}]", [v]) for label, v in items if not label.startswith("LIKE")] + [(f"[{label}] x {many}", [sample] * many)]
     if shape.kind == "dict":
         keys = fixed_values(Field(f.where, f.name, shape.keys or Shape("text"), True))
         items = fixed_values(Field(f.where, f.name, shape.items or Shape("text"), True))
@@ -360,7 +364,7 @@ def fuzz_values(f: Field) -> tuple[list[tuple[str, Any]], st.SearchStrategy[tupl
     if shape.kind == "list" and shape.items is not None:
         fixed, item = fuzz_values(Field(f.where, f.name, shape.items, True))
         many = (shape.max_length or 100) + 1
-        lists = [(f"[{label}]", [v]) for label, v in fixed] + ([(f"[{fixed[1][0]}] x {many}", [fixed[1][1]] * many)] if fixed else [])
+        lists = [(f"[{label}]", [v]) for label, v in fixed] + [(f"[{label}] x {many}", [v] * many) for label, v in fixed[1:2]]
         if json_body:
             lists += [("not a list", "a"), ("null", None), ("nested list", [[1]]), ("object", {"a": 1})]
         listed = st.lists(item, min_size=1, max_size=4).map(lambda pairs: (" + ".join(p[0] for p in pairs), [p[1] for p in pairs]))
@@ -469,7 +473,10 @@ class Probe:
 
     def assert_reached(self, ops: list[Operation]) -> None:
         """A route that only ever answered 401 or 403 was not fuzzed at all: its values never got in."""
-        refused = [str(op) for op in ops if not any(s not in (401, 403) for (o, s), n in self.statuses.items() if o == str(op) and n)]
+        answered: dict[str, set[int]] = {}
+        for (op, status), n in self.statuses.items():
+            answered.setdefault(op, set()).add(status)
+        refused = [str(op) for op in ops if str(op) in answered and answered[str(op)] <= {401, 403}]
         assert not refused, f"every request to these routes was refused by authentication or permission, so nothing was tested: {refused}"
 
 
@@ -529,8 +536,8 @@ class Requests:
             "correlation_id": a.extra["correlation_id"],
             "role": "hr",
             "item": "access_revoked",
-            # An exit form or body starts a real exit: a new member each time, so the next value
-            # is not refused as exit_exists before it reaches the date or text handling.
+            # An exit form or body starts a real exit: a new leaver once the last one's exit started,
+            # so the next value is not refused as exit_exists before it reaches the date or text handling.
             "json:member_id": lambda: self.leaver()[0],
             "form:member_id": lambda: self.leaver()[0],
             "form:plan_id": lambda: self.leaver()[1],
@@ -585,10 +592,12 @@ class Requests:
             if f is target or (f.where == "query" and not f.required):
                 continue
             v = self.valid(f)
-            if v is not None:
-                {"path": path, "json": body, "form": form}.get(f.where, {})[f.name] = v
-                if f.where == "query":
-                    query.append((f.name, v))
+            if v is None:
+                continue
+            if f.where == "query":
+                query.append((f.name, v))
+            else:
+                {"path": path, "json": body, "form": form}[f.where][f.name] = v
         if target.where == "path":
             path[target.name] = value
         elif target.where == "query":
@@ -711,7 +720,7 @@ def last_id(world: World, table) -> int:
         return conn.execute(select(func.coalesce(func.max(table.c.id), 0)).where(table.c.tenant_id == world.a.id)).scalar_one()
 
 
-DETAIL_PAGES = 50  # per kind: the lists show every row, the detail pages those that kept a value under test
+DETAIL_PAGES = 30  # per kind: the lists show every row, the detail pages those that kept a value under test
 
 
 def stored_rows(world: World, members_before: int) -> tuple[list[int], list[int], int, int]:
@@ -871,8 +880,8 @@ def fuzz_sign_in(world: World, probe: Probe, *, broad: bool, examples: int) -> N
     fuzz(probe, reverify, [route_op(world, "POST", "/reverify"), route_op(world, "POST", "/api/v1/me/reverify")], broad=broad, examples=examples)
 
 
+# Header values as a client can send them: no NUL, CR or LF, which HTTP servers refuse before the app.
 CSRF_HEADERS = [
-    ("NUL", b"\x00"),
     ("UTF-8 RTL override", "\u202e".encode()),
     ("UTF-8 full-width digits", "１２３４５６".encode()),
     ("UTF-8 U+D7FF", "\ud7ff".encode()),
