@@ -66,7 +66,7 @@ from tests.api.conftest import PASSWORD, World, api_operations, csrf_of, fresh, 
 
 # Hypothesis examples per field (and per transport), scaled from the loaded profile (ci: 25, dev: 50):
 # every field also gets the fixed values below, so a few random ones each are enough.
-FUZZ_EXAMPLES = max(3, settings.default.max_examples // 12)  # SQLite fuzz: ci 3, dev 4
+FUZZ_EXAMPLES = max(3, settings.default.max_examples // 16)  # SQLite fuzz: 3 under ci (25) and dev (50)
 CROSS_DB_EXAMPLES = 1  # both databases: the fixed values do the work there
 
 # Tested by fuzz_sign_in with the session each needs, not by the signed-in console fuzz.
@@ -83,12 +83,10 @@ def core_texts(max_length: int | None, *, query: bool = False, json_body: bool =
     values = [
         ("empty", ""),
         ("NUL", "\x00"),
-        ("NUL inside", "alpha\x00super"),
         ("RTL override", "\u202egpj.exe"),
         ("zero-width joiner", "a\u200db"),
         ("full-width digits", "１２３４５６"),
         ("U+D7FF", "\ud7ff"),
-        ("astral", "\U0001f600\U0010ffff"),
         (f"{n} chars (max_length)", "x" * n),
         (f"{n + 1} chars (max_length + 1)", "x" * (n + 1)),
         (f"{n} NFC-expanding chars", "\u0958" * n),  # NFC turns each into two: longer after cleaning
@@ -96,7 +94,7 @@ def core_texts(max_length: int | None, *, query: bool = False, json_body: bool =
     if query:  # search and filter parameters
         values += [("LIKE %", "%"), ("LIKE _", "_"), ("LIKE \\", "\\")]
     if json_body:  # JSON can carry an unpaired surrogate as a \\uXXXX escape
-        values += [("lone high surrogate", "\ud800"), ("lone low surrogate inside", "a\udfffb")]
+        values += [("lone surrogate", "a\ud800b")]
     return values
 
 
@@ -104,6 +102,9 @@ def more_texts(max_length: int | None) -> list[tuple[str, str]]:
     """More value classes, drawn by Hypothesis in the SQLite fuzz."""
     n = max_length or 1000
     return [
+        ("NUL inside", "alpha\x00super"),
+        ("astral", "\U0001f600\U0010ffff"),
+        ("lone low surrogate", "\udfff"),  # JSON only: texts() drops it for other transports
         ("control characters", "\x01\x08\x1b\x7f"),
         ("C1 and line separators", "a\x85b\u2028c\u2029"),
         ("CR LF", "a\r\nb"),
@@ -163,10 +164,10 @@ MORE_DATES = [  # drawn by Hypothesis in the SQLite fuzz
 
 EXTREME_INTS = [2**63, 2**63 - 1, -(2**63) - 1, 2**70, 2**31, 0, -1]  # every int field, with its bounds ± 1
 MORE_INTS = [-(2**63), 2**64, -(2**70), 2**31 - 1, 2**32, 2**53 + 1]  # drawn by Hypothesis
-INT_TEXTS = ["1e3", "１２", "NaN"]  # in a path, query or form
-MORE_INT_TEXTS = ["٣", "9" * 40, "0x1f", "+1", " 1", "1_000", "-0", "inf", "1.0", ""]
-ODD_NUMBERS = [1.5, "7", None]  # in JSON
-MORE_ODD_NUMBERS = [1e20, 2.0**63, float("nan"), float("inf"), -float("inf"), True, [], {}]
+INT_TEXTS = ["１２"]  # in a path, query or form
+MORE_INT_TEXTS = ["1e3", "NaN", "٣", "9" * 40, "0x1f", "+1", " 1", "1_000", "-0", "inf", "1.0", ""]
+ODD_NUMBERS = [1.5]  # in JSON
+MORE_ODD_NUMBERS = ["7", None, 1e20, 2.0**63, float("nan"), float("inf"), -float("inf"), True, [], {}]
 ODD_JSON = [1, 1.5, True, None, [], {}, ["a"], {"$ne": ""}]
 
 
@@ -179,6 +180,8 @@ def texts(max_length: int | None, *, query: bool = False, json_body: bool = Fals
     n = max_length or 1000
     long = st.builds(lambda unit, size: (unit * size)[:size], st.text(alphabet, min_size=1, max_size=4), st.sampled_from([n - 1, n, n + 1]))
     fixed = core_texts(max_length, query=query, json_body=json_body) + more_texts(max_length)
+    if not json_body:  # a URL or a form cannot carry a lone surrogate
+        fixed = [(label, v) for label, v in fixed if not any("\ud800" <= ch <= "\udfff" for ch in v)]
     if json_body:
         fixed += [(f"JSON {v!r}", v) for v in ODD_JSON]
     return st.one_of(
@@ -884,15 +887,13 @@ def fuzz_sign_in(world: World, probe: Probe, *, broad: bool, examples: int) -> N
 CSRF_HEADERS = [
     ("UTF-8 RTL override", "\u202e".encode()),
     ("UTF-8 full-width digits", "１２３４５６".encode()),
-    ("UTF-8 U+D7FF", "\ud7ff".encode()),
-    ("UTF-8 astral", "\U0001f600".encode()),
     ("latin-1 bytes", b"\xe9\xff\xfe"),
     ("invalid UTF-8", b"\xc3\x28\xa0\xa1"),
     ("%", b"%"),
-    ("8000 chars", b"x" * 8000),
     ("8000 non-ASCII bytes", "é".encode() * 4000),
     ("empty", b""),
 ]
+MORE_HEADERS = [("UTF-8 U+D7FF", "\ud7ff".encode()), ("UTF-8 astral", "\U0001f600".encode()), ("8000 chars", b"x" * 8000), ("spaces", b"   ")]
 ORIGIN_HEADERS = [
     ("unclosed IPv6 literal", b"http://["),
     ("IPv6 literal with junk", b"http://[::1]x/"),
@@ -910,7 +911,7 @@ def header_bytes() -> st.SearchStrategy[tuple[str, bytes]]:
     server refuses (h11 takes visible ASCII, space, tab and obs-text 0x80-0xff)."""
     octet = st.one_of(st.integers(0x20, 0x7E), st.integers(0x80, 0xFF), st.just(0x09)).map(lambda b: bytes([b]))
     utf8 = st.text(st.characters(codec="utf-8", exclude_categories=["Cc"]), max_size=30).map(str.encode)
-    return st.one_of(st.sampled_from(CSRF_HEADERS), utf8.map(lambda v: ("UTF-8 text", v)), st.lists(octet, max_size=30).map(lambda v: ("octets", b"".join(v))))
+    return st.one_of(st.sampled_from(CSRF_HEADERS + MORE_HEADERS), utf8.map(lambda v: ("UTF-8 text", v)), st.lists(octet, max_size=30).map(lambda v: ("octets", b"".join(v))))
 
 
 def fuzz_csrf(world: World, probe: Probe, *, examples: int) -> Session:
