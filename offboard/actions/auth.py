@@ -27,13 +27,13 @@ from typing import Any
 import pyotp
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
-from offboard.actions.context import Services, UnitOfWork, resolve_actor
+from offboard.actions.context import Services, UnitOfWork, resolve_actor, tenant_transaction
 from offboard.crypto.secrets import equal, is_digits, new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password, hash_password
 from offboard.domain import validation as v
-from offboard.domain.authz import OPERATOR, Actor
+from offboard.domain.authz import Actor
 from offboard.domain.errors import OffboardError, error
 from offboard.domain.vocabulary import MemberStatus, RoleStatus
-from offboard.store import audit_log, ids, repo
+from offboard.store import ids, repo
 from offboard.store.tables import api_tokens, credentials, login_throttle, members, operator_tokens, roles, sessions, tenants
 
 SESSION_TTL = timedelta(hours=12)
@@ -180,11 +180,13 @@ def sign_in(
             failure = _bad_credentials()
     if failure is not None:
         raise failure
-    with services.db.write() as conn:
-        tenant = repo.tenant_by_slug(conn, tenant_slug)
+    with tenant_transaction(services, tenant_slug) as uow:
+        conn, tenant = uow.conn, uow.tenant
         member = conn.execute(
             select(members).where(members.c.tenant_id == tenant.id, members.c.userid == userid, members.c.status == MemberStatus.ACTIVE)
         ).first()
+        if member is not None:
+            uow.actor = resolve_actor(conn, tenant.id, member.userid)
         account_key = user_key(userid)
         ip_key = f"ip:{client}"
         _check_password_throttle(conn, tenant.id, account_key, ip_key, now, known_device=member is not None and device_member_id == member.id)
@@ -193,20 +195,16 @@ def sign_in(
         ).scalar() if member else None
         # An unknown userid, or a member without a password, costs the same Argon2 check.
         password_ok = verify_password(stored or _decoy_hash(), password) and member is not None and stored is not None
-        uow = UnitOfWork(conn, tenant, OPERATOR if member is None else resolve_actor(conn, tenant.id, member.userid), now)
         if not password_ok:
             _record_failure(conn, tenant.id, ip_key, now)
             _record_failure(conn, tenant.id, account_key, now)
             uow.audit("auth.sign_in_failed", [f"member:{member.id}"] if member else [], {"userid": userid, "client": client})
-            failure = _bad_credentials()
+            uow.refuse(_bad_credentials())  # the failure and its counters are kept
         else:
             _clear_failures(conn, tenant.id, account_key)  # the password throttle only: never the second factor's
             stage = "password" if needs_second_factor(conn, tenant.id, member.id) else "full"
             token = _open_session(conn, tenant.id, member.id, stage, now)
             uow.audit("auth.signed_in", [f"member:{member.id}"], {"stage": stage, "client": client})
-        audit_log.append(conn, tenant.id, uow._events, now)
-    if failure is not None:
-        raise failure
     return SignIn(token, stage, member.id, member.userid, tenant.slug)
 
 
@@ -253,6 +251,16 @@ def check_totp(uow: UnitOfWork, member_id: int, code: str) -> bool:
     return True
 
 
+def _session_tenant_id(services: Services, token: str) -> int:
+    """The tenant a session token names; a token naming no existing tenant is an ended session."""
+    tenant_id = session_tenant(token)
+    if tenant_id is not None:
+        with services.db.read() as conn:
+            if conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id)).first() is not None:
+                return tenant_id
+    raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
+
+
 def _session_row(conn: Connection, token: str, now: datetime) -> Row:
     tenant_id = session_tenant(token)
     row = None
@@ -275,14 +283,12 @@ def verify_second_factor(services: Services, session_token: str, code: str, *, c
     re-verification keeps it. The per-address block does not apply here: the code is the
     proof, and its own per-member throttle limits the guesses.
     """
-    now = services.clock.now()
-    failure: OffboardError | None = None
     current = session_token
-    with services.db.write() as conn:
+    with tenant_transaction(services, tenant_id=_session_tenant_id(services, session_token)) as uow:
+        conn, tenant, now = uow.conn, uow.tenant, uow.now
         row = _session_row(conn, session_token, now)
-        tenant = conn.execute(select(tenants).where(tenants.c.id == row.tenant_id)).one()
         _check_second_factor_throttle(conn, tenant.id, row.member_id, now)
-        uow = UnitOfWork(conn, tenant, Actor(kind="member", member_id=row.member_id), now)
+        uow.actor = Actor(kind="member", member_id=row.member_id)
         key = totp_key(row.member_id)
         if check_totp(uow, row.member_id, code):
             _clear_failures(conn, tenant.id, key)
@@ -298,12 +304,9 @@ def verify_second_factor(services: Services, session_token: str, code: str, *, c
             failures = _failures(conn, tenant.id, key).failures
             if failures >= TOTP_LOCK:
                 uow.audit("auth.second_factor_locked", [f"member:{row.member_id}"], {"failures": failures, "client": client})
-                failure = SecondFactorLocked()
+                uow.refuse(SecondFactorLocked())
             else:
-                failure = error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
-        audit_log.append(conn, tenant.id, uow._events, now)
-    if failure is not None:
-        raise failure
+                uow.refuse(error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code."))
     return current
 
 
@@ -332,14 +335,11 @@ def authenticate_session(services: Services, session_token: str) -> Authenticate
 
 
 def sign_out(services: Services, session_token: str) -> None:
-    now = services.clock.now()
-    with services.db.write() as conn:
-        row = _session_row(conn, session_token, now)
-        tenant = conn.execute(select(tenants).where(tenants.c.id == row.tenant_id)).one()
-        conn.execute(update(sessions).where(sessions.c.tenant_id == row.tenant_id, sessions.c.id == row.id).values(revoked_at=now))
-        uow = UnitOfWork(conn, tenant, Actor(kind="member", member_id=row.member_id), now)
+    with tenant_transaction(services, tenant_id=_session_tenant_id(services, session_token)) as uow:
+        row = _session_row(uow.conn, session_token, uow.now)
+        uow.conn.execute(update(sessions).where(sessions.c.tenant_id == row.tenant_id, sessions.c.id == row.id).values(revoked_at=uow.now))
+        uow.actor = Actor(kind="member", member_id=row.member_id)
         uow.audit("auth.signed_out", [f"member:{row.member_id}"], {})
-        audit_log.append(conn, tenant.id, uow._events, now)
 
 
 def authenticate_bearer(services: Services, token: str) -> Authenticated:

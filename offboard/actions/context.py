@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Row, select
 
 from offboard.domain.authz import OPERATOR, Actor, RoleGrant
-from offboard.domain.errors import Forbidden, error
+from offboard.domain.errors import Forbidden, OffboardError, error
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus
 from offboard.store import audit_log, repo
 from offboard.store.db import Database
@@ -43,6 +43,7 @@ class UnitOfWork:
     now: datetime
     _events: list[audit_log.PendingEvent] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _refusal: OffboardError | None = None
 
     @property
     def tenant_id(self) -> int:
@@ -54,21 +55,41 @@ class UnitOfWork:
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
 
+    def refuse(self, refusal: OffboardError) -> None:
+        """Refuse the request but keep what was recorded about it (a failed sign-in, a replayed
+        code, the attempt counters): the transaction commits, then `refusal` is raised. The
+        action returns right after calling this."""
+        self._refusal = refusal
+
 
 @contextmanager
-def tenant_transaction(services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None) -> Iterator[UnitOfWork]:
-    """Open a write transaction on a tenant acting as `by` (a userid), as an authenticated
-    `actor` (re-resolved inside the transaction, so a role removed a moment ago no longer
-    counts), or, with neither, as the operator.
+def tenant_transaction(
+    services: Services,
+    tenant_slug: str | None = None,
+    by: str | None = None,
+    *,
+    actor: Actor | None = None,
+    tenant_id: int | None = None,
+    create: Callable[[Connection], None] | None = None,
+) -> Iterator[UnitOfWork]:
+    """The one way a state change commits. Opens a write transaction on a tenant, named by slug
+    or id (or first inserted by `create`, for a new tenant), acting as `by` (a userid), as an
+    authenticated `actor` (re-resolved inside the transaction, so a role removed a moment ago
+    no longer counts), or, with neither, as the operator.
 
     The audit events are appended last, under the chain-head lock, in the same transaction:
-    if anything fails, neither the change nor its events are kept (INV-5).
+    if anything fails, neither the change nor its events are kept (INV-5). A request refused
+    with `uow.refuse(...)` commits what it recorded and then raises the refusal.
     """
     with services.db.write() as conn:
-        tenant = repo.tenant_by_slug(conn, tenant_slug)
+        if create is not None:
+            create(conn)
+        tenant = repo.tenant_by_id(conn, tenant_id) if tenant_id is not None else repo.tenant_by_slug(conn, tenant_slug or "")
         uow = UnitOfWork(conn, tenant, _current(conn, tenant.id, by, actor), services.clock.now())
         yield uow
         audit_log.append(conn, tenant.id, uow._events, uow.now)
+    if uow._refusal is not None:
+        raise uow._refusal
     for fn in uow._after_commit:
         fn()
 

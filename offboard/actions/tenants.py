@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
-from offboard.actions.context import Services, UnitOfWork
+from offboard.actions.context import Services, tenant_transaction
 from offboard.actions.members import insert_member
 from offboard.actions.roles import insert_role
 from offboard.audit.chain import GENESIS
 from offboard.domain import policy as policies
 from offboard.domain import validation as v
-from offboard.domain.authz import OPERATOR
 from offboard.domain.errors import Conflict, error
 from offboard.domain.org import child_path
 from offboard.domain.vocabulary import DepartmentStatus, Role, SuperAdminRank, TenantStatus
-from offboard.store import audit_log, ids
+from offboard.store import ids
 from offboard.store.tables import departments, members, tenants
 
 
@@ -41,18 +40,19 @@ def create_tenant(
     admin_name = v.name(admin_name, "admin name")
     policy = policies.apply_overrides(policies.preset(profile), policy_overrides or {})
     now = services.clock.now()
-    with services.db.write() as conn:
+
+    def insert_tenant(conn: Connection) -> None:
         if conn.execute(select(func.count()).where(tenants.c.slug == slug)).scalar_one():
             raise error(Conflict, "duplicate_slug", "An enterprise with slug {slug!r} already exists.", slug=slug)
-        tenant_id = ids.tenant_id_value(conn)
         conn.execute(
             insert(tenants).values(
-                id=tenant_id, slug=slug, name=name, region=region, timezone=timezone, profile=profile,
+                id=ids.tenant_id_value(conn), slug=slug, name=name, region=region, timezone=timezone, profile=profile,
                 policy=policy, status=TenantStatus.ACTIVE, audit_seq=0, audit_head=GENESIS, created_at=now,
             )
         )
-        tenant = conn.execute(select(tenants).where(tenants.c.id == tenant_id)).one()
-        uow = UnitOfWork(conn, tenant, OPERATOR, now)
+
+    with tenant_transaction(services, slug, create=insert_tenant) as uow:
+        conn, tenant_id = uow.conn, uow.tenant_id
         uow.audit("tenant.created", [f"tenant:{tenant_id}"], {"slug": slug, "name": name, "region": region, "profile": profile, "timezone": timezone})
         root_id = ids.next_id(conn, departments, tenant_id)
         conn.execute(
@@ -64,7 +64,6 @@ def create_tenant(
         uow.audit("department.added", [f"department:{root_id}"], {"name": name, "parent_id": None})
         admin_id = insert_member(uow, userid=admin_userid, name=admin_name, region=region, department_ids=[root_id])
         insert_role(uow, admin_id, Role.SUPER_ADMIN, rank=SuperAdminRank.PRIMARY)
-        audit_log.append(conn, tenant_id, uow._events, now)
     return {"id": tenant_id, "slug": slug, "name": name, "region": region, "profile": profile, "timezone": timezone, "root_department_id": root_id, "admin_member_id": admin_id}
 
 

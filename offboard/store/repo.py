@@ -20,6 +20,13 @@ def tenant_by_slug(conn: Connection, slug: str) -> Row:
     return row
 
 
+def tenant_by_id(conn: Connection, tenant_id: int) -> Row:
+    row = conn.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
+    if row is None:
+        raise _missing("tenant_not_found", "No enterprise with id {id}; `offboard tenant list` shows them.", id=tenant_id)
+    return row
+
+
 def tenant_slugs(conn: Connection) -> list[str]:
     return list(conn.execute(select(tenants.c.slug).order_by(tenants.c.slug)).scalars())
 

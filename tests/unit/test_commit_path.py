@@ -1,0 +1,34 @@
+"""Issue 8 item 1 (INV-5): `tenant_transaction` is the only commit path. Nothing else appends
+audit events or builds a unit of work; a refusal that must be recorded uses `uow.refuse`."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2] / "offboard"
+CONTEXT = ROOT / "actions" / "context.py"
+
+
+def _calls(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
+            if (owner, name) == ("audit_log", "append") or name == "UnitOfWork":
+                found.append((node.lineno, f"{owner}.{name}" if owner else name))
+    return found
+
+
+def test_inv_5_audit_events_are_appended_only_by_tenant_transaction():
+    outside = {
+        f"{path.relative_to(ROOT)}:{line} {call}"
+        for path in ROOT.rglob("*.py")
+        if path != CONTEXT and "migrations" not in path.parts
+        for line, call in _calls(path)
+    }
+    assert outside == set(), "commit through offboard.actions.context.tenant_transaction instead"
+    # The scan sees what it is looking for: the one legitimate place is found.
+    assert [call for _line, call in _calls(CONTEXT)] == ["UnitOfWork", "audit_log.append"]
