@@ -18,7 +18,17 @@ def build(db: str | None = None, *, clock: Clock | None = None, check_schema: bo
         except Exception:
             database.dispose()
             raise
-    return Services(db=database, clock=clock or SystemClock())
+    return Services(db=database, clock=clock or SystemClock(), subscribers=_subscribers())
+
+
+def _subscribers():
+    """The built-in outbox subscribers, plus any named in OFFBOARD_OUTBOX_SUBSCRIBERS
+    (`module:factory`, comma-separated): webhooks and connectors plug in here."""
+    import os
+
+    from offboard.jobs.outbox import default_subscribers, load_subscribers
+
+    return default_subscribers() + load_subscribers(os.environ.get("OFFBOARD_OUTBOX_SUBSCRIBERS", ""))
 
 
 def _refuse_missing_file(db: str | None) -> None:

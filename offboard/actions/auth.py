@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, or_, select, updat
 from offboard.actions.context import Services, UnitOfWork, resolve_actor, tenant_transaction
 from offboard.crypto.secrets import equal, is_digits, new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password, hash_password
 from offboard.domain import validation as v
-from offboard.domain.authz import Actor
+from offboard.domain.authz import OPERATOR, Actor
 from offboard.domain.errors import OffboardError, error
 from offboard.domain.vocabulary import MemberStatus, RoleStatus
 from offboard.store import ids, repo

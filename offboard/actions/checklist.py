@@ -215,10 +215,11 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     member = repo.member_by_id(conn, tid, row.member_id)
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
         status=next_member_status(member.status, "finalize"), updated_at=now, version=members.c.version + 1))
-    retained_until = retention_end(member.exited_at or now, int(uow.tenant.policy.get("chat_retention_days", 180)))
+    retained_until = retention_end(member.exited_at or now, uow.policy.chat_retention_days)
     n = conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id == member.id, messages.c.retained_until.is_(None)).values(retained_until=retained_until)).rowcount
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
     uow.audit("exit.finalized", [f"exit:{exit_id}", f"member:{member.id}"], {"messages_retained": n, "retained_until": retained_until.isoformat()})
+    uow.emit("exit.finalized", exit_id=exit_id, member_id=member.id)
     return True
 
 

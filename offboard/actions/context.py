@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -12,10 +13,16 @@ from sqlalchemy import Connection, Row, select
 
 from offboard.domain.authz import OPERATOR, Actor, RoleGrant
 from offboard.domain.errors import Forbidden, OffboardError, error
+from offboard.domain.policy import Policy
+from offboard.interfaces import OutboxSubscriber
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus
-from offboard.store import audit_log, repo
+from offboard.store import audit_log, outbox, repo
 from offboard.store.db import Database
 from offboard.store.tables import departments, roles
+
+
+_TOPIC = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+")
+_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class Clock(Protocol):
@@ -33,6 +40,7 @@ class Services:
 
     db: Database
     clock: Clock = field(default_factory=SystemClock)
+    subscribers: tuple[OutboxSubscriber, ...] = ()  # of the outbox, see offboard.jobs.outbox
 
 
 @dataclass
@@ -44,13 +52,33 @@ class UnitOfWork:
     _events: list[audit_log.PendingEvent] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     _refusal: OffboardError | None = None
+    _outbox: list[outbox.PendingItem] = field(default_factory=list)
+    _policy: Policy | None = None
 
     @property
     def tenant_id(self) -> int:
         return self.tenant.id
 
+    @property
+    def policy(self) -> Policy:
+        """The tenant's typed policy (SPEC §6), read once per unit of work."""
+        if self._policy is None:
+            self._policy = Policy.of(self.tenant.profile, self.tenant.policy)
+        return self._policy
+
     def audit(self, action: str, targets: list[str] | tuple[str, ...], details: dict[str, Any] | None = None) -> None:
         self._events.append(audit_log.PendingEvent(self.actor.audit_id, action, tuple(targets), details or {}))
+
+    def emit(self, topic: str, **ids: int | str) -> None:
+        """Work after commit (webhooks, connectors, checkpoint pushes): an outbox row written in
+        this transaction, delivered by offboard.jobs.outbox once it commits. Ids and codes only:
+        personal data stays in profile columns, where sealing and erasure reach it."""
+        if not _TOPIC.fullmatch(topic):
+            raise ValueError(f"outbox topic {topic!r} is not a dotted lowercase name")
+        for name, value in ids.items():
+            if not (isinstance(value, int) or (isinstance(value, str) and _CODE.fullmatch(value))):
+                raise ValueError(f"outbox value {name}={value!r} is not an id or a code")
+        self._outbox.append(outbox.PendingItem(topic, dict(ids)))
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
@@ -87,6 +115,7 @@ def tenant_transaction(
         tenant = repo.tenant_by_id(conn, tenant_id) if tenant_id is not None else repo.tenant_by_slug(conn, tenant_slug or "")
         uow = UnitOfWork(conn, tenant, _current(conn, tenant.id, by, actor), services.clock.now())
         yield uow
+        outbox.insert_items(conn, tenant.id, uow._outbox, uow.now)
         audit_log.append(conn, tenant.id, uow._events, uow.now)
     if uow._refusal is not None:
         raise uow._refusal

@@ -211,7 +211,7 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
         raise _blocked(member, current)
     _cut_access(uow, member)
     moved = {}
-    limit = int(uow.tenant.policy.get("customer_limit", 20000))
+    limit = uow.policy.customer_limit
     for kind_plan in current.kinds:
         if not kind_plan.count:
             continue
@@ -230,13 +230,14 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
             {"kind": kind_plan.kind.value, "count": n, "destination": kind_plan.destination, "reason": kind_plan.reason,
              "ledger_digest": ledger_digest(conn, tid, exit_id, kind_plan.kind, now)},
         )
-    window = int(uow.tenant.policy.get("restore_window_hours", 24))
+    window = uow.policy.restore_window_hours
     conn.execute(
         update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(
             state=ExitState.OPEN, restore_until=restore_deadline(now, window), updated_at=now, version=exits.c.version + 1
         )
     )
     uow.audit("exit.took_effect", [f"member:{member.id}", f"exit:{exit_id}"], {"moved": moved, "restore_until": restore_deadline(now, window).isoformat()})
+    uow.emit("member.exited", exit_id=exit_id, member_id=member.id)
     return moved
 
 
@@ -297,6 +298,7 @@ def cancel_exit(uow: UnitOfWork, exit_id: int) -> dict[str, Any]:
     next_exit_state(row.state, "cancel")
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.CANCELLED, updated_at=uow.now, version=exits.c.version + 1))
     uow.audit("exit.cancelled", [f"member:{member.id}", f"exit:{exit_id}"], {})
+    uow.emit("exit.cancelled", exit_id=exit_id, member_id=member.id)
     return exit_summary(conn, tid, exit_id)
 
 

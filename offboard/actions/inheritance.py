@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select, update
 from offboard.actions.context import UnitOfWork
 from offboard.actions.exits import exit_summary, get_exit_row, ledger_digest
 from offboard.actions.members import target_of
+from offboard.domain.policy import CustomerTransfer
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, require
 from offboard.domain.errors import Conflict, NotFound, ValidationError, error
@@ -45,10 +46,10 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
     owner_filter = and_(t.c.tenant_id == tid, t.c.id.in_(unassigned), t.c[SPECS[kind_enum].owner].is_(None))
     if kind_enum == ResourceKind.DIRECT_REPORT:
         owner_filter = and_(owner_filter, t.c.id != acceptor.id)  # nobody becomes their own manager: no row, no move
-    waiting = uow.tenant.policy.get("customer_transfer") == "async_24h" and kind_enum in CUSTOMER_KINDS
+    waiting = uow.policy.customer_transfer == CustomerTransfer.ASYNC_24H and kind_enum in CUSTOMER_KINDS
     capacity = None
     if kind_enum == ResourceKind.EXTERNAL_CONTACT:
-        limit = int(uow.tenant.policy.get("customer_limit", 20000))
+        limit = uow.policy.customer_limit
         held = conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tid, external_contacts.c.owner_id == acceptor.id)).scalar_one()
         capacity = max(0, limit - held)
     floor = conn.execute(select(func.coalesce(func.max(L.c.id), 0)).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind_enum.value)).scalar_one()
@@ -63,6 +64,7 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
     apply_moves(conn, tid, exit_id, kind_enum, now, rows=L.c.id > floor)  # only the rows written here
     uow.audit("exit.inherited", [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
               {"kind": kind_enum.value, "count": n, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_enum, now)})
+    uow.emit("resource.transferred", exit_id=exit_id, kind=kind_enum.value, to_member_id=acceptor.id)
     return {"exit_id": exit_id, "kind": kind_enum.value, "to": acceptor.userid, "count": n, "exit": exit_summary(conn, tid, exit_id)}
 
 

@@ -66,5 +66,6 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     ]
     uow.audit("exit.restored", [f"member:{member.id}", f"exit:{exit_id}"],
               {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone})
+    uow.emit("member.restored", exit_id=exit_id, member_id=member.id)
     return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "manager_cleared": manager_gone,
             "state": ExitState.RESTORED.value}

@@ -20,6 +20,13 @@ SCOPES = tuple(a.value for a in Action if a != Action.TENANT_ADMIN)
 
 
 def _check_scopes(scopes: list[str]) -> list[str]:
+    if not scopes:
+        # A token that may do nothing is a mistake, and one that may do everything is a risk:
+        # the scopes are always chosen, never implied (SPEC §3.2).
+        raise error(
+            ValidationError, "scopes_required",
+            "Name what the token may do, one scope or more (--scope, repeatable): {choices}.", choices=", ".join(SCOPES),
+        )
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise error(ValidationError, "unknown_scope", "Unknown token scope {scope}; choose from: {choices}.", scope=unknown[0], choices=", ".join(SCOPES))
@@ -30,6 +37,8 @@ def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str]
     """Create a token and return its plaintext, which is shown once and never stored."""
     name = v.name(name, "token name")
     scopes = _check_scopes(scopes)
+    if not service and uow.actor.kind != "member":
+        raise error(ValidationError, "token_owner_required", "A personal token needs its owner: pass --by USERID, or --service for a tenant token.")
     if uow.actor.scopes is not None:
         # A token narrows its holder (SPEC §3.2): it must not mint a token wider than itself.
         wider = sorted(set(scopes) - uow.actor.scopes)
@@ -39,8 +48,6 @@ def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str]
         require(uow.actor, Action.MANAGE_TOKENS)
         owner = None
     else:
-        if uow.actor.kind != "member":
-            raise error(ValidationError, "token_owner_required", "A personal token needs its owner: pass --by USERID, or --service for a tenant token.")
         owner = uow.actor.member_id
     if expires_days is not None and not 1 <= expires_days <= 3650:
         raise error(ValidationError, "invalid_expiry", "Expiry must be 1-3650 days.")

@@ -9,7 +9,7 @@ from prometheus_client import Counter, Histogram
 
 from offboard import __version__, logs
 from offboard.actions.context import Services
-from offboard.api import directory, errors, exits, security, system
+from offboard.api import directory, errors, exits, policy, security, system
 from offboard.api.strict import no_unknown_query_params
 from offboard.crypto.signing import load_or_create_key
 from offboard.settings import WebSettings
@@ -49,6 +49,7 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
     errors.install(app)
     app.include_router(directory.router)
     app.include_router(exits.router)
+    app.include_router(policy.router)
     app.include_router(system.router)
 
     from offboard.web import routes as console

@@ -71,5 +71,5 @@ class DepartmentUpdate(Strict):
 class TokenCreate(Strict):
     name: Text128 = "api"
     service: bool = False
-    scopes: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=20)] = []
+    scopes: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=20, description="What the token may do (at least one action name of SPEC §3.2).")] = []
     expires_days: Annotated[int, Field(ge=1, le=3650)] | None = None

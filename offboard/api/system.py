@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from offboard.actions import audit as audit_actions
 from offboard.actions import members as member_actions
+from offboard.actions import outbox as outbox_actions
 from offboard.actions.context import tenant_read
 from offboard.actions.auth import Unauthorized, verify_second_factor
 from offboard.api.deps import TenantScope, services, session_token, tenant_scope
@@ -32,6 +33,38 @@ def get_audit(
     with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
         items = audit_actions.events(conn, tenant, actor, before=before, limit=limit, action=action)
     return {"items": items, "next_before": items[-1]["seq"] if len(items) == limit else None}
+
+
+class OutboxItemOut(BaseModel):
+    id: int
+    topic: str
+    key: str
+    ids: dict[str, int | str]
+    state: str
+    attempts: int
+    delivered_to: list[str]
+    last_error: str | None
+    next_attempt_at: str
+    created_at: str
+    delivered_at: str | None
+
+
+class OutboxPageOut(BaseModel):
+    total: int
+    items: list[OutboxItemOut]
+
+
+@router.get("/api/v1/outbox", tags=["audit"], summary="Work handed to subscribers after commit, with its attempts", response_model=OutboxPageOut)
+def get_outbox(
+    request: Request,
+    scope: TenantScope = Depends(tenant_scope),
+    state: Annotated[str | None, Query(max_length=16, description="pending, failing, delivered or dead")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
+        page = outbox_actions.list_outbox(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
+    return {"total": page.total, "items": [item.as_dict() for item in page.items]}
 
 
 @router.get("/api/v1/audit/verify", tags=["audit"], summary="Verify the tenant's audit chain end to end")

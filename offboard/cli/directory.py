@@ -234,7 +234,7 @@ def token_create(
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
     service: Annotated[bool, typer.Option("--service", help="A tenant service token (survives exits) instead of a personal one.")] = False,
     operator: Annotated[bool, typer.Option("--operator", help="An operator token, bound to no enterprise (manages enterprises over the API).")] = False,
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="Action the token may perform; repeat.")] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="What the token may do; repeat for more (at least one): " + ", ".join(token_actions.SCOPES) + ".")] = None,
     expires_days: Annotated[int | None, typer.Option("--expires-days")] = None,
     by: ByOpt = None,
     json_out: JsonOpt = False,

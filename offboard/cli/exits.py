@@ -3,7 +3,6 @@ checklist, sign-off, the worker."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +10,6 @@ import typer
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
-from offboard.actions.sweep import sweep
 from offboard.cli.common import ByOpt, JsonOpt, act, ok, parse_ids, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
@@ -261,26 +259,6 @@ def signoff_cmd(
         emit_json(data)
     else:
         print_checklist(data)
-
-
-def worker(
-    once: Annotated[bool, typer.Option("--once", help="One sweep, then exit.")] = False,
-    interval: Annotated[int, typer.Option("--interval", help="Seconds between sweeps.", min=1, max=3600)] = 30,
-    json_out: JsonOpt = False,
-) -> None:
-    """Run due work: scheduled exits, 24 h takeovers, finalizations (idempotent, catches up)."""
-    while True:
-        report = sweep(STATE.services()).as_dict()
-        if json_out:
-            emit_json(report)
-        else:
-            ok("Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {failed} failed.",
-               took=report["took_effect"], over=report["taken_over"], fin=report["finalized"], failed=len(report["failed"]))
-            for f in report["failed"]:
-                console.print(f"[red]✗ {f['tenant']} exit {f['exit_id']}: {f['message']}[/red]")
-        if once:
-            return
-        time.sleep(interval)
 
 
 def cancel_cmd(member: str, by: ByOpt = None, json_out: JsonOpt = False) -> None:

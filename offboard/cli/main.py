@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 
+from offboard import logs
 from offboard.cli.demo import demo
 from offboard.cli.directory import department_app, member_app, tenant_app, token_app
+from offboard.cli.policy import policy_app
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
-from offboard.cli import exits
+from offboard.cli import exits, jobs
 from offboard.cli.bench import bench_app
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
@@ -38,6 +40,7 @@ def _globals(
 
 app.command("demo")(demo)
 app.add_typer(db_app, name="db")
+tenant_app.add_typer(policy_app, name="policy")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(member_app, name="member")
 app.add_typer(department_app, name="department")
@@ -52,7 +55,8 @@ app.command("restore")(exits.restore_cmd)
 app.command("inherit")(exits.inherit_cmd)
 app.command("checklist")(exits.checklist_cmd)
 app.command("signoff")(exits.signoff_cmd)
-app.command("worker")(exits.worker)
+app.command("worker")(jobs.worker)
+app.add_typer(jobs.outbox_app, name="outbox")
 app.add_typer(bench_app, name="bench")
 app.add_typer(exits.checklist_item_app, name="checklist-item")
 app.add_typer(exits.transfer_app, name="transfer")
@@ -61,6 +65,7 @@ app.add_typer(exits.reimbursement_app, name="reimbursement")
 
 
 def main(argv: list[str] | None = None) -> None:
+    logs.configure()  # JSON lines on stderr, like the server's; stdout stays for the command's output
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     wants_json = "--json" in args
     try:

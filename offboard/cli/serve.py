@@ -17,14 +17,15 @@ log = structlog.get_logger("offboard.worker")
 
 
 def _sweep_forever(stop: threading.Event, interval: int) -> None:
-    from offboard.actions.sweep import sweep
+    from offboard.cli.jobs import run_once
 
     while not stop.wait(interval):
         try:
-            report = sweep(STATE.services())
-            if report.took_effect or report.taken_over or report.finalized or report.failed:
-                log.info("sweep", **report.as_dict())
-        except Exception:  # keep serving; the next sweep retries (it is idempotent)
+            report = run_once()
+            box = report["outbox"]
+            if report["took_effect"] or report["taken_over"] or report["finalized"] or report["failed"] or box["delivered"] or box["failed"]:
+                log.info("sweep", **report)
+        except Exception:  # keep serving; the next pass retries (it is idempotent)
             log.exception("sweep_failed")
 
 

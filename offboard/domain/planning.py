@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from offboard.domain.vocabulary import LedgerState, MemberStatus, ResourceKind
+from offboard.domain.policy import PRESETS, CustomerTransfer, Policy
+from offboard.domain.vocabulary import LedgerState, MemberStatus, Profile, ResourceKind
 
 K = ResourceKind
 
@@ -57,7 +58,7 @@ class Snapshot:
     people: Mapping[int, Person]  # the successor and named acceptors, by id
     emptied_departments: tuple[str, ...] = ()  # names of departments the exit brings to zero
     recent_personal_tokens: int = 0
-    policy: Mapping[str, Any] = field(default_factory=dict)
+    policy: Policy = field(default_factory=lambda: PRESETS[Profile.WECOM])
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,8 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
         if problem:
             blockers.append(problem)
 
-    async_customers = snapshot.policy.get("customer_transfer") == "async_24h"
-    file_policy = snapshot.policy.get("file_policy", "transfer")
+    async_customers = snapshot.policy.customer_transfer == CustomerTransfer.ASYNC_24H
+    file_policy = snapshot.policy.file_policy
     kinds: list[KindPlan] = []
     for kind in ResourceKind:
         count = int(snapshot.owned.get(kind, 0))
@@ -180,7 +181,7 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
     contact_plan = next(k for k in kinds if k.kind == K.EXTERNAL_CONTACT)
     if contact_plan.count and contact_plan.acceptor_id is not None:
         person = snapshot.people.get(contact_plan.acceptor_id) or snapshot.manager
-        limit = int(snapshot.policy.get("customer_limit", 20000))
+        limit = snapshot.policy.customer_limit
         if person is not None and person.customers + contact_plan.count >= NEAR_LIMIT * limit:
             over = max(0, person.customers + contact_plan.count - limit)
             warnings.append(Issue("acceptor_near_limit", "{userid} would hold {total} customers (limit {limit}); {over} would end acceptor_full.",

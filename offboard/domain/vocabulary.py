@@ -117,6 +117,13 @@ class DeviceStatus(StrEnum):
     RETURNED = "returned"
 
 
+class OutboxState(StrEnum):
+    PENDING = "pending"  # not yet delivered to every subscriber; due at next_attempt_at
+    FAILING = "failing"  # a subscriber failed; retried with exponential back-off
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after the last attempt; listed until someone looks
+
+
 class Profile(StrEnum):
     WECOM = "wecom"
     DINGTALK = "dingtalk"

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, and_, func, select
 
 from offboard.domain.org import covered
 from offboard.domain.planning import Person, Snapshot
+from offboard.domain.policy import Policy
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import repo
 from offboard.store.tables import api_tokens, departments, exits, external_contacts, members, roles
@@ -84,5 +85,5 @@ def snapshot(
         people={k: v for k, v in found.items() if k in named},
         emptied_departments=tuple(emptied),
         recent_personal_tokens=recent_tokens,
-        policy=tenant.policy,
+        policy=Policy.of(tenant.profile, tenant.policy),
     )

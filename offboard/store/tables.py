@@ -544,6 +544,31 @@ operator_tokens = Table(
     Column("revoked_at", UTCDateTime),
 )
 
+# Work after commit (SPEC §10): one row per event, written in the transaction of the change it
+# reports; ids and codes only, never personal data. offboard.jobs.outbox delivers it to every
+# subscriber of its topic, each at least once, idempotent by `key`.
+outbox = Table(
+    "outbox",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("key", String(160), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("delivered_to", Json, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("last_error", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "key"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    Index("ix_outbox_tenant_state_next", "tenant_id", "state", "next_attempt_at"),
+)
+
 # Installation-wide settings, e.g. the key that signs console cookies.
 instance_settings = Table(
     "instance_settings",

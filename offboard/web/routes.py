@@ -355,10 +355,11 @@ def me_page(request: Request, c: Console = Depends(console)):
 
 
 def install(app: FastAPI) -> None:
-    from offboard.web import exits  # imported here: it builds on this module's Console
+    from offboard.web import exits, settings  # imported here: they build on this module's Console
 
     app.include_router(router)
     app.include_router(exits.router)
+    app.include_router(settings.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(SignInRequired)

@@ -43,7 +43,7 @@ from offboard.actions.context import Services, resolve_actor, tenant_transaction
 from offboard.actions.tenants import create_tenant
 from offboard.api.app import create_app
 from offboard.bootstrap import build
-from offboard.crypto.secrets import hash_password
+from offboard.crypto.secrets import hash_password, new_token
 from offboard.store import ids
 from offboard.store.tables import api_tokens, departments, documents, exits, external_contacts, members, transfer_ledger
 from tests.support.clock import FakeClock
@@ -151,7 +151,7 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
         for key in PEOPLE:
             member_actions.set_credentials(uow, member_ids[key], password=PASSWORD, totp_secret=secrets_[key])
         service = token_actions.create_token(uow, name="integration", service=True, scopes=ALL_SCOPES)
-        unscoped = token_actions.create_token(uow, name="no scopes", service=True, scopes=[])
+        unscoped = _unscoped_service_token(uow)
         if extra:
             extra_ids["lab"] = dept_actions.add_department(uow, f"{title} Lab", sales)
             extra_ids["lab_hr"] = member_actions.add_member(uow, userid=f"{prefix}-lab-hr", name=f"{title} Lab Hr", department_ids=[extra_ids["lab"]])
@@ -169,6 +169,18 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
         key: Person(key, userids[key], names[key], member_ids[key], secrets_[key], personal[key]["token"], personal[key]["id"]) for key in PEOPLE
     }
     return Org(slug, created["id"], root, sales, ops, people, service["token"], unscoped["token"], extra_ids)
+
+
+def _unscoped_service_token(uow) -> dict[str, object]:
+    """A service token with no scope at all, as tokens made before scopes were required are:
+    written directly, since creating one is refused now (scopes_required)."""
+    plaintext, prefix, digest = new_token(uow.tenant_id)
+    token_id = ids.next_id(uow.conn, api_tokens, uow.tenant_id)
+    uow.conn.execute(insert(api_tokens).values(
+        tenant_id=uow.tenant_id, id=token_id, member_id=None, name="no scopes", prefix=prefix, token_hash=digest,
+        scopes=[], created_by="operator", created_at=uow.now, expires_at=None,
+    ))
+    return {"id": token_id, "token": plaintext}
 
 
 def _exit_with_a_waiting_transfer(uow, prefix: str, title: str, department: int) -> dict[str, object]:

@@ -12,8 +12,8 @@ the value gets past the other checks and reaches the action, the database and th
 - the sign-in forms: POST /login (tenant, userid, password, `pre` with the ob_pre cookie set,
   next), POST /login/totp, POST /reverify and POST /api/v1/me/reverify;
 - the CSRF token itself, in the `csrf` field of every form and in the X-CSRF-Token header of
-  every state-changing API request made with the session cookie (and Origin, Referer and
-  Authorization headers).
+  every state-changing API request made with the session cookie; and the Origin, Referer,
+  Authorization and Accept-Language headers and the session, device, sign-in and language cookies.
 
 The values: arbitrary Unicode text (NUL and other control characters, bidi overrides, zero
 width characters, full-width and Arabic-Indic digits, U+D7FF, non-characters, astral planes,
@@ -30,9 +30,13 @@ everyone. Every 5xx is collected; the test fails at the end with one entry per (
 cause): method, path, field, the shortest value seen, status, response body and the exception
 the server logged.
 
-The fixed text, NUL and date cases run on SQLite and PostgreSQL (the databases differ: NUL in
-text, time ranges, LIKE escapes); the Hypothesis fuzz over every field, integers and JSON types
-included, runs on SQLite. Examples per field come from the profile tests/conftest.py loads.
+The fixed text, NUL and date cases run on SQLite and PostgreSQL, whose text and time types
+differ (NUL in text, time ranges, LIKE escapes): empty, NUL, RTL override, full-width digits,
+zero-width joiner and U+D7FF, strings of max_length and of NFC-expanding characters, LIKE
+wildcards in query parameters, a lone surrogate in JSON and the extreme dates. The Hypothesis
+fuzz of every field (those classes and more, max_length + 1, the integer extremes, booleans,
+wrong JSON types), of the CSRF token, headers and cookies runs on SQLite. Examples per field
+come from the Hypothesis profile tests/conftest.py loads.
 """
 
 from __future__ import annotations
@@ -61,7 +65,10 @@ from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions.context import tenant_transaction
+from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE
+from offboard.i18n import LANG_COOKIE
 from offboard.store import tables
+from offboard.web.routes import PRE_COOKIE
 from tests.api.conftest import PASSWORD, World, api_operations, csrf_of, fresh, routes, sign_in, start_login
 
 # Hypothesis examples per field (and per transport), scaled from the loaded profile (ci: 25, dev: 50):
@@ -84,11 +91,9 @@ def core_texts(max_length: int | None, *, query: bool = False, json_body: bool =
         ("empty", ""),
         ("NUL", "\x00"),
         ("RTL override", "\u202egpj.exe"),
-        ("zero-width joiner", "a\u200db"),
         ("full-width digits", "１２３４５６"),
-        ("U+D7FF", "\ud7ff"),
+        ("zero-width joiner and U+D7FF", "a\u200d\ud7ff"),
         (f"{n} chars (max_length)", "x" * n),
-        (f"{n + 1} chars (max_length + 1)", "x" * (n + 1)),
         (f"{n} NFC-expanding chars", "\u0958" * n),  # NFC turns each into two: longer after cleaning
     ]
     if query:  # search and filter parameters
@@ -102,6 +107,9 @@ def more_texts(max_length: int | None) -> list[tuple[str, str]]:
     """More value classes, drawn by Hypothesis in the SQLite fuzz."""
     n = max_length or 1000
     return [
+        (f"{n + 1} chars (max_length + 1)", "x" * (n + 1)),
+        ("U+D7FF", "\ud7ff"),
+        ("zero-width joiner", "a\u200db"),
         ("NUL inside", "alpha\x00super"),
         ("astral", "\U0001f600\U0010ffff"),
         ("lone low surrogate", "\udfff"),  # JSON only: texts() drops it for other transports
@@ -162,8 +170,8 @@ MORE_DATES = [  # drawn by Hypothesis in the SQLite fuzz
     ("30 nines", "9" * 30),
 ]
 
-EXTREME_INTS = [2**63, 2**63 - 1, -(2**63) - 1, 2**70, 2**31, 0, -1]  # every int field, with its bounds ± 1
-MORE_INTS = [-(2**63), 2**64, -(2**70), 2**31 - 1, 2**32, 2**53 + 1]  # drawn by Hypothesis
+EXTREME_INTS = [2**63, 2**63 - 1, -(2**63) - 1, 2**70]  # every int field, with its bounds ± 1
+MORE_INTS = [-(2**63), 2**64, -(2**70), 2**31, 2**31 - 1, 2**32, 2**53 + 1, 0, -1]  # drawn by Hypothesis
 INT_TEXTS = ["１２"]  # in a path, query or form
 MORE_INT_TEXTS = ["1e3", "NaN", "٣", "9" * 40, "0x1f", "+1", " 1", "1_000", "-0", "inf", "1.0", ""]
 ODD_NUMBERS = [1.5]  # in JSON
@@ -385,7 +393,8 @@ def fuzz_values(f: Field) -> tuple[list[tuple[str, Any]], st.SearchStrategy[tupl
     if shape.kind == "bool":
         odd = [None, "true", "yes", "", 2, 2**64, [], {}] if json_body else ["true", "yes", "", "2", "\x00"]
         return [(f"bool {v!r}", v) for v in odd], st.one_of(st.booleans(), st.text(max_size=5)).map(lambda v: ("bool or text", v))
-    return [], texts(shape.max_length, query=f.where == "query", json_body=json_body)
+    n = shape.max_length or 1000
+    return [(f"{n + 1} chars (max_length + 1)", "x" * (n + 1))], texts(shape.max_length, query=f.where == "query", json_body=json_body)
 
 
 # --- sending, and collecting 5xx --------------------------------------------------------------------
@@ -472,7 +481,8 @@ class Probe:
         return "\n".join(lines)
 
     def check(self) -> None:
-        assert not self.failures, self.report()
+        if self.failures:
+            pytest.fail(self.report(), pytrace=False)
 
     def assert_reached(self, ops: list[Operation]) -> None:
         """A route that only ever answered 401 or 403 was not fuzzed at all: its values never got in."""
@@ -480,7 +490,8 @@ class Probe:
         for (op, status), n in self.statuses.items():
             answered.setdefault(op, set()).add(status)
         refused = [str(op) for op in ops if str(op) in answered and answered[str(op)] <= {401, 403}]
-        assert not refused, f"every request to these routes was refused by authentication or permission, so nothing was tested: {refused}"
+        if refused:
+            pytest.fail(f"every request to these routes was refused by authentication or permission, so nothing was tested: {refused}", pytrace=False)
 
 
 @pytest.fixture
@@ -766,10 +777,10 @@ def pages_still_answer(world: World, probe: Probe, members_before: int, session:
 
 
 class TestTextAndDatesOnEveryDatabase:
-    """Text (NUL, bidi override, zero-width joiner, full-width digits, U+D7FF, astral, at and past
-    max_length, NFC-expanding, LIKE wildcards in query parameters, lone surrogates in JSON) and
-    extreme dates, on SQLite and PostgreSQL, whose text and time types differ (PostgreSQL refuses
-    NUL in text; each has its own date range and LIKE escapes)."""
+    """Text (empty, NUL, RTL override, full-width digits, zero-width joiner and U+D7FF, strings of
+    max_length and of NFC-expanding characters, LIKE wildcards in query parameters, a lone
+    surrogate in JSON) and extreme dates, on SQLite and PostgreSQL, whose text and time types
+    differ (PostgreSQL refuses NUL in text; each has its own date range and LIKE escapes)."""
 
     def test_spec_9_api_text_and_date_fields_never_answer_5xx(self, world, probe):
         """SPEC §9 (never a 500 for bad input): hostile text and extreme datetimes in every text and
@@ -854,7 +865,8 @@ class TestFuzzOnSQLite:
         """SPEC §9 (never a 500 for bad input): hostile text as the CSRF token in the `csrf` field
         of every console form, and hostile bytes in the X-CSRF-Token header of every
         state-changing API request made with the session cookie; also in Origin and Referer
-        (the same-site check) and Authorization (the bearer token)."""
+        (the same-site check), Authorization (the bearer token), Accept-Language and the
+        session, device, sign-in and language cookies."""
         members_before = last_id(world, tables.members)
         session = fuzz_csrf(world, probe, examples=FUZZ_EXAMPLES)
         pages_still_answer(world, probe, members_before, session)
@@ -903,6 +915,8 @@ ORIGIN_HEADERS = [
     ("UTF-8 host", "http://例え.テスト".encode()),
     ("latin-1 host", b"http://t\xe9st"),
 ]
+COOKIE_VALUES = [("dotted junk", b"a.b.c.d"), ("base64 junk", b"eyJ9.===.=="), ("4000 chars", b"x" * 4000), ("quoted", b'"\\"\\\\"')]
+LANGUAGES = [("bad q", b"zh-CN;q=abc"), ("huge q", b"*;q=1e999"), ("separators only", b";;,,;"), ("8000 chars of zh", b"zh" * 4000)]
 BEARER_HEADERS = CSRF_HEADERS + [("obt_ full-width tenant", "obt_１_abcd_efgh".encode()), ("obt_ Arabic-Indic tenant", "obt_١_ab_cd".encode())]
 
 
@@ -953,4 +967,16 @@ def fuzz_csrf(world: World, probe: Probe, *, examples: int) -> Session:
     bare = open_client(world)
     for label, raw in BEARER_HEADERS:
         probe.send(bare, "GET /api/v1/me", "header:Authorization", label, b"Bearer " + raw, "GET", "/api/v1/me", headers={"Authorization": b"Bearer " + raw})
+    # 5. The cookies (session, device, sign-in form, language) and Accept-Language, set by hand on a client without cookies.
+    form = {"tenant": world.a.slug, "userid": world.a["member"].userid, "password": PASSWORD, "pre": "fuzz-pre"}
+    for name in (SESSION_COOKIE, DEVICE_COOKIE, PRE_COOKIE, LANG_COOKIE):
+        for label, raw in CSRF_HEADERS + COOKIE_VALUES:
+            jar = b"ob_pre=fuzz-pre; " + name.encode() + b"=" + raw
+            for method, url, data in (("GET", "/", None), ("GET", "/api/v1/me", None), ("POST", "/login", form)):
+                bare.cookies.clear()
+                probe.send(bare, f"{method} {url}", f"cookie:{name}", label, raw, method, url, headers={"Cookie": jar}, data=data)
+    for label, raw in CSRF_HEADERS + LANGUAGES:
+        for url, headers in (("/login", {}), ("/api/v1/me", world.a.bearer("super")), ("/api/v1/nothing-here", {})):
+            bare.cookies.clear()
+            probe.send(bare, f"GET {url}", "header:Accept-Language", label, raw, "GET", url, headers={**headers, "Accept-Language": raw})
     return session

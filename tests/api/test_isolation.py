@@ -37,6 +37,7 @@ BODIES = {
     ("POST", "/api/v1/exits/{exit_id}/grants/ack"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/signoff"): lambda w: {"role": "hr"},
+    ("PATCH", "/api/v1/policy"): lambda w: {"customer_limit": 12345},  # the caller's own tenant only
 }
 
 

@@ -105,7 +105,7 @@ def test_tenant_is_required_when_several_exist(cli, db):
 
 
 def test_spec_9_json_prints_json_only_on_every_read_command(cli, db):
-    assert cli("--db", db, "token", "create", "--service", "--name", "sync")[0] == 0
+    assert cli("--db", db, "token", "create", "--service", "--name", "sync", "--scope", "read_directory")[0] == 0
     code, tenants, _ = _json(cli, "--db", db, "tenant", "list", "--json")
     assert code == 0 and [t["slug"] for t in tenants] == ["acme"]
     code, members, _ = _json(cli, "--db", db, "member", "list", "--json")
@@ -292,7 +292,7 @@ def test_token_create_prints_the_token_once_and_list_never_shows_it(cli, db):
 
 
 def test_token_create_json_carries_the_token_once(cli, db):
-    code, created, _ = _json(cli, "--db", db, "token", "create", "--service", "--json")
+    code, created, _ = _json(cli, "--db", db, "token", "create", "--service", "--scope", "read_directory", "--json")
     assert code == 0 and created["token"].startswith("obt_")
     code, tokens, _ = _json(cli, "--db", db, "token", "list", "--json")
     assert all("token" not in t for t in tokens)
@@ -300,7 +300,7 @@ def test_token_create_json_carries_the_token_once(cli, db):
 
 
 def test_revoking_a_token_works_and_revoking_twice_is_token_revoked(cli, db):
-    code, created, _ = _json(cli, "--db", db, "token", "create", "--service", "--json")
+    code, created, _ = _json(cli, "--db", db, "token", "create", "--service", "--scope", "read_directory", "--json")
     assert cli("--db", db, "token", "revoke", str(created["id"]))[0] == 0
     code, tokens, _ = _json(cli, "--db", db, "token", "list", "--json")
     assert tokens[0]["revoked_at"] is not None
@@ -329,3 +329,13 @@ def test_spec_7_a_tenant_adds_a_checklist_item_from_the_cli(tmp_path, capsys):
         main(["--db", db, "checklist-item", "add", "documents", "--title", "x", "--owner", "hr"])
     assert done.value.code == 2  # a built-in key is refused as invalid input
     assert "invalid_item_key" in capsys.readouterr().err
+
+
+def test_issue_8_token_create_without_a_scope_is_refused_with_the_scopes_to_choose_from(cli, db):
+    code, data, _ = _json(cli, "--db", db, "token", "create", "--service", "--json")
+    assert code != 0 and data["error"] == "scopes_required"
+    assert "read_directory" in data["message"] and "attest_hr" in data["message"]
+    code, out, _ = cli("--db", db, "token", "create", "--help")
+    assert code == 0 and "manage_directory" in out
+    code, tokens, _ = _json(cli, "--db", db, "token", "list", "--json")
+    assert tokens == []

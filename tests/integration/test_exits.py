@@ -502,6 +502,8 @@ def test_r_org_4_without_anyone_named_the_manager_receives_everything(services):
 
 
 def test_r_org_4_fallbacks_without_successor_or_manager(services):
+    """With nobody to receive them, each kind takes its fallback: R-ORG-3 self-built apps kept
+    in the enterprise archive, R-POST-3 shared calendars deleted, customers unassigned."""
     company = make_company(services)
     clear_manager(company, "leo")
     result = start(company, "leo")
@@ -709,6 +711,7 @@ def test_inv_3_each_moved_resource_has_exactly_one_ledger_row_with_its_version_a
 
 
 def test_r_exit_6_restore_reverts_untouched_transfers_and_reports_the_touched_one(services):
+    """R-EXC-2: a mistaken exit is undone by the restore of R-EXIT-6."""
     company = make_company(services)
     give_records(company, "leo")
     act(company, None, role_actions.grant_role, "leo", "admin", scope=[company.departments["East"]])

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from offboard.domain.planning import Choices, Person, Snapshot, digest, plan_exit
-from offboard.domain.policy import preset
+from offboard.domain.policy import Policy
 from offboard.domain.vocabulary import LedgerState, ResourceKind
 
 K = ResourceKind
@@ -49,7 +49,7 @@ def snap(profile: str = "dingtalk", policy: dict | None = None, **fields) -> Sna
         "manager": None,
         "owned": {kind: 3 for kind in ResourceKind},
         "people": {p.member_id: p for p in (person(SUCCESSOR), person(ACCEPTOR))},
-        "policy": {**preset(profile), **(policy or {})},
+        "policy": Policy.of(profile).changed(policy or {}),
     }
     values.update(fields)
     return Snapshot(**values)

@@ -1,0 +1,71 @@
+"""`offboard worker` (due work and the outbox) and `offboard outbox list`."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from offboard.actions.outbox import list_outbox
+from offboard.actions.sweep import sweep
+from offboard.cli.common import ByOpt, JsonOpt, ok, reading
+from offboard.cli.output import console, emit_json, table
+from offboard.cli.state import STATE
+from offboard.jobs.outbox import LEASE, drain
+
+outbox_app = typer.Typer(help="Work handed to subscribers after commit (webhooks, connectors, the event log).", no_args_is_help=True)
+
+
+def run_once(lease: timedelta = LEASE) -> dict[str, object]:
+    """One sweep of due work, then one drain of the outbox (which delivers what the sweep emitted)."""
+    services = STATE.services()
+    report = sweep(services).as_dict()
+    drained = drain(services, lease=lease)
+    report["outbox"] = {"delivered": drained.delivered, "failed": drained.failed, "dead": drained.dead, "errors": drained.errors}
+    return report
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    interval: Annotated[int, typer.Option("--interval", help="Seconds between passes.", min=1, max=3600)] = 30,
+    lease: Annotated[int, typer.Option("--lease", help="Seconds an event being delivered stays with this worker before another may take it.", min=1, max=3600)] = int(LEASE.total_seconds()),
+    json_out: JsonOpt = False,
+) -> None:
+    """Run due work (scheduled exits, 24 h takeovers, finalizations) and deliver the outbox.
+    Idempotent and catches up; any number of workers may run at once."""
+    while True:
+        report = run_once(timedelta(seconds=lease))
+        if json_out:
+            emit_json(report)
+        else:
+            box = report["outbox"]
+            ok("Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {failed} failed.",
+               took=report["took_effect"], over=report["taken_over"], fin=report["finalized"], failed=len(report["failed"]))
+            ok("Outbox: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=box["delivered"], failed=box["failed"], dead=box["dead"])
+            for f in report["failed"]:
+                console.print(f"[red]✗ {f['tenant']} exit {f['exit_id']}: {f['message']}[/red]")
+            for e in box["errors"]:
+                console.print(f"[yellow]! {e['key']}: {e['error']}[/yellow]")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    state: Annotated[str | None, typer.Option("--state", help="pending, failing, delivered or dead.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
+    by: ByOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The enterprise's outbox, newest first: each event, where it was delivered, its attempts."""
+    with reading(by) as (conn, tenant, actor):
+        page = list_outbox(conn, tenant.id, actor, state=state, limit=limit)
+    if json_out:
+        emit_json({"total": page.total, "items": [i.as_dict() for i in page.items]})
+        return
+    table(None, ["id", "topic", "ids", "state", "attempts", "delivered to", "last error", "created"],
+          [[i.id, i.topic, " ".join(f"{k}={v}" for k, v in i.ids.items()), i.state, i.attempts, ", ".join(i.delivered_to) or "—",
+            i.last_error or "", i.created_at.isoformat(timespec="seconds")] for i in page.items])

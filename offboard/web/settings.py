@@ -1,0 +1,68 @@
+"""Console: the enterprise's policy beside the three platforms' presets (SPEC §6), and changing it."""
+
+from __future__ import annotations
+
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+
+from offboard.actions.context import tenant_transaction
+from offboard.actions.policy import parse_assignments, set_policy, show_policy
+from offboard.api.deps import check_csrf, session_token
+from offboard.domain.authz import Action, allowed
+from offboard.domain.errors import OffboardError
+from offboard.domain.policy import SETTINGS
+from offboard.web.rendering import locale_of, render
+from offboard.web.routes import Console, console
+
+router = APIRouter(include_in_schema=False)
+
+
+def _(text: str) -> str:
+    return text  # marks a template for the catalogue; translated when shown
+
+
+VALUE_WORDS = {
+    "async_24h": _("Asynchronous: taken over after 24 h unless the customer refuses"),
+    "immediate": _("Immediate"),
+    "dual_verification": _("Both verify, then a transition window"),
+    "escrow": _("A custodian holds power until a successor accepts"),
+    "whole_account": _("Whole account only"),
+    "selective": _("Module by module"),
+    "levels": _("Erasure levels L1-L4"),
+    "manual": _("Started by hand"),
+    "hr_sync": _("From the HR system (SCIM, leave dates)"),
+    "approval_flow": _("From an approved exit request"),
+    "transfer": _("Transfer to the acceptor"),
+    "archive": _("Keep in the enterprise archive"),
+    "delete": _("Delete after the retention period"),
+}
+UNITS = {"h": _("hours"), "d": _("days")}
+
+
+def _page(request: Request, c: Console, error: dict | None = None, notice: str | None = None, status_code: int = 200):
+    with c.read() as (conn, tenant, actor):
+        view = show_policy(conn, tenant, actor)
+        can_change = allowed(actor, Action.MANAGE_ADMINS)
+    return render(request, "policy.html", status_code=status_code, c=c, view=view, can_change=can_change, words=VALUE_WORDS, units=UNITS,
+                  settings=SETTINGS, error=error, notice=notice)
+
+
+@router.get("/settings/policy")
+def policy_page(request: Request, c: Console = Depends(console)):
+    return _page(request, c, notice=request.query_params.get("saved") and _("Policy saved; the change is in the audit trail."))
+
+
+@router.post("/settings/policy")
+async def policy_submit(request: Request, c: Console = Depends(console)):
+    form = await request.form()
+    check_csrf(request, session_token(request), str(form.get("csrf", ""))[:128])
+    c.require_recent_verification("/settings/policy")
+    pairs = [f"{key}={str(form.get(key, ''))[:32]}" for key in SETTINGS if key in form]
+    try:
+        changes = parse_assignments(pairs)
+        with tenant_transaction(request.app.state.services, c.slug, actor=c.auth.actor) as uow:
+            set_policy(uow, changes)
+    except OffboardError as exc:
+        return _page(request, c, error={"code": exc.code, "message": exc.render(locale_of(request))}, status_code=exc.status if 400 <= exc.status < 500 else 400)
+    return RedirectResponse("/settings/policy?saved=1", status_code=303)
