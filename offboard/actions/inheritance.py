@@ -103,14 +103,16 @@ def _result(row, outcome: LedgerState, replayed: bool = False) -> dict[str, Any]
     return {"correlation_id": row.correlation_id, "exit_id": row.exit_id, "kind": row.kind, "resource_id": row.resource_id, "state": outcome.value, "replayed": replayed}
 
 
-def take_over_due(uow: UnitOfWork) -> int:
-    """R-ORG-2: waiting transfers whose 24 h are over are taken over (fires on "due at or before now")."""
+def take_over_exit(uow: UnitOfWork, exit_id: int) -> int:
+    """R-ORG-2: the waiting transfers of one exit whose 24 h are over are taken over (fires on
+    "due at or before now"); one statement per kind and outcome."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     due = conn.execute(
-        select(L.c.exit_id, L.c.kind).where(L.c.tenant_id == tid, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER).group_by(L.c.exit_id, L.c.kind)
-    ).all()
+        select(L.c.kind).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
+        .group_by(L.c.kind).order_by(L.c.kind)
+    ).scalars().all()
     total = 0
-    for exit_id, kind in due:
+    for kind in due:
         waiting = and_(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
         # R-ORG-4: an acceptor who left since the transfer started receives nothing (nothing may be
         # left owned by a departed member); the resource is unassigned and inherited later (R-ORG-5).

@@ -9,19 +9,19 @@ from typing import Annotated
 import typer
 
 from offboard.actions.outbox import list_outbox
-from offboard.actions.sweep import sweep
 from offboard.cli.common import ByOpt, JsonOpt, ok, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
 from offboard.jobs.outbox import LEASE, drain
+from offboard.jobs.reconciler import reconcile
 
 outbox_app = typer.Typer(help="Work handed to subscribers after commit (webhooks, connectors, the event log).", no_args_is_help=True)
 
 
 def run_once(lease: timedelta = LEASE) -> dict[str, object]:
-    """One sweep of due work, then one drain of the outbox (which delivers what the sweep emitted)."""
+    """One pass over due work, then one drain of the outbox (which delivers what the pass emitted)."""
     services = STATE.services()
-    report = sweep(services).as_dict()
+    report = reconcile(services).as_dict()
     drained = drain(services, lease=lease)
     report["outbox"] = {"delivered": drained.delivered, "failed": drained.failed, "dead": drained.dead, "errors": drained.errors}
     return report
@@ -45,7 +45,7 @@ def worker(
                took=report["took_effect"], over=report["taken_over"], fin=report["finalized"], failed=len(report["failed"]))
             ok("Outbox: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=box["delivered"], failed=box["failed"], dead=box["dead"])
             for f in report["failed"]:
-                console.print(f"[red]✗ {f['tenant']} exit {f['exit_id']}: {f['message']}[/red]")
+                console.print(f"[red]✗ {f['kind']} exit {f['exit_id']} (tenant {f['tenant_id']}): {f['message']}[/red]")
             for e in box["errors"]:
                 console.print(f"[yellow]! {e['key']}: {e['error']}[/yellow]")
         if once:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from offboard.store.tables import members, tenants
+from offboard.store.tables import exits, members, tenants
 
 
 def lock_tenant(conn: Connection, tenant_id: int) -> None:
@@ -24,3 +24,20 @@ def lock_member(conn: Connection, tenant_id: int, member_id: int) -> None:
         conn.execute(
             select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id == member_id).with_for_update(key_share=True)
         )
+
+
+def try_lock_member(conn: Connection, tenant_id: int, member_id: int) -> bool:
+    """The member lock if it is free now (SKIP LOCKED): a worker passes over work someone else holds."""
+    if conn.dialect.name != "postgresql":
+        return True
+    query = select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id == member_id)
+    return conn.execute(query.with_for_update(key_share=True, skip_locked=True)).first() is not None
+
+
+def try_lock_exit(conn: Connection, tenant_id: int, exit_id: int, *still_due) -> bool:
+    """The exit row, if it is free now and still matches `still_due`: the claim of due work.
+    On SQLite the write lock of the transaction already excludes every other worker."""
+    query = select(exits.c.id).where(exits.c.tenant_id == tenant_id, exits.c.id == exit_id, *still_due)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True, skip_locked=True)
+    return conn.execute(query).first() is not None

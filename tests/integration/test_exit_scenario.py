@@ -18,7 +18,7 @@ from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance
 from offboard.actions import restore as restore_actions
-from offboard.actions import sweep as sweep_actions
+from offboard.jobs import reconciler
 from offboard.actions.audit import verify_chain
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.demo import build_demo
@@ -111,9 +111,9 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
 
     # --- 24 h after the exit the waiting transfers are taken over ------------------------------------
     clock.advance(hours=22, minutes=54)  # 23 h 59 min after the exit
-    assert sweep_actions.sweep(services).as_dict()["taken_over"] == 0
+    assert reconciler.reconcile(services).as_dict()["taken_over"] == 0
     clock.advance(minutes=1)
-    report = sweep_actions.sweep(services).as_dict()
+    report = reconciler.reconcile(services).as_dict()
     assert (report["taken_over"], report["failed"]) == (71 + 6, [])
     groups = q(select(customer_groups.c.owner_id, customer_groups.c.restricted).where(customer_groups.c.name.like("华东大客户群%")))
     assert groups == [(zhaolei, False)] * 6
@@ -122,7 +122,7 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
     assert items["external_contacts"]["detail"] == {"external_contact": 1}  # the re-assigned one still waits
     assert items["customer_groups"]["done"]
     clock.advance(hours=1)
-    assert sweep_actions.sweep(services).as_dict()["taken_over"] == 1
+    assert reconciler.reconcile(services).as_dict()["taken_over"] == 1
     assert q(select(external_contacts.c.owner_id).where(external_contacts.c.id == refused_id)) == [(other_id,)]
     assert q(select(func.count()).where(external_contacts.c.owner_id == zhaolei)) == [(48 + 71,)]
 
@@ -138,9 +138,9 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
     assert set(signed["signoffs"]) == {"hr", "it"} and signed["state"] == "open"
 
     # --- the window passes; the sweep finalizes ------------------------------------------------------
-    assert sweep_actions.sweep(services).as_dict()["finalized"] == 0
+    assert reconciler.reconcile(services).as_dict()["finalized"] == 0
     clock.advance(hours=WINDOW_HOURS - 25)  # exactly the end of the window
-    report = sweep_actions.sweep(services).as_dict()
+    report = reconciler.reconcile(services).as_dict()
     assert (report["finalized"], report["failed"]) == (1, [])
     summary = read(lambda conn, tenant, actor: exit_actions.exit_summary(conn, tenant.id, eid))
     assert (summary["state"], summary["member"]["status"]) == ("finalized", "finalized")

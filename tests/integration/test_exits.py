@@ -17,7 +17,7 @@ from offboard.actions import inheritance
 from offboard.actions import members as member_actions
 from offboard.actions import restore as restore_actions
 from offboard.actions import roles as role_actions
-from offboard.actions import sweep as sweep_actions
+from offboard.jobs import reconciler
 from offboard.actions import tokens as token_actions
 from offboard.actions.auth import authenticate_bearer, authenticate_session
 from offboard.actions.checklist import retention_end
@@ -106,7 +106,7 @@ def clear_manager(company: Company, userid: str) -> None:
 
 
 def sweep(company: Company) -> dict:
-    return sweep_actions.sweep(company.services).as_dict()
+    return reconciler.reconcile(company.services).as_dict()
 
 
 # --- R-EXIT-5 plan before act --------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from offboard.actions import inheritance
 from offboard.actions import members as member_actions
 from offboard.actions import restore as restore_actions
 from offboard.actions import roles as role_actions
-from offboard.actions import sweep as sweep_actions
+from offboard.jobs import reconciler
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.actions.tenants import create_tenant
 from offboard.domain.errors import OffboardError
@@ -279,7 +279,7 @@ class ExitMachine(RuleBasedStateMachine):
     @rule(hours=st.sampled_from([2, 12, 25]))
     def time_passes(self, hours):
         self.clock.advance(hours=hours)
-        report = sweep_actions.sweep(self.services).as_dict()
+        report = reconciler.reconcile(self.services).as_dict()
         event(f"sweep took_effect={bool(report['took_effect'])} taken_over={bool(report['taken_over'])} finalized={bool(report['finalized'])}")
         # A scheduled exit whose acceptor left or whose leaver became a super admin meanwhile waits.
         assert {f["error"] for f in report["failed"]} <= {"exit_blocked"}, report["failed"]

@@ -1,0 +1,120 @@
+"""Due work (R-EXIT-8, SPEC §10) as a registry of kinds: scheduled exits taking effect, 24 h
+customer takeovers, finalization once the restore window is over and HR and IT have signed.
+
+Every kind is found from the rows themselves, "due at or before now and not done", so a worker
+that was down catches up. Each item runs in its own transaction, which first claims it: the
+member and exit rows are locked with SKIP LOCKED on PostgreSQL (another worker holding them
+means this one passes over the item) and the item is checked to be still due (a worker that
+finished it a moment ago leaves nothing to do). So any number of workers share the work, each
+item is done once, and one failing item is reported and retried next pass without stopping
+the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from sqlalchemy import Connection, exists, func, select
+
+from offboard.actions.checklist import finalize
+from offboard.actions.context import Services, UnitOfWork, tenant_transaction
+from offboard.actions.exits import take_effect
+from offboard.actions.inheritance import TAKEOVER, take_over_exit
+from offboard.domain.checklist import SIGNING_ROLES
+from offboard.domain.errors import OffboardError
+from offboard.domain.vocabulary import ExitState, LedgerState
+from offboard.store.locks import try_lock_exit, try_lock_member
+from offboard.store.tables import exit_signoffs, exits, transfer_ledger
+
+log = structlog.get_logger("offboard.reconciler")
+L = transfer_ledger
+
+
+@dataclass(frozen=True)
+class DueKind:
+    name: str  # the report's field
+    due: Callable[[datetime], list]  # where-clauses on exits: due at or before now and not done
+    run: Callable[[UnitOfWork, int], int]  # does one item; returns what it counts in the report
+
+
+def _signed():
+    return (
+        select(func.count()).where(exit_signoffs.c.tenant_id == exits.c.tenant_id, exit_signoffs.c.exit_id == exits.c.id)
+        .scalar_subquery()
+    )
+
+
+def _waiting_due(now: datetime):
+    return exists().where(
+        L.c.tenant_id == exits.c.tenant_id, L.c.exit_id == exits.c.id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER
+    )
+
+
+def _take_effect(uow: UnitOfWork, exit_id: int) -> int:
+    take_effect(uow, exit_id)
+    return 1
+
+
+def _finalize(uow: UnitOfWork, exit_id: int) -> int:
+    finalize(uow, exit_id)
+    return 1
+
+
+KINDS: tuple[DueKind, ...] = (
+    DueKind("took_effect", lambda now: [exits.c.state == ExitState.SCHEDULED, exits.c.effective_at <= now], _take_effect),
+    DueKind("taken_over", lambda now: [exits.c.state.in_([ExitState.OPEN, ExitState.FINALIZED]), _waiting_due(now)], take_over_exit),
+    DueKind("finalized", lambda now: [exits.c.state == ExitState.OPEN, exits.c.restore_until <= now, _signed() >= len(SIGNING_ROLES)], _finalize),
+)
+
+
+@dataclass
+class ReconcileReport:
+    took_effect: int = 0
+    taken_over: int = 0
+    finalized: int = 0
+    skipped: int = 0  # claimed by another worker, or done by one a moment ago
+    failed: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"took_effect": self.took_effect, "taken_over": self.taken_over, "finalized": self.finalized, "skipped": self.skipped,
+                "failed": self.failed}
+
+
+def _find(conn: Connection, kind: DueKind, now: datetime, limit: int) -> list:
+    return conn.execute(
+        select(exits.c.tenant_id, exits.c.id, exits.c.member_id).where(*kind.due(now)).order_by(exits.c.effective_at, exits.c.id).limit(limit)
+    ).all()
+
+
+def reconcile(services: Services, *, limit: int = 1000) -> ReconcileReport:
+    """One pass over every kind of due work, each item on its own."""
+    report = ReconcileReport()
+    now = services.clock.now()
+    for kind in KINDS:
+        with services.db.read() as conn:
+            items = _find(conn, kind, now, limit)
+        for tenant_id, exit_id, member_id in items:
+            _run_one(services, kind, tenant_id, exit_id, member_id, report)
+    return report
+
+
+def _run_one(services: Services, kind: DueKind, tenant_id: int, exit_id: int, member_id: int, report: ReconcileReport) -> None:
+    try:
+        with tenant_transaction(services, tenant_id=tenant_id) as uow:
+            claimed = try_lock_member(uow.conn, tenant_id, member_id) and try_lock_exit(uow.conn, tenant_id, exit_id, *kind.due(uow.now))
+            counted = kind.run(uow, exit_id) if claimed else 0
+    except OffboardError as exc:  # recorded and retried on the next pass; the others go on
+        report.failed.append({"tenant_id": tenant_id, "kind": kind.name, "exit_id": exit_id, "error": exc.code, "message": exc.render("en")})
+        return
+    except Exception as exc:  # a bug in one item must not stop the pass either; logged once
+        log.error("due_work_failed", kind=kind.name, tenant_id=tenant_id, exit_id=exit_id, exc_info=exc)
+        report.failed.append({"tenant_id": tenant_id, "kind": kind.name, "exit_id": exit_id, "error": "internal_error", "message": str(exc)[:200]})
+        return
+    if not claimed:
+        report.skipped += 1
+    else:
+        setattr(report, kind.name, getattr(report, kind.name) + counted)
+
