@@ -4,7 +4,7 @@ third-party grants, the HR + IT sign-off and finalization (R-LAW-2 retention of 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -14,9 +14,9 @@ from offboard.actions.exits import get_exit_row
 from offboard.actions.members import target_of
 from offboard.domain import checklist as cl
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, require, require_scope
+from offboard.domain.authz import Action, Actor, require, require_scope
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
-from offboard.domain.lifecycle import next_exit_state, next_member_status
+from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
 from offboard.domain.vocabulary import DeviceStatus, ExitState, Role
 from offboard.store import repo
 from offboard.store.tables import (
@@ -215,7 +215,7 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     member = repo.member_by_id(conn, tid, row.member_id)
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
         status=next_member_status(member.status, "finalize"), updated_at=now, version=members.c.version + 1))
-    retained_until = retention_end(member.exited_at or now, uow.policy.chat_retention_days)
+    retained_until = retention_end(member.exited_at or now, uow.policy.chat_retention_days, uow.tenant.timezone)
     n = conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id == member.id, messages.c.retained_until.is_(None)).values(retained_until=retained_until)).rowcount
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
     uow.audit("exit.finalized", [f"exit:{exit_id}", f"member:{member.id}"], {"messages_retained": n, "retained_until": retained_until.isoformat()})
@@ -223,14 +223,10 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     return True
 
 
-def retention_end(exited_at: datetime, days: int) -> datetime:
-    """R-LAW-2: at least `days` after exit and never less than six calendar months."""
-    month = exited_at.month + 6
-    year = exited_at.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    day = min(exited_at.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
-    six_months = exited_at.replace(year=year, month=month, day=day)
-    return max(six_months, exited_at + timedelta(days=days))
+def checklist_board(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The board of open items of every open exit, for anyone who may read the directory."""
+    require(actor, Action.READ_DIRECTORY)
+    return open_items_by_role(conn, tenant, now)
 
 
 def open_items_by_role(conn: Connection, tenant: Row, now: datetime) -> dict[str, list[dict[str, Any]]]:

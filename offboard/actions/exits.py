@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, select, update
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, require
+from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import Conflict, NotFound, ValidationError, error
 from offboard.domain.lifecycle import check_effective_at, next_exit_state, next_member_status, restore_deadline
 from offboard.domain.org import covered
@@ -101,6 +101,11 @@ def describe_plan(conn: Connection, tenant_id: int, plan_id: int, member: Row, b
         "warnings": body["warnings"],
         "choices": body["choices"],
     }
+
+
+def check_can_plan(conn: Connection, tenant_id: int, actor: Actor, member_id: int) -> None:
+    """Before showing the plan form: may this actor plan this member's exit?"""
+    require(actor, Action.PLAN_EXIT, target_of(conn, tenant_id, repo.member_by_id(conn, tenant_id, member_id)))
 
 
 def render_issue(issue: dict[str, Any], locale: str) -> str:

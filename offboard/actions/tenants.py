@@ -12,7 +12,8 @@ from offboard.actions.roles import insert_role
 from offboard.audit.chain import GENESIS
 from offboard.domain import policy as policies
 from offboard.domain import validation as v
-from offboard.domain.errors import Conflict, error
+from offboard.domain.authz import OPERATOR, Action, Actor, require
+from offboard.domain.errors import Conflict, Forbidden, error
 from offboard.domain.org import child_path
 from offboard.domain.vocabulary import DepartmentStatus, Role, SuperAdminRank, TenantStatus
 from offboard.store import ids
@@ -30,8 +31,11 @@ def create_tenant(
     profile: str = "wecom",
     timezone: str = "Asia/Shanghai",
     policy_overrides: dict[str, Any] | None = None,
+    actor: Actor = OPERATOR,
 ) -> dict[str, Any]:
-    """Create a tenant with its root department and its primary super admin, in one transaction."""
+    """Create a tenant with its root department and its primary super admin, in one transaction.
+    Enterprises are the operator's (SPEC §3.2): a credential bound to an enterprise never qualifies."""
+    _require_operator(actor)
     slug = v.slug(slug)
     name = v.name(name, "enterprise name")
     region = v.region(region)
@@ -67,7 +71,14 @@ def create_tenant(
     return {"id": tenant_id, "slug": slug, "name": name, "region": region, "profile": profile, "timezone": timezone, "root_department_id": root_id, "admin_member_id": admin_id}
 
 
-def list_tenants(services: Services) -> list[dict[str, Any]]:
+def _require_operator(actor: Actor) -> None:
+    if actor.kind != "operator":
+        raise error(Forbidden, "operator_only", "Only the operator (a token bound to no enterprise) manages enterprises.")
+    require(actor, Action.TENANT_ADMIN)
+
+
+def list_tenants(services: Services, actor: Actor = OPERATOR) -> list[dict[str, Any]]:
+    _require_operator(actor)
     with services.db.read() as conn:
         counts = (
             select(members.c.tenant_id, func.count().label("n"))

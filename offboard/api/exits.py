@@ -17,7 +17,6 @@ from offboard.actions.inbox import inbox
 from offboard.api.deps import TenantScope, sensitive_scope, services, tenant_scope
 from offboard.api.errors import locale_of
 from offboard.api.schemas import DbId, Strict
-from offboard.domain.authz import Action, require
 from offboard.domain.errors import ValidationError, error
 
 router = APIRouter(prefix="/api/v1")
@@ -210,8 +209,7 @@ def post_signoff(request: Request, exit_id: PathId, body: SignoffRequest, scope:
 @router.get("/checklist/board", tags=["checklist"], summary="Open checklist items of open exits, by owner role")
 def get_board(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _read(request, scope) as (conn, tenant, actor):
-        require(actor, Action.READ_DIRECTORY)
-        return cl_actions.open_items_by_role(conn, tenant, services(request).clock.now())
+        return cl_actions.checklist_board(conn, tenant, actor, services(request).clock.now())
 
 
 @router.get("/me/inbox", tags=["me"], summary="What waits for me (R-EXIT-9)")

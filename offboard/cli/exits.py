@@ -208,10 +208,7 @@ def checklist_cmd(
     """The 12-item exit checklist of a member (SPEC §7), or the board of all open items."""
     if board:
         with reading(by) as (conn, tenant, actor):
-            from offboard.domain.authz import Action, require
-
-            require(actor, Action.READ_DIRECTORY)
-            data = cl_actions.open_items_by_role(conn, tenant, STATE.services().clock.now())
+            data = cl_actions.checklist_board(conn, tenant, actor, STATE.services().clock.now())
         if json_out:
             emit_json(data)
             return

@@ -73,6 +73,20 @@ def check_effective_at(when: datetime, now: datetime, earliest: datetime) -> dat
     return moment
 
 
+def retention_end(exited_at: datetime, days: int, tz: str = "UTC") -> datetime:
+    """R-LAW-2: kept at least `days` after the exit and never less than six calendar months,
+    the months counted on the enterprise's calendar (its time zone), as a person would."""
+    from zoneinfo import ZoneInfo
+
+    local = exited_at.astimezone(ZoneInfo(tz))
+    month = local.month + 6
+    year = local.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    six_months = local.replace(year=year, month=month, day=min(local.day, last_day)).astimezone(exited_at.tzinfo)
+    return max(six_months, exited_at + timedelta(days=days))
+
+
 def restore_deadline(effective_at: datetime, window_hours: int) -> datetime:
     return effective_at + timedelta(hours=window_hours)
 

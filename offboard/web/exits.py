@@ -22,7 +22,7 @@ from offboard.actions.context import tenant_transaction
 from offboard.actions.inbox import inbox
 from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.api.deps import SESSION_COOKIE, check_csrf, session_token
-from offboard.domain.authz import Action, allowed, require
+from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError, ValidationError, error
 from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind, Role
 from offboard.i18n import translate
@@ -109,7 +109,7 @@ def member_exit_links(conn, tenant_id: int, actor, member_id: int) -> dict[str, 
 def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any], *, error: dict | None = None, status: int = 200) -> Response:
     with c.read() as (conn, tenant, actor):
         member = member_actions.show_member(conn, tenant.id, actor, member_id)
-        require(actor, Action.PLAN_EXIT, member_actions.target_of(conn, tenant.id, repo.member_by_id(conn, tenant.id, member_id)))
+        exit_actions.check_can_plan(conn, tenant.id, actor, member_id)
         links = member_exit_links(conn, tenant.id, actor, member_id)
         candidates = _candidates(conn, tenant.id, actor, member)
     return _page(request, "exit_plan_form.html", status, c=c, member=member, links=links, candidates=candidates, form=form, error=error, tenant=tenant)
@@ -380,8 +380,7 @@ def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[st
 def board_page(request: Request, c: Console = Depends(console)):
     locale = locale_of(request)
     with c.read() as (conn, tenant, actor):
-        require(actor, Action.READ_DIRECTORY)
-        board = cl_actions.open_items_by_role(conn, tenant, _now(request))
+        board = cl_actions.checklist_board(conn, tenant, actor, _now(request))
     for items in board.values():
         for item in items:
             item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]

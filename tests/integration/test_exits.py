@@ -20,7 +20,7 @@ from offboard.actions import roles as role_actions
 from offboard.jobs import reconciler
 from offboard.actions import tokens as token_actions
 from offboard.actions.auth import authenticate_bearer, authenticate_session
-from offboard.actions.checklist import retention_end
+from offboard.domain.lifecycle import retention_end
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ResourceKind
@@ -938,7 +938,7 @@ def test_spec_7_finalization_waits_for_the_window_and_both_sign_offs_then_retain
     assert summary["state"] == "finalized" and summary["member"]["status"] == "finalized"
     assert summary["finalized_at"] is not None
     assert "chats_sealed" not in open_items(company, eid)
-    expected = retention_end(exited_at, 180)
+    expected = retention_end(exited_at, 180, "Asia/Shanghai")  # the enterprise's calendar
     with tenant_read(services, "acme") as (conn, tenant, _):
         kept = conn.execute(select(messages.c.retained_until).where(messages.c.tenant_id == tenant.id, messages.c.author_id == company["leo"])).scalars().all()
         assert len(kept) == 3 and set(kept) == {expected}

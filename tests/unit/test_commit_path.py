@@ -32,3 +32,18 @@ def test_inv_5_audit_events_are_appended_only_by_tenant_transaction():
     assert outside == set(), "commit through offboard.actions.context.tenant_transaction instead"
     # The scan sees what it is looking for: the one legitimate place is found.
     assert [call for _line, call in _calls(CONTEXT)] == ["UnitOfWork", "audit_log.append"]
+
+
+def test_issue_8_every_permission_check_lives_in_the_actions():
+    """A rule checked in an entry point is skipped by every other one (STYLE.md): `require`
+    is called only in offboard/actions (and defined in offboard/domain/authz.py)."""
+    outside = []
+    for path in ROOT.rglob("*.py"):
+        if path.parts[len(ROOT.parts)] in ("actions", "domain"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("require", "require_scope"):
+                outside.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert outside == []
+    inside = [p for p in (ROOT / "actions").rglob("*.py") if "require(" in p.read_text(encoding="utf-8")]
+    assert len(inside) >= 8  # the scan sees the calls where they belong

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from offboard.actions.checklist import retention_end
+from offboard.domain.lifecycle import retention_end
 from offboard.domain import checklist as cl
 from offboard.domain.errors import OffboardError
 from offboard.domain.lifecycle import (
@@ -237,6 +237,14 @@ def test_r_law_2_retention_is_six_calendar_months_at_least_180_days(exited, expe
     end = retention_end(exited, 180)
     assert end == expected
     assert end - exited >= timedelta(days=180)
+
+
+def test_r_law_2_six_months_are_counted_on_the_enterprises_calendar():
+    """01:00 on 1 March in Shanghai is still 28 February in UTC: six months on Shanghai's
+    calendar end on 1 September there, three days later than on UTC's."""
+    exited = datetime(2026, 2, 28, 17, 0, tzinfo=UTC)
+    assert retention_end(exited, 180, "Asia/Shanghai") == datetime(2026, 8, 31, 17, 0, tzinfo=UTC)
+    assert retention_end(exited, 180, "UTC") == datetime(2026, 8, 28, 17, 0, tzinfo=UTC)
 
 
 def test_r_law_2_a_longer_configured_retention_wins_over_six_months():
