@@ -17,7 +17,7 @@ from offboard.domain import validation as v
 from offboard.domain.authz import Action, Actor, require, require_scope
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
-from offboard.domain.vocabulary import DeviceStatus, ExitState, Role
+from offboard.domain.vocabulary import GrantStatus, ReimbursementStatus, DeviceStatus, ExitState, Role
 from offboard.store import repo
 from offboard.store.tables import (
     api_tokens,
@@ -58,9 +58,9 @@ def facts(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> cl.
         open_by_kind=open_counts(conn, tenant_id, exit_row.id) if counting else {},
         owned_by_kind=owned,
         unarchived_attendance=count(attendance_records, attendance_records.c.member_id == mid, attendance_records.c.archived_at.is_(None)),
-        open_reimbursements=count(reimbursements, reimbursements.c.member_id == mid, reimbursements.c.status == "open"),
+        open_reimbursements=count(reimbursements, reimbursements.c.member_id == mid, reimbursements.c.status == ReimbursementStatus.OPEN),
         admin_roles=count(roles, roles.c.member_id == mid, roles.c.role.in_([Role.SUPER_ADMIN, Role.ADMIN])),
-        unacknowledged_grants=count(app_grants, app_grants.c.member_id == mid, app_grants.c.status.in_(["active", "reauth_required"])),
+        unacknowledged_grants=count(app_grants, app_grants.c.member_id == mid, app_grants.c.status.in_([GrantStatus.ACTIVE, GrantStatus.REAUTH_REQUIRED])),
         live_sessions=count(sessions, sessions.c.member_id == mid, sessions.c.revoked_at.is_(None), sessions.c.expires_at > now),
         live_tokens=count(api_tokens, api_tokens.c.member_id == mid, api_tokens.c.revoked_at.is_(None)),
         devices_not_wiped=count(devices, devices.c.member_id == mid, devices.c.status.in_([DeviceStatus.ACTIVE, DeviceStatus.WIPE_PENDING])),
@@ -141,10 +141,10 @@ def acknowledge_grants(uow: UnitOfWork, exit_id: int, evidence: str, *, app: str
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
-    where = [app_grants.c.tenant_id == tid, app_grants.c.member_id == row.member_id, app_grants.c.status == "reauth_required"]
+    where = [app_grants.c.tenant_id == tid, app_grants.c.member_id == row.member_id, app_grants.c.status == GrantStatus.REAUTH_REQUIRED]
     if app:
         where.append(app_grants.c.app_name == app)
-    n = conn.execute(update(app_grants).where(*where).values(status="acknowledged", acknowledged_at=uow.now, acknowledged_by=uow.actor.audit_id)).rowcount
+    n = conn.execute(update(app_grants).where(*where).values(status=GrantStatus.ACKNOWLEDGED, acknowledged_at=uow.now, acknowledged_by=uow.actor.audit_id)).rowcount
     if not n:
         raise error(Conflict, "nothing_to_acknowledge", "No grant of this exit is waiting for re-authorization{suffix}.", suffix=f" ({app})" if app else "")
     uow.audit("grants.acknowledged", [f"exit:{exit_id}", f"member:{row.member_id}"], {"count": n, "app": app, "evidence": evidence})
@@ -159,7 +159,7 @@ def close_reimbursements(uow: UnitOfWork, exit_id: int, evidence: str) -> int:
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence or len(evidence) > 4000:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
-    n = conn.execute(update(reimbursements).where(reimbursements.c.tenant_id == tid, reimbursements.c.member_id == row.member_id, reimbursements.c.status == "open").values(status="closed")).rowcount
+    n = conn.execute(update(reimbursements).where(reimbursements.c.tenant_id == tid, reimbursements.c.member_id == row.member_id, reimbursements.c.status == ReimbursementStatus.OPEN).values(status=ReimbursementStatus.CLOSED)).rowcount
     if not n:
         raise error(Conflict, "nothing_to_close", "The leaver has no open reimbursement.")
     uow.audit("reimbursements.closed", [f"exit:{exit_id}", f"member:{row.member_id}"], {"count": n, "evidence": evidence})

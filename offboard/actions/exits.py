@@ -19,33 +19,26 @@ from offboard.domain.planning import Choices, ExitPlan, digest, plan_exit
 from offboard.domain.vocabulary import (
     OPEN_EXIT_STATES,
     DepartmentStatus,
-    DeviceStatus,
     ExitState,
     ExitType,
     LedgerState,
     MemberStatus,
     ReasonCategory,
     ResourceKind,
-    RoleStatus,
     Trigger,
 )
 from offboard.i18n import translate
+from offboard.store import access_cut
 from offboard.store import ids, repo
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.planning import snapshot
 from offboard.store.tables import (
-    api_tokens,
-    app_grants,
-    attendance_records,
     departments,
-    devices,
     exit_plans,
     external_contacts,
     members,
     exits,
-    roles,
-    sessions,
     transfer_ledger,
 )
 from offboard.store.transfers import apply_moves, fingerprint, record_moves
@@ -262,13 +255,7 @@ def _cut_access(uow: UnitOfWork, member: Row) -> None:
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
         status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
-    conn.execute(update(sessions).where(sessions.c.tenant_id == tid, sessions.c.member_id == member.id, sessions.c.revoked_at.is_(None)).values(revoked_at=now))
-    conn.execute(update(api_tokens).where(api_tokens.c.tenant_id == tid, api_tokens.c.member_id == member.id, api_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
-    conn.execute(update(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member.id, roles.c.status == RoleStatus.ACTIVE).values(status=RoleStatus.SUSPENDED))
-    conn.execute(update(devices).where(devices.c.tenant_id == tid, devices.c.member_id == member.id, devices.c.status == DeviceStatus.ACTIVE).values(status=DeviceStatus.WIPE_PENDING, updated_at=now))
-    # R-POST-1: each grant stays "re-authorization required" until acknowledged.
-    conn.execute(update(app_grants).where(app_grants.c.tenant_id == tid, app_grants.c.member_id == member.id, app_grants.c.status == "active").values(status="reauth_required", revoked_at=now))
-    conn.execute(update(attendance_records).where(attendance_records.c.tenant_id == tid, attendance_records.c.member_id == member.id, attendance_records.c.archived_at.is_(None)).values(archived_at=now))
+    cut = access_cut.cut(conn, tid, member.id, now)
     paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
     lose = covered(paths) if member.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN) else set()
     shift_headcounts(conn, tid, (), lose)
@@ -277,7 +264,7 @@ def _cut_access(uow: UnitOfWork, member: Row) -> None:
         conn.execute(update(departments).where(
             departments.c.tenant_id == tid, departments.c.id.in_(sorted(lose)), departments.c.headcount == 0, departments.c.status == DepartmentStatus.ACTIVE
         ).values(status=DepartmentStatus.PENDING_DISSOLUTION))
-    uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose)})
+    uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose), "cut": cut})
 
 
 def ledger_digest(conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, stamp: datetime) -> str:

@@ -15,11 +15,12 @@ from offboard.domain.authz import Action, require
 from offboard.domain.errors import Forbidden, ValidationError, error
 from offboard.domain.lifecycle import check_restorable, next_exit_state, next_member_status
 from offboard.domain.org import covered
-from offboard.domain.vocabulary import PRESENT_STATUSES, DeviceStatus, ExitState, LedgerState, ResourceKind, RoleStatus
+from offboard.domain.vocabulary import PRESENT_STATUSES, ExitState, LedgerState, ResourceKind
+from offboard.store import access_cut
 from offboard.store import repo
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
-from offboard.store.tables import app_grants, attendance_records, devices, exits, members, roles, transfer_ledger
+from offboard.store.tables import exits, members, transfer_ledger
 from offboard.store.transfers import latest_rows, revert
 
 L = transfer_ledger
@@ -49,10 +50,7 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     manager_gone = member.manager_id is not None and repo.member_by_id(conn, tid, member.manager_id).status not in PRESENT_STATUSES
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
         status="active", exited_at=None, updated_at=now, version=members.c.version + 1, **({"manager_id": None} if manager_gone else {})))
-    conn.execute(update(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member.id, roles.c.status == RoleStatus.SUSPENDED).values(status=RoleStatus.ACTIVE))
-    conn.execute(update(devices).where(devices.c.tenant_id == tid, devices.c.member_id == member.id, devices.c.status == DeviceStatus.WIPE_PENDING).values(status=DeviceStatus.ACTIVE, updated_at=now))
-    conn.execute(update(app_grants).where(app_grants.c.tenant_id == tid, app_grants.c.member_id == member.id, app_grants.c.status == "reauth_required").values(status="active", revoked_at=None))
-    conn.execute(update(attendance_records).where(attendance_records.c.tenant_id == tid, attendance_records.c.member_id == member.id, attendance_records.c.archived_at >= row.effective_at).values(archived_at=None))
+    access_cut.restore(conn, tid, member.id, row.effective_at, now)  # sessions and tokens stay revoked
     gain = covered(r.path for r in repo.member_department_rows(conn, tid, member.id))
     shift_headcounts(conn, tid, gain, ())  # and pending-dissolution departments are active again (R-ORG-1)
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(

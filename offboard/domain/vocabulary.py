@@ -117,6 +117,19 @@ class DeviceStatus(StrEnum):
     RETURNED = "returned"
 
 
+class GrantStatus(StrEnum):
+    """A third-party app's grant of a member (R-POST-1)."""
+
+    ACTIVE = "active"
+    REAUTH_REQUIRED = "reauth_required"  # revoked at the exit; the app must be told
+    ACKNOWLEDGED = "acknowledged"  # the app confirmed, or IT attested it with evidence
+
+
+class ReimbursementStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"  # not yet delivered to every subscriber; due at next_attempt_at
     FAILING = "failing"  # a subscriber failed; retried with exponential back-off

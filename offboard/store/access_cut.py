@@ -1,0 +1,79 @@
+"""The access cut of an exit (R-EXIT-1) and its inverse on restore (R-EXIT-6), as data.
+
+Each step names a table of the member's access, the state it leaves and the state it enters;
+`cut` applies every step (one statement each), `restore` applies their inverses. A freeze
+(R-EXC-1) reuses the same steps instead of writing its own copy. Headcounts and the member's
+own status are not steps: they are counted, not flipped (offboard.store.org).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table, update
+
+from offboard.domain.vocabulary import DeviceStatus, GrantStatus, RoleStatus
+from offboard.store.tables import api_tokens, app_grants, attendance_records, devices, roles, sessions
+
+
+@dataclass(frozen=True)
+class CutStep:
+    name: str
+    table: Table
+    live: Any  # (table) -> clause: the rows still giving access
+    cut_values: Any  # (now) -> values written by the cut
+    cut_rows: Any  # (table, since) -> clause: the rows the cut of `since` changed, for restore
+    restore_values: dict[str, Any] | None  # None: a revoked credential is never given back
+
+
+def _eq(column: str, value: Any):
+    return lambda t: t.c[column] == value
+
+
+def _is_null(column: str):
+    return lambda t: t.c[column].is_(None)
+
+
+STEPS: tuple[CutStep, ...] = (
+    CutStep("sessions", sessions, _is_null("revoked_at"), lambda now: {"revoked_at": now}, lambda t, since: t.c.revoked_at >= since, None),
+    CutStep("personal_tokens", api_tokens, _is_null("revoked_at"), lambda now: {"revoked_at": now}, lambda t, since: t.c.revoked_at >= since, None),
+    CutStep("roles", roles, _eq("status", RoleStatus.ACTIVE), lambda now: {"status": RoleStatus.SUSPENDED},
+            lambda t, since: t.c.status == RoleStatus.SUSPENDED, {"status": RoleStatus.ACTIVE}),
+    CutStep("devices", devices, _eq("status", DeviceStatus.ACTIVE), lambda now: {"status": DeviceStatus.WIPE_PENDING, "updated_at": now},
+            lambda t, since: t.c.status == DeviceStatus.WIPE_PENDING, {"status": DeviceStatus.ACTIVE}),
+    # R-POST-1: each grant stays "re-authorization required" until acknowledged.
+    CutStep("app_grants", app_grants, _eq("status", GrantStatus.ACTIVE), lambda now: {"status": GrantStatus.REAUTH_REQUIRED, "revoked_at": now},
+            lambda t, since: t.c.status == GrantStatus.REAUTH_REQUIRED, {"status": GrantStatus.ACTIVE, "revoked_at": None}),
+    CutStep("attendance", attendance_records, _is_null("archived_at"), lambda now: {"archived_at": now},
+            lambda t, since: t.c.archived_at >= since, {"archived_at": None}),
+)
+
+
+def _member(table: Table, tenant_id: int, member_id: int):
+    member_column: Column = table.c.member_id
+    return (table.c.tenant_id == tenant_id) & (member_column == member_id)
+
+
+def cut(conn: Connection, tenant_id: int, member_id: int, now: datetime) -> dict[str, int]:
+    """Every step, one statement each; returns how many rows each step cut."""
+    return {
+        step.name: conn.execute(update(step.table).where(_member(step.table, tenant_id, member_id), step.live(step.table)).values(**step.cut_values(now))).rowcount
+        for step in STEPS
+    }
+
+
+def restore(conn: Connection, tenant_id: int, member_id: int, since: datetime, now: datetime) -> dict[str, int]:
+    """The inverse of the cut made at `since`; revoked sessions and tokens stay revoked."""
+    done = {}
+    for step in STEPS:
+        if step.restore_values is None:
+            continue
+        values = dict(step.restore_values)
+        if "updated_at" in step.table.c:
+            values["updated_at"] = now
+        done[step.name] = conn.execute(
+            update(step.table).where(_member(step.table, tenant_id, member_id), step.cut_rows(step.table, since)).values(**values)
+        ).rowcount
+    return done

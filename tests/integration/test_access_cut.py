@@ -1,0 +1,50 @@
+"""Issue 8 item 7, R-EXIT-1 and R-EXIT-6: the access cut as data. Every step cuts the member's
+live access in one statement; restore applies the inverses, and revoked credentials stay revoked."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from offboard.actions import roles as role_actions
+from offboard.actions.context import tenant_transaction
+from offboard.actions.restore import restore_exit
+from offboard.store import access_cut
+from offboard.store.tables import api_tokens, app_grants, attendance_records, devices, roles, sessions
+from tests.support.exits import give_records, make_company, open_session, start, totp_now
+
+
+def act(company, by, fn, *args, **kwargs):
+    with tenant_transaction(company.services, company.slug, by) as uow:
+        return fn(uow, *args, **kwargs)
+
+
+def _count(company, table, *where) -> int:
+    with company.services.db.read() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == company.tenant_id, *where)).scalar_one()
+
+
+def test_r_exit_1_the_cut_is_one_registry_of_steps_each_with_its_inverse_but_credentials():
+    assert [s.name for s in access_cut.STEPS] == ["sessions", "personal_tokens", "roles", "devices", "app_grants", "attendance"]
+    assert {s.name for s in access_cut.STEPS if s.restore_values is None} == {"sessions", "personal_tokens"}
+
+
+def test_r_exit_1_r_exit_6_cut_then_restore_through_the_registry(services):
+    company = make_company(services)
+    give_records(company, "leo")
+    act(company, None, role_actions.grant_role, "leo", "it")
+    open_session(company, "leo")
+    leo = company["leo"]
+    exit_ = start(company, "leo")
+    assert _count(company, sessions, sessions.c.member_id == leo, sessions.c.revoked_at.is_(None)) == 0
+    assert _count(company, roles, roles.c.member_id == leo, roles.c.status == "suspended") == 1
+    assert _count(company, devices, devices.c.member_id == leo, devices.c.status == "wipe_pending") == 2
+    assert _count(company, app_grants, app_grants.c.member_id == leo, app_grants.c.status == "reauth_required") == 2
+    assert _count(company, attendance_records, attendance_records.c.member_id == leo, attendance_records.c.archived_at.is_(None)) == 0
+    act(company, "hanna", restore_exit, exit_["id"], totp=totp_now("hanna", services), reason="mistake")
+    assert _count(company, roles, roles.c.member_id == leo, roles.c.status == "active") == 1
+    assert _count(company, devices, devices.c.member_id == leo, devices.c.status == "active") == 2
+    assert _count(company, app_grants, app_grants.c.member_id == leo, app_grants.c.status == "active", app_grants.c.revoked_at.is_(None)) == 2
+    assert _count(company, attendance_records, attendance_records.c.member_id == leo, attendance_records.c.archived_at.is_(None)) == 1
+    # INV-7: what was revoked stays revoked; the member signs in again
+    assert _count(company, sessions, sessions.c.member_id == leo, sessions.c.revoked_at.is_(None)) == 0
+    assert _count(company, api_tokens, api_tokens.c.member_id == leo, api_tokens.c.revoked_at.is_(None)) == 0
