@@ -251,6 +251,22 @@ def check_totp(uow: UnitOfWork, member_id: int, code: str) -> bool:
     return True
 
 
+def second_factor_ok(uow: UnitOfWork, member_id: int, code: str) -> bool:
+    """A code typed into a form that asks for it again (a restore, R-EXIT-6): the second factor's
+    own throttle applies here too, and a wrong code counts. The caller refuses with
+    `uow.refuse(...)` on False, so the count and the audit event are kept."""
+    _check_second_factor_throttle(uow.conn, uow.tenant_id, member_id, uow.now)
+    key = totp_key(member_id)
+    if check_totp(uow, member_id, code):
+        _clear_failures(uow.conn, uow.tenant_id, key)
+        return True
+    _record_failure(uow.conn, uow.tenant_id, key, uow.now)
+    failures = _failures(uow.conn, uow.tenant_id, key).failures
+    if failures >= TOTP_LOCK:
+        uow.audit("auth.second_factor_locked", [f"member:{member_id}"], {"failures": failures, "client": "form"})
+    return False
+
+
 def _session_tenant_id(services: Services, token: str) -> int:
     """The tenant a session token names; a token naming no existing tenant is an ended session."""
     tenant_id = session_tenant(token)

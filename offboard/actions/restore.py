@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from offboard.actions.auth import Unauthorized, check_totp
+from offboard.actions.auth import Unauthorized, second_factor_ok
 from offboard.actions.context import UnitOfWork
 from offboard.actions.exits import exit_summary, get_exit_row
 from offboard.actions.members import target_of
@@ -39,8 +39,10 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     if not reason or len(reason) > 2000:
         raise error(ValidationError, "reason_required", "Give the reason for the restore (1-2000 characters).")
     check_restorable(row.state, now, row.restore_until)
-    if not check_totp(uow, uow.actor.member_id, totp):
-        raise error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
+    if not second_factor_ok(uow, uow.actor.member_id, totp):
+        # Refused, but the wrong code counts against the second factor's throttle and is audited.
+        uow.refuse(error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code."))
+        return {}
     lock_member(conn, tid, member.id)
     next_member_status(member.status, "restore")
     for kind in ResourceKind:

@@ -21,6 +21,7 @@ from offboard.jobs import reconciler
 from offboard.actions import tokens as token_actions
 from offboard.actions.auth import authenticate_bearer, authenticate_session
 from offboard.domain.lifecycle import retention_end
+from offboard.actions import auth
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ResourceKind
@@ -38,7 +39,7 @@ from offboard.store.tables import (
     roles,
     sessions,
 )
-from tests.support.db import snapshot
+from tests.support.db import actions_since, audit_seq, snapshot
 from tests.support.exits import (
     TABLE_KINDS,
     Company,
@@ -770,6 +771,23 @@ def test_r_exit_6_restore_needs_the_restorers_second_factor_a_reason_and_the_win
     err = refused(restore, company, eid)
     assert (err.code, err.status) == ("restore_window_over", 409)
     assert member_row(company, "leo").status == "exited"
+
+
+def test_r_exit_6_issue_7_wrong_codes_in_the_restore_form_count_against_the_second_factor(services, clock):
+    """The restore asks for the code again: a wrong one is refused but recorded (audited, and
+    counted by the same throttle as the sign-in), so the form is no way around the back-off."""
+    company = make_company(services)
+    eid = start(company, "leo", successor="sam")["id"]
+    clock.advance(seconds=31)
+    seq = audit_seq(services, "acme")
+    for _ in range(auth.FREE_FAILURES):
+        assert refused(act, company, "hanna", restore_actions.restore_exit, eid, totp="000000", reason="oops").code == "bad_totp"
+    assert actions_since(services, "acme", seq) == ["auth.totp_failed"] * auth.FREE_FAILURES
+    waiting = refused(act, company, "hanna", restore_actions.restore_exit, eid, totp=totp_now("hanna", services), reason="oops")
+    assert waiting.code == "too_many_attempts" and member_row(company, "leo").status == "exited"
+    clock.advance(seconds=waiting.retry_after)
+    act(company, "hanna", restore_actions.restore_exit, eid, totp=totp_now("hanna", services), reason="oops")
+    assert member_row(company, "leo").status == "active"
 
 
 def test_r_exit_6_a_totp_code_is_accepted_once(services, clock):
