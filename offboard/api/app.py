@@ -52,7 +52,7 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
     app.include_router(policy.router)
     app.include_router(system.router)
 
-    from offboard.web import routes as console
+    from offboard.web import install as console
 
     console.install(app)
 

@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row
 
-from offboard.domain.errors import NotFound
+from offboard.actions import exits as exit_actions
+from offboard.actions import members as member_actions
+from offboard.domain.authz import Action, allowed
+from offboard.domain.errors import NotFound, OffboardError
+from offboard.domain.vocabulary import MemberStatus
 from offboard.i18n import translate
 from offboard.store import audit_log, repo
 
@@ -176,3 +180,16 @@ def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -
         note = " · ".join(x for x in (*(translate(t, locale) for t in labels if t), d.get("reason", "")) if x)
     return {"seq": event["seq"], "at": local_time(event["at"], tz), "actor": names.get(event["actor"], event["actor"]),
             "action": action, "text": text, "note": note}
+
+
+def member_exit_links(conn, tenant_id: int, actor, member_id: int) -> dict[str, Any]:
+    """For the member page: may this actor plan the member's exit, and the member's latest exit."""
+    member = repo.member_by_id(conn, tenant_id, member_id)
+    try:
+        latest = exit_actions.exit_of(conn, tenant_id, member_id)
+    except OffboardError:
+        latest = None
+    return {
+        "can_plan": member.status == MemberStatus.ACTIVE and allowed(actor, Action.PLAN_EXIT, member_actions.target_of(conn, tenant_id, member)),
+        "exit": {"id": latest.id, "state": latest.state} if latest is not None else None,
+    }

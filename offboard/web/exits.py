@@ -24,14 +24,14 @@ from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.api.deps import SESSION_COOKIE, check_csrf, session_token
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError, ValidationError, error
-from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind, Role
+from offboard.domain.vocabulary import ExitState, LedgerState, ResourceKind, Role
 from offboard.i18n import translate
 from offboard.store import repo
 from offboard.store.transfers import open_counts
 from offboard.domain.lifecycle import leave_moment
 from offboard.web import exit_views as views
 from offboard.web.rendering import locale_of, render
-from offboard.web.routes import PAGE_SIZE, Console, console
+from offboard.web.session import PAGE_SIZE, Console, console
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -93,24 +93,11 @@ def _candidates(conn, tenant_id: int, actor, member: dict[str, Any] | None = Non
 
 # --- members: plan, then confirm -------------------------------------------------------------
 
-def member_exit_links(conn, tenant_id: int, actor, member_id: int) -> dict[str, Any]:
-    """For the member page: may this actor plan the member's exit, and the member's latest exit."""
-    member = repo.member_by_id(conn, tenant_id, member_id)
-    try:
-        latest = exit_actions.exit_of(conn, tenant_id, member_id)
-    except OffboardError:
-        latest = None
-    return {
-        "can_plan": member.status == MemberStatus.ACTIVE and allowed(actor, Action.PLAN_EXIT, member_actions.target_of(conn, tenant_id, member)),
-        "exit": {"id": latest.id, "state": latest.state} if latest is not None else None,
-    }
-
-
 def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any], *, error: dict | None = None, status: int = 200) -> Response:
     with c.read() as (conn, tenant, actor):
         member = member_actions.show_member(conn, tenant.id, actor, member_id)
         exit_actions.check_can_plan(conn, tenant.id, actor, member_id)
-        links = member_exit_links(conn, tenant.id, actor, member_id)
+        links = views.member_exit_links(conn, tenant.id, actor, member_id)
         candidates = _candidates(conn, tenant.id, actor, member)
     return _page(request, "exit_plan_form.html", status, c=c, member=member, links=links, candidates=candidates, form=form, error=error, tenant=tenant)
 

@@ -6,65 +6,24 @@ import secrets
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from offboard.actions import audit as audit_actions
 from offboard.actions import departments as dept_actions
 from offboard.actions import members as member_actions
-from offboard.actions.auth import Authenticated, authenticate_session, sign_in, sign_out, verify_second_factor
-from offboard.actions.context import tenant_read
+from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
 from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_csrf, check_same_origin, csrf_token_for, session_token
 from offboard.crypto import signing
 from offboard.crypto.secrets import equal, is_digits
 from offboard.domain.errors import Forbidden, OffboardError, ValidationError, error
 from offboard.store import repo
-from offboard.web.rendering import HERE, LANG_COOKIE, render
+from offboard.web.rendering import LANG_COOKIE, render
+from offboard.web.session import PAGE_SIZE, Console, console, safe_next
 
 router = APIRouter(include_in_schema=False)
 PRE_COOKIE = "ob_pre"  # double-submit CSRF token of the sign-in forms, before any session exists
 DEVICE_MAX_AGE = 365 * 24 * 3600
-PAGE_SIZE = 25
-
-
-class SignInRequired(Exception):
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-
-class Console:
-    """The signed-in member of a console request."""
-
-    def __init__(self, request: Request, auth: Authenticated, token: str) -> None:
-        self.request = request
-        self.auth = auth
-        self.csrf = csrf_token_for(request, token)
-
-    def require_recent_verification(self, back: str) -> None:
-        """Sensitive console actions ask for the 6-digit code again after 5 minutes."""
-        if not self.auth.recently_verified(self.request.app.state.services.clock.now()):
-            raise SignInRequired("/reverify?next=" + quote(_safe_next(back)))
-
-    @property
-    def slug(self) -> str:
-        return self.auth.tenant_slug
-
-    def read(self):
-        return tenant_read(self.request.app.state.services, self.slug, actor=self.auth.actor)
-
-
-def console(request: Request) -> Console:
-    token = session_token(request)
-    if token is None:
-        raise SignInRequired("/login?next=" + quote(request.url.path))
-    try:
-        auth = authenticate_session(request.app.state.services, token)
-    except OffboardError:
-        raise SignInRequired("/login?next=" + quote(request.url.path)) from None
-    if auth.stage != "full":
-        raise SignInRequired("/login/totp")
-    return Console(request, auth, token)
 
 
 def _client(request: Request) -> str:
@@ -113,7 +72,7 @@ def _remembered_tenant(request: Request) -> str:
 @router.get("/login")
 def login_page(request: Request, next: Annotated[str, Query(max_length=200)] = "/"):
     pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(16)
-    response = render(request, "login.html", tenants=_tenants(request), next=_safe_next(next), pre=pre, logins=_demo_logins(request),
+    response = render(request, "login.html", tenants=_tenants(request), next=safe_next(next), pre=pre, logins=_demo_logins(request),
                       error=None, tenant=_remembered_tenant(request))
     _cookie(response, request, PRE_COOKIE, pre)
     return response
@@ -133,10 +92,6 @@ def _optional_id(value: str | None, field: str) -> int | None:
     return number
 
 
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
-
-
 @router.post("/login")
 def login_submit(
     request: Request,
@@ -153,10 +108,10 @@ def login_submit(
         result = sign_in(request.app.state.services, tenant, userid.strip(), password, client=_client(request), device_member_id=_device_member(request, tenant))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 404, 423, 429) else 400
-        response = render(request, "login.html", status_code=status, tenants=_tenants(request), next=_safe_next(next), pre=pre,
+        response = render(request, "login.html", status_code=status, tenants=_tenants(request), next=safe_next(next), pre=pre,
                           logins=_demo_logins(request), error=exc.render(_locale(request)), userid=userid, tenant=tenant)
         return _with_retry_after(exc, response)
-    target = "/login/totp?next=" + quote(_safe_next(next)) if result.stage == "password" else _safe_next(next)
+    target = "/login/totp?next=" + quote(safe_next(next)) if result.stage == "password" else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", result.session_token))
     if result.stage == "full":
@@ -186,7 +141,7 @@ def totp_page(request: Request, next: Annotated[str, Query(max_length=200)] = "/
     token = session_token(request)
     if token is None:
         return RedirectResponse("/login", status_code=303)
-    return render(request, "totp.html", next=_safe_next(next), csrf=csrf_token_for(request, token), logins=_demo_logins(request), error=None)
+    return render(request, "totp.html", next=safe_next(next), csrf=csrf_token_for(request, token), logins=_demo_logins(request), error=None)
 
 
 @router.post("/login/totp")
@@ -205,10 +160,10 @@ def totp_submit(
         token = verify_second_factor(services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=_safe_next(next), csrf=csrf, logins=_demo_logins(request),
+        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request),
                                              error=exc.render(_locale(request))))
     auth = authenticate_session(services, token)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", token))  # rotated
     _set_device(response, request, auth.tenant_slug, auth.actor.member_id)
     return response
@@ -216,7 +171,7 @@ def totp_submit(
 
 @router.get("/reverify")
 def reverify_page(request: Request, c: Console = Depends(console), next: Annotated[str, Query(max_length=200)] = "/"):
-    return render(request, "reverify.html", c=c, next=_safe_next(next), error=None)
+    return render(request, "reverify.html", c=c, next=safe_next(next), error=None)
 
 
 @router.post("/reverify")
@@ -233,8 +188,8 @@ def reverify_submit(
         verify_second_factor(request.app.state.services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return _with_retry_after(exc, render(request, "reverify.html", status_code=status, c=c, next=_safe_next(next), error=exc.render(_locale(request))))
-    return RedirectResponse(_safe_next(next), status_code=303)
+        return _with_retry_after(exc, render(request, "reverify.html", status_code=status, c=c, next=safe_next(next), error=exc.render(_locale(request))))
+    return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
@@ -254,7 +209,7 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=128)]):
 @router.post("/lang")
 def set_language(request: Request, lang: Annotated[str, Form(max_length=8)], back: Annotated[str, Form(max_length=200)] = "/"):
     check_same_origin(request)
-    response = RedirectResponse(_safe_next(back), status_code=303)
+    response = RedirectResponse(safe_next(back), status_code=303)
     if lang in ("zh-CN", "en"):
         _cookie(response, request, LANG_COOKIE, lang, max_age=DEVICE_MAX_AGE)
     return response
@@ -313,7 +268,7 @@ def members_page(
 
 @router.get("/members/{member_id}")
 def member_page(request: Request, member_id: Annotated[int, Path(ge=1, le=2**63 - 1)], c: Console = Depends(console)):
-    from offboard.web.exits import member_exit_links
+    from offboard.web.exit_views import member_exit_links
 
     with c.read() as (conn, tenant, actor):
         member = member_actions.show_member(conn, tenant.id, actor, member_id)
@@ -352,18 +307,3 @@ def me_page(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
         member = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
     return render(request, "me.html", c=c, member=member, tenant=tenant)
-
-
-def install(app: FastAPI) -> None:
-    from offboard.web import exits, settings  # imported here: they build on this module's Console
-
-    app.include_router(router)
-    app.include_router(exits.router)
-    app.include_router(settings.router)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-    @app.exception_handler(SignInRequired)
-    async def _sign_in(request: Request, exc: SignInRequired):
-        if request.headers.get("hx-request"):
-            return Response(status_code=204, headers={"HX-Redirect": exc.target})
-        return RedirectResponse(exc.target, status_code=303)

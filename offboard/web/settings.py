@@ -13,7 +13,7 @@ from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError
 from offboard.domain.policy import SETTINGS
 from offboard.web.rendering import locale_of, render
-from offboard.web.routes import Console, console
+from offboard.web.session import Console, console
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,0 +1,24 @@
+"""The console's pages mounted on the application, with its static files and the redirect to sign in."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from offboard.web import exits, routes, settings
+from offboard.web.rendering import HERE
+from offboard.web.session import SignInRequired
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(routes.router)
+    app.include_router(exits.router)
+    app.include_router(settings.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired):
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": exc.target})
+        return RedirectResponse(exc.target, status_code=303)

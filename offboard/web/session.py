@@ -1,0 +1,60 @@
+"""The console's signed-in member: the dependency every console page takes, and the redirect
+to sign in (or to give the code again) when there is none. Pages import it from here, so the
+page modules never import each other."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+
+from offboard.actions.auth import Authenticated, authenticate_session
+from offboard.actions.context import tenant_read
+from offboard.api.deps import csrf_token_for, session_token
+from offboard.domain.errors import OffboardError
+
+PAGE_SIZE = 25  # rows per page of the console's lists
+
+
+def safe_next(target: str) -> str:
+    """Only a path of this site is a place to go back to (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+class SignInRequired(Exception):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+class Console:
+    """The signed-in member of a console request."""
+
+    def __init__(self, request: Request, auth: Authenticated, token: str) -> None:
+        self.request = request
+        self.auth = auth
+        self.csrf = csrf_token_for(request, token)
+
+    def require_recent_verification(self, back: str) -> None:
+        """Sensitive console actions ask for the 6-digit code again after 5 minutes."""
+        if not self.auth.recently_verified(self.request.app.state.services.clock.now()):
+            raise SignInRequired("/reverify?next=" + quote(safe_next(back)))
+
+    @property
+    def slug(self) -> str:
+        return self.auth.tenant_slug
+
+    def read(self):
+        return tenant_read(self.request.app.state.services, self.slug, actor=self.auth.actor)
+
+
+def console(request: Request) -> Console:
+    token = session_token(request)
+    if token is None:
+        raise SignInRequired("/login?next=" + quote(request.url.path))
+    try:
+        auth = authenticate_session(request.app.state.services, token)
+    except OffboardError:
+        raise SignInRequired("/login?next=" + quote(request.url.path)) from None
+    if auth.stage != "full":
+        raise SignInRequired("/login/totp")
+    return Console(request, auth, token)
