@@ -28,9 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = Path("docs/rules.md")
 
 DIMENSIONS = [  # id prefix, heading (SPEC §4, §5 and the invariants, in SPEC order)
-    ("R-EXIT", "Exit lifecycle (SPEC §4)"), ("R-DATA", "Data retention"), ("R-ADM", "Super admin handover"),
-    ("R-LAW", "Legal compliance"), ("R-ORG", "Org structure"), ("R-EXC", "Exceptions"),
-    ("R-POST", "After exit"), ("INV", "Invariants (SPEC §10)"),
+    ("R-EXIT", "Exit lifecycle (SPEC §4)"),
+    ("R-DATA", "Data retention"),
+    ("R-ADM", "Super admin handover"),
+    ("R-LAW", "Legal compliance"),
+    ("R-ORG", "Org structure"),
+    ("R-EXC", "Exceptions"),
+    ("R-POST", "After exit"),
+    ("INV", "Invariants (SPEC §10)"),
 ]
 
 CATALOGUE = {
@@ -80,9 +85,18 @@ CATALOGUE = {
 # Ids no landed code implements yet -> the open issue that builds them. Drop an id once a test names it.
 PENDING = {
     "R-EXIT-7": 10,
-    "R-ADM-2": 11, "R-ADM-4": 11, "R-EXC-1": 11,
-    "R-DATA-1": 12, "R-DATA-3": 12, "R-DATA-4": 12, "R-LAW-1": 12, "R-LAW-3": 12, "R-LAW-4": 12,
-    "R-EXC-3": 12, "INV-6": 12, "INV-9": 12,
+    "R-ADM-2": 11,
+    "R-ADM-4": 11,
+    "R-EXC-1": 11,
+    "R-DATA-1": 12,
+    "R-DATA-3": 12,
+    "R-DATA-4": 12,
+    "R-LAW-1": 12,
+    "R-LAW-3": 12,
+    "R-LAW-4": 12,
+    "R-EXC-3": 12,
+    "INV-6": 12,
+    "INV-9": 12,
 }
 
 SHOWN = 6  # tests listed per id before "and N more"

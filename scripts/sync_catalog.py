@@ -19,6 +19,7 @@ from tests.support.messages import templates  # noqa: E402
 
 PO = ROOT / "offboard" / "i18n" / "zh_CN.po"
 
+
 def main() -> int:
     existing: dict[str, str] = {}
     if PO.exists():

@@ -22,9 +22,7 @@ from offboard.store.db import connect
 from offboard.store.tables import metadata
 from tests.support.clock import FakeClock
 
-settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow], print_blob=True
-)
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 settings.register_profile("dev", deadline=None, max_examples=50)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 

@@ -89,11 +89,7 @@ class SignIn:
 
 def needs_second_factor(conn: Connection, tenant_id: int, member_id: int) -> bool:
     """Every member holding an admin, hr or it role (or super admin) signs in with TOTP."""
-    return bool(
-        conn.execute(
-            select(func.count()).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member_id, roles.c.status == RoleStatus.ACTIVE)
-        ).scalar_one()
-    )
+    return bool(conn.execute(select(func.count()).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member_id, roles.c.status == RoleStatus.ACTIVE)).scalar_one())
 
 
 def _failures(conn: Connection, tenant_id: int, key: str) -> Row | None:
@@ -115,10 +111,7 @@ def _record_failure(conn: Connection, tenant_id: int, key: str, now: datetime) -
         conn.execute(insert(login_throttle).values(tenant_id=tenant_id, key=key, failures=1, last_failure_at=now))
     else:
         failures = 1 if key.startswith("ip:") and now - row.last_failure_at > IP_WINDOW else row.failures + 1
-        conn.execute(
-            update(login_throttle).where(login_throttle.c.tenant_id == tenant_id, login_throttle.c.key == key)
-            .values(failures=failures, last_failure_at=now)
-        )
+        conn.execute(update(login_throttle).where(login_throttle.c.tenant_id == tenant_id, login_throttle.c.key == key).values(failures=failures, last_failure_at=now))
 
 
 def _clear_failures(conn: Connection, tenant_id: int, key: str) -> None:
@@ -166,9 +159,7 @@ def _decoy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def sign_in(
-    services: Services, tenant_slug: str, userid: str, password: str, *, client: str, device_member_id: int | None = None
-) -> SignIn:
+def sign_in(services: Services, tenant_slug: str, userid: str, password: str, *, client: str, device_member_id: int | None = None) -> SignIn:
     """Check a password; open a session (stage "password" when a second factor is owed)."""
     now = services.clock.now()
     failure: OffboardError | None = None
@@ -182,17 +173,13 @@ def sign_in(
         raise failure
     with tenant_transaction(services, tenant_slug) as uow:
         conn, tenant = uow.conn, uow.tenant
-        member = conn.execute(
-            select(members).where(members.c.tenant_id == tenant.id, members.c.userid == userid, members.c.status == MemberStatus.ACTIVE)
-        ).first()
+        member = conn.execute(select(members).where(members.c.tenant_id == tenant.id, members.c.userid == userid, members.c.status == MemberStatus.ACTIVE)).first()
         if member is not None:
             uow.actor = resolve_actor(conn, tenant.id, member.userid)
         account_key = user_key(userid)
         ip_key = f"ip:{client}"
         _check_password_throttle(conn, tenant.id, account_key, ip_key, now, known_device=member is not None and device_member_id == member.id)
-        stored = conn.execute(
-            select(credentials.c.password_hash).where(credentials.c.tenant_id == tenant.id, credentials.c.member_id == member.id)
-        ).scalar() if member else None
+        stored = conn.execute(select(credentials.c.password_hash).where(credentials.c.tenant_id == tenant.id, credentials.c.member_id == member.id)).scalar() if member else None
         # An unknown userid, or a member without a password, costs the same Argon2 check.
         password_ok = verify_password(stored or _decoy_hash(), password) and member is not None and stored is not None
         if not password_ok:
@@ -212,8 +199,15 @@ def _open_session(conn: Connection, tenant_id: int, member_id: int, stage: str, 
     token = new_session_token(tenant_id)
     conn.execute(
         insert(sessions).values(
-            tenant_id=tenant_id, id=ids.next_id(conn, sessions, tenant_id), member_id=member_id, token_hash=token_digest(token),
-            created_at=now, expires_at=now + SESSION_TTL, last_seen_at=now, stage=stage, verified_at=verified_at,
+            tenant_id=tenant_id,
+            id=ids.next_id(conn, sessions, tenant_id),
+            member_id=member_id,
+            token_hash=token_digest(token),
+            created_at=now,
+            expires_at=now + SESSION_TTL,
+            last_seen_at=now,
+            stage=stage,
+            verified_at=verified_at,
         )
     )
     return token
@@ -282,9 +276,7 @@ def _session_row(conn: Connection, token: str, now: datetime) -> Row:
     row = None
     if tenant_id is not None:
         row = conn.execute(
-            select(sessions, tenants.c.slug)
-            .join(tenants, tenants.c.id == sessions.c.tenant_id)
-            .where(sessions.c.tenant_id == tenant_id, sessions.c.token_hash == token_digest(token))
+            select(sessions, tenants.c.slug).join(tenants, tenants.c.id == sessions.c.tenant_id).where(sessions.c.tenant_id == tenant_id, sessions.c.token_hash == token_digest(token))
         ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
@@ -374,9 +366,7 @@ def authenticate_bearer(services: Services, token: str) -> Authenticated:
         row = None
         if tenant_id is not None:
             row = conn.execute(
-                select(api_tokens, tenants.c.slug)
-                .join(tenants, tenants.c.id == api_tokens.c.tenant_id)
-                .where(api_tokens.c.tenant_id == tenant_id, api_tokens.c.token_hash == digest)
+                select(api_tokens, tenants.c.slug).join(tenants, tenants.c.id == api_tokens.c.tenant_id).where(api_tokens.c.tenant_id == tenant_id, api_tokens.c.token_hash == digest)
             ).first()
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             raise invalid

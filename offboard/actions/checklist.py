@@ -46,8 +46,7 @@ def _custom_items(conn: Connection, tenant_id: int) -> tuple[cl.Item, ...]:
 
 def facts(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> cl.Facts:
     mid = exit_row.member_id
-    attested = frozenset(conn.execute(select(checklist_attestations.c.item_key).where(
-        checklist_attestations.c.tenant_id == tenant_id, checklist_attestations.c.exit_id == exit_row.id)).scalars())
+    attested = frozenset(conn.execute(select(checklist_attestations.c.item_key).where(checklist_attestations.c.tenant_id == tenant_id, checklist_attestations.c.exit_id == exit_row.id)).scalars())
     owned = {k.value: n for k, n in count_owned(conn, tenant_id, mid).items()} if exit_row.state != ExitState.SCHEDULED else {}
     counting = exit_row.state in (ExitState.OPEN, ExitState.FINALIZED)
 
@@ -78,7 +77,14 @@ def checklist(conn: Connection, tenant: Row, actor, exit_id: int, now: datetime)
     member = repo.member_by_id(conn, tenant.id, row.member_id)
     if actor.member_id != member.id:
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant.id, member))
-    signoffs = {r.role: r for r in conn.execute(select(exit_signoffs, members.c.userid).join(members, (members.c.tenant_id == exit_signoffs.c.tenant_id) & (members.c.id == exit_signoffs.c.member_id)).where(exit_signoffs.c.tenant_id == tenant.id, exit_signoffs.c.exit_id == exit_id))}
+    signoffs = {
+        r.role: r
+        for r in conn.execute(
+            select(exit_signoffs, members.c.userid)
+            .join(members, (members.c.tenant_id == exit_signoffs.c.tenant_id) & (members.c.id == exit_signoffs.c.member_id))
+            .where(exit_signoffs.c.tenant_id == tenant.id, exit_signoffs.c.exit_id == exit_id)
+        )
+    }
     items = statuses(conn, tenant.id, row, now)
     return {
         "exit_id": exit_id,
@@ -86,8 +92,16 @@ def checklist(conn: Connection, tenant: Row, actor, exit_id: int, now: datetime)
         "state": row.state,
         "restore_until": row.restore_until.isoformat() if row.restore_until else None,
         "items": [
-            {"number": s.item.number, "key": s.item.key, "title_zh": s.item.title_zh, "title_en": s.item.title_en, "owner": s.item.owner.value,
-             "check": s.item.check, "done": s.done, "detail": dict(s.detail)}
+            {
+                "number": s.item.number,
+                "key": s.item.key,
+                "title_zh": s.item.title_zh,
+                "title_en": s.item.title_en,
+                "owner": s.item.owner.value,
+                "check": s.item.check,
+                "done": s.done,
+                "detail": dict(s.detail),
+            }
             for s in items
         ],
         "open_for_signoff": [s.item.key for s in cl.open_items_for_signoff(items)],
@@ -121,11 +135,16 @@ def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> dict[
     if row.state != ExitState.OPEN:
         raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
     if item_key == "access_revoked":
-        wiped = conn.execute(update(devices).where(devices.c.tenant_id == tid, devices.c.member_id == row.member_id, devices.c.status.in_([DeviceStatus.ACTIVE, DeviceStatus.WIPE_PENDING]))
-                             .values(status=DeviceStatus.WIPED, updated_at=now)).rowcount
+        wiped = conn.execute(
+            update(devices)
+            .where(devices.c.tenant_id == tid, devices.c.member_id == row.member_id, devices.c.status.in_([DeviceStatus.ACTIVE, DeviceStatus.WIPE_PENDING]))
+            .values(status=DeviceStatus.WIPED, updated_at=now)
+        ).rowcount
         uow.audit("devices.wiped", [f"exit:{exit_id}", f"member:{row.member_id}"], {"count": wiped, "evidence": evidence})
     else:
-        exists = conn.execute(select(func.count()).where(checklist_attestations.c.tenant_id == tid, checklist_attestations.c.exit_id == exit_id, checklist_attestations.c.item_key == item_key)).scalar_one()
+        exists = conn.execute(
+            select(func.count()).where(checklist_attestations.c.tenant_id == tid, checklist_attestations.c.exit_id == exit_id, checklist_attestations.c.item_key == item_key)
+        ).scalar_one()
         if exists:
             raise error(Conflict, "already_attested", "Item {key} is already attested.", key=item_key)
         conn.execute(insert(checklist_attestations).values(tenant_id=tid, exit_id=exit_id, item_key=item_key, evidence=evidence, member_id=uow.actor.member_id, attested_at=now))
@@ -159,7 +178,11 @@ def close_reimbursements(uow: UnitOfWork, exit_id: int, evidence: str) -> int:
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence or len(evidence) > 4000:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
-    n = conn.execute(update(reimbursements).where(reimbursements.c.tenant_id == tid, reimbursements.c.member_id == row.member_id, reimbursements.c.status == ReimbursementStatus.OPEN).values(status=ReimbursementStatus.CLOSED)).rowcount
+    n = conn.execute(
+        update(reimbursements)
+        .where(reimbursements.c.tenant_id == tid, reimbursements.c.member_id == row.member_id, reimbursements.c.status == ReimbursementStatus.OPEN)
+        .values(status=ReimbursementStatus.CLOSED)
+    ).rowcount
     if not n:
         raise error(Conflict, "nothing_to_close", "The leaver has no open reimbursement.")
     uow.audit("reimbursements.closed", [f"exit:{exit_id}", f"member:{row.member_id}"], {"count": n, "evidence": evidence})
@@ -213,8 +236,9 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     if still_owned:  # INV-2: nothing may stay owned by a finalized member
         raise error(Conflict, "resources_still_owned", "The member still owns {kinds}; hand them over before finalizing.", kinds=", ".join(f"{k} ({n})" for k, n in still_owned.items()))
     member = repo.member_by_id(conn, tid, row.member_id)
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
-        status=next_member_status(member.status, "finalize"), updated_at=now, version=members.c.version + 1))
+    conn.execute(
+        update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=next_member_status(member.status, "finalize"), updated_at=now, version=members.c.version + 1)
+    )
     retained_until = retention_end(member.exited_at or now, uow.policy.chat_retention_days, uow.tenant.timezone)
     n = conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id == member.id, messages.c.retained_until.is_(None)).values(retained_until=retained_until)).rowcount
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
@@ -232,12 +256,25 @@ def checklist_board(conn: Connection, tenant: Row, actor: Actor, now: datetime) 
 def open_items_by_role(conn: Connection, tenant: Row, now: datetime) -> dict[str, list[dict[str, Any]]]:
     """All open checklist items of open exits, grouped by the role that owns them (the board)."""
     board: dict[str, list[dict[str, Any]]] = {"hr": [], "it": []}
-    rows = conn.execute(select(exits, members.c.userid, members.c.name).join(members, (members.c.tenant_id == exits.c.tenant_id) & (members.c.id == exits.c.member_id))
-                        .where(exits.c.tenant_id == tenant.id, exits.c.state == ExitState.OPEN).order_by(exits.c.id))
+    rows = conn.execute(
+        select(exits, members.c.userid, members.c.name)
+        .join(members, (members.c.tenant_id == exits.c.tenant_id) & (members.c.id == exits.c.member_id))
+        .where(exits.c.tenant_id == tenant.id, exits.c.state == ExitState.OPEN)
+        .order_by(exits.c.id)
+    )
     for r in rows:
         for s in statuses(conn, tenant.id, r, now):
             if not s.done and s.item.key != "chats_sealed":
-                board[s.item.owner.value].append({"exit_id": r.id, "userid": r.userid, "name": r.name, "number": s.item.number, "key": s.item.key,
-                                                  "title_zh": s.item.title_zh, "title_en": s.item.title_en, "detail": dict(s.detail)})
+                board[s.item.owner.value].append(
+                    {
+                        "exit_id": r.id,
+                        "userid": r.userid,
+                        "name": r.name,
+                        "number": s.item.number,
+                        "key": s.item.key,
+                        "title_zh": s.item.title_zh,
+                        "title_en": s.item.title_en,
+                        "detail": dict(s.detail),
+                    }
+                )
     return board
-

@@ -124,9 +124,7 @@ def tenant_transaction(
 
 
 @contextmanager
-def tenant_read(
-    services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None
-) -> Iterator[tuple[Connection, Row, Actor]]:
+def tenant_read(services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None) -> Iterator[tuple[Connection, Row, Actor]]:
     with services.db.read() as conn:
         tenant = repo.tenant_by_slug(conn, tenant_slug)
         yield conn, tenant, _current(conn, tenant.id, by, actor)
@@ -148,15 +146,9 @@ def resolve_actor(conn: Connection, tenant_id: int, by: str | None) -> Actor:
     if member.status != MemberStatus.ACTIVE:
         raise error(Forbidden, "actor_inactive", "{userid} is {status} and cannot act.", userid=by, status=member.status)
     grants = []
-    for r in conn.execute(
-        select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member.id, roles.c.status == RoleStatus.ACTIVE)
-    ):
+    for r in conn.execute(select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member.id, roles.c.status == RoleStatus.ACTIVE)):
         scope_paths: tuple[str, ...] = ()
         if r.role == Role.ADMIN and r.scope:
-            scope_paths = tuple(
-                conn.execute(
-                    select(departments.c.path).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(r.scope))
-                ).scalars()
-            )
+            scope_paths = tuple(conn.execute(select(departments.c.path).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(r.scope))).scalars())
         grants.append(RoleGrant(Role(r.role), scope_paths, frozenset(r.permissions or ())))
     return Actor(kind="member", member_id=member.id, userid=member.userid, roles=tuple(grants))

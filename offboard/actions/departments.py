@@ -21,9 +21,7 @@ def add_department(uow: UnitOfWork, name: str, parent_id: int | None = None) -> 
     conn, tid = uow.conn, uow.tenant_id
     name = v.name(name, "department name")
     if parent_id is None:
-        parent = conn.execute(
-            select(departments).where(departments.c.tenant_id == tid, departments.c.depth == 0).order_by(departments.c.id).limit(1)
-        ).one()
+        parent = conn.execute(select(departments).where(departments.c.tenant_id == tid, departments.c.depth == 0).order_by(departments.c.id).limit(1)).one()
     else:
         parent = repo.department_by_id(conn, tid, parent_id)
     if parent.status == DepartmentStatus.DISSOLVED:
@@ -35,8 +33,15 @@ def add_department(uow: UnitOfWork, name: str, parent_id: int | None = None) -> 
     check_move(path, parent.path, 1)
     conn.execute(
         insert(departments).values(
-            tenant_id=tid, id=dept_id, parent_id=parent.id, name=name, path=path, depth=parent.depth + 1,
-            status=DepartmentStatus.ACTIVE, headcount=0, created_at=uow.now,
+            tenant_id=tid,
+            id=dept_id,
+            parent_id=parent.id,
+            name=name,
+            path=path,
+            depth=parent.depth + 1,
+            status=DepartmentStatus.ACTIVE,
+            headcount=0,
+            created_at=uow.now,
         )
     )
     uow.audit("department.added", [f"department:{dept_id}"], {"name": name, "parent_id": parent.id})
@@ -44,9 +49,7 @@ def add_department(uow: UnitOfWork, name: str, parent_id: int | None = None) -> 
 
 
 def _check_sibling_name(conn: Connection, tenant_id: int, parent_id: int, name: str, except_id: int | None = None) -> None:
-    query = select(func.count()).where(
-        departments.c.tenant_id == tenant_id, departments.c.parent_id == parent_id, departments.c.name == name, departments.c.status != DepartmentStatus.DISSOLVED
-    )
+    query = select(func.count()).where(departments.c.tenant_id == tenant_id, departments.c.parent_id == parent_id, departments.c.name == name, departments.c.status != DepartmentStatus.DISSOLVED)
     if except_id is not None:
         query = query.where(departments.c.id != except_id)
     if conn.execute(query).scalar_one():
@@ -64,21 +67,18 @@ def move_department(uow: UnitOfWork, department_id: int, new_parent_id: int) -> 
     require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=(parent.path,)))
     if parent.status == DepartmentStatus.DISSOLVED:
         raise error(Conflict, "department_dissolved", "Department {name} is dissolved; choose another parent.", name=parent.name)
-    height = conn.execute(
-        select(func.max(departments.c.depth)).where(
-            departments.c.tenant_id == tid, departments.c.path >= dept.path, departments.c.path < subtree_upper_bound(dept.path)
-        )
-    ).scalar_one() - dept.depth + 1
+    height = (
+        conn.execute(select(func.max(departments.c.depth)).where(departments.c.tenant_id == tid, departments.c.path >= dept.path, departments.c.path < subtree_upper_bound(dept.path))).scalar_one()
+        - dept.depth
+        + 1
+    )
     check_move(dept.path, parent.path, height)
     if parent.id == dept.parent_id:
         return
     _check_sibling_name(conn, tid, parent.id, dept.name, except_id=dept.id)
     new_path = child_path(parent.path, dept.id)
     move_subtree(conn, tid, dept.path, new_path, parent.depth + 1 - dept.depth)
-    conn.execute(
-        update(departments).where(departments.c.tenant_id == tid, departments.c.id == dept.id)
-        .values(parent_id=parent.id, version=departments.c.version + 1)
-    )
+    conn.execute(update(departments).where(departments.c.tenant_id == tid, departments.c.id == dept.id).values(parent_id=parent.id, version=departments.c.version + 1))
     # Only the old and new ancestor chains change their counts: O(depth) recounts.
     recount(conn, tid, ancestor_ids(dept.path)[:-1] + ancestor_ids(parent.path))
     uow.audit("department.moved", [f"department:{dept.id}"], {"from_parent_id": dept.parent_id, "to_parent_id": parent.id})
@@ -94,27 +94,15 @@ def set_leader(uow: UnitOfWork, department_id: int, leader_userid: str | None) -
         if leader.status not in PRESENT_STATUSES:
             raise error(ValidationError, "leader_inactive", "{userid} is {status}; a leader must be a current member.", userid=leader_userid, status=leader.status)
         leader_id = leader.id
-    conn.execute(
-        update(departments).where(departments.c.tenant_id == tid, departments.c.id == dept.id)
-        .values(leader_id=leader_id, version=departments.c.version + 1)
-    )
+    conn.execute(update(departments).where(departments.c.tenant_id == tid, departments.c.id == dept.id).values(leader_id=leader_id, version=departments.c.version + 1))
     uow.audit("department.leader_set", [f"department:{dept.id}"], {"from": dept.leader_id, "to": leader_id})
 
 
 def list_departments(conn: Connection, tenant_id: int, actor: Actor) -> list[dict[str, Any]]:
     require(actor, Action.READ_DIRECTORY)
-    leaders = departments.outerjoin(
-        members, (members.c.tenant_id == departments.c.tenant_id) & (members.c.id == departments.c.leader_id)
-    )
-    rows = conn.execute(
-        select(departments, members.c.userid.label("leader")).select_from(leaders)
-        .where(departments.c.tenant_id == tenant_id).order_by(departments.c.path)
-    )
-    return [
-        {"id": r.id, "parent_id": r.parent_id, "name": r.name, "path": r.path, "depth": r.depth, "status": r.status,
-         "headcount": r.headcount, "leader": r.leader}
-        for r in rows
-    ]
+    leaders = departments.outerjoin(members, (members.c.tenant_id == departments.c.tenant_id) & (members.c.id == departments.c.leader_id))
+    rows = conn.execute(select(departments, members.c.userid.label("leader")).select_from(leaders).where(departments.c.tenant_id == tenant_id).order_by(departments.c.path))
+    return [{"id": r.id, "parent_id": r.parent_id, "name": r.name, "path": r.path, "depth": r.depth, "status": r.status, "headcount": r.headcount, "leader": r.leader} for r in rows]
 
 
 def dissolve_department(uow: UnitOfWork, department_id: int) -> int:
@@ -129,7 +117,8 @@ def dissolve_department(uow: UnitOfWork, department_id: int) -> int:
     if dept.headcount:
         raise error(Conflict, "department_not_empty", "Department {name} still has {n} member(s); only an empty department is dissolved.", name=dept.name, n=dept.headcount)
     subtree = (departments.c.tenant_id == tid) & (departments.c.path >= dept.path) & (departments.c.path < subtree_upper_bound(dept.path))
-    n = conn.execute(update(departments).where(subtree, departments.c.status != DepartmentStatus.DISSOLVED).values(
-        status=DepartmentStatus.DISSOLVED, leader_id=None, version=departments.c.version + 1)).rowcount
+    n = conn.execute(
+        update(departments).where(subtree, departments.c.status != DepartmentStatus.DISSOLVED).values(status=DepartmentStatus.DISSOLVED, leader_id=None, version=departments.c.version + 1)
+    ).rowcount
     uow.audit("department.dissolved", [f"department:{dept.id}"], {"name": dept.name, "departments": n})
     return n

@@ -106,9 +106,7 @@ def render_issue(issue: dict[str, Any], locale: str) -> str:
 
 
 def _open_exit(conn: Connection, tenant_id: int, member_id: int) -> Row | None:
-    return conn.execute(
-        select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member_id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))
-    ).first()
+    return conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member_id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))).first()
 
 
 def start_exit(
@@ -160,9 +158,22 @@ def start_exit(
     scheduled = when > uow.now
     conn.execute(
         insert(exits).values(
-            tenant_id=tid, id=exit_id, member_id=member.id, state=ExitState.SCHEDULED, type=exit_type, reason_category=category,
-            reason=reason, trigger=trigger, requested_by=uow.actor.audit_id, effective_at=when, successor_id=choices.successor_id,
-            acceptors=choices.to_dict()["acceptors"], plan_id=plan_id, plan_digest=current_digest, created_at=uow.now, updated_at=uow.now,
+            tenant_id=tid,
+            id=exit_id,
+            member_id=member.id,
+            state=ExitState.SCHEDULED,
+            type=exit_type,
+            reason_category=category,
+            reason=reason,
+            trigger=trigger,
+            requested_by=uow.actor.audit_id,
+            effective_at=when,
+            successor_id=choices.successor_id,
+            acceptors=choices.to_dict()["acceptors"],
+            plan_id=plan_id,
+            plan_digest=current_digest,
+            created_at=uow.now,
+            updated_at=uow.now,
         )
     )
     uow.audit(
@@ -177,8 +188,11 @@ def start_exit(
 
 def _blocked(member: Row, current: ExitPlan) -> Conflict:
     return error(
-        Conflict, "exit_blocked", "The exit of {userid} is blocked ({codes}); plan it to see why and what to fix.",
-        userid=member.userid, codes=", ".join(b.code for b in current.blockers),
+        Conflict,
+        "exit_blocked",
+        "The exit of {userid} is blocked ({codes}); plan it to see why and what to fix.",
+        userid=member.userid,
+        codes=", ".join(b.code for b in current.blockers),
     )
 
 
@@ -217,22 +231,28 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
         if kind_plan.kind == K.EXTERNAL_CONTACT and kind_plan.acceptor_id is not None:
             capacity = max(0, limit - _customers_of(conn, tid, kind_plan.acceptor_id))
         n = record_moves(
-            conn, tid, exit_id, kind_plan.kind, member.id, kind_plan.destination, kind_plan.acceptor_id, kind_plan.state, now,
-            capacity=capacity, self_fallback=_usable_manager(conn, tid, member),
+            conn,
+            tid,
+            exit_id,
+            kind_plan.kind,
+            member.id,
+            kind_plan.destination,
+            kind_plan.acceptor_id,
+            kind_plan.state,
+            now,
+            capacity=capacity,
+            self_fallback=_usable_manager(conn, tid, member),
         )
         apply_moves(conn, tid, exit_id, kind_plan.kind, now)
         moved[kind_plan.kind.value] = n
         uow.audit(
             "exit.resources_moved",
             [f"exit:{exit_id}", f"member:{member.id}"] + ([f"member:{kind_plan.acceptor_id}"] if kind_plan.acceptor_id else []),
-            {"kind": kind_plan.kind.value, "count": n, "destination": kind_plan.destination, "reason": kind_plan.reason,
-             "ledger_digest": ledger_digest(conn, tid, exit_id, kind_plan.kind, now)},
+            {"kind": kind_plan.kind.value, "count": n, "destination": kind_plan.destination, "reason": kind_plan.reason, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_plan.kind, now)},
         )
     window = uow.policy.restore_window_hours
     conn.execute(
-        update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(
-            state=ExitState.OPEN, restore_until=restore_deadline(now, window), updated_at=now, version=exits.c.version + 1
-        )
+        update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.OPEN, restore_until=restore_deadline(now, window), updated_at=now, version=exits.c.version + 1)
     )
     uow.audit("exit.took_effect", [f"member:{member.id}", f"exit:{exit_id}"], {"moved": moved, "restore_until": restore_deadline(now, window).isoformat()})
     uow.emit("member.exited", exit_id=exit_id, member_id=member.id)
@@ -253,17 +273,18 @@ def _customers_of(conn: Connection, tenant_id: int, member_id: int) -> int:
 def _cut_access(uow: UnitOfWork, member: Row) -> None:
     """R-EXIT-1: status, sessions, personal tokens, roles, devices, third-party grants, headcounts."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
-        status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
     cut = access_cut.cut(conn, tid, member.id, now)
     paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
     lose = covered(paths) if member.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN) else set()
     shift_headcounts(conn, tid, (), lose)
     if lose:
         # R-ORG-1: what the exit brought to zero is pending dissolution, O(depth).
-        conn.execute(update(departments).where(
-            departments.c.tenant_id == tid, departments.c.id.in_(sorted(lose)), departments.c.headcount == 0, departments.c.status == DepartmentStatus.ACTIVE
-        ).values(status=DepartmentStatus.PENDING_DISSOLUTION))
+        conn.execute(
+            update(departments)
+            .where(departments.c.tenant_id == tid, departments.c.id.in_(sorted(lose)), departments.c.headcount == 0, departments.c.status == DepartmentStatus.ACTIVE)
+            .values(status=DepartmentStatus.PENDING_DISSOLUTION)
+        )
     uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose), "cut": cut})
 
 
@@ -272,8 +293,12 @@ def ledger_digest(conn: Connection, tenant_id: int, exit_id: int, kind: Resource
     h = hashlib.sha256()
     rows = conn.execute(
         select(transfer_ledger.c.resource_id, transfer_ledger.c.to_member_id, transfer_ledger.c.state, transfer_ledger.c.version_after, transfer_ledger.c.correlation_id)
-        .where(transfer_ledger.c.tenant_id == tenant_id, transfer_ledger.c.exit_id == exit_id, transfer_ledger.c.kind == kind.value,
-               (transfer_ledger.c.created_at == stamp) | (transfer_ledger.c.updated_at == stamp))
+        .where(
+            transfer_ledger.c.tenant_id == tenant_id,
+            transfer_ledger.c.exit_id == exit_id,
+            transfer_ledger.c.kind == kind.value,
+            (transfer_ledger.c.created_at == stamp) | (transfer_ledger.c.updated_at == stamp),
+        )
         .order_by(transfer_ledger.c.resource_id, transfer_ledger.c.id)
     )
     for r in rows:
@@ -333,12 +358,21 @@ def exit_summary(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, An
     for kind, state, n in counts:
         ledger.setdefault(kind, {})[state] = n
     return {
-        "id": row.id, "member": {"id": member.id, "userid": member.userid, "name": member.name, "status": member.status},
-        "state": row.state, "type": row.type, "reason_category": row.reason_category, "reason": row.reason, "trigger": row.trigger,
-        "requested_by": row.requested_by, "effective_at": row.effective_at.isoformat(),
+        "id": row.id,
+        "member": {"id": member.id, "userid": member.userid, "name": member.name, "status": member.status},
+        "state": row.state,
+        "type": row.type,
+        "reason_category": row.reason_category,
+        "reason": row.reason,
+        "trigger": row.trigger,
+        "requested_by": row.requested_by,
+        "effective_at": row.effective_at.isoformat(),
         "restore_until": row.restore_until.isoformat() if row.restore_until else None,
         "finalized_at": row.finalized_at.isoformat() if row.finalized_at else None,
-        "successor_id": row.successor_id, "acceptors": row.acceptors, "plan_id": row.plan_id, "ledger": ledger,
+        "successor_id": row.successor_id,
+        "acceptors": row.acceptors,
+        "plan_id": row.plan_id,
+        "ledger": ledger,
     }
 
 
@@ -353,18 +387,28 @@ def list_exits(conn: Connection, tenant_id: int, actor, *, state: str | None = N
     rows = conn.execute(
         select(exits, members.c.userid, members.c.name)
         .join(members, and_(members.c.tenant_id == exits.c.tenant_id, members.c.id == exits.c.member_id))
-        .where(*where).order_by(exits.c.id.desc()).limit(limit).offset(offset)
+        .where(*where)
+        .order_by(exits.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     items = [
-        {"id": r.id, "userid": r.userid, "name": r.name, "state": r.state, "type": r.type, "reason_category": r.reason_category,
-         "effective_at": r.effective_at.isoformat(), "restore_until": r.restore_until.isoformat() if r.restore_until else None}
+        {
+            "id": r.id,
+            "userid": r.userid,
+            "name": r.name,
+            "state": r.state,
+            "type": r.type,
+            "reason_category": r.reason_category,
+            "effective_at": r.effective_at.isoformat(),
+            "restore_until": r.restore_until.isoformat() if r.restore_until else None,
+        }
         for r in rows
     ]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-def ledger(conn: Connection, tenant_id: int, actor, exit_id: int, *, kind: str | None = None, state: str | None = None,
-           limit: int = 100, offset: int = 0) -> dict[str, Any]:
+def ledger(conn: Connection, tenant_id: int, actor, exit_id: int, *, kind: str | None = None, state: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """The transfer ledger of an exit, filtered by kind and state, paged."""
     row = get_exit_row(conn, tenant_id, exit_id)
     member = repo.member_by_id(conn, tenant_id, row.member_id)
@@ -381,12 +425,25 @@ def ledger(conn: Connection, tenant_id: int, actor, exit_id: int, *, kind: str |
     total = conn.execute(select(func.count()).select_from(L).where(*where)).scalar_one()
     to = members.alias("to_member")
     rows = conn.execute(
-        select(L, to.c.userid.label("to_userid")).select_from(L.outerjoin(to, and_(to.c.tenant_id == L.c.tenant_id, to.c.id == L.c.to_member_id)))
-        .where(*where).order_by(L.c.id).limit(limit).offset(offset)
+        select(L, to.c.userid.label("to_userid"))
+        .select_from(L.outerjoin(to, and_(to.c.tenant_id == L.c.tenant_id, to.c.id == L.c.to_member_id)))
+        .where(*where)
+        .order_by(L.c.id)
+        .limit(limit)
+        .offset(offset)
     )
     items = [
-        {"id": r.id, "kind": r.kind, "resource_id": r.resource_id, "to": r.to_userid, "state": r.state, "correlation_id": r.correlation_id,
-         "version_after": r.version_after, "created_at": r.created_at.isoformat(), "updated_at": r.updated_at.isoformat()}
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "resource_id": r.resource_id,
+            "to": r.to_userid,
+            "state": r.state,
+            "correlation_id": r.correlation_id,
+            "version_after": r.version_after,
+            "created_at": r.created_at.isoformat(),
+            "updated_at": r.updated_at.isoformat(),
+        }
         for r in rows
     ]
     return {"total": total, "limit": limit, "offset": offset, "items": items}

@@ -26,8 +26,7 @@ def inbox(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[st
         select(L.c.exit_id, L.c.kind, L.c.state, func.count().label("n"), leaver.c.userid, leaver.c.name)
         .join(exits, and_(exits.c.tenant_id == L.c.tenant_id, exits.c.id == L.c.exit_id))
         .join(leaver, and_(leaver.c.tenant_id == exits.c.tenant_id, leaver.c.id == exits.c.member_id))
-        .where(L.c.tenant_id == tenant.id, L.c.to_member_id == actor.member_id, L.c.state.in_(["done", "waiting"]),
-               exits.c.state.in_([ExitState.OPEN, ExitState.FINALIZED]))
+        .where(L.c.tenant_id == tenant.id, L.c.to_member_id == actor.member_id, L.c.state.in_(["done", "waiting"]), exits.c.state.in_([ExitState.OPEN, ExitState.FINALIZED]))
         .group_by(L.c.exit_id, L.c.kind, L.c.state, leaver.c.userid, leaver.c.name)
         .order_by(L.c.exit_id.desc(), L.c.kind)
     ).all()
@@ -49,7 +48,6 @@ def inbox(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[st
         "reports_leaving": [{"exit_id": r.id, "userid": r.userid, "name": r.name, "state": r.state, "effective_at": r.effective_at.isoformat()} for r in leaving],
         "checklist": checklist,
         "locked_accounts": [
-            {"member_id": a.member_id, "userid": a.userid, "name": a.name, "reason": a.reason, "failures": a.failures, "since": a.since.isoformat()}
-            for a in locked_accounts(conn, tenant.id, actor)
+            {"member_id": a.member_id, "userid": a.userid, "name": a.name, "reason": a.reason, "failures": a.failures, "since": a.since.isoformat()} for a in locked_accounts(conn, tenant.id, actor)
         ],
     }

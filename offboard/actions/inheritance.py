@@ -54,16 +54,27 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
         capacity = max(0, limit - held)
     floor = conn.execute(select(func.coalesce(func.max(L.c.id), 0)).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind_enum.value)).scalar_one()
     n = record_moves(
-        conn, tid, exit_id, kind_enum, leaver.id, "member", acceptor.id, LedgerState.WAITING if waiting else LedgerState.DONE, now,
-        capacity=capacity, only_ids=resource_ids, owner_filter=owner_filter,
+        conn,
+        tid,
+        exit_id,
+        kind_enum,
+        leaver.id,
+        "member",
+        acceptor.id,
+        LedgerState.WAITING if waiting else LedgerState.DONE,
+        now,
+        capacity=capacity,
+        only_ids=resource_ids,
+        owner_filter=owner_filter,
     )
     if resource_ids is not None and n != len(set(resource_ids)):
         raise error(Conflict, "not_unassigned", "Only unassigned {kind} resources of exit {id} can be inherited; some of the ids given are not.", kind=kind_enum.value, id=exit_id)
     if n == 0:
         raise error(Conflict, "nothing_to_inherit", "Exit {id} has no unassigned {kind} resources.", id=exit_id, kind=kind_enum.value)
     apply_moves(conn, tid, exit_id, kind_enum, now, rows=L.c.id > floor)  # only the rows written here
-    uow.audit("exit.inherited", [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
-              {"kind": kind_enum.value, "count": n, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_enum, now)})
+    uow.audit(
+        "exit.inherited", [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"], {"kind": kind_enum.value, "count": n, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_enum, now)}
+    )
     uow.emit("resource.transferred", exit_id=exit_id, kind=kind_enum.value, to_member_id=acceptor.id)
     return {"exit_id": exit_id, "kind": kind_enum.value, "to": acceptor.userid, "count": n, "exit": exit_summary(conn, tid, exit_id)}
 
@@ -87,8 +98,7 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str,
     if outcome == LedgerState.DONE and not conn.execute(select(_active_acceptor()).where(L.c.tenant_id == tid, L.c.id == row.id)).scalar():
         outcome = LedgerState.UNASSIGNED  # the acceptor left meanwhile (R-ORG-4): inherited later instead
     to_member = row.to_member_id if outcome == LedgerState.DONE else None
-    conn.execute(update(L).where(L.c.tenant_id == tid, L.c.id == row.id).values(
-        state=outcome.value, to_member_id=to_member, updated_at=now, version_after=_version_after(row, outcome)))
+    conn.execute(update(L).where(L.c.tenant_id == tid, L.c.id == row.id).values(state=outcome.value, to_member_id=to_member, updated_at=now, version_after=_version_after(row, outcome)))
     apply_moves(conn, tid, row.exit_id, kind, now, stamp="updated_at", rows=L.c.id == row.id)
     uow.audit("transfer.result", [f"exit:{row.exit_id}", f"transfer:{row.correlation_id}"], {"kind": kind.value, "resource_id": row.resource_id, "state": outcome.value})
     return _result(row, outcome)
@@ -107,30 +117,24 @@ def take_over_exit(uow: UnitOfWork, exit_id: int) -> int:
     """R-ORG-2: the waiting transfers of one exit whose 24 h are over are taken over (fires on
     "due at or before now"); one statement per kind and outcome."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    due = conn.execute(
-        select(L.c.kind).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
-        .group_by(L.c.kind).order_by(L.c.kind)
-    ).scalars().all()
+    due = (
+        conn.execute(select(L.c.kind).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER).group_by(L.c.kind).order_by(L.c.kind))
+        .scalars()
+        .all()
+    )
     total = 0
     for kind in due:
         waiting = and_(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
         # R-ORG-4: an acceptor who left since the transfer started receives nothing (nothing may be
         # left owned by a departed member); the resource is unassigned and inherited later (R-ORG-5).
-        lost = conn.execute(
-            update(L).where(waiting, ~_active_acceptor()).values(state=LedgerState.UNASSIGNED, to_member_id=None, updated_at=now, version_after=L.c.version_after + 1)
-        ).rowcount
+        lost = conn.execute(update(L).where(waiting, ~_active_acceptor()).values(state=LedgerState.UNASSIGNED, to_member_id=None, updated_at=now, version_after=L.c.version_after + 1)).rowcount
         result = conn.execute(update(L).where(waiting).values(state=LedgerState.DONE, updated_at=now, version_after=L.c.version_after + 1))
         apply_moves(conn, tid, exit_id, ResourceKind(kind), now, stamp="updated_at")
         total += result.rowcount
-        uow.audit("transfer.taken_over", [f"exit:{exit_id}"], {"kind": kind, "count": result.rowcount, "unassigned": lost,
-                                                               "ledger_digest": ledger_digest(conn, tid, exit_id, ResourceKind(kind), now)})
+        uow.audit("transfer.taken_over", [f"exit:{exit_id}"], {"kind": kind, "count": result.rowcount, "unassigned": lost, "ledger_digest": ledger_digest(conn, tid, exit_id, ResourceKind(kind), now)})
     return total
 
 
 def _active_acceptor():
     """The ledger row's acceptor is still an active member."""
-    return (
-        select(members.c.id)
-        .where(members.c.tenant_id == L.c.tenant_id, members.c.id == L.c.to_member_id, members.c.status == MemberStatus.ACTIVE)
-        .exists()
-    )
+    return select(members.c.id).where(members.c.tenant_id == L.c.tenant_id, members.c.id == L.c.to_member_id, members.c.status == MemberStatus.ACTIVE).exists()

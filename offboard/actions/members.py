@@ -62,11 +62,7 @@ def _department_paths(conn: Connection, tenant_id: int, department_ids: list[int
     if len(set(department_ids)) != len(department_ids):
         raise error(ValidationError, "duplicate_department", "A department is listed twice.")
     found = dict(
-        conn.execute(
-            select(departments.c.id, departments.c.path).where(
-                departments.c.tenant_id == tenant_id, departments.c.id.in_(department_ids), departments.c.status != "dissolved"
-            )
-        ).all()
+        conn.execute(select(departments.c.id, departments.c.path).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(department_ids), departments.c.status != "dissolved")).all()
     )
     for dept_id in department_ids:
         if dept_id not in found:
@@ -120,25 +116,32 @@ def insert_member(
     member_id = ids.next_id(conn, members, tid)
     conn.execute(
         insert(members).values(
-            tenant_id=tid, id=member_id, userid=userid, external_id=external_id or None, name=name, email=email,
-            mobile=mobile, title=title, region=region, status=MemberStatus.ACTIVE, manager_id=manager_id, version=1,
-            created_at=uow.now, updated_at=uow.now,
+            tenant_id=tid,
+            id=member_id,
+            userid=userid,
+            external_id=external_id or None,
+            name=name,
+            email=email,
+            mobile=mobile,
+            title=title,
+            region=region,
+            status=MemberStatus.ACTIVE,
+            manager_id=manager_id,
+            version=1,
+            created_at=uow.now,
+            updated_at=uow.now,
         )
     )
     conn.execute(
         insert(member_departments),
-        [
-            {"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now}
-            for i, d in enumerate(department_ids)
-        ],
+        [{"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now} for i, d in enumerate(department_ids)],
     )
     gain, _ = coverage_delta([], paths.values())
     shift_headcounts(conn, tid, gain, ())
     uow.audit(
         "member.added",
         [f"member:{member_id}", *(f"department:{d}" for d in department_ids)],
-        {"userid": userid, "name": name, "email": email, "mobile": mobile, "title": title, "region": region,
-         "external_id": external_id, "department_ids": department_ids, "manager_id": manager_id},
+        {"userid": userid, "name": name, "email": email, "mobile": mobile, "title": title, "region": region, "external_id": external_id, "department_ids": department_ids, "manager_id": manager_id},
     )
     return member_id
 
@@ -152,9 +155,7 @@ def add_member(uow: UnitOfWork, **fields: Any) -> int:
 
 
 def _root_id(uow: UnitOfWork) -> int:
-    return uow.conn.execute(
-        select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.depth == 0).order_by(departments.c.id).limit(1)
-    ).scalar_one()
+    return uow.conn.execute(select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.depth == 0).order_by(departments.c.id).limit(1)).scalar_one()
 
 
 def update_member(
@@ -200,11 +201,7 @@ def update_member(
         moved = _set_departments(uow, member.id, department_ids)
     if not values and not moved:
         return {"userid": userid, "changed": []}
-    conn.execute(
-        update(members)
-        .where(members.c.tenant_id == tid, members.c.id == member.id)
-        .values(**values, version=members.c.version + 1, updated_at=uow.now)
-    )
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(**values, version=members.c.version + 1, updated_at=uow.now))
     details = {k: values[k] for k in values}
     if moved:
         details["department_ids"] = department_ids
@@ -222,10 +219,7 @@ def _set_departments(uow: UnitOfWork, member_id: int, department_ids: list[int])
     conn.execute(delete(member_departments).where(member_departments.c.tenant_id == tid, member_departments.c.member_id == member_id))
     conn.execute(
         insert(member_departments),
-        [
-            {"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now}
-            for i, d in enumerate(department_ids)
-        ],
+        [{"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now} for i, d in enumerate(department_ids)],
     )
     gain, lose = coverage_delta([r.path for r in old], new_paths.values())
     shift_headcounts(conn, tid, gain, lose)
@@ -246,9 +240,7 @@ def set_credentials(uow: UnitOfWork, ref: int | str, *, password: str | None = N
     if totp_secret is not None:
         values["totp_secret"] = totp_secret
         values["totp_last_step"] = None
-    exists = conn.execute(
-        select(func.count()).where(credentials.c.tenant_id == tid, credentials.c.member_id == member.id)
-    ).scalar_one()
+    exists = conn.execute(select(func.count()).where(credentials.c.tenant_id == tid, credentials.c.member_id == member.id)).scalar_one()
     if exists:
         conn.execute(update(credentials).where(credentials.c.tenant_id == tid, credentials.c.member_id == member.id).values(**values))
     else:
@@ -295,9 +287,7 @@ def list_members(
         where.append(members.c.id.in_(in_dept))
     if role:
         v.choice(role, Role, "role")
-        where.append(
-            members.c.id.in_(select(roles.c.member_id).where(roles.c.tenant_id == tenant_id, roles.c.role == role, roles.c.status == "active"))
-        )
+        where.append(members.c.id.in_(select(roles.c.member_id).where(roles.c.tenant_id == tenant_id, roles.c.role == role, roles.c.status == "active")))
     if query:
         # The query is text to find, not a pattern: % _ and the escape character match themselves.
         like = "%" + v.clean(query, "search").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -308,8 +298,14 @@ def list_members(
     role_map = _roles_of(conn, tenant_id, [r.id for r in rows])
     items = [
         {
-            "id": r.id, "userid": r.userid, "name": r.name, "email": r.email, "title": r.title, "status": r.status,
-            "department": primary.get(r.id), "roles": role_map.get(r.id, []),
+            "id": r.id,
+            "userid": r.userid,
+            "name": r.name,
+            "email": r.email,
+            "title": r.title,
+            "status": r.status,
+            "department": primary.get(r.id),
+            "roles": role_map.get(r.id, []),
         }
         for r in rows
     ]
@@ -331,11 +327,7 @@ def _roles_of(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[i
     result: dict[int, list[str]] = {}
     if not member_ids:
         return result
-    for r in conn.execute(
-        select(roles.c.member_id, roles.c.role, roles.c.rank, roles.c.status)
-        .where(roles.c.tenant_id == tenant_id, roles.c.member_id.in_(member_ids))
-        .order_by(roles.c.role)
-    ):
+    for r in conn.execute(select(roles.c.member_id, roles.c.role, roles.c.rank, roles.c.status).where(roles.c.tenant_id == tenant_id, roles.c.member_id.in_(member_ids)).order_by(roles.c.role)):
         label = f"{r.role}:{r.rank}" if r.rank else r.role
         result.setdefault(r.member_id, []).append(label if r.status == "active" else f"{label} ({r.status})")
     return result
@@ -352,17 +344,19 @@ def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str) 
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
     manager = repo.member_by_id(conn, tenant_id, member.manager_id).userid if member.manager_id else None
     return {
-        "id": member.id, "userid": member.userid, "external_id": member.external_id, "name": member.name,
-        "email": member.email, "mobile": member.mobile, "title": member.title, "region": member.region,
-        "status": member.status, "manager": manager, "version": member.version,
-        "departments": [
-            {"id": r.department_id, "name": r.name, "path": r.path, "primary": bool(r.is_primary)}
-            for r in repo.member_department_rows(conn, tenant_id, member.id)
-        ],
-        "roles": [
-            {"role": r.role, "rank": r.rank, "status": r.status, "scope": r.scope, "permissions": r.permissions}
-            for r in repo.member_roles(conn, tenant_id, member.id)
-        ],
+        "id": member.id,
+        "userid": member.userid,
+        "external_id": member.external_id,
+        "name": member.name,
+        "email": member.email,
+        "mobile": member.mobile,
+        "title": member.title,
+        "region": member.region,
+        "status": member.status,
+        "manager": manager,
+        "version": member.version,
+        "departments": [{"id": r.department_id, "name": r.name, "path": r.path, "primary": bool(r.is_primary)} for r in repo.member_department_rows(conn, tenant_id, member.id)],
+        "roles": [{"role": r.role, "rank": r.rank, "status": r.status, "scope": r.scope, "permissions": r.permissions} for r in repo.member_roles(conn, tenant_id, member.id)],
         "resources": owned_resource_counts(conn, tenant_id, member.id),
         "created_at": member.created_at.isoformat(),
     }

@@ -29,9 +29,17 @@ class OutboxItem:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "id": self.id, "topic": self.topic, "key": self.key, "ids": self.ids, "state": self.state, "attempts": self.attempts,
-            "delivered_to": self.delivered_to, "last_error": self.last_error, "next_attempt_at": self.next_attempt_at.isoformat(),
-            "created_at": self.created_at.isoformat(), "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "id": self.id,
+            "topic": self.topic,
+            "key": self.key,
+            "ids": self.ids,
+            "state": self.state,
+            "attempts": self.attempts,
+            "delivered_to": self.delivered_to,
+            "last_error": self.last_error,
+            "next_attempt_at": self.next_attempt_at.isoformat(),
+            "created_at": self.created_at.isoformat(),
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
         }
 
 
@@ -46,8 +54,6 @@ def list_outbox(conn: Connection, tenant_id: int, actor: Actor, *, state: str | 
     require(actor, Action.READ_AUDIT)
     state = v.choice(state, OutboxState, "state") if state else None
     total, rows = store.list_items(conn, tenant_id, state=state, limit=limit, offset=offset)
-    return OutboxPage(total, [
-        OutboxItem(r.id, r.topic, r.key, dict(r.payload["ids"]), r.state, r.attempts, list(r.delivered_to or []), r.last_error,
-                   r.next_attempt_at, r.created_at, r.delivered_at)
-        for r in rows
-    ])
+    return OutboxPage(
+        total, [OutboxItem(r.id, r.topic, r.key, dict(r.payload["ids"]), r.state, r.attempts, list(r.delivered_to or []), r.last_error, r.next_attempt_at, r.created_at, r.delivered_at) for r in rows]
+    )

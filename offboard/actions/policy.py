@@ -27,8 +27,7 @@ class SettingView:
     allowed: str  # "1-720 h" or "transfer, archive, delete"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "label_en": self.label_en, "label_zh": self.label_zh, "value": self.value, "presets": self.presets,
-                "overridden": self.overridden, "allowed": self.allowed}
+        return {"key": self.key, "label_en": self.label_en, "label_zh": self.label_zh, "value": self.value, "presets": self.presets, "overridden": self.overridden, "allowed": self.allowed}
 
 
 @dataclass(frozen=True)
@@ -37,8 +36,12 @@ class PolicyView:
     settings: list[SettingView]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "values": {s.key: s.value for s in self.settings},
-                "overrides": {s.key: s.value for s in self.settings if s.overridden}, "settings": [s.as_dict() for s in self.settings]}
+        return {
+            "profile": self.profile,
+            "values": {s.key: s.value for s in self.settings},
+            "overrides": {s.key: s.value for s in self.settings if s.overridden},
+            "settings": [s.as_dict() for s in self.settings],
+        }
 
 
 def _allowed(key: str) -> str:
@@ -51,10 +54,9 @@ def _allowed(key: str) -> str:
 def view(tenant: Row, policy: Policy) -> PolicyView:
     values, own = policy.as_dict(), PRESETS[tenant.profile].as_dict()
     presets = {profile.value: p.as_dict() for profile, p in PRESETS.items()}
-    return PolicyView(tenant.profile, [
-        SettingView(key, s.label_en, s.label_zh, values[key], {p: presets[p][key] for p in presets}, values[key] != own[key], _allowed(key))
-        for key, s in SETTINGS.items()
-    ])
+    return PolicyView(
+        tenant.profile, [SettingView(key, s.label_en, s.label_zh, values[key], {p: presets[p][key] for p in presets}, values[key] != own[key], _allowed(key)) for key, s in SETTINGS.items()]
+    )
 
 
 def show_policy(conn: Connection, tenant: Row, actor: Actor) -> PolicyView:

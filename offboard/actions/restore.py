@@ -50,22 +50,20 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     # The manager may have left while this member was away: nobody reports to a departed member
     # (INV-2; a departed manager could never be finalized), so the report is unassigned (R-ORG-4).
     manager_gone = member.manager_id is not None and repo.member_by_id(conn, tid, member.manager_id).status not in PRESENT_STATUSES
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(
-        status="active", exited_at=None, updated_at=now, version=members.c.version + 1, **({"manager_id": None} if manager_gone else {})))
+    conn.execute(
+        update(members)
+        .where(members.c.tenant_id == tid, members.c.id == member.id)
+        .values(status="active", exited_at=None, updated_at=now, version=members.c.version + 1, **({"manager_id": None} if manager_gone else {}))
+    )
     access_cut.restore(conn, tid, member.id, row.effective_at, now)  # sessions and tokens stay revoked
     gain = covered(r.path for r in repo.member_department_rows(conn, tid, member.id))
     shift_headcounts(conn, tid, gain, ())  # and pending-dissolution departments are active again (R-ORG-1)
-    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(
-        state=next_exit_state(row.state, "restore"), updated_at=now, version=exits.c.version + 1))
-    reverted = dict(conn.execute(
-        select(L.c.kind, func.count()).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.REVERTED, L.c.updated_at == now).group_by(L.c.kind)
-    ).all())
+    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=next_exit_state(row.state, "restore"), updated_at=now, version=exits.c.version + 1))
+    reverted = dict(conn.execute(select(L.c.kind, func.count()).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.REVERTED, L.c.updated_at == now).group_by(L.c.kind)).all())
     kept = [
         {"kind": r.kind, "resource_id": r.resource_id, "state": r.state, "to_member_id": r.to_member_id, "correlation_id": r.correlation_id}
         for r in conn.execute(select(L).where(latest_rows(tid, exit_id), L.c.state != LedgerState.REVERTED).order_by(L.c.kind, L.c.resource_id))
     ]
-    uow.audit("exit.restored", [f"member:{member.id}", f"exit:{exit_id}"],
-              {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone})
+    uow.audit("exit.restored", [f"member:{member.id}", f"exit:{exit_id}"], {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone})
     uow.emit("member.restored", exit_id=exit_id, member_id=member.id)
-    return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "manager_cleared": manager_gone,
-            "state": ExitState.RESTORED.value}
+    return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "manager_cleared": manager_gone, "state": ExitState.RESTORED.value}

@@ -29,8 +29,16 @@ def insert_role(
     role_id = ids.next_id(uow.conn, roles, uow.tenant_id)
     uow.conn.execute(
         insert(roles).values(
-            tenant_id=uow.tenant_id, id=role_id, member_id=member_id, role=role, rank=rank, scope=scope or [],
-            permissions=sorted(permissions or []), status=RoleStatus.ACTIVE, granted_at=uow.now, granted_by=uow.actor.audit_id,
+            tenant_id=uow.tenant_id,
+            id=role_id,
+            member_id=member_id,
+            role=role,
+            rank=rank,
+            scope=scope or [],
+            permissions=sorted(permissions or []),
+            status=RoleStatus.ACTIVE,
+            granted_at=uow.now,
+            granted_by=uow.actor.audit_id,
         )
     )
     uow.audit(
@@ -103,4 +111,3 @@ def remove_role(uow: UnitOfWork, ref: int | str, role: str) -> None:
             )
     conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.id == row.id))
     uow.audit("role.removed", [f"member:{member.id}"], {"role": role_enum.value, "rank": row.rank, "scope": row.scope})
-

@@ -61,9 +61,7 @@ def unlock_sign_in(uow: UnitOfWork, member_ref: int | str) -> int:
     member = repo.member_ref(uow.conn, uow.tenant_id, member_ref)
     require(uow.actor, Action.FREEZE)
     keys = [user_key(member.userid), totp_key(member.id)]
-    lifted = uow.conn.execute(
-        delete(login_throttle).where(login_throttle.c.tenant_id == uow.tenant_id, login_throttle.c.key.in_(keys))
-    ).rowcount
+    lifted = uow.conn.execute(delete(login_throttle).where(login_throttle.c.tenant_id == uow.tenant_id, login_throttle.c.key.in_(keys))).rowcount
     if not lifted:
         raise error(Conflict, "not_locked", "{userid} has no failed sign-ins to clear.", userid=member.userid)
     uow.audit("auth.unlocked", [f"member:{member.id}"], {"cleared": lifted})

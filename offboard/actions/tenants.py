@@ -50,8 +50,17 @@ def create_tenant(
             raise error(Conflict, "duplicate_slug", "An enterprise with slug {slug!r} already exists.", slug=slug)
         conn.execute(
             insert(tenants).values(
-                id=ids.tenant_id_value(conn), slug=slug, name=name, region=region, timezone=timezone, profile=profile,
-                policy=policy, status=TenantStatus.ACTIVE, audit_seq=0, audit_head=GENESIS, created_at=now,
+                id=ids.tenant_id_value(conn),
+                slug=slug,
+                name=name,
+                region=region,
+                timezone=timezone,
+                profile=profile,
+                policy=policy,
+                status=TenantStatus.ACTIVE,
+                audit_seq=0,
+                audit_head=GENESIS,
+                created_at=now,
             )
         )
 
@@ -61,8 +70,15 @@ def create_tenant(
         root_id = ids.next_id(conn, departments, tenant_id)
         conn.execute(
             insert(departments).values(
-                tenant_id=tenant_id, id=root_id, parent_id=None, name=name, path=child_path(None, root_id), depth=0,
-                status=DepartmentStatus.ACTIVE, headcount=0, created_at=now,
+                tenant_id=tenant_id,
+                id=root_id,
+                parent_id=None,
+                name=name,
+                path=child_path(None, root_id),
+                depth=0,
+                status=DepartmentStatus.ACTIVE,
+                headcount=0,
+                created_at=now,
             )
         )
         uow.audit("department.added", [f"department:{root_id}"], {"name": name, "parent_id": None})
@@ -80,20 +96,9 @@ def _require_operator(actor: Actor) -> None:
 def list_tenants(services: Services, actor: Actor = OPERATOR) -> list[dict[str, Any]]:
     _require_operator(actor)
     with services.db.read() as conn:
-        counts = (
-            select(members.c.tenant_id, func.count().label("n"))
-            .where(members.c.status.in_(["active", "frozen"]))
-            .group_by(members.c.tenant_id)
-            .subquery()
-        )
-        rows = conn.execute(
-            select(tenants, func.coalesce(counts.c.n, 0).label("members"))
-            .outerjoin(counts, counts.c.tenant_id == tenants.c.id)
-            .order_by(tenants.c.slug)
-        )
+        counts = select(members.c.tenant_id, func.count().label("n")).where(members.c.status.in_(["active", "frozen"])).group_by(members.c.tenant_id).subquery()
+        rows = conn.execute(select(tenants, func.coalesce(counts.c.n, 0).label("members")).outerjoin(counts, counts.c.tenant_id == tenants.c.id).order_by(tenants.c.slug))
         return [
-            {"id": r.id, "slug": r.slug, "name": r.name, "region": r.region, "profile": r.profile, "timezone": r.timezone,
-             "status": r.status, "members": r.members, "audit_events": r.audit_seq}
+            {"id": r.id, "slug": r.slug, "name": r.name, "region": r.region, "profile": r.profile, "timezone": r.timezone, "status": r.status, "members": r.members, "audit_events": r.audit_seq}
             for r in rows
         ]
-

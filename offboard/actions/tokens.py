@@ -24,8 +24,10 @@ def _check_scopes(scopes: list[str]) -> list[str]:
         # A token that may do nothing is a mistake, and one that may do everything is a risk:
         # the scopes are always chosen, never implied (SPEC §3.2).
         raise error(
-            ValidationError, "scopes_required",
-            "Name what the token may do, one scope or more (--scope, repeatable): {choices}.", choices=", ".join(SCOPES),
+            ValidationError,
+            "scopes_required",
+            "Name what the token may do, one scope or more (--scope, repeatable): {choices}.",
+            choices=", ".join(SCOPES),
         )
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
@@ -56,13 +58,20 @@ def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str]
     expires_at = uow.now + timedelta(days=expires_days) if expires_days else None
     uow.conn.execute(
         insert(api_tokens).values(
-            tenant_id=uow.tenant_id, id=token_id, member_id=owner, name=name, prefix=prefix, token_hash=digest,
-            scopes=scopes, created_by=uow.actor.audit_id, created_at=uow.now, expires_at=expires_at,
+            tenant_id=uow.tenant_id,
+            id=token_id,
+            member_id=owner,
+            name=name,
+            prefix=prefix,
+            token_hash=digest,
+            scopes=scopes,
+            created_by=uow.actor.audit_id,
+            created_at=uow.now,
+            expires_at=expires_at,
         )
     )
     uow.audit("token.created", [f"token:{token_id}", *([f"member:{owner}"] if owner else [])], {"name": name, "service": service, "scopes": scopes, "prefix": prefix})
-    return {"id": token_id, "name": name, "service": service, "scopes": scopes, "prefix": prefix, "token": plaintext,
-            "expires_at": expires_at.isoformat() if expires_at else None}
+    return {"id": token_id, "name": name, "service": service, "scopes": scopes, "prefix": prefix, "token": plaintext, "expires_at": expires_at.isoformat() if expires_at else None}
 
 
 def list_tokens(conn: Connection, tenant_id: int, actor: Actor) -> list[dict[str, Any]]:
@@ -75,10 +84,18 @@ def list_tokens(conn: Connection, tenant_id: int, actor: Actor) -> list[dict[str
     if actor.kind == "member" and not actor.has("super_admin"):
         query = query.where(api_tokens.c.member_id == actor.member_id)
     return [
-        {"id": r.id, "name": r.name, "owner": r.userid, "service": r.member_id is None, "prefix": r.prefix, "scopes": r.scopes,
-         "created_at": r.created_at.isoformat(), "expires_at": r.expires_at.isoformat() if r.expires_at else None,
-         "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
-         "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+        {
+            "id": r.id,
+            "name": r.name,
+            "owner": r.userid,
+            "service": r.member_id is None,
+            "prefix": r.prefix,
+            "scopes": r.scopes,
+            "created_at": r.created_at.isoformat(),
+            "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+            "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+            "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+        }
         for r in conn.execute(query)
     ]
 

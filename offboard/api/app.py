@@ -37,8 +37,7 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
     app = OffboardAPI(
         title="offboard",
         version=__version__,
-        description="The exit lifecycle of enterprise members: directory, exits, inheritance, audit. "
-        "Authenticate with `Authorization: Bearer <token>` (create one with `offboard token create`).",
+        description="The exit lifecycle of enterprise members: directory, exits, inheritance, audit. Authenticate with `Authorization: Bearer <token>` (create one with `offboard token create`).",
         dependencies=[Depends(no_unknown_query_params)],
     )
     app.state.services = services

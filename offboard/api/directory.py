@@ -81,9 +81,7 @@ def get_members(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     with _read(request, scope) as (conn, tenant, actor):
-        return member_actions.list_members(
-            conn, tenant.id, actor, status=status, department_id=department, role=role, query=q, limit=limit, offset=offset
-        )
+        return member_actions.list_members(conn, tenant.id, actor, status=status, department_id=department, role=role, query=q, limit=limit, offset=offset)
 
 
 @router.post("/members", status_code=201, tags=["members"])
@@ -105,9 +103,7 @@ def get_member(request: Request, member_id: PathId, scope: TenantScope = Depends
 def patch_member(request: Request, member_id: PathId, body: MemberUpdate, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True, exclude={"department_ids", "manager", "clear_manager"})
     with _write(request, scope) as uow:
-        member_actions.update_member(
-            uow, member_id, changes=changes, department_ids=body.department_ids, manager_userid=body.manager, clear_manager=body.clear_manager
-        )
+        member_actions.update_member(uow, member_id, changes=changes, department_ids=body.department_ids, manager_userid=body.manager, clear_manager=body.clear_manager)
         return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 

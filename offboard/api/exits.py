@@ -101,8 +101,15 @@ def post_plan(request: Request, member_id: PathId, body: PlanRequest, scope: Ten
 def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         return exit_actions.start_exit(
-            uow, body.member_id, type=body.type, reason_category=body.reason_category, reason=body.reason, plan_id=body.plan_id,
-            successor=body.successor, acceptors=body.acceptors, effective_at=_aware(body.effective_at),
+            uow,
+            body.member_id,
+            type=body.type,
+            reason_category=body.reason_category,
+            reason=body.reason,
+            plan_id=body.plan_id,
+            successor=body.successor,
+            acceptors=body.acceptors,
+            effective_at=_aware(body.effective_at),
         )
 
 
@@ -113,7 +120,12 @@ def post_self_exit(request: Request, body: SelfExitRequest, scope: TenantScope =
         raise error(ValidationError, "member_required", "Only a member leaves by self-service; use POST /api/v1/exits for a removal.")
     with _write(request, scope) as uow:
         result = exit_actions.start_exit(
-            uow, actor.member_id, type="voluntary", reason_category=body.reason_category, reason=body.reason, plan_id=body.plan_id,
+            uow,
+            actor.member_id,
+            type="voluntary",
+            reason_category=body.reason_category,
+            reason=body.reason,
+            plan_id=body.plan_id,
             effective_at=_aware(body.effective_at),
         )
     # R-EXIT-2: the member's client clears its local cache; enterprise data stays.
@@ -216,6 +228,3 @@ def get_board(request: Request, scope: TenantScope = Depends(tenant_scope)) -> d
 def get_inbox(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _read(request, scope) as (conn, tenant, actor):
         return inbox(conn, tenant, actor, services(request).clock.now())
-
-
-

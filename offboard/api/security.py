@@ -22,10 +22,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_BODY = 1024 * 1024  # no request of the API or the console needs more
 
 # The console vendors its scripts and styles (SPEC: no CDN), so nothing else needs to run.
-CONSOLE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
+CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 # FastAPI's Swagger UI at /docs and ReDoc at /redoc load from jsDelivr and start with an inline
 # script; these pages hold no personal data, only the API's description.
 _DOCS_CDN = "https://cdn.jsdelivr.net"
@@ -157,11 +154,13 @@ async def _refuse(scope: Scope, send: Send, status: int, code: str, template: st
     headers = {k: v.decode("latin-1") for k, v in scope.get("headers", [])}
     locale = request_locale(cookie_parser(headers.get(b"cookie", "")), headers.get(b"accept-language"))
     payload = json.dumps({"error": code, "message": translate(template, locale, **params)}, ensure_ascii=False).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 

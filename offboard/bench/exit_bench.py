@@ -29,8 +29,14 @@ from offboard.store.tables import RESOURCE_TABLES
 
 # Share of the N resources per kind (direct reports and leadership are few in any company).
 MIX = {
-    "external_contact": 0.40, "customer_group": 0.05, "internal_group": 0.05, "document": 0.25, "calendar": 0.03,
-    "approval_template": 0.04, "approval_task": 0.12, "self_built_app": 0.06,
+    "external_contact": 0.40,
+    "customer_group": 0.05,
+    "internal_group": 0.05,
+    "document": 0.25,
+    "calendar": 0.03,
+    "approval_template": 0.04,
+    "approval_task": 0.12,
+    "self_built_app": 0.06,
 }
 FLOOR_TABLES = {kind: RESOURCE_TABLES[kind].name for kind in MIX}
 
@@ -45,8 +51,12 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "database": self.database, "resources": self.resources, "plan_s": round(self.plan_s, 4), "exit_s": round(self.exit_s, 4),
-            "floor_s": round(self.floor_s, 4), "exit_rows_per_s": int(self.resources / self.exit_s) if self.exit_s else None,
+            "database": self.database,
+            "resources": self.resources,
+            "plan_s": round(self.plan_s, 4),
+            "exit_s": round(self.exit_s, 4),
+            "floor_s": round(self.floor_s, 4),
+            "exit_rows_per_s": int(self.resources / self.exit_s) if self.exit_s else None,
             "floor_rows_per_s": int(self.resources / self.floor_s) if self.floor_s else None,
             "engine_over_floor": round(self.exit_s / self.floor_s, 2) if self.floor_s else None,
         }
@@ -54,8 +64,7 @@ class Result:
 
 def _seed(services: Services, n: int) -> tuple[int, int]:
     """A tenant (dingtalk profile: every transfer at once) with a leaver owning n resources."""
-    create_tenant(services, slug="bench", name="Bench", admin_userid="boss", admin_name="Boss", profile="dingtalk",
-                  policy_overrides={"customer_limit": 1_000_000})
+    create_tenant(services, slug="bench", name="Bench", admin_userid="boss", admin_name="Boss", profile="dingtalk", policy_overrides={"customer_limit": 1_000_000})
     with tenant_transaction(services, "bench") as uow:
         leaver = add_member(uow, userid="leaver", name="Leaver")
         successor = add_member(uow, userid="successor", name="Successor")
@@ -105,15 +114,23 @@ def _floor(url: str, leaver: int, successor: int) -> float:
         conn.execute(text("UPDATE members SET status='exited', version=version+1 WHERE tenant_id=:t AND id=:m"), {"t": tid, "m": leaver})
         conn.execute(text("UPDATE sessions SET revoked_at=CURRENT_TIMESTAMP WHERE tenant_id=:t AND member_id=:m AND revoked_at IS NULL"), {"t": tid, "m": leaver})
         conn.execute(text("UPDATE roles SET status='suspended' WHERE tenant_id=:t AND member_id=:m"), {"t": tid, "m": leaver})
-        conn.execute(text("INSERT INTO exits (tenant_id, id, member_id, state, type, reason_category, reason, trigger, requested_by, effective_at, acceptors, created_at, updated_at) "
-                          "VALUES (:t, 1, :m, 'open', 'removal', 'resignation', 'bench', 'admin', 'operator', CURRENT_TIMESTAMP, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"t": tid, "m": leaver})
+        conn.execute(
+            text(
+                "INSERT INTO exits (tenant_id, id, member_id, state, type, reason_category, reason, trigger, requested_by, effective_at, acceptors, created_at, updated_at) "
+                "VALUES (:t, 1, :m, 'open', 'removal', 'resignation', 'bench', 'admin', 'operator', CURRENT_TIMESTAMP, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"t": tid, "m": leaver},
+        )
         corr = "replace(cast(gen_random_uuid() as text), '-', '')" if pg else "lower(hex(randomblob(16)))"
         for kind, table in FLOOR_TABLES.items():
             ident = "nextval('transfer_ledger_id_seq')" if pg else "(SELECT coalesce(max(id), 0) FROM transfer_ledger WHERE tenant_id = :t) + row_number() OVER (ORDER BY r.id)"
-            conn.execute(text(
-                f"INSERT INTO transfer_ledger (tenant_id, id, exit_id, kind, resource_id, from_member_id, to_member_id, state, correlation_id, version_after, created_at, updated_at) "
-                f"SELECT :t, {ident}, 1, :k, r.id, :m, :s, 'done', {corr}, r.version + 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM {table} r WHERE r.tenant_id = :t AND r.owner_id = :m"
-            ), {"t": tid, "k": kind, "m": leaver, "s": successor})
+            conn.execute(
+                text(
+                    f"INSERT INTO transfer_ledger (tenant_id, id, exit_id, kind, resource_id, from_member_id, to_member_id, state, correlation_id, version_after, created_at, updated_at) "
+                    f"SELECT :t, {ident}, 1, :k, r.id, :m, :s, 'done', {corr}, r.version + 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM {table} r WHERE r.tenant_id = :t AND r.owner_id = :m"
+                ),
+                {"t": tid, "k": kind, "m": leaver, "s": successor},
+            )
             conn.execute(text(f"UPDATE {table} SET owner_id = :s, version = version + 1 WHERE tenant_id = :t AND owner_id = :m"), {"t": tid, "m": leaver, "s": successor})
             conn.execute(text("UPDATE tenants SET audit_seq = audit_seq + 1 WHERE id = :t"), {"t": tid})
     elapsed = time.perf_counter() - started
@@ -181,6 +198,3 @@ def run(sizes: list[int], databases: list[str], pg_server: str | None) -> list[R
             for n in sizes:
                 results.append(run_one(database, n, pg_server, Path(tmp)))
     return results
-
-
-

@@ -26,5 +26,8 @@ def bench_exit(
     if json_out:
         emit_json(results)
         return
-    table("offboard bench exit", ["database", "resources", "plan s", "exit s", "exit rows/s", "floor s", "floor rows/s", "engine/floor"],
-          [[r["database"], r["resources"], r["plan_s"], r["exit_s"], r["exit_rows_per_s"], r["floor_s"], r["floor_rows_per_s"], r["engine_over_floor"]] for r in results])
+    table(
+        "offboard bench exit",
+        ["database", "resources", "plan s", "exit s", "exit rows/s", "floor s", "floor rows/s", "engine/floor"],
+        [[r["database"], r["resources"], r["plan_s"], r["exit_s"], r["exit_rows_per_s"], r["floor_s"], r["floor_rows_per_s"], r["engine_over_floor"]] for r in results],
+    )

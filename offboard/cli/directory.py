@@ -37,9 +37,7 @@ def tenant_create(
     json_out: JsonOpt = False,
 ) -> None:
     """Create an enterprise together with its first super admin (operator)."""
-    result = create_tenant(
-        STATE.services(), slug=slug, name=name, admin_userid=admin, admin_name=admin_name, region=region, profile=profile, timezone=timezone
-    )
+    result = create_tenant(STATE.services(), slug=slug, name=name, admin_userid=admin, admin_name=admin_name, region=region, profile=profile, timezone=timezone)
     if json_out:
         emit_json(result)
     else:
@@ -52,8 +50,11 @@ def tenant_list(json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(rows)
         return
-    table(None, ["slug", "name", "region", "profile", "timezone", "status", "members", "audit events"],
-          [[r["slug"], r["name"], r["region"], r["profile"], r["timezone"], r["status"], r["members"], r["audit_events"]] for r in rows])
+    table(
+        None,
+        ["slug", "name", "region", "profile", "timezone", "status", "members", "audit events"],
+        [[r["slug"], r["name"], r["region"], r["profile"], r["timezone"], r["status"], r["members"], r["audit_events"]] for r in rows],
+    )
 
 
 @member_app.command("add")
@@ -73,8 +74,16 @@ def member_add(
     """Add a member."""
     member_id = act(
         lambda u: member_actions.add_member(
-            u, userid=userid, name=name, department_ids=parse_ids(department), email=email, mobile=mobile, title=title,
-            region=region, manager_userid=manager, external_id=external_id,
+            u,
+            userid=userid,
+            name=name,
+            department_ids=parse_ids(department),
+            email=email,
+            mobile=mobile,
+            title=title,
+            region=region,
+            manager_userid=manager,
+            external_id=external_id,
         ),
         by,
     )
@@ -102,9 +111,7 @@ def member_update(
     """Change a member's profile, departments or manager."""
     changes = {k: val for k, val in {"name": name, "email": email, "mobile": mobile, "title": title, "region": region, "external_id": external_id}.items() if val is not None}
     result = act(
-        lambda u: member_actions.update_member(
-            u, userid, changes=changes, department_ids=parse_ids(department), manager_userid=manager, clear_manager=no_manager
-        ),
+        lambda u: member_actions.update_member(u, userid, changes=changes, department_ids=parse_ids(department), manager_userid=manager, clear_manager=no_manager),
         by,
     )
     if json_out:
@@ -128,9 +135,7 @@ def member_list(
 ) -> None:
     """List members, with filters and pages."""
     with reading(by) as (conn, tenant, actor):
-        page = member_actions.list_members(
-            conn, tenant.id, actor, status=status, department_id=department, role=role, query=search, limit=limit, offset=offset
-        )
+        page = member_actions.list_members(conn, tenant.id, actor, status=status, department_id=department, role=role, query=search, limit=limit, offset=offset)
     if json_out:
         emit_json(page)
         return
@@ -149,12 +154,21 @@ def member_show(userid: str, by: ByOpt = None, json_out: JsonOpt = False) -> Non
     if json_out:
         emit_json(data)
         return
-    kv(f"{data['name']} ({data['userid']})", [
-        ("id", data["id"]), ("status", data["status"]), ("email", data["email"]), ("mobile", data["mobile"]),
-        ("title", data["title"]), ("region", data["region"]), ("manager", data["manager"]), ("external_id", data["external_id"]),
-        ("departments", ", ".join(f"{d['name']}{' *' if d['primary'] else ''}" for d in data["departments"])),
-        ("roles", ", ".join(r["role"] + (f":{r['rank']}" if r["rank"] else "") for r in data["roles"]) or "-"),
-    ])
+    kv(
+        f"{data['name']} ({data['userid']})",
+        [
+            ("id", data["id"]),
+            ("status", data["status"]),
+            ("email", data["email"]),
+            ("mobile", data["mobile"]),
+            ("title", data["title"]),
+            ("region", data["region"]),
+            ("manager", data["manager"]),
+            ("external_id", data["external_id"]),
+            ("departments", ", ".join(f"{d['name']}{' *' if d['primary'] else ''}" for d in data["departments"])),
+            ("roles", ", ".join(r["role"] + (f":{r['rank']}" if r["rank"] else "") for r in data["roles"]) or "-"),
+        ],
+    )
     table(None, ["resource kind", "owned"], [[k, n] for k, n in data["resources"].items()])
 
 
@@ -225,8 +239,7 @@ def department_list(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(rows)
         return
-    table(None, ["id", "department", "headcount", "status", "leader"],
-          [[r["id"], "  " * r["depth"] + r["name"], r["headcount"], r["status"], r["leader"]] for r in rows])
+    table(None, ["id", "department", "headcount", "status", "leader"], [[r["id"], "  " * r["depth"] + r["name"], r["headcount"], r["status"], r["leader"]] for r in rows])
 
 
 @token_app.command("create")
@@ -265,8 +278,11 @@ def token_list(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(rows)
         return
-    table(None, ["id", "name", "owner", "prefix", "scopes", "created", "revoked"],
-          [[r["id"], r["name"], r["owner"] or "(service)", r["prefix"], ",".join(r["scopes"]), r["created_at"][:19], (r["revoked_at"] or "")[:19]] for r in rows])
+    table(
+        None,
+        ["id", "name", "owner", "prefix", "scopes", "created", "revoked"],
+        [[r["id"], r["name"], r["owner"] or "(service)", r["prefix"], ",".join(r["scopes"]), r["created_at"][:19], (r["revoked_at"] or "")[:19]] for r in rows],
+    )
 
 
 @token_app.command("revoke")

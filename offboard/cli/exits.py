@@ -89,8 +89,15 @@ def exit_cmd(
     def _run(u):
         when = leave_moment(effective, u.tenant.timezone)
         return exit_actions.start_exit(
-            u, member, type=type, reason_category=reason_category, reason=reason, plan_id=plan_id,
-            successor=None if plan_id else successor, acceptors=None if plan_id else acceptors, effective_at=when,
+            u,
+            member,
+            type=type,
+            reason_category=reason_category,
+            reason=reason,
+            plan_id=plan_id,
+            successor=None if plan_id else successor,
+            acceptors=None if plan_id else acceptors,
+            effective_at=when,
         )
 
     result = act(_run, by)
@@ -121,8 +128,11 @@ def exits_cmd(
     if json_out:
         emit_json(page)
         return
-    table(f"{len(page['items'])} / {page['total']}", ["id", "userid", "name", "state", "type", "reason", "effective", "restore until"],
-          [[e["id"], e["userid"], e["name"], e["state"], e["type"], e["reason_category"], e["effective_at"][:16], (e["restore_until"] or "")[:16]] for e in page["items"]])
+    table(
+        f"{len(page['items'])} / {page['total']}",
+        ["id", "userid", "name", "state", "type", "reason", "effective", "restore until"],
+        [[e["id"], e["userid"], e["name"], e["state"], e["type"], e["reason_category"], e["effective_at"][:16], (e["restore_until"] or "")[:16]] for e in page["items"]],
+    )
 
 
 def restore_cmd(
@@ -139,8 +149,11 @@ def restore_cmd(
         return
     ok("{userid} restored; reverted: {reverted}.", userid=result["member"]["userid"], reverted=", ".join(f"{k} {n}" for k, n in sorted(result["reverted"].items())) or "-")
     if result["not_reverted"]:
-        table(_t("Changed since the exit, not reverted"), ["kind", "resource", "state", "correlation id"],
-              [[r["kind"], r["resource_id"], r["state"], r["correlation_id"]] for r in result["not_reverted"]])
+        table(
+            _t("Changed since the exit, not reverted"),
+            ["kind", "resource", "state", "correlation id"],
+            [[r["kind"], r["resource_id"], r["state"], r["correlation_id"]] for r in result["not_reverted"]],
+        )
 
 
 def inherit_cmd(
@@ -213,8 +226,11 @@ def checklist_cmd(
             emit_json(data)
             return
         for role, items in data.items():
-            table(role.upper(), ["exit", "member", "#", "item", "detail"],
-                  [[i["exit_id"], i["userid"], i["number"], i["title_zh"] if STATE.locale == "zh-CN" else i["title_en"], _detail(i["detail"])] for i in items])
+            table(
+                role.upper(),
+                ["exit", "member", "#", "item", "detail"],
+                [[i["exit_id"], i["userid"], i["number"], i["title_zh"] if STATE.locale == "zh-CN" else i["title_en"], _detail(i["detail"])] for i in items],
+            )
         return
     if not member:
         raise typer.BadParameter("name a member, or use --board")

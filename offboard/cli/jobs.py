@@ -41,8 +41,13 @@ def worker(
             emit_json(report)
         else:
             box = report["outbox"]
-            ok("Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {failed} failed.",
-               took=report["took_effect"], over=report["taken_over"], fin=report["finalized"], failed=len(report["failed"]))
+            ok(
+                "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {failed} failed.",
+                took=report["took_effect"],
+                over=report["taken_over"],
+                fin=report["finalized"],
+                failed=len(report["failed"]),
+            )
             ok("Outbox: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=box["delivered"], failed=box["failed"], dead=box["dead"])
             for f in report["failed"]:
                 console.print(f"[red]✗ {f['kind']} exit {f['exit_id']} (tenant {f['tenant_id']}): {f['message']}[/red]")
@@ -66,6 +71,11 @@ def outbox_list(
     if json_out:
         emit_json({"total": page.total, "items": [i.as_dict() for i in page.items]})
         return
-    table(None, ["id", "topic", "ids", "state", "attempts", "delivered to", "last error", "created"],
-          [[i.id, i.topic, " ".join(f"{k}={v}" for k, v in i.ids.items()), i.state, i.attempts, ", ".join(i.delivered_to) or "—",
-            i.last_error or "", i.created_at.isoformat(timespec="seconds")] for i in page.items])
+    table(
+        None,
+        ["id", "topic", "ids", "state", "attempts", "delivered to", "last error", "created"],
+        [
+            [i.id, i.topic, " ".join(f"{k}={v}" for k, v in i.ids.items()), i.state, i.attempts, ", ".join(i.delivered_to) or "—", i.last_error or "", i.created_at.isoformat(timespec="seconds")]
+            for i in page.items
+        ],
+    )

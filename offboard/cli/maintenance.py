@@ -39,10 +39,16 @@ def audit_verify(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     elif result["ok"]:
         ok("Audit chain of {tenant} verified: {n} events, head {head}.", tenant=result["tenant"], n=result["events"], head=result["head"][:16])
     else:
-        console.print("[red]✗[/red] " + translate(
-            "Audit chain of {tenant} does NOT verify: event {seq} is {problem}.",
-            STATE.locale, tenant=result["tenant"], seq=result["first_bad_seq"] if result["first_bad_seq"] is not None else "head", problem=result["problem"],
-        ))
+        console.print(
+            "[red]✗[/red] "
+            + translate(
+                "Audit chain of {tenant} does NOT verify: event {seq} is {problem}.",
+                STATE.locale,
+                tenant=result["tenant"],
+                seq=result["first_bad_seq"] if result["first_bad_seq"] is not None else "head",
+                problem=result["problem"],
+            )
+        )
     if not result["ok"]:
         raise typer.Exit(1)
 

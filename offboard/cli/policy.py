@@ -16,11 +16,11 @@ policy_app = typer.Typer(help="The enterprise's policy: restore window, retentio
 
 def _print(view: PolicyView) -> None:
     zh = STATE.locale == "zh-CN"
-    table(None, ["setting", "key", "wecom", "dingtalk", "feishu", f"this enterprise ({view.profile})", "allowed"], [
-        [s.label_zh if zh else s.label_en, s.key, s.presets["wecom"], s.presets["dingtalk"], s.presets["feishu"],
-         f"{s.value} *" if s.overridden else s.value, s.allowed]
-        for s in view.settings
-    ])
+    table(
+        None,
+        ["setting", "key", "wecom", "dingtalk", "feishu", f"this enterprise ({view.profile})", "allowed"],
+        [[s.label_zh if zh else s.label_en, s.key, s.presets["wecom"], s.presets["dingtalk"], s.presets["feishu"], f"{s.value} *" if s.overridden else s.value, s.allowed] for s in view.settings],
+    )
 
 
 @policy_app.command("show")

@@ -64,8 +64,14 @@ def build_demo(services: Services, *, seed: int = DEFAULT_SEED) -> dict[str, Any
         plan = plan_company(seed)
         if step == "absent":
             create_tenant(
-                services, slug=DEMO_SLUG, name=COMPANY_NAME, admin_userid=PRIMARY_ADMIN.userid, admin_name=PRIMARY_ADMIN.name,
-                region="cn", profile="wecom", timezone="Asia/Shanghai",
+                services,
+                slug=DEMO_SLUG,
+                name=COMPANY_NAME,
+                admin_userid=PRIMARY_ADMIN.userid,
+                admin_name=PRIMARY_ADMIN.name,
+                region="cn",
+                profile="wecom",
+                timezone="Asia/Shanghai",
             )
             step = "tenant"
         if step == "tenant":
@@ -83,18 +89,15 @@ def _progress(services: Services) -> str:
         tenant = conn.execute(select(tenants).where(tenants.c.slug == DEMO_SLUG)).first()
         if tenant is None:
             return "absent"
-        admin = conn.execute(
-            select(func.count()).where(members.c.tenant_id == tenant.id, members.c.userid == PRIMARY_ADMIN.userid)
-        ).scalar_one()
+        admin = conn.execute(select(func.count()).where(members.c.tenant_id == tenant.id, members.c.userid == PRIMARY_ADMIN.userid)).scalar_one()
         if not admin:
             raise error(
-                Conflict, "demo_slug_taken",
+                Conflict,
+                "demo_slug_taken",
                 "An enterprise with slug {slug!r} exists but is not the demo company; use another database for the demo.",
                 slug=DEMO_SLUG,
             )
-        seeded = conn.execute(
-            select(func.count()).where(audit_events.c.tenant_id == tenant.id, audit_events.c.action == SEEDED)
-        ).scalar_one()
+        seeded = conn.execute(select(func.count()).where(audit_events.c.tenant_id == tenant.id, audit_events.c.action == SEEDED)).scalar_one()
         if seeded:
             return "done"
         depts = conn.execute(select(func.count()).where(departments.c.tenant_id == tenant.id)).scalar_one()
@@ -113,8 +116,12 @@ def _build_directory(services: Services, plan: CompanyPlan, seed: int) -> None:
                 member_actions.update_member(uow, m.userid, changes=profile)
                 continue
             member_actions.add_member(
-                uow, userid=m.userid, name=m.name, department_ids=[ids[n] for n in m.departments],
-                manager_userid=m.manager, **profile,
+                uow,
+                userid=m.userid,
+                name=m.name,
+                department_ids=[ids[n] for n in m.departments],
+                manager_userid=m.manager,
+                **profile,
             )
         for d in plan.departments:
             dept_actions.set_leader(uow, ids[d.name], d.leader)
@@ -138,16 +145,13 @@ def demo_logins(services: Services, *, seed: int = DEFAULT_SEED) -> list[dict[st
         rows = conn.execute(
             select(members.c.userid, roles.c.role, roles.c.rank)
             .join(roles, (roles.c.tenant_id == members.c.tenant_id) & (roles.c.member_id == members.c.id))
-            .where(members.c.tenant_id == tenant.id, members.c.userid.in_([p.userid for p in PERSONAS]),
-                   roles.c.status == "active", members.c.status == "active")
+            .where(members.c.tenant_id == tenant.id, members.c.userid.in_([p.userid for p in PERSONAS]), roles.c.status == "active", members.c.status == "active")
         ).all()
     held: dict[str, list[tuple[str, str | None]]] = {}
     for r in rows:
         held.setdefault(r.userid, []).append((r.role, r.rank))
     return [
-        {"userid": p.userid, "name": p.name, "roles": role_labels(held.get(p.userid, [])),
-         "password": password_for(p.userid, seed), "totp_secret": totp_secret_for(p.userid, seed)}
-        for p in PERSONAS
+        {"userid": p.userid, "name": p.name, "roles": role_labels(held.get(p.userid, [])), "password": password_for(p.userid, seed), "totp_secret": totp_secret_for(p.userid, seed)} for p in PERSONAS
     ]
 
 
@@ -157,8 +161,16 @@ def demo_summary(services: Services, *, seed: int = DEFAULT_SEED) -> dict[str, A
         tree = dept_actions.list_departments(conn, tenant.id, OPERATOR)
         counts = record_counts(conn, tenant.id)
     return {
-        "tenant": {"id": tenant.id, "slug": tenant.slug, "name": tenant.name, "region": tenant.region, "profile": tenant.profile,
-                   "timezone": tenant.timezone, "status": tenant.status, "audit_events": tenant.audit_seq},
+        "tenant": {
+            "id": tenant.id,
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "region": tenant.region,
+            "profile": tenant.profile,
+            "timezone": tenant.timezone,
+            "status": tenant.status,
+            "audit_events": tenant.audit_seq,
+        },
         "departments": tree,
         "logins": demo_logins(services, seed=seed),
         "counts": counts,
@@ -167,6 +179,7 @@ def demo_summary(services: Services, *, seed: int = DEFAULT_SEED) -> dict[str, A
 
 def record_counts(conn: Connection, tenant_id: int) -> dict[str, int]:
     """Rows per kind: the directory, the transferable resources (SPEC §3.1) and the subject records."""
+
     def count(table: Table, *where: Any) -> int:
         return conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, *where)).scalar_one()
 

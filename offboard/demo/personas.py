@@ -26,14 +26,11 @@ class Persona:
 
 
 PERSONAS: tuple[Persona, ...] = (
-    Persona("zhangwei", "张伟", "总经理", "星河科技有限公司", leads=True, role="super_admin", rank="primary",
-            story="primary super admin, created with the enterprise"),
-    Persona("lina", "李娜", "副总经理", "职能中心", leads=True, role="super_admin", rank="backup",
-            story="backup super admin (AB role)"),
+    Persona("zhangwei", "张伟", "总经理", "星河科技有限公司", leads=True, role="super_admin", rank="primary", story="primary super admin, created with the enterprise"),
+    Persona("lina", "李娜", "副总经理", "职能中心", leads=True, role="super_admin", rank="backup", story="backup super admin (AB role)"),
     Persona("wangfang", "王芳", "人力资源总监", "人力资源部", leads=True, role="hr", story="HR: starts exits, signs off HR items"),
     Persona("liuyang", "刘洋", "IT经理", "信息技术部", leads=True, role="it", story="IT: handover, devices, signs off IT items"),
-    Persona("chenjing", "陈静", "销售总监", "华东销售部", leads=True,
-            story="sales director who owns customers, groups, documents, approvals and an app"),
+    Persona("chenjing", "陈静", "销售总监", "华东销售部", leads=True, story="sales director who owns customers, groups, documents, approvals and an app"),
     Persona("zhaolei", "赵磊", "销售经理", "华东销售部", story="sales manager reporting to chenjing, her natural successor"),
     Persona("sunli", "孙丽", "法务经理", "法务合规部", leads=True, story="the only member of her department"),
 )

@@ -33,12 +33,9 @@ CHAT = (
     "报价已经按折扣政策调整过了，请确认。",
 )
 ROOMS = ("12F-长江厅", "12F-黄河厅", "15F-珠江厅", "15F-大会议室")
-REIMBURSE = ("{city}出差交通费", "{city}出差住宿费", "客户招待餐费（{company}）", "办公用品采购", "团队建设活动费用",
-             "加班打车费", "行业展会报名费", "培训课程费用")
-PHONES = (("iPhone 15 Pro", "ios"), ("iPhone 14", "ios"), ("华为 Mate 60 Pro", "android"), ("小米 14", "android"),
-          ("OPPO Find X7", "android"), ("vivo X100", "android"))
-LAPTOPS = (("MacBook Pro 14", "macos"), ("MacBook Air 13", "macos"), ("ThinkPad X1 Carbon", "windows"),
-           ("华为 MateBook X Pro", "windows"), ("联想小新 Pro 16", "windows"))
+REIMBURSE = ("{city}出差交通费", "{city}出差住宿费", "客户招待餐费（{company}）", "办公用品采购", "团队建设活动费用", "加班打车费", "行业展会报名费", "培训课程费用")
+PHONES = (("iPhone 15 Pro", "ios"), ("iPhone 14", "ios"), ("华为 Mate 60 Pro", "android"), ("小米 14", "android"), ("OPPO Find X7", "android"), ("vivo X100", "android"))
+LAPTOPS = (("MacBook Pro 14", "macos"), ("MacBook Air 13", "macos"), ("ThinkPad X1 Carbon", "windows"), ("华为 MateBook X Pro", "windows"), ("联想小新 Pro 16", "windows"))
 APPS = {
     "crm": ("纷享销客 CRM", "customer:read,customer:write,contact:read"),
     "forms": ("金数据", "form:read,form:write"),
@@ -74,11 +71,13 @@ def _messages(s: Seeder, days: list, companies: list[str]) -> None:
             else:
                 conversation = f"dm:{min(p.id, colleague.id)}:{max(p.id, colleague.id)}"
             body = s.rng.choice(CHAT).format(
-                company=s.rng.choice(companies), room=s.rng.choice(ROOMS), colleague=colleague.name,
-                customer=s.fake.last_name(), city=s.rng.choice(("北京", "广州", "深圳", "杭州", "成都", "武汉")),
+                company=s.rng.choice(companies),
+                room=s.rng.choice(ROOMS),
+                colleague=colleague.name,
+                customer=s.fake.last_name(),
+                city=s.rng.choice(("北京", "广州", "深圳", "杭州", "成都", "武汉")),
             )
-            rows.append({"author_id": p.id, "conversation": conversation, "body": body, "region": s.uow.tenant.region,
-                         "sent_at": s.work_time(days), "retained_until": None, "sealed_at": None})
+            rows.append({"author_id": p.id, "conversation": conversation, "body": body, "region": s.uow.tenant.region, "sent_at": s.work_time(days), "retained_until": None, "sealed_at": None})
     rows.sort(key=lambda r: r["sent_at"])
     s.insert(messages, "message", rows)
 
@@ -91,8 +90,7 @@ def _attendance(s: Seeder, days: list) -> None:
                 continue
             check_in = s.local(day, 8, 30) + timedelta(minutes=s.rng.randint(0, 70))
             out = s.local(day, 17, 50) + timedelta(minutes=s.rng.randint(0, 200))
-            rows.append({"member_id": p.id, "day": day, "check_in": check_in,
-                         "check_out": None if s.rng.random() < 0.02 else out, "archived_at": None})
+            rows.append({"member_id": p.id, "day": day, "check_in": check_in, "check_out": None if s.rng.random() < 0.02 else out, "archived_at": None})
     s.insert(attendance_records, "attendance_record", rows)
 
 
@@ -110,8 +108,7 @@ def _reimbursements(s: Seeder, companies: list[str]) -> None:
             recent = s.now - created < timedelta(days=21)
             is_open = i < 2 if p.userid == "chenjing" else recent and s.rng.random() < 0.7
             title = s.rng.choice(REIMBURSE).format(city=s.rng.choice(("北京", "广州", "深圳", "成都")), company=s.rng.choice(companies))
-            rows.append({"member_id": p.id, "title": title, "amount_cents": s.rng.randint(30, 8000) * 100 + s.rng.choice((0, 50)),
-                         "status": "open" if is_open else "closed", "created_at": created})
+            rows.append({"member_id": p.id, "title": title, "amount_cents": s.rng.randint(30, 8000) * 100 + s.rng.choice((0, 50)), "status": "open" if is_open else "closed", "created_at": created})
     s.insert(reimbursements, "reimbursement", rows)
 
 
@@ -137,8 +134,7 @@ def _app_grants(s: Seeder) -> None:
     for p in s.people:
         for key in _apps_of(p, s.rng.random()):
             name, scopes = APPS[key]
-            rows.append({"member_id": p.id, "app_name": name, "scopes": scopes, "status": "active",
-                         "granted_at": s.days_ago(10, 800), "revoked_at": None, "acknowledged_at": None})
+            rows.append({"member_id": p.id, "app_name": name, "scopes": scopes, "status": "active", "granted_at": s.days_ago(10, 800), "revoked_at": None, "acknowledged_at": None})
     s.insert(app_grants, "app_grant", rows)
 
 
@@ -149,6 +145,5 @@ def _devices(s: Seeder) -> None:
         if s.rng.random() < 0.75:
             owned.append(s.rng.choice(LAPTOPS))
         for model, platform in owned:
-            rows.append({"member_id": p.id, "name": f"{p.name}的{model}", "platform": platform, "status": "active",
-                         "updated_at": s.days_ago(0, 30)})
+            rows.append({"member_id": p.id, "name": f"{p.name}的{model}", "platform": platform, "status": "active", "updated_at": s.days_ago(0, 30)})
     s.insert(devices, "device", rows)

@@ -120,16 +120,7 @@ class Seeder:
 def make_seeder(uow: UnitOfWork, plan: CompanyPlan, seed: int) -> Seeder:
     fake = Faker("zh_CN")
     fake.seed_instance(seed + 1)  # its own stream: the plan's draws never shift the records'
-    ids = dict(
-        uow.conn.execute(
-            select(members.c.userid, members.c.id).where(members.c.tenant_id == uow.tenant_id, members.c.status == "active")
-        ).all()
-    )
-    dept_ids = dict(
-        uow.conn.execute(select(departments.c.name, departments.c.id).where(departments.c.tenant_id == uow.tenant_id)).all()
-    )
-    people = [
-        Person(ids[m.userid], m.userid, m.name, m.title, m.departments[0], m.division, m.city or "上海", m.manager, m.leads)
-        for m in plan.members
-    ]
+    ids = dict(uow.conn.execute(select(members.c.userid, members.c.id).where(members.c.tenant_id == uow.tenant_id, members.c.status == "active")).all())
+    dept_ids = dict(uow.conn.execute(select(departments.c.name, departments.c.id).where(departments.c.tenant_id == uow.tenant_id)).all())
+    people = [Person(ids[m.userid], m.userid, m.name, m.title, m.departments[0], m.division, m.city or "上海", m.manager, m.leads) for m in plan.members]
     return Seeder(uow, plan, fake, people, {p.userid: p for p in people}, dept_ids)

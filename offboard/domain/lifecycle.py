@@ -60,13 +60,15 @@ def check_effective_at(when: datetime, now: datetime, earliest: datetime) -> dat
         too_early, too_late = when.year < now.year, when.year >= now.year
     if too_early:
         raise error(
-            ValidationError, "leave_date_too_early",
+            ValidationError,
+            "leave_date_too_early",
             "The leave date is before the member joined ({earliest}); give a date from then on.",
             earliest=earliest.date().isoformat(),
         )
     if too_late:
         raise error(
-            ValidationError, "leave_date_too_late",
+            ValidationError,
+            "leave_date_too_late",
             "The leave date is more than two years ahead; give a date before {latest}.",
             latest=(now + MAX_SCHEDULE_AHEAD).date().isoformat(),
         )

@@ -173,19 +173,28 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
     if unassigned:
         warnings.append(Issue("unassigned_resources", "No acceptor for: {kinds}; they stay unassigned until someone inherits them.", {"kinds": ", ".join(unassigned)}))
     if snapshot.emptied_departments:
-        warnings.append(Issue("departments_pending_dissolution", "These departments will have nobody left and become pending dissolution: {names}.", {"names": ", ".join(snapshot.emptied_departments)}))
+        warnings.append(
+            Issue("departments_pending_dissolution", "These departments will have nobody left and become pending dissolution: {names}.", {"names": ", ".join(snapshot.emptied_departments)})
+        )
     if not snapshot.has_backup_super_admin:
         warnings.append(Issue("no_backup_admin", "The enterprise has no backup super admin (AB roles, R-ADM-3)."))
     if snapshot.recent_personal_tokens:
-        warnings.append(Issue("personal_tokens_in_use", "{n} personal API token(s) of the leaver were used in the last 30 days; integrations using them will stop.", {"n": snapshot.recent_personal_tokens}))
+        warnings.append(
+            Issue("personal_tokens_in_use", "{n} personal API token(s) of the leaver were used in the last 30 days; integrations using them will stop.", {"n": snapshot.recent_personal_tokens})
+        )
     contact_plan = next(k for k in kinds if k.kind == K.EXTERNAL_CONTACT)
     if contact_plan.count and contact_plan.acceptor_id is not None:
         person = snapshot.people.get(contact_plan.acceptor_id) or snapshot.manager
         limit = snapshot.policy.customer_limit
         if person is not None and person.customers + contact_plan.count >= NEAR_LIMIT * limit:
             over = max(0, person.customers + contact_plan.count - limit)
-            warnings.append(Issue("acceptor_near_limit", "{userid} would hold {total} customers (limit {limit}); {over} would end acceptor_full.",
-                                  {"userid": person.userid, "total": person.customers + contact_plan.count, "limit": limit, "over": over}))
+            warnings.append(
+                Issue(
+                    "acceptor_near_limit",
+                    "{userid} would hold {total} customers (limit {limit}); {over} would end acceptor_full.",
+                    {"userid": person.userid, "total": person.customers + contact_plan.count, "limit": limit, "over": over},
+                )
+            )
     return ExitPlan(leaver, tuple(kinds), tuple(blockers), tuple(warnings), choices)
 
 

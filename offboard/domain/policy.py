@@ -62,13 +62,20 @@ class Setting:
                 return self.choices(value)
             except ValueError:
                 raise error(
-                    ValidationError, "invalid_policy_value", "Policy setting {key} must be one of: {choices}.",
-                    key=self.key, choices=", ".join(c.value for c in self.choices),
+                    ValidationError,
+                    "invalid_policy_value",
+                    "Policy setting {key} must be one of: {choices}.",
+                    key=self.key,
+                    choices=", ".join(c.value for c in self.choices),
                 ) from None
         if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:  # type: ignore[operator]
             raise error(
-                ValidationError, "invalid_policy_value", "Policy setting {key} must be a whole number from {low} to {high}.",
-                key=self.key, low=self.low, high=self.high,
+                ValidationError,
+                "invalid_policy_value",
+                "Policy setting {key} must be a whole number from {low} to {high}.",
+                key=self.key,
+                low=self.low,
+                high=self.high,
             )
         return value
 
@@ -82,17 +89,20 @@ class Setting:
 
 # Chat retention is the 180-day legal floor (R-LAW-2, upward only); the restore window is at
 # most 30 days (R-EXIT-6); the old super admin's transition window is at most 90 days (R-ADM-2).
-SETTINGS: dict[str, Setting] = {s.key: s for s in (
-    Setting("restore_window_hours", "Restore window", "误操作恢复期", low=1, high=30 * 24, unit="h"),
-    Setting("chat_retention_days", "Chat retention after exit", "聊天记录留存期", low=180, high=36500, unit="d"),
-    Setting("customer_transfer", "Customer transfer", "客户转接方式", choices=CustomerTransfer),
-    Setting("customer_limit", "Customers per member at most", "每人客户上限", low=1, high=1_000_000),
-    Setting("file_policy", "Files and documents of a leaver", "离职成员文件处理", choices=FilePolicy),
-    Setting("admin_handover", "Super admin handover", "超级管理员交接方式", choices=AdminHandover),
-    Setting("emergency_window_days", "Old super admin's emergency window", "原管理员应急操作窗口", low=0, high=90, unit="d"),
-    Setting("data_clearing", "Data clearing", "数据清除方式", choices=DataClearing),
-    Setting("exit_automation", "How exits start", "离职触发方式", choices=ExitAutomation),
-)}
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("restore_window_hours", "Restore window", "误操作恢复期", low=1, high=30 * 24, unit="h"),
+        Setting("chat_retention_days", "Chat retention after exit", "聊天记录留存期", low=180, high=36500, unit="d"),
+        Setting("customer_transfer", "Customer transfer", "客户转接方式", choices=CustomerTransfer),
+        Setting("customer_limit", "Customers per member at most", "每人客户上限", low=1, high=1_000_000),
+        Setting("file_policy", "Files and documents of a leaver", "离职成员文件处理", choices=FilePolicy),
+        Setting("admin_handover", "Super admin handover", "超级管理员交接方式", choices=AdminHandover),
+        Setting("emergency_window_days", "Old super admin's emergency window", "原管理员应急操作窗口", low=0, high=90, unit="d"),
+        Setting("data_clearing", "Data clearing", "数据清除方式", choices=DataClearing),
+        Setting("exit_automation", "How exits start", "离职触发方式", choices=ExitAutomation),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,11 @@ class Policy:
         for key, value in changes.items():
             if key not in SETTINGS:
                 raise error(
-                    ValidationError, "unknown_policy_setting", "Unknown policy setting {key}; the settings are: {keys}.",
-                    key=key, keys=", ".join(SETTINGS),
+                    ValidationError,
+                    "unknown_policy_setting",
+                    "Unknown policy setting {key}; the settings are: {keys}.",
+                    key=key,
+                    keys=", ".join(SETTINGS),
                 )
             values[key] = SETTINGS[key].check(value)
         return Policy(**values)
@@ -141,12 +154,15 @@ class Policy:
 _COMMON = dict(restore_window_hours=24, chat_retention_days=180, file_policy=FilePolicy.TRANSFER, customer_limit=20000, emergency_window_days=7)
 
 PRESETS: dict[Profile, Policy] = {
-    Profile.WECOM: Policy(**_COMMON, admin_handover=AdminHandover.DUAL_VERIFICATION, data_clearing=DataClearing.WHOLE_ACCOUNT,
-                          exit_automation=ExitAutomation.MANUAL, customer_transfer=CustomerTransfer.ASYNC_24H),
-    Profile.DINGTALK: Policy(**_COMMON, admin_handover=AdminHandover.IMMEDIATE, data_clearing=DataClearing.SELECTIVE,
-                             exit_automation=ExitAutomation.HR_SYNC, customer_transfer=CustomerTransfer.IMMEDIATE),
-    Profile.FEISHU: Policy(**_COMMON, admin_handover=AdminHandover.ESCROW, data_clearing=DataClearing.LEVELS,
-                           exit_automation=ExitAutomation.APPROVAL_FLOW, customer_transfer=CustomerTransfer.IMMEDIATE),
+    Profile.WECOM: Policy(
+        **_COMMON, admin_handover=AdminHandover.DUAL_VERIFICATION, data_clearing=DataClearing.WHOLE_ACCOUNT, exit_automation=ExitAutomation.MANUAL, customer_transfer=CustomerTransfer.ASYNC_24H
+    ),
+    Profile.DINGTALK: Policy(
+        **_COMMON, admin_handover=AdminHandover.IMMEDIATE, data_clearing=DataClearing.SELECTIVE, exit_automation=ExitAutomation.HR_SYNC, customer_transfer=CustomerTransfer.IMMEDIATE
+    ),
+    Profile.FEISHU: Policy(
+        **_COMMON, admin_handover=AdminHandover.ESCROW, data_clearing=DataClearing.LEVELS, exit_automation=ExitAutomation.APPROVAL_FLOW, customer_transfer=CustomerTransfer.IMMEDIATE
+    ),
 }
 
 
@@ -155,8 +171,11 @@ def _profile(profile: str) -> Profile:
         return Profile(profile)
     except ValueError:
         raise error(
-            ValidationError, "unknown_profile", "Unknown policy profile {profile}; choose one of: {choices}.",
-            profile=profile, choices=", ".join(p.value for p in Profile),
+            ValidationError,
+            "unknown_profile",
+            "Unknown policy profile {profile}; choose one of: {choices}.",
+            profile=profile,
+            choices=", ".join(p.value for p in Profile),
         ) from None
 
 

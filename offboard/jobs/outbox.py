@@ -95,8 +95,7 @@ def drain(services: Services, *, limit: int = 100, lease: timedelta = LEASE) -> 
         finished = services.clock.now()
         dead = error is not None and row.attempts + 1 >= MAX_ATTEMPTS
         with services.db.write() as conn:
-            store.settle(conn, row, delivered_to=done_by, done=error is None, error=error, now=finished,
-                         retry_at=finished + retry_delay(row.attempts), dead=dead)
+            store.settle(conn, row, delivered_to=done_by, done=error is None, error=error, now=finished, retry_at=finished + retry_delay(row.attempts), dead=dead)
         if error is None:
             report.delivered += 1
         else:

@@ -41,16 +41,11 @@ class DueKind:
 
 
 def _signed():
-    return (
-        select(func.count()).where(exit_signoffs.c.tenant_id == exits.c.tenant_id, exit_signoffs.c.exit_id == exits.c.id)
-        .scalar_subquery()
-    )
+    return select(func.count()).where(exit_signoffs.c.tenant_id == exits.c.tenant_id, exit_signoffs.c.exit_id == exits.c.id).scalar_subquery()
 
 
 def _waiting_due(now: datetime):
-    return exists().where(
-        L.c.tenant_id == exits.c.tenant_id, L.c.exit_id == exits.c.id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER
-    )
+    return exists().where(L.c.tenant_id == exits.c.tenant_id, L.c.exit_id == exits.c.id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
 
 
 def _take_effect(uow: UnitOfWork, exit_id: int) -> int:
@@ -79,14 +74,11 @@ class ReconcileReport:
     failed: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"took_effect": self.took_effect, "taken_over": self.taken_over, "finalized": self.finalized, "skipped": self.skipped,
-                "failed": self.failed}
+        return {"took_effect": self.took_effect, "taken_over": self.taken_over, "finalized": self.finalized, "skipped": self.skipped, "failed": self.failed}
 
 
 def _find(conn: Connection, kind: DueKind, now: datetime, limit: int) -> list:
-    return conn.execute(
-        select(exits.c.tenant_id, exits.c.id, exits.c.member_id).where(*kind.due(now)).order_by(exits.c.effective_at, exits.c.id).limit(limit)
-    ).all()
+    return conn.execute(select(exits.c.tenant_id, exits.c.id, exits.c.member_id).where(*kind.due(now)).order_by(exits.c.effective_at, exits.c.id).limit(limit)).all()
 
 
 def reconcile(services: Services, *, limit: int = 1000) -> ReconcileReport:
@@ -117,4 +109,3 @@ def _run_one(services: Services, kind: DueKind, tenant_id: int, exit_id: int, me
         report.skipped += 1
     else:
         setattr(report, kind.name, getattr(report, kind.name) + counted)
-

@@ -39,15 +39,25 @@ def _is_null(column: str):
 STEPS: tuple[CutStep, ...] = (
     CutStep("sessions", sessions, _is_null("revoked_at"), lambda now: {"revoked_at": now}, lambda t, since: t.c.revoked_at >= since, None),
     CutStep("personal_tokens", api_tokens, _is_null("revoked_at"), lambda now: {"revoked_at": now}, lambda t, since: t.c.revoked_at >= since, None),
-    CutStep("roles", roles, _eq("status", RoleStatus.ACTIVE), lambda now: {"status": RoleStatus.SUSPENDED},
-            lambda t, since: t.c.status == RoleStatus.SUSPENDED, {"status": RoleStatus.ACTIVE}),
-    CutStep("devices", devices, _eq("status", DeviceStatus.ACTIVE), lambda now: {"status": DeviceStatus.WIPE_PENDING, "updated_at": now},
-            lambda t, since: t.c.status == DeviceStatus.WIPE_PENDING, {"status": DeviceStatus.ACTIVE}),
+    CutStep("roles", roles, _eq("status", RoleStatus.ACTIVE), lambda now: {"status": RoleStatus.SUSPENDED}, lambda t, since: t.c.status == RoleStatus.SUSPENDED, {"status": RoleStatus.ACTIVE}),
+    CutStep(
+        "devices",
+        devices,
+        _eq("status", DeviceStatus.ACTIVE),
+        lambda now: {"status": DeviceStatus.WIPE_PENDING, "updated_at": now},
+        lambda t, since: t.c.status == DeviceStatus.WIPE_PENDING,
+        {"status": DeviceStatus.ACTIVE},
+    ),
     # R-POST-1: each grant stays "re-authorization required" until acknowledged.
-    CutStep("app_grants", app_grants, _eq("status", GrantStatus.ACTIVE), lambda now: {"status": GrantStatus.REAUTH_REQUIRED, "revoked_at": now},
-            lambda t, since: t.c.status == GrantStatus.REAUTH_REQUIRED, {"status": GrantStatus.ACTIVE, "revoked_at": None}),
-    CutStep("attendance", attendance_records, _is_null("archived_at"), lambda now: {"archived_at": now},
-            lambda t, since: t.c.archived_at >= since, {"archived_at": None}),
+    CutStep(
+        "app_grants",
+        app_grants,
+        _eq("status", GrantStatus.ACTIVE),
+        lambda now: {"status": GrantStatus.REAUTH_REQUIRED, "revoked_at": now},
+        lambda t, since: t.c.status == GrantStatus.REAUTH_REQUIRED,
+        {"status": GrantStatus.ACTIVE, "revoked_at": None},
+    ),
+    CutStep("attendance", attendance_records, _is_null("archived_at"), lambda now: {"archived_at": now}, lambda t, since: t.c.archived_at >= since, {"archived_at": None}),
 )
 
 
@@ -58,10 +68,7 @@ def _member(table: Table, tenant_id: int, member_id: int):
 
 def cut(conn: Connection, tenant_id: int, member_id: int, now: datetime) -> dict[str, int]:
     """Every step, one statement each; returns how many rows each step cut."""
-    return {
-        step.name: conn.execute(update(step.table).where(_member(step.table, tenant_id, member_id), step.live(step.table)).values(**step.cut_values(now))).rowcount
-        for step in STEPS
-    }
+    return {step.name: conn.execute(update(step.table).where(_member(step.table, tenant_id, member_id), step.live(step.table)).values(**step.cut_values(now))).rowcount for step in STEPS}
 
 
 def restore(conn: Connection, tenant_id: int, member_id: int, since: datetime, now: datetime) -> dict[str, int]:
@@ -73,7 +80,5 @@ def restore(conn: Connection, tenant_id: int, member_id: int, since: datetime, n
         values = dict(step.restore_values)
         if "updated_at" in step.table.c:
             values["updated_at"] = now
-        done[step.name] = conn.execute(
-            update(step.table).where(_member(step.table, tenant_id, member_id), step.cut_rows(step.table, since)).values(**values)
-        ).rowcount
+        done[step.name] = conn.execute(update(step.table).where(_member(step.table, tenant_id, member_id), step.cut_rows(step.table, since)).values(**values)).rowcount
     return done

@@ -28,9 +28,7 @@ def next_ids(conn: Connection, table: Table, tenant_id: int, n: int) -> list[int
     if n <= 0:
         return []
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(
-            text("SELECT nextval(:seq) FROM generate_series(1, :n)"), {"seq": sequence_name(table), "n": n}
-        )
+        rows = conn.execute(text("SELECT nextval(:seq) FROM generate_series(1, :n)"), {"seq": sequence_name(table), "n": n})
         return [r[0] for r in rows]
     base = _sqlite_base(conn, table, tenant_id)
     return list(range(base + 1, base + n + 1))

@@ -21,9 +21,7 @@ def lock_tenant(conn: Connection, tenant_id: int) -> None:
 
 def lock_member(conn: Connection, tenant_id: int, member_id: int) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id == member_id).with_for_update(key_share=True)
-        )
+        conn.execute(select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id == member_id).with_for_update(key_share=True))
 
 
 def try_lock_member(conn: Connection, tenant_id: int, member_id: int) -> bool:

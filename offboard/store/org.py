@@ -22,12 +22,7 @@ def _lock_in_id_order(conn: Connection, tenant_id: int, *criteria) -> None:
     SQLite serializes writers (BEGIN IMMEDIATE), so nothing to do there.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            select(departments.c.id)
-            .where(departments.c.tenant_id == tenant_id, *criteria)
-            .order_by(departments.c.id)
-            .with_for_update(key_share=True)
-        )
+        conn.execute(select(departments.c.id).where(departments.c.tenant_id == tenant_id, *criteria).order_by(departments.c.id).with_for_update(key_share=True))
 
 
 def shift_headcounts(conn: Connection, tenant_id: int, gain: Iterable[int], lose: Iterable[int]) -> None:
@@ -51,11 +46,7 @@ def shift_headcounts(conn: Connection, tenant_id: int, gain: Iterable[int], lose
             )
         )
     if lose:
-        conn.execute(
-            update(departments)
-            .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(lose))
-            .values(headcount=departments.c.headcount - 1)
-        )
+        conn.execute(update(departments).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(lose)).values(headcount=departments.c.headcount - 1))
 
 
 def subtree_headcount_expr(outer):
@@ -89,16 +80,11 @@ def recount(conn: Connection, tenant_id: int, department_ids: Iterable[int]) -> 
     if not ids:
         return
     _lock_in_id_order(conn, tenant_id, departments.c.id.in_(ids))
-    conn.execute(
-        update(departments)
-        .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids))
-        .values(headcount=subtree_headcount_expr(departments))
-    )
+    conn.execute(update(departments).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids)).values(headcount=subtree_headcount_expr(departments)))
     # Members moved in make a department pending dissolution active again (R-ORG-1, INV-4).
     conn.execute(
         update(departments)
-        .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids), departments.c.headcount > 0,
-               departments.c.status == DepartmentStatus.PENDING_DISSOLUTION)
+        .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(ids), departments.c.headcount > 0, departments.c.status == DepartmentStatus.PENDING_DISSOLUTION)
         .values(status=DepartmentStatus.ACTIVE)
     )
 

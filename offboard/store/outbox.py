@@ -27,12 +27,27 @@ class PendingItem:
 def insert_items(conn: Connection, tenant_id: int, items: Sequence[PendingItem], now: datetime) -> list[int]:
     new_ids = ids.next_ids(conn, outbox, tenant_id, len(items))
     if items:
-        conn.execute(insert(outbox), [
-            {"tenant_id": tenant_id, "id": item_id, "topic": item.topic, "key": f"{item.topic}/{tenant_id}/{item_id}",
-             "payload": {"ids": item.ids}, "state": OutboxState.PENDING.value, "delivered_to": [], "attempts": 0,
-             "next_attempt_at": now, "claimed_until": None, "last_error": None, "created_at": now, "delivered_at": None}
-            for item_id, item in zip(new_ids, items)
-        ])
+        conn.execute(
+            insert(outbox),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "id": item_id,
+                    "topic": item.topic,
+                    "key": f"{item.topic}/{tenant_id}/{item_id}",
+                    "payload": {"ids": item.ids},
+                    "state": OutboxState.PENDING.value,
+                    "delivered_to": [],
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "claimed_until": None,
+                    "last_error": None,
+                    "created_at": now,
+                    "delivered_at": None,
+                }
+                for item_id, item in zip(new_ids, items)
+            ],
+        )
     return new_ids
 
 
@@ -59,14 +74,12 @@ def claim_due(conn: Connection, now: datetime, lease: timedelta, limit: int) -> 
     return conn.execute(select(outbox).where(matches).order_by(outbox.c.next_attempt_at, outbox.c.id)).all()
 
 
-def settle(conn: Connection, row: Row, *, delivered_to: list[str], done: bool, error: str | None, now: datetime,
-           retry_at: datetime | None, dead: bool) -> None:
+def settle(conn: Connection, row: Row, *, delivered_to: list[str], done: bool, error: str | None, now: datetime, retry_at: datetime | None, dead: bool) -> None:
     values: dict[str, Any] = {"delivered_to": delivered_to, "claimed_until": None, "last_error": error}
     if done:
         values.update(state=OutboxState.DELIVERED.value, delivered_at=now)
     else:
-        values.update(state=OutboxState.DEAD.value if dead else OutboxState.FAILING.value, attempts=row.attempts + 1,
-                      next_attempt_at=retry_at or now)
+        values.update(state=OutboxState.DEAD.value if dead else OutboxState.FAILING.value, attempts=row.attempts + 1, next_attempt_at=retry_at or now)
     conn.execute(update(outbox).where(outbox.c.tenant_id == row.tenant_id, outbox.c.id == row.id).values(**values))
 
 

@@ -22,26 +22,21 @@ def people(conn: Connection, tenant_id: int, member_ids: Iterable[int], leaving:
     ids = sorted(set(member_ids))
     if not ids:
         return {}
-    open_exit = (
-        select(exits.c.id)
-        .where(exits.c.tenant_id == members.c.tenant_id, exits.c.member_id == members.c.id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))
-        .exists()
-    )
-    customers = (
-        select(func.count())
-        .where(external_contacts.c.tenant_id == members.c.tenant_id, external_contacts.c.owner_id == members.c.id)
-        .scalar_subquery()
-    )
+    open_exit = select(exits.c.id).where(exits.c.tenant_id == members.c.tenant_id, exits.c.member_id == members.c.id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES])).exists()
+    customers = select(func.count()).where(external_contacts.c.tenant_id == members.c.tenant_id, external_contacts.c.owner_id == members.c.id).scalar_subquery()
     rows = conn.execute(
-        select(members.c.id, members.c.userid, members.c.status, open_exit.label("leaving"), customers.label("customers")).where(
-            members.c.tenant_id == tenant_id, members.c.id.in_(ids)
-        )
+        select(members.c.id, members.c.userid, members.c.status, open_exit.label("leaving"), customers.label("customers")).where(members.c.tenant_id == tenant_id, members.c.id.in_(ids))
     )
     return {r.id: Person(r.id, r.userid, r.status, bool(r.leaving) or r.id in leaving, r.customers) for r in rows}
 
 
 def snapshot(
-    conn: Connection, tenant: Row, member: Row, named: Iterable[int], now: datetime, leaving: set[int] = frozenset(),
+    conn: Connection,
+    tenant: Row,
+    member: Row,
+    named: Iterable[int],
+    now: datetime,
+    leaving: set[int] = frozenset(),
     owned: dict | None = None,
 ) -> Snapshot:
     tid = tenant.id
@@ -51,8 +46,12 @@ def snapshot(
         select(func.count())
         .select_from(roles.join(members, and_(members.c.tenant_id == roles.c.tenant_id, members.c.id == roles.c.member_id)))
         .where(
-            roles.c.tenant_id == tid, roles.c.role == Role.SUPER_ADMIN, roles.c.rank == SuperAdminRank.BACKUP,
-            roles.c.status == RoleStatus.ACTIVE, members.c.status == MemberStatus.ACTIVE, members.c.id != member.id,
+            roles.c.tenant_id == tid,
+            roles.c.role == Role.SUPER_ADMIN,
+            roles.c.rank == SuperAdminRank.BACKUP,
+            roles.c.status == RoleStatus.ACTIVE,
+            members.c.status == MemberStatus.ACTIVE,
+            members.c.id != member.id,
         )
     ).scalar_one()
     named = set(named)
@@ -61,15 +60,13 @@ def snapshot(
     emptied = []
     if paths and member.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN):
         emptied = list(
-            conn.execute(
-                select(departments.c.name)
-                .where(departments.c.tenant_id == tid, departments.c.id.in_(covered(paths)), departments.c.headcount <= 1)
-                .order_by(departments.c.path)
-            ).scalars()
+            conn.execute(select(departments.c.name).where(departments.c.tenant_id == tid, departments.c.id.in_(covered(paths)), departments.c.headcount <= 1).order_by(departments.c.path)).scalars()
         )
     recent_tokens = conn.execute(
         select(func.count()).where(
-            api_tokens.c.tenant_id == tid, api_tokens.c.member_id == member.id, api_tokens.c.revoked_at.is_(None),
+            api_tokens.c.tenant_id == tid,
+            api_tokens.c.member_id == member.id,
+            api_tokens.c.revoked_at.is_(None),
             api_tokens.c.last_used_at >= now - RECENT_TOKEN_USE,
         )
     ).scalar_one()

@@ -57,9 +57,7 @@ def member_by_id(conn: Connection, tenant_id: int, member_id: int) -> Row:
 
 
 def department_by_id(conn: Connection, tenant_id: int, department_id: int) -> Row:
-    row = conn.execute(
-        select(departments).where(departments.c.tenant_id == tenant_id, departments.c.id == department_id)
-    ).first()
+    row = conn.execute(select(departments).where(departments.c.tenant_id == tenant_id, departments.c.id == department_id)).first()
     if row is None:
         raise _missing("department_not_found", "No department with id {id} in this enterprise.", id=department_id)
     return row
@@ -71,8 +69,7 @@ def member_department_rows(conn: Connection, tenant_id: int, member_id: int) -> 
             select(member_departments.c.department_id, member_departments.c.is_primary, departments.c.path, departments.c.name)
             .join(
                 departments,
-                (departments.c.tenant_id == member_departments.c.tenant_id)
-                & (departments.c.id == member_departments.c.department_id),
+                (departments.c.tenant_id == member_departments.c.tenant_id) & (departments.c.id == member_departments.c.department_id),
             )
             .where(member_departments.c.tenant_id == tenant_id, member_departments.c.member_id == member_id)
             .order_by(member_departments.c.is_primary.desc(), departments.c.path)
@@ -81,11 +78,7 @@ def member_department_rows(conn: Connection, tenant_id: int, member_id: int) -> 
 
 
 def member_roles(conn: Connection, tenant_id: int, member_id: int) -> list[Row]:
-    return list(
-        conn.execute(
-            select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member_id).order_by(roles.c.role)
-        )
-    )
+    return list(conn.execute(select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member_id).order_by(roles.c.role)))
 
 
 def active_super_admin_count(conn: Connection, tenant_id: int) -> int:

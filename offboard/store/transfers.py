@@ -93,9 +93,7 @@ def fingerprint(conn: Connection, tenant_id: int, member_id: int) -> dict[str, l
     result = {}
     for kind, spec in SPECS.items():
         t = spec.table
-        row = conn.execute(
-            select(func.count(), func.coalesce(func.sum(t.c.id), 0), func.coalesce(func.sum(t.c.version), 0)).where(owned(conn, tenant_id, kind, member_id))
-        ).one()
+        row = conn.execute(select(func.count(), func.coalesce(func.sum(t.c.id), 0), func.coalesce(func.sum(t.c.version), 0)).where(owned(conn, tenant_id, kind, member_id))).one()
         result[kind.value] = [int(v) for v in row]
     return result
 
@@ -173,8 +171,7 @@ def record_moves(
     )
     result = conn.execute(
         insert(L).from_select(
-            ["tenant_id", "id", "exit_id", "kind", "resource_id", "from_member_id", "to_member_id", "state", "correlation_id",
-             "version_after", "created_at", "updated_at"],
+            ["tenant_id", "id", "exit_id", "kind", "resource_id", "from_member_id", "to_member_id", "state", "correlation_id", "version_after", "created_at", "updated_at"],
             source,
         ),
         # SQLAlchemy 2.1 reports rowcount -1 for INSERT ... SELECT on psycopg unless asked to keep it.
@@ -188,7 +185,12 @@ def _batch(tenant_id: int, exit_id: int, kind: ResourceKind, states, now: dateti
 
 
 def apply_moves(
-    conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, now: datetime, stamp: str = "created_at",
+    conn: Connection,
+    tenant_id: int,
+    exit_id: int,
+    kind: ResourceKind,
+    now: datetime,
+    stamp: str = "created_at",
     rows: ColumnElement | None = None,
 ) -> None:
     """Bring the resources in line with the ledger rows written at `now`: a statement per outcome.
@@ -208,10 +210,7 @@ def apply_moves(
         extra_done = {"restricted": False, "restricted_reason": None}
         extra_gone = {"restricted": True, "restricted_reason": "owner_left"}
     if LedgerState.DONE in present:
-        conn.execute(
-            update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.DONE], now, stamp))
-            .values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done})
-        )
+        conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.DONE], now, stamp)).values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done}))
     for states, values in (
         ((LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL), extra_gone),
         ((LedgerState.KEPT,), {"archived": True} if kind == K.DOCUMENT else {}),
@@ -222,17 +221,14 @@ def apply_moves(
     if kind == K.CUSTOMER_GROUP and LedgerState.WAITING in present:
         # R-ORG-2: until the takeover, the group is restricted and says why.
         conn.execute(
-            update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.WAITING], now, stamp))
-            .values(restricted=True, restricted_reason="transfer_waiting", version=L.c.version_after)
+            update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.WAITING], now, stamp)).values(restricted=True, restricted_reason="transfer_waiting", version=L.c.version_after)
         )
 
 
 def latest_rows(tenant_id: int, exit_id: int, kind: ResourceKind | None = None):
     """The newest ledger row of each resource in an exit (inherit adds rows after the first)."""
     l2 = L.alias("newer")
-    newest = select(func.max(l2.c.id)).where(
-        l2.c.tenant_id == L.c.tenant_id, l2.c.exit_id == L.c.exit_id, l2.c.kind == L.c.kind, l2.c.resource_id == L.c.resource_id
-    ).scalar_subquery()
+    newest = select(func.max(l2.c.id)).where(l2.c.tenant_id == L.c.tenant_id, l2.c.exit_id == L.c.exit_id, l2.c.kind == L.c.kind, l2.c.resource_id == L.c.resource_id).scalar_subquery()
     conditions = [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.id == newest]
     if kind is not None:
         conditions.append(L.c.kind == kind.value)
@@ -241,11 +237,7 @@ def latest_rows(tenant_id: int, exit_id: int, kind: ResourceKind | None = None):
 
 def open_counts(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, dict[str, int]]:
     """{kind: {state: n}} of the resources whose newest ledger row in the exit is still open."""
-    rows = conn.execute(
-        select(L.c.kind, L.c.state, func.count())
-        .where(latest_rows(tenant_id, exit_id), L.c.state.in_([s.value for s in OPEN_STATES]))
-        .group_by(L.c.kind, L.c.state)
-    )
+    rows = conn.execute(select(L.c.kind, L.c.state, func.count()).where(latest_rows(tenant_id, exit_id), L.c.state.in_([s.value for s in OPEN_STATES])).group_by(L.c.kind, L.c.state))
     result: dict[str, dict[str, int]] = {}
     for kind, state, n in rows:
         result.setdefault(kind, {})[state] = n
@@ -259,16 +251,8 @@ def revert(conn: Connection, tenant_id: int, exit_id: int, leaver_id: int, kind:
     """
     spec = SPECS[kind]
     t = spec.table
-    untouched = (
-        select(t.c.id)
-        .where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, t.c.version == L.c.version_after)
-        .exists()
-    )
-    conn.execute(
-        update(L)
-        .where(latest_rows(tenant_id, exit_id, kind), L.c.state != LedgerState.REVERTED.value, untouched)
-        .values(state=LedgerState.REVERTED.value, updated_at=now)
-    )
+    untouched = select(t.c.id).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, t.c.version == L.c.version_after).exists()
+    conn.execute(update(L).where(latest_rows(tenant_id, exit_id, kind), L.c.state != LedgerState.REVERTED.value, untouched).values(state=LedgerState.REVERTED.value, updated_at=now))
     values: dict = {spec.owner: leaver_id, "version": t.c.version + 1}
     if kind == K.CUSTOMER_GROUP:
         values.update(restricted=False, restricted_reason=None)
@@ -276,8 +260,4 @@ def revert(conn: Connection, tenant_id: int, exit_id: int, leaver_id: int, kind:
         values.update(archived=False, deleted_at=None)
     if kind == K.CALENDAR:
         values.update(deleted_at=None)
-    conn.execute(
-        update(t)
-        .where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _batch(tenant_id, exit_id, kind, [LedgerState.REVERTED], now, "updated_at"))
-        .values(values)
-    )
+    conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _batch(tenant_id, exit_id, kind, [LedgerState.REVERTED], now, "updated_at")).values(values))

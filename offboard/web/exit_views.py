@@ -35,20 +35,36 @@ REASONS = {
     "other": _("Other"),
 }
 TRIGGERS = {
-    "self": _("The member themselves"), "admin": _("An admin"), "hr": _("HR"), "scim": _("HR system (SCIM)"),
-    "feed": _("HR feed"), "approval": _("Approval flow"), "platform": _("Platform"),
+    "self": _("The member themselves"),
+    "admin": _("An admin"),
+    "hr": _("HR"),
+    "scim": _("HR system (SCIM)"),
+    "feed": _("HR feed"),
+    "approval": _("Approval flow"),
+    "platform": _("Platform"),
 }
 DESTINATIONS = {
-    "archive": _("Enterprise archive"), "delete": _("Deleted"), "first_member": _("First member who joined"),
-    "unassigned": _("Unassigned"), "member": _("Acceptor"),
+    "archive": _("Enterprise archive"),
+    "delete": _("Deleted"),
+    "first_member": _("First member who joined"),
+    "unassigned": _("Unassigned"),
+    "member": _("Acceptor"),
 }
 WHY = {
-    "acceptor": _("Acceptor named for this kind"), "successor": _("Successor of the exit"), "manager": _("Direct manager"),
-    "fallback": _("Fallback of this kind"), "file_policy": _("Enterprise file policy"),
+    "acceptor": _("Acceptor named for this kind"),
+    "successor": _("Successor of the exit"),
+    "manager": _("Direct manager"),
+    "fallback": _("Fallback of this kind"),
+    "file_policy": _("Enterprise file policy"),
 }
 DETAILS = {
-    "open": _("open reimbursements"), "unacknowledged": _("grants not acknowledged"), "unarchived": _("records not archived"),
-    "admin_roles": _("admin roles"), "sessions": _("live sessions"), "tokens": _("live tokens"), "devices": _("devices not wiped"),
+    "open": _("open reimbursements"),
+    "unacknowledged": _("grants not acknowledged"),
+    "unarchived": _("records not archived"),
+    "admin_roles": _("admin roles"),
+    "sessions": _("live sessions"),
+    "tokens": _("live tokens"),
+    "devices": _("devices not wiped"),
 }
 LABELS = {"types": TYPES, "reasons": REASONS, "triggers": TRIGGERS, "destinations": DESTINATIONS, "why": WHY, "details": DETAILS}
 
@@ -119,7 +135,7 @@ def detail_text(detail: dict[str, int], locale: str) -> str:
 
 
 def userids(conn: Connection, tenant_id: int, refs: set[str]) -> dict[str, str]:
-    """"member:12" -> "zhaolei" for the audit ids of members; other actors keep their id."""
+    """ "member:12" -> "zhaolei" for the audit ids of members; other actors keep their id."""
     names: dict[str, str] = {}
     for ref in refs:
         kind, _sep, raw = (ref or "").partition(":")
@@ -156,8 +172,14 @@ def timeline(conn: Connection, tenant: Row, exit_id: int, locale: str) -> dict[s
 def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -> dict[str, Any]:
     d = event["details"] or {}
     kind = translate(d["kind"], locale) if d.get("kind") else ""
-    params: dict[str, Any] = {"count": d.get("count", ""), "kind": kind, "role": translate(d.get("role", ""), locale), "item": d.get("item", ""),
-                              "resource_id": d.get("resource_id", ""), "state": translate(d.get("state", ""), locale)}
+    params: dict[str, Any] = {
+        "count": d.get("count", ""),
+        "kind": kind,
+        "role": translate(d.get("role", ""), locale),
+        "item": d.get("item", ""),
+        "resource_id": d.get("resource_id", ""),
+        "state": translate(d.get("state", ""), locale),
+    }
     action = event["action"]
     if action == "exit.scheduled":
         params["when"] = local_time(d.get("effective_at"), tz)
@@ -178,8 +200,7 @@ def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -
     elif action == "exit.started":
         labels = (TYPES.get(d.get("type", ""), ""), REASONS.get(d.get("reason_category", ""), ""))
         note = " · ".join(x for x in (*(translate(t, locale) for t in labels if t), d.get("reason", "")) if x)
-    return {"seq": event["seq"], "at": local_time(event["at"], tz), "actor": names.get(event["actor"], event["actor"]),
-            "action": action, "text": text, "note": note}
+    return {"seq": event["seq"], "at": local_time(event["at"], tz), "actor": names.get(event["actor"], event["actor"]), "action": action, "text": text, "note": note}
 
 
 def member_exit_links(conn, tenant_id: int, actor, member_id: int) -> dict[str, Any]:

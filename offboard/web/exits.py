@@ -93,6 +93,7 @@ def _candidates(conn, tenant_id: int, actor, member: dict[str, Any] | None = Non
 
 # --- members: plan, then confirm -------------------------------------------------------------
 
+
 def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any], *, error: dict | None = None, status: int = 200) -> Response:
     with c.read() as (conn, tenant, actor):
         member = member_actions.show_member(conn, tenant.id, actor, member_id)
@@ -102,8 +103,9 @@ def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any
     return _page(request, "exit_plan_form.html", status, c=c, member=member, links=links, candidates=candidates, form=form, error=error, tenant=tenant)
 
 
-def _form(successor: str = "", reason_category: str = "resignation", reason: str = "", leave_date: str = "",
-          acceptor_kind: list[str] | None = None, acceptor: list[str] | None = None) -> dict[str, Any]:
+def _form(
+    successor: str = "", reason_category: str = "resignation", reason: str = "", leave_date: str = "", acceptor_kind: list[str] | None = None, acceptor: list[str] | None = None
+) -> dict[str, Any]:
     acceptors = {k: (u or "").strip() for k, u in zip(acceptor_kind or [], acceptor or []) if k and (u or "").strip()}
     return {"successor": (successor or "").strip(), "reason_category": reason_category, "reason": reason, "leave_date": leave_date, "acceptors": acceptors}
 
@@ -162,9 +164,20 @@ def plan_submit(
         return _plan_form(request, c, member_id, form, error=_failure(request, exc), status=exc.status)
     locale = locale_of(request)
     issues = {key: [{**i, "message": views.issue_text(i, locale)} for i in plan[key]] for key in ("blockers", "warnings")}
-    return _page(request, "exit_plan.html", c=c, plan=plan, issues=issues, form=form, can_start=can_start, prefill=_prefill_query(form),
-                 effective=views.local_time(effective, timezone) if effective else None, timezone=timezone,
-                 moving=[k for k in plan["kinds"] if k["count"]], idle=[k["kind"] for k in plan["kinds"] if not k["count"]])
+    return _page(
+        request,
+        "exit_plan.html",
+        c=c,
+        plan=plan,
+        issues=issues,
+        form=form,
+        can_start=can_start,
+        prefill=_prefill_query(form),
+        effective=views.local_time(effective, timezone) if effective else None,
+        timezone=timezone,
+        moving=[k for k in plan["kinds"] if k["count"]],
+        idle=[k["kind"] for k in plan["kinds"] if not k["count"]],
+    )
 
 
 @router.post("/exits")
@@ -189,7 +202,12 @@ def confirm_exit(
     try:
         with _write(request, c) as uow:
             result = exit_actions.start_exit(
-                uow, member_id, type="removal", reason_category=reason_category, reason=reason, plan_id=plan_id,
+                uow,
+                member_id,
+                type="removal",
+                reason_category=reason_category,
+                reason=reason,
+                plan_id=plan_id,
                 effective_at=leave_moment(leave_date, uow.tenant.timezone),
             )
     except OffboardError as exc:
@@ -199,6 +217,7 @@ def confirm_exit(
 
 
 # --- exits -----------------------------------------------------------------------------------
+
 
 @router.get("/exits")
 def exits_page(
@@ -228,14 +247,24 @@ def _permissions(actor, target, exit_type: str) -> dict[str, Any]:
     }
 
 
-def _exit_page(request: Request, c: Console, exit_id: int, *, kind: str = "", state: str = "", page: int = 1,
-               notice: str | None = None, n: int | None = None, kept: int | None = None,
-               error: dict | None = None, status: int = 200) -> Response:
+def _exit_page(
+    request: Request,
+    c: Console,
+    exit_id: int,
+    *,
+    kind: str = "",
+    state: str = "",
+    page: int = 1,
+    notice: str | None = None,
+    n: int | None = None,
+    kept: int | None = None,
+    error: dict | None = None,
+    status: int = 200,
+) -> Response:
     now, locale = _now(request), locale_of(request)
     with c.read() as (conn, tenant, actor):
         # The ledger checks that this actor may read the exit; everything else follows it.
-        ledger = exit_actions.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None,
-                                     limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE)
+        ledger = exit_actions.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None, limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE)
         summary = exit_actions.exit_summary(conn, tenant.id, exit_id)
         checklist = cl_actions.checklist(conn, tenant, actor, exit_id, now)
         still_open = open_counts(conn, tenant.id, exit_id)
@@ -262,15 +291,36 @@ def _exit_page(request: Request, c: Console, exit_id: int, *, kind: str = "", st
     if notice in NOTICES:
         message = translate(NOTICES[notice], locale, n=n if n is not None else "", kept=kept if kept is not None else "")
     return _page(
-        request, "exit.html", status, c=c, e=summary, ledger=ledger, checklist=checklist, timeline=history, can=can, candidates=candidates,
-        unassigned={k: v for k, v in unassigned.items() if v}, waiting={k: v for k, v in waiting.items() if v},
+        request,
+        "exit.html",
+        status,
+        c=c,
+        e=summary,
+        ledger=ledger,
+        checklist=checklist,
+        timeline=history,
+        can=can,
+        candidates=candidates,
+        unassigned={k: v for k, v in unassigned.items() if v},
+        waiting={k: v for k, v in waiting.items() if v},
         done=sum(n for states in summary["ledger"].values() for s, n in states.items() if s == "done"),
-        checklist_done=sum(1 for i in checklist["items"] if i["done"]), in_window=in_window,
-        left=views.time_left(summary["restore_until"], now), people=people, tz=tz,
-        effective=views.local_time(summary["effective_at"], tz), restore_until=views.local_time(summary["restore_until"], tz),
+        checklist_done=sum(1 for i in checklist["items"] if i["done"]),
+        in_window=in_window,
+        left=views.time_left(summary["restore_until"], now),
+        people=people,
+        tz=tz,
+        effective=views.local_time(summary["effective_at"], tz),
+        restore_until=views.local_time(summary["restore_until"], tz),
         finalized=views.local_time(summary["finalized_at"], tz) if summary["finalized_at"] else None,
-        kinds=[k.value for k in ResourceKind], ledger_states=[s.value for s in LedgerState], kind=kind, state=state, page=page, pages=pages,
-        notice=message, error=error, results=[LedgerState.DONE.value, LedgerState.REFUSED.value, LedgerState.ACCEPTOR_FULL.value],
+        kinds=[k.value for k in ResourceKind],
+        ledger_states=[s.value for s in LedgerState],
+        kind=kind,
+        state=state,
+        page=page,
+        pages=pages,
+        notice=message,
+        error=error,
+        results=[LedgerState.DONE.value, LedgerState.REFUSED.value, LedgerState.ACCEPTOR_FULL.value],
     )
 
 
@@ -329,8 +379,9 @@ def inherit_submit(request: Request, exit_id: Id, csrf: Csrf, kind: Annotated[st
 
 
 @router.post("/exits/{exit_id}/transfers/{correlation_id}/result")
-def result_submit(request: Request, exit_id: Id, correlation_id: Annotated[str, Path(min_length=1, max_length=36)], csrf: Csrf,
-                  state: Annotated[str, Form(max_length=16)], c: Console = Depends(console)):
+def result_submit(
+    request: Request, exit_id: Id, correlation_id: Annotated[str, Path(min_length=1, max_length=36)], csrf: Csrf, state: Annotated[str, Form(max_length=16)], c: Console = Depends(console)
+):
     """Record what the platform reported for one waiting transfer (R-ORG-2), e.g. the customer refused."""
     _csrf(request, csrf)
     return _act(request, c, exit_id, lambda u: inheritance.record_result(u, correlation_id, state), "result")
@@ -362,6 +413,7 @@ def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[st
 
 
 # --- the board, the inbox --------------------------------------------------------------------
+
 
 @router.get("/checklist")
 def board_page(request: Request, c: Console = Depends(console)):
@@ -403,6 +455,7 @@ def unlock_submit(request: Request, member_id: Id, csrf: Csrf, c: Console = Depe
 
 
 # --- leaving by self-service (R-EXIT-2) ------------------------------------------------------
+
 
 @router.post("/me/exit")
 def self_exit(

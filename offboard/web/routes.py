@@ -72,8 +72,7 @@ def _remembered_tenant(request: Request) -> str:
 @router.get("/login")
 def login_page(request: Request, next: Annotated[str, Query(max_length=200)] = "/"):
     pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(16)
-    response = render(request, "login.html", tenants=_tenants(request), next=safe_next(next), pre=pre, logins=_demo_logins(request),
-                      error=None, tenant=_remembered_tenant(request))
+    response = render(request, "login.html", tenants=_tenants(request), next=safe_next(next), pre=pre, logins=_demo_logins(request), error=None, tenant=_remembered_tenant(request))
     _cookie(response, request, PRE_COOKIE, pre)
     return response
 
@@ -108,8 +107,18 @@ def login_submit(
         result = sign_in(request.app.state.services, tenant, userid.strip(), password, client=_client(request), device_member_id=_device_member(request, tenant))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 404, 423, 429) else 400
-        response = render(request, "login.html", status_code=status, tenants=_tenants(request), next=safe_next(next), pre=pre,
-                          logins=_demo_logins(request), error=exc.render(_locale(request)), userid=userid, tenant=tenant)
+        response = render(
+            request,
+            "login.html",
+            status_code=status,
+            tenants=_tenants(request),
+            next=safe_next(next),
+            pre=pre,
+            logins=_demo_logins(request),
+            error=exc.render(_locale(request)),
+            userid=userid,
+            tenant=tenant,
+        )
         return _with_retry_after(exc, response)
     target = "/login/totp?next=" + quote(safe_next(next)) if result.stage == "password" else safe_next(next)
     response = RedirectResponse(target, status_code=303)
@@ -160,8 +169,7 @@ def totp_submit(
         token = verify_second_factor(services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request),
-                                             error=exc.render(_locale(request))))
+        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(_locale(request))))
     auth = authenticate_session(services, token)
     response = RedirectResponse(safe_next(next), status_code=303)
     _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", token))  # rotated
@@ -227,10 +235,11 @@ def demo_codes(request: Request):
 def dashboard(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
         me = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
-        counts = {
-            status: member_actions.list_members(conn, tenant.id, actor, status=status, limit=1)["total"]
-            for status in ("active", "frozen", "exited", "finalized")
-        } if _can_read_directory(actor) else {}
+        counts = (
+            {status: member_actions.list_members(conn, tenant.id, actor, status=status, limit=1)["total"] for status in ("active", "frozen", "exited", "finalized")}
+            if _can_read_directory(actor)
+            else {}
+        )
         tree = dept_actions.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
     pending = [d for d in tree if d["status"] == "pending_dissolution"]
     return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending)
@@ -255,8 +264,15 @@ def members_page(
     department = _optional_id(department, "department")  # the filter form sends "" for "any"
     with c.read() as (conn, tenant, actor):
         result = member_actions.list_members(
-            conn, tenant.id, actor, status=status or None, role=role or None, department_id=department, query=q or None,
-            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+            conn,
+            tenant.id,
+            actor,
+            status=status or None,
+            role=role or None,
+            department_id=department,
+            query=q or None,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
         )
         tree = dept_actions.list_departments(conn, tenant.id, actor)
     pages = max(1, -(-result["total"] // PAGE_SIZE))

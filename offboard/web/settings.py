@@ -44,8 +44,7 @@ def _page(request: Request, c: Console, error: dict | None = None, notice: str |
     with c.read() as (conn, tenant, actor):
         view = show_policy(conn, tenant, actor)
         can_change = allowed(actor, Action.MANAGE_ADMINS)
-    return render(request, "policy.html", status_code=status_code, c=c, view=view, can_change=can_change, words=VALUE_WORDS, units=UNITS,
-                  settings=SETTINGS, error=error, notice=notice)
+    return render(request, "policy.html", status_code=status_code, c=c, view=view, can_change=can_change, words=VALUE_WORDS, units=UNITS, settings=SETTINGS, error=error, notice=notice)
 
 
 @router.get("/settings/policy")

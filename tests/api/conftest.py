@@ -165,9 +165,7 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
         uow.actor = operator
     if extra:
         extra_ids["lab_hr_token"] = personal["lab-hr"]["id"]
-    people = {
-        key: Person(key, userids[key], names[key], member_ids[key], secrets_[key], personal[key]["token"], personal[key]["id"]) for key in PEOPLE
-    }
+    people = {key: Person(key, userids[key], names[key], member_ids[key], secrets_[key], personal[key]["token"], personal[key]["id"]) for key in PEOPLE}
     return Org(slug, created["id"], root, sales, ops, people, service["token"], unscoped["token"], extra_ids)
 
 
@@ -176,10 +174,20 @@ def _unscoped_service_token(uow) -> dict[str, object]:
     written directly, since creating one is refused now (scopes_required)."""
     plaintext, prefix, digest = new_token(uow.tenant_id)
     token_id = ids.next_id(uow.conn, api_tokens, uow.tenant_id)
-    uow.conn.execute(insert(api_tokens).values(
-        tenant_id=uow.tenant_id, id=token_id, member_id=None, name="no scopes", prefix=prefix, token_hash=digest,
-        scopes=[], created_by="operator", created_at=uow.now, expires_at=None,
-    ))
+    uow.conn.execute(
+        insert(api_tokens).values(
+            tenant_id=uow.tenant_id,
+            id=token_id,
+            member_id=None,
+            name="no scopes",
+            prefix=prefix,
+            token_hash=digest,
+            scopes=[],
+            created_by="operator",
+            created_at=uow.now,
+            expires_at=None,
+        )
+    )
     return {"id": token_id, "token": plaintext}
 
 
@@ -193,13 +201,9 @@ def _exit_with_a_waiting_transfer(uow, prefix: str, title: str, department: int)
     uow.conn.execute(insert(external_contacts).values(id=contact, name=f"{title} Customer", company=f"{title} Client Co", mobile=None, **owned))
     (document,) = ids.next_ids(uow.conn, documents, uow.tenant_id, 1)
     uow.conn.execute(insert(documents).values(id=document, title=f"{title} plan.docx", size_bytes=1000, archived=False, deleted_at=None, **owned))
-    started = exit_actions.start_exit(
-        uow, leaver, type="removal", reason_category="resignation", reason="moved on", successor=f"{prefix}-admin"
-    )
+    started = exit_actions.start_exit(uow, leaver, type="removal", reason_category="resignation", reason="moved on", successor=f"{prefix}-admin")
     correlation = uow.conn.execute(
-        select(transfer_ledger.c.correlation_id).where(
-            transfer_ledger.c.tenant_id == uow.tenant_id, transfer_ledger.c.exit_id == started["id"], transfer_ledger.c.state == "waiting"
-        )
+        select(transfer_ledger.c.correlation_id).where(transfer_ledger.c.tenant_id == uow.tenant_id, transfer_ledger.c.exit_id == started["id"], transfer_ledger.c.state == "waiting")
     ).scalar_one()
     return {"leaver": leaver, "exit": started["id"], "correlation_id": correlation}
 

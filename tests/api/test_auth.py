@@ -301,8 +301,13 @@ def test_spec_9_get_requests_change_nothing(world, client):
     """Safe methods are safe: no GET route writes the audit chain or adds or removes rows."""
     sign_in(client, world, world.a, "super")
     values = {
-        "member_id": world.a["member"].member_id, "department_id": world.a.sales, "token_id": world.a["member"].token_id, "role": "hr",
-        "exit_id": world.a.extra["exit"], "item": "access_revoked", "correlation_id": world.a.extra["correlation_id"],
+        "member_id": world.a["member"].member_id,
+        "department_id": world.a.sales,
+        "token_id": world.a["member"].token_id,
+        "role": "hr",
+        "exit_id": world.a.extra["exit"],
+        "item": "access_revoked",
+        "correlation_id": world.a.extra["correlation_id"],
     }
     before = snapshot(world.services)
     checked = []

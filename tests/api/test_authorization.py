@@ -43,14 +43,10 @@ def _member(w: World, dept: int, roles: tuple[str, ...] = (), *, customers: int 
             role_actions.grant_role(uow, member_id, role, scope=[dept] if role == "admin" else None)
         tid, now = uow.tenant_id, uow.now
         for contact in ids.next_ids(uow.conn, external_contacts, tid, customers):
-            uow.conn.execute(insert(external_contacts).values(
-                tenant_id=tid, id=contact, owner_id=member_id, version=1, created_at=now, name="Alpha Customer", company="Alpha Client"
-            ))
+            uow.conn.execute(insert(external_contacts).values(tenant_id=tid, id=contact, owner_id=member_id, version=1, created_at=now, name="Alpha Customer", company="Alpha Client"))
         if open_reimbursement:
             (claim,) = ids.next_ids(uow.conn, reimbursements, tid, 1)
-            uow.conn.execute(insert(reimbursements).values(
-                tenant_id=tid, id=claim, member_id=member_id, title="Taxi", amount_cents=4200, status="open", created_at=now
-            ))
+            uow.conn.execute(insert(reimbursements).values(tenant_id=tid, id=claim, member_id=member_id, title="Taxi", amount_cents=4200, status="open", created_at=now))
     return member_id
 
 
@@ -215,14 +211,10 @@ def test_spec_3_2_exit_actions_follow_the_table(world, client):
         return lambda w, _who: ("POST", "/api/v1/exits", {"member_id": _member(w, dept(w), roles), "reason_category": "dismissal", "reason": "test"})
 
     def restore(dept):
-        return lambda w, who: (
-            "POST", f"/api/v1/exits/{_exit(w, _member(w, dept(w)))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"}
-        )
+        return lambda w, who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, dept(w)))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})
 
     def inherit(dept):
-        return lambda w, _who: (
-            "POST", f"/api/v1/exits/{_exit(w, _member(w, dept(w), customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"}
-        )
+        return lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, dept(w), customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})
 
     def hr_item(w, _who):  # item 4, reimbursements closed: attested by HR
         return "POST", f"/api/v1/exits/{_exit(w, _member(w, w.a.sales, open_reimbursement=True))}/reimbursements/close", {"evidence": "paid"}

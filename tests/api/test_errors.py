@@ -80,8 +80,16 @@ def test_spec_9_huge_or_non_numeric_ids_in_the_path_are_422(world, send):
 @http_layer_only
 def test_spec_9_huge_or_non_numeric_query_values_are_422(world, send):
     for query in (
-        f"department={HUGE}", "department=abc", "department=0", f"limit={HUGE}", "limit=abc", "limit=0", "limit=501",
-        f"offset={HUGE}", "offset=-1", "offset=1.5",
+        f"department={HUGE}",
+        "department=abc",
+        "department=0",
+        f"limit={HUGE}",
+        "limit=abc",
+        "limit=0",
+        "limit=501",
+        f"offset={HUGE}",
+        "offset=-1",
+        "offset=1.5",
     ):
         send("GET", f"/api/v1/members?{query}", 422)
     for query in (f"before={HUGE}", "before=abc", f"limit={HUGE}", "limit=-5"):

@@ -133,9 +133,7 @@ def test_issue_7_non_ascii_csrf_pre_and_header_values_are_refused_with_403(world
     assert csrf
     form = client.post("/logout", data={"csrf": "ｃｓｒｆ令牌"})
     assert form.status_code == 403
-    header = client.patch(
-        f"/api/v1/members/{world.a['member'].member_id}", json={"title": "x"}, headers={"X-CSRF-Token": "\u00e9\u00e8".encode("latin-1")}
-    )
+    header = client.patch(f"/api/v1/members/{world.a['member'].member_id}", json={"title": "x"}, headers={"X-CSRF-Token": "\u00e9\u00e8".encode("latin-1")})
     assert header.status_code == 403 and header.json()["error"] == "csrf_failed"
 
 
@@ -185,8 +183,11 @@ def test_issue_7_pages_survive_an_exit_stored_at_the_edge_of_the_calendar(world:
     """Written past the entry checks (as older data may be): the list and the page still render."""
     exit_id = world.a.extra["exit"]
     with world.services.db.write() as conn:
-        conn.execute(update(exits).where(exits.c.tenant_id == world.a.id, exits.c.id == exit_id)
-                     .values(effective_at=datetime(9999, 12, 31, 20, 0, tzinfo=UTC), restore_until=datetime(9999, 12, 31, 23, 0, tzinfo=UTC)))
+        conn.execute(
+            update(exits)
+            .where(exits.c.tenant_id == world.a.id, exits.c.id == exit_id)
+            .values(effective_at=datetime(9999, 12, 31, 20, 0, tzinfo=UTC), restore_until=datetime(9999, 12, 31, 23, 0, tzinfo=UTC))
+        )
     sign_in(client, world, world.a, "super")
     for path in ("/exits", f"/exits/{exit_id}", "/inbox", "/checklist", f"/members/{world.a.extra['leaver']}"):
         assert client.get(path).status_code == 200, path
@@ -391,18 +392,16 @@ def test_issue_7_search_wildcards_match_only_themselves(world: World, client):
 def test_issue_7_json_bodies_with_duplicate_keys_are_refused(world: World, client):
     before = snapshot(world.services)
     body = '{"member_id": %d, "type": "removal", "reason_category": "resignation", "reason": "r", "member_id": %d}' % (
-        world.a["outsider"].member_id, world.a["member"].member_id,
+        world.a["outsider"].member_id,
+        world.a["member"].member_id,
     )
     r = client.post("/api/v1/exits", headers={**world.a.bearer("super"), "Content-Type": "application/json"}, content=body)
     assert r.status_code == 422 and r.json()["error"] == "duplicate_key" and "member_id" in r.json()["message"]
-    nested = client.patch(f"/api/v1/members/{world.a['member'].member_id}", headers={**world.a.bearer("super"), "Content-Type": "application/json"},
-                          content='{"title": "a", "title": "b"}')
+    nested = client.patch(f"/api/v1/members/{world.a['member'].member_id}", headers={**world.a.bearer("super"), "Content-Type": "application/json"}, content='{"title": "a", "title": "b"}')
     assert nested.status_code == 422
-    surrogate = client.patch(f"/api/v1/members/{world.a['member'].member_id}", headers={**world.a.bearer("super"), "Content-Type": "application/json"},
-                             content='{"title": "\\ud800"}')
+    surrogate = client.patch(f"/api/v1/members/{world.a['member'].member_id}", headers={**world.a.bearer("super"), "Content-Type": "application/json"}, content='{"title": "\\ud800"}')
     assert surrogate.status_code == 422 and surrogate.json()["error"] == "invalid_character"
-    huge = client.post("/api/v1/departments", headers={**world.a.bearer("super"), "Content-Type": "application/json"},
-                       content='{"name": "' + "x" * (2 * 1024 * 1024) + '"}')
+    huge = client.post("/api/v1/departments", headers={**world.a.bearer("super"), "Content-Type": "application/json"}, content='{"name": "' + "x" * (2 * 1024 * 1024) + '"}')
     assert huge.status_code == 413
     assert snapshot(world.services) == before
 
@@ -482,8 +481,7 @@ def test_issue_8_spec_9_api_errors_follow_the_language_cookie_like_the_console(w
     client.cookies.set("ob_lang", "en")
     english = client.get(missing, headers={**world.a.bearer("super"), "Accept-Language": "zh-CN"})
     assert english.status_code == 404 and english.json()["message"].isascii()
-    duplicate = client.post("/api/v1/departments", headers={**world.a.bearer("super"), "Accept-Language": "zh-CN", "Content-Type": "application/json"},
-                            content='{"name": "a", "name": "b"}')
+    duplicate = client.post("/api/v1/departments", headers={**world.a.bearer("super"), "Accept-Language": "zh-CN", "Content-Type": "application/json"}, content='{"name": "a", "name": "b"}')
     assert duplicate.status_code == 422 and duplicate.json()["message"].isascii()
     client.cookies.set("ob_lang", "zh-CN")
     chinese = client.get(missing, headers={**world.a.bearer("super"), "Accept-Language": "en"})

@@ -440,10 +440,7 @@ class Failure:
         return f"{last}  [{where}]" if where else last
 
     def describe(self) -> str:
-        return (
-            f"{self.op}  {self.field} = {show(self.value)}  ({self.value_class}) -> {self.status}\n"
-            f"      body: {self.body[:300]}\n      cause: {self.cause}"
-        )
+        return f"{self.op}  {self.field} = {show(self.value)}  ({self.value_class}) -> {self.status}\n      body: {self.body[:300]}\n      cause: {self.cause}"
 
 
 class Probe:
@@ -597,8 +594,7 @@ class Requests:
             value = fallback(f.shape)
         return value
 
-    def send(self, probe: Probe, op: Operation, target: Field, value_class: str, value: Any, *, headers: dict | None = None,
-             record_as: tuple[str, Any] | None = None) -> Failure | None:
+    def send(self, probe: Probe, op: Operation, target: Field, value_class: str, value: Any, *, headers: dict | None = None, record_as: tuple[str, Any] | None = None) -> Failure | None:
         path, query, body, form = {}, [], {}, {}
         for f in op.fields:
             # Path: always a valid value. Query: only what is required (a named filter would narrow
@@ -649,8 +645,7 @@ def fallback(shape: Shape) -> Any:
     return "x" * max(1, shape.min_length or 1)
 
 
-def fuzz(probe: Probe, requests: Requests, ops: list[Operation], *, broad: bool, examples: int,
-         skip: Callable[[Field], bool] = lambda f: False, fixed_too: bool = True) -> int:
+def fuzz(probe: Probe, requests: Requests, ops: list[Operation], *, broad: bool, examples: int, skip: Callable[[Field], bool] = lambda f: False, fixed_too: bool = True) -> int:
     """Every field of every operation: the fixed values (both databases), or, broad, the integer
     and boolean extremes and Hypothesis for every kind. Returns how many fields were fuzzed."""
     count = 0
@@ -742,8 +737,12 @@ def stored_rows(world: World, members_before: int) -> tuple[list[int], list[int]
     of), and how many exits and members the tenant has."""
     e, m = tables.exits.c, tables.members.c
     with world.services.db.read() as conn:
-        exits_ = conn.execute(select(e.id).where(e.tenant_id == world.a.id, (e.reason != "moved on") | (e.effective_at != e.created_at) | (e.id == world.a.extra["exit"])).order_by(e.id).limit(DETAIL_PAGES)).scalars()
-        members_ = conn.execute(select(m.id).where(m.tenant_id == world.a.id, ((m.id > members_before) & (m.name != LEAVER_NAME)) | (m.id == world.a["member"].member_id)).order_by(m.id).limit(DETAIL_PAGES)).scalars()
+        exits_ = conn.execute(
+            select(e.id).where(e.tenant_id == world.a.id, (e.reason != "moved on") | (e.effective_at != e.created_at) | (e.id == world.a.extra["exit"])).order_by(e.id).limit(DETAIL_PAGES)
+        ).scalars()
+        members_ = conn.execute(
+            select(m.id).where(m.tenant_id == world.a.id, ((m.id > members_before) & (m.name != LEAVER_NAME)) | (m.id == world.a["member"].member_id)).order_by(m.id).limit(DETAIL_PAGES)
+        ).scalars()
         counts = [conn.execute(select(func.count()).where(t.c.tenant_id == world.a.id)).scalar_one() for t in (tables.exits, tables.members)]
     return list(exits_), list(members_), *counts
 
@@ -890,8 +889,7 @@ def fuzz_sign_in(world: World, probe: Probe, *, broad: bool, examples: int) -> N
     fuzz(probe, totp, [route_op(world, "POST", "/login/totp")], broad=broad, examples=examples)
     # POST /reverify and POST /api/v1/me/reverify: a full console session (the cookie, not a token).
     session = console_session(world)
-    reverify = Requests(world, session.client, bearer=False, reset_throttle=True, csrf=session.csrf,
-                        headers={"X-CSRF-Token": session.csrf, "Origin": "http://testserver"})
+    reverify = Requests(world, session.client, bearer=False, reset_throttle=True, csrf=session.csrf, headers={"X-CSRF-Token": session.csrf, "Origin": "http://testserver"})
     fuzz(probe, reverify, [route_op(world, "POST", "/reverify"), route_op(world, "POST", "/api/v1/me/reverify")], broad=broad, examples=examples)
 
 

@@ -26,9 +26,7 @@ BODIES = {
     ("POST", "/api/v1/tokens"): lambda w: {"name": "probe", "service": True, "scopes": ["read_directory"]},
     ("POST", "/api/v1/me/reverify"): lambda w: {"code": "000000"},
     ("POST", "/api/v1/members/{member_id}/exit-plans"): lambda w: {"successor": "alpha-admin"},
-    ("POST", "/api/v1/exits"): lambda w: {
-        "member_id": w.a.extra["lab_hr"], "reason_category": "resignation", "reason": "planted", "successor": "alpha-admin"
-    },
+    ("POST", "/api/v1/exits"): lambda w: {"member_id": w.a.extra["lab_hr"], "reason_category": "resignation", "reason": "planted", "successor": "alpha-admin"},
     ("POST", "/api/v1/me/exit"): lambda w: {"reason": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/restore"): lambda w: {"totp": "000000", "reason": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/inherit"): lambda w: {"kind": "external_contact", "to": "alpha-admin"},
@@ -61,11 +59,7 @@ def _a_head(world: World) -> tuple:
 def _a_rows(world: World) -> dict[str, int]:
     """The number of A's rows in every table."""
     with world.services.db.read() as conn:
-        return {
-            t.name: conn.execute(select(func.count()).select_from(t).where(t.c.tenant_id == world.a.id)).scalar_one()
-            for t in metadata.sorted_tables
-            if "tenant_id" in t.c
-        }
+        return {t.name: conn.execute(select(func.count()).select_from(t).where(t.c.tenant_id == world.a.id)).scalar_one() for t in metadata.sorted_tables if "tenant_id" in t.c}
 
 
 def _requests(world: World):

@@ -112,8 +112,7 @@ NOT_FOR_SERVICE = {Action.VOLUNTARY_EXIT.value, Action.ATTEST_HR.value, Action.A
 # --- building valid requests in tenant A -------------------------------------------------------------
 
 
-def _member(w: World, dept: int | None = None, roles: tuple[str, ...] = (), *, customers: int = 0, open_reimbursement: bool = False,
-            grants: int = 0) -> int:
+def _member(w: World, dept: int | None = None, roles: tuple[str, ...] = (), *, customers: int = 0, open_reimbursement: bool = False, grants: int = 0) -> int:
     """A new member of A (Sales by default), with what the request needs to be valid."""
     with tenant_transaction(w.services, w.a.slug) as uow:
         member_id = member_actions.add_member(uow, userid=fresh("alpha-s"), name="Alpha Scoped", department_ids=[dept or w.a.sales])
@@ -121,18 +120,12 @@ def _member(w: World, dept: int | None = None, roles: tuple[str, ...] = (), *, c
             role_actions.grant_role(uow, member_id, role)
         tid, now = uow.tenant_id, uow.now
         for contact in ids.next_ids(uow.conn, external_contacts, tid, customers):
-            uow.conn.execute(insert(external_contacts).values(
-                tenant_id=tid, id=contact, owner_id=member_id, version=1, created_at=now, name="Alpha Customer", company="Alpha Client"
-            ))
+            uow.conn.execute(insert(external_contacts).values(tenant_id=tid, id=contact, owner_id=member_id, version=1, created_at=now, name="Alpha Customer", company="Alpha Client"))
         if open_reimbursement:
             (claim,) = ids.next_ids(uow.conn, reimbursements, tid, 1)
-            uow.conn.execute(insert(reimbursements).values(
-                tenant_id=tid, id=claim, member_id=member_id, title="Taxi", amount_cents=4200, status="open", created_at=now
-            ))
+            uow.conn.execute(insert(reimbursements).values(tenant_id=tid, id=claim, member_id=member_id, title="Taxi", amount_cents=4200, status="open", created_at=now))
         for grant in ids.next_ids(uow.conn, app_grants, tid, grants):
-            uow.conn.execute(insert(app_grants).values(
-                tenant_id=tid, id=grant, member_id=member_id, app_name="CRM", scopes="customer:read", status="active", granted_at=now
-            ))
+            uow.conn.execute(insert(app_grants).values(tenant_id=tid, id=grant, member_id=member_id, app_name="CRM", scopes="customer:read", status="active", granted_at=now))
     return member_id
 
 
@@ -148,9 +141,7 @@ def _own_scheduled_exit(w: World, who: str) -> int:
     with tenant_transaction(w.services, w.a.slug, w.a[who].userid) as uow:
         if exit_actions._open_exit(uow.conn, uow.tenant_id, w.a[who].member_id) is not None:
             return exit_actions.exit_of(uow.conn, uow.tenant_id, w.a[who].member_id, open_only=True).id
-        return exit_actions.start_exit(
-            uow, w.a[who].member_id, type="voluntary", reason_category="resignation", reason="new job", effective_at=uow.now + timedelta(days=7)
-        )["id"]
+        return exit_actions.start_exit(uow, w.a[who].member_id, type="voluntary", reason_category="resignation", reason="new job", effective_at=uow.now + timedelta(days=7))["id"]
 
 
 def _custom_hr_item(w: World) -> str:
@@ -191,10 +182,20 @@ def _scopeless_token(uow, member_id: int | None) -> dict[str, str]:
     from offboard.store.tables import api_tokens
 
     plaintext, prefix, digest = new_token(uow.tenant_id)
-    uow.conn.execute(insert(api_tokens).values(
-        tenant_id=uow.tenant_id, id=ids.next_id(uow.conn, api_tokens, uow.tenant_id), member_id=member_id, name=fresh("none "),
-        prefix=prefix, token_hash=digest, scopes=[], created_by="operator", created_at=uow.now, expires_at=None,
-    ))
+    uow.conn.execute(
+        insert(api_tokens).values(
+            tenant_id=uow.tenant_id,
+            id=ids.next_id(uow.conn, api_tokens, uow.tenant_id),
+            member_id=member_id,
+            name=fresh("none "),
+            prefix=prefix,
+            token_hash=digest,
+            scopes=[],
+            created_by="operator",
+            created_at=uow.now,
+            expires_at=None,
+        )
+    )
     return {"token": plaintext}
 
 
@@ -213,8 +214,7 @@ def _get(url: Callable[[World], str]) -> Make:
 # rows each time, so the refused request and the allowed one do not step on each other).
 CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("GET", "/api/v1/tenants"): ("super", _get(lambda w: "/api/v1/tenants")),
-    ("POST", "/api/v1/tenants"): ("super", lambda w, _who: (
-        "POST", "/api/v1/tenants", {"slug": fresh("t-"), "name": "New Co", "admin_userid": "boss", "admin_name": "Boss"})),
+    ("POST", "/api/v1/tenants"): ("super", lambda w, _who: ("POST", "/api/v1/tenants", {"slug": fresh("t-"), "name": "New Co", "admin_userid": "boss", "admin_name": "Boss"})),
     ("GET", "/api/v1/departments"): ("super", _get(lambda w: "/api/v1/departments")),
     ("POST", "/api/v1/departments"): ("super", lambda w, _who: ("POST", "/api/v1/departments", {"name": fresh("Alpha Unit "), "parent_id": w.a.sales})),
     ("PATCH", "/api/v1/departments/{department_id}"): ("super", lambda w, _who: ("PATCH", f"/api/v1/departments/{w.a.extra['lab']}", {"parent_id": w.a.ops})),
@@ -234,19 +234,19 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("GET", "/api/v1/exits/{exit_id}"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}")),
     ("GET", "/api/v1/exits/{exit_id}/ledger"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/ledger")),
     ("POST", "/api/v1/exits/{exit_id}/cancel"): ("super", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w), scheduled=True)}/cancel", None)),
-    ("POST", "/api/v1/exits/{exit_id}/restore"): ("super", lambda w, who: (
-        "POST", f"/api/v1/exits/{_exit(w, _member(w))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})),
-    ("POST", "/api/v1/exits/{exit_id}/inherit"): ("super", lambda w, _who: (
-        "POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})),
-    ("POST", "/api/v1/transfers/{correlation_id}/result"): ("super", lambda w, _who: (
-        "POST", f"/api/v1/transfers/{w.a.extra['correlation_id']}/result", {"state": "refused"})),
+    ("POST", "/api/v1/exits/{exit_id}/restore"): ("super", lambda w, who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})),
+    ("POST", "/api/v1/exits/{exit_id}/inherit"): ("super", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})),
+    ("POST", "/api/v1/transfers/{correlation_id}/result"): ("super", lambda w, _who: ("POST", f"/api/v1/transfers/{w.a.extra['correlation_id']}/result", {"state": "refused"})),
     ("GET", "/api/v1/exits/{exit_id}/checklist"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/checklist")),
-    ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): ("it", lambda w, _who: (
-        "POST", f"/api/v1/exits/{_exit(w, _member(w))}/checklist/access_revoked/attest", {"evidence": "laptop returned"})),
-    ("POST", "/api/v1/exits/{exit_id}/grants/ack"): ("it", lambda w, _who: (
-        "POST", f"/api/v1/exits/{_exit(w, _member(w, grants=1))}/grants/ack", {"evidence": "CRM told to re-authorize"})),
-    ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): ("hr", lambda w, _who: (
-        "POST", f"/api/v1/exits/{_exit(w, _member(w, open_reimbursement=True))}/reimbursements/close", {"evidence": "settled (BX-1)"})),
+    ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): (
+        "it",
+        lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/checklist/access_revoked/attest", {"evidence": "laptop returned"}),
+    ),
+    ("POST", "/api/v1/exits/{exit_id}/grants/ack"): ("it", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, grants=1))}/grants/ack", {"evidence": "CRM told to re-authorize"})),
+    ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): (
+        "hr",
+        lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, open_reimbursement=True))}/reimbursements/close", {"evidence": "settled (BX-1)"}),
+    ),
     ("POST", "/api/v1/exits/{exit_id}/signoff"): ("hr", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/signoff", {"role": "hr"})),
     ("GET", "/api/v1/checklist/board"): ("super", _get(lambda w: "/api/v1/checklist/board")),
     ("GET", "/api/v1/audit"): ("super", _get(lambda w: "/api/v1/audit")),
@@ -258,12 +258,14 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
 
 # Routes whose scope depends on the body or the row: the other cases, (route, scope, who, request).
 VARIANTS: list[tuple[tuple[str, str], str, str, Make]] = [
-    (("POST", "/api/v1/exits/{exit_id}/signoff"), Action.ATTEST_IT.value, "it",
-     lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/signoff", {"role": "it"})),
-    (("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"), Action.ATTEST_HR.value, "hr",
-     lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/checklist/{_custom_hr_item(w)}/attest", {"evidence": "badge #42 returned"})),
-    (("POST", "/api/v1/exits/{exit_id}/cancel"), Action.VOLUNTARY_EXIT.value, "member",
-     lambda w, who: ("POST", f"/api/v1/exits/{_own_scheduled_exit(w, who)}/cancel", None)),
+    (("POST", "/api/v1/exits/{exit_id}/signoff"), Action.ATTEST_IT.value, "it", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/signoff", {"role": "it"})),
+    (
+        ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"),
+        Action.ATTEST_HR.value,
+        "hr",
+        lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/checklist/{_custom_hr_item(w)}/attest", {"evidence": "badge #42 returned"}),
+    ),
+    (("POST", "/api/v1/exits/{exit_id}/cancel"), Action.VOLUNTARY_EXIT.value, "member", lambda w, who: ("POST", f"/api/v1/exits/{_own_scheduled_exit(w, who)}/cancel", None)),
 ]
 
 WALK = [(route, scope, *CASES[route]) for route, scope in ROUTE_SCOPE.items() if scope is not None and route in CASES] + VARIANTS

@@ -176,7 +176,10 @@ def _offboard(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_"))}
     return subprocess.run(
         [sys.executable, "-c", "from offboard.cli.main import main; main()", *args],
-        env={**base, **env}, capture_output=True, text=True, check=False,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -98,7 +98,10 @@ def test_inv_1_zhangwei_is_the_first_and_primary_super_admin_lina_the_backup(rea
         )
     }
     assert held == {
-        ("zhangwei", "super_admin", "primary"), ("lina", "super_admin", "backup"), ("wangfang", "hr", None), ("liuyang", "it", None),
+        ("zhangwei", "super_admin", "primary"),
+        ("lina", "super_admin", "backup"),
+        ("wangfang", "hr", None),
+        ("liuyang", "it", None),
     }
 
 
@@ -109,16 +112,10 @@ def test_chenjing_owns_something_of_every_transferable_kind(read):
     assert owned["customer_group"] >= 5 and owned["external_contact"] >= 50 and owned["direct_report"] >= 5
     for kind in ("internal_group", "document", "calendar", "approval_template", "self_built_app", "department_leader"):
         assert owned[kind] >= 1, kind
-    pending = conn.execute(
-        select(func.count()).where(
-            approval_tasks.c.tenant_id == tenant.id, approval_tasks.c.owner_id == chenjing["id"], approval_tasks.c.status == "pending"
-        )
-    ).scalar_one()
+    pending = conn.execute(select(func.count()).where(approval_tasks.c.tenant_id == tenant.id, approval_tasks.c.owner_id == chenjing["id"], approval_tasks.c.status == "pending")).scalar_one()
     assert pending >= 1
     # She leads the sales department she sits in.
-    led = conn.execute(
-        select(departments.c.id, departments.c.name).where(departments.c.tenant_id == tenant.id, departments.c.leader_id == chenjing["id"])
-    ).all()
+    led = conn.execute(select(departments.c.id, departments.c.name).where(departments.c.tenant_id == tenant.id, departments.c.leader_id == chenjing["id"])).all()
     assert [d.name for d in led] == ["华东销售部"]
     assert [d["id"] for d in chenjing["departments"]] == [led[0].id]
 
@@ -136,9 +133,7 @@ def test_sunli_is_the_only_member_of_her_department(read):
     [dept] = sunli["departments"]
     row = conn.execute(select(departments).where(departments.c.tenant_id == tenant.id, departments.c.id == dept["id"])).one()
     assert row.headcount == 1 and row.leader_id == sunli["id"]
-    assert conn.execute(
-        select(func.count()).where(member_departments.c.tenant_id == tenant.id, member_departments.c.department_id == dept["id"])
-    ).scalar_one() == 1
+    assert conn.execute(select(func.count()).where(member_departments.c.tenant_id == tenant.id, member_departments.c.department_id == dept["id"])).scalar_one() == 1
     assert conn.execute(select(func.count()).where(departments.c.tenant_id == tenant.id, departments.c.parent_id == dept["id"])).scalar_one() == 0
 
 

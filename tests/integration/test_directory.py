@@ -141,9 +141,7 @@ class DirectoryMachine(RuleBasedStateMachine):
             stored = dict(conn.execute(select(departments.c.id, departments.c.headcount).where(departments.c.tenant_id == tenant.id)).all())
             parents = dict(conn.execute(select(departments.c.id, departments.c.parent_id).where(departments.c.tenant_id == tenant.id)).all())
         assert parents == self.parent
-        expected = {
-            d: sum(1 for depts in self.member_departments.values() if self._subtree(d) & set(depts)) for d in self.parent
-        }
+        expected = {d: sum(1 for depts in self.member_departments.values() if self._subtree(d) & set(depts)) for d in self.parent}
         assert stored == expected
 
 
@@ -153,9 +151,7 @@ def test_r_org_1_headcounts_and_paths_hold_under_random_directory_changes(servic
         # Each step is a database transaction, so shrinking a failure would run for minutes
         # (Hypothesis gives up after five); a failure prints its unshrunk steps (at most 10),
         # which replay as they are.
-        settings=settings(
-            max_examples=10, stateful_step_count=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate]
-        ),
+        settings=settings(max_examples=10, stateful_step_count=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate]),
     )
 
 
@@ -211,7 +207,8 @@ def test_userid_is_unique_among_live_members_and_reusable_after_finalization(ser
     with tenant_read(services, "acme") as (conn, tenant, _):
         assert repo.member_by_userid(conn, tenant.id, "amy").id == rehired  # the live one wins
         assert conn.execute(select(members.c.status).where(members.c.userid == "amy").order_by(members.c.id)).scalars().all() == [
-            "finalized", "active",
+            "finalized",
+            "active",
         ]
 
 
@@ -310,7 +307,11 @@ BAD_INPUT = [
     ("manager cycle", lambda u, d: member_actions.update_member(u, "boss", changes={}, manager_userid="boss"), "manager_cycle"),
     # A refusal after an earlier change of the same unit of work takes that change back too.
     ("duplicate userid after adding a department", lambda u, d: (dept_actions.add_department(u, "New", d["root"]), member_actions.add_member(u, userid="amy", name="Amy 2")), "duplicate_userid"),
-    ("last super admin after a move and a grant", lambda u, d: (dept_actions.move_department(u, d["a1"], d["root"]), role_actions.grant_role(u, "amy", "hr"), role_actions.remove_role(u, "boss", "super_admin")), "last_super_admin"),
+    (
+        "last super admin after a move and a grant",
+        lambda u, d: (dept_actions.move_department(u, d["a1"], d["root"]), role_actions.grant_role(u, "amy", "hr"), role_actions.remove_role(u, "boss", "super_admin")),
+        "last_super_admin",
+    ),
 ]
 
 

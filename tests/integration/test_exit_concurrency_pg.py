@@ -66,11 +66,11 @@ def _exit_in_lockstep(slug, userid, successor):
         try:
             with tenant_transaction(services, slug, "hanna") as uow:
                 barrier.wait()  # everyone is inside a transaction before anyone starts the exit
-                result = exit_actions.start_exit(uow, userid(i), type="removal", reason_category="resignation", reason=f"thread {i}",
-                                                 successor=successor)
+                result = exit_actions.start_exit(uow, userid(i), type="removal", reason_category="resignation", reason=f"thread {i}", successor=successor)
             return ("ok", result["id"])
         except OffboardError as exc:
             return (exc.code, str(exc))
+
     return work
 
 

@@ -76,13 +76,11 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
     assert (kinds["customer_group"]["count"], kinds["customer_group"]["state"]) == (6, "waiting")
     assert kinds["direct_report"]["count"] == 9
     assert {k["acceptor"] for k in plan["kinds"] if k["count"]} == {"zhaolei"}
-    exit_ = act("wangfang", exit_actions.start_exit, "chenjing", type="removal", reason_category="resignation",
-                reason="个人原因离职", plan_id=plan["plan_id"])
+    exit_ = act("wangfang", exit_actions.start_exit, "chenjing", type="removal", reason_category="resignation", reason="个人原因离职", plan_id=plan["plan_id"])
     eid = exit_["id"]
     assert (exit_["state"], exit_["trigger"], exit_["member"]["status"]) == ("open", "hr", "exited")
 
-    groups = q(select(customer_groups.c.owner_id, customer_groups.c.restricted, customer_groups.c.restricted_reason)
-               .where(customer_groups.c.name.like("华东大客户群%")))
+    groups = q(select(customer_groups.c.owner_id, customer_groups.c.restricted, customer_groups.c.restricted_reason).where(customer_groups.c.name.like("华东大客户群%")))
     assert groups == [(chenjing, True, "transfer_waiting")] * 6
     # The acceptor among her reports now reports to her own manager; the other 8 to him.
     assert q(select(members.c.manager_id).where(members.c.id == zhaolei)) == [(pengshuai,)]
@@ -91,9 +89,12 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
 
     # --- a customer refuses; the contact goes to another salesperson ---------------------------
     clock.advance(hours=1)
-    refused_id, cid = q(select(transfer_ledger.c.resource_id, transfer_ledger.c.correlation_id)
-                        .where(transfer_ledger.c.exit_id == eid, transfer_ledger.c.kind == "external_contact")
-                        .order_by(transfer_ledger.c.resource_id).limit(1))[0]
+    refused_id, cid = q(
+        select(transfer_ledger.c.resource_id, transfer_ledger.c.correlation_id)
+        .where(transfer_ledger.c.exit_id == eid, transfer_ledger.c.kind == "external_contact")
+        .order_by(transfer_ledger.c.resource_id)
+        .limit(1)
+    )[0]
     assert act("wangfang", inheritance.record_result, cid, "refused")["state"] == "refused"
     assert q(select(external_contacts.c.owner_id).where(external_contacts.c.id == refused_id)) == [(None,)]
     assert act("wangfang", inheritance.inherit, eid, "external_contact", other_sales)["count"] == 1
@@ -150,6 +151,19 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
         verdict = verify_chain(conn, tenant, OPERATOR)
         assert verdict["ok"], verdict
         actions = set(conn.execute(select(audit_events.c.action).where(audit_events.c.tenant_id == tenant.id, audit_events.c.seq > start_seq)).scalars())
-    assert {"exit.planned", "exit.started", "exit.resources_moved", "member.access_cut", "exit.took_effect", "transfer.result",
-            "exit.inherited", "exit.restored", "transfer.taken_over", "reimbursements.closed", "grants.acknowledged",
-            "devices.wiped", "exit.signed_off", "exit.finalized"} <= actions
+    assert {
+        "exit.planned",
+        "exit.started",
+        "exit.resources_moved",
+        "member.access_cut",
+        "exit.took_effect",
+        "transfer.result",
+        "exit.inherited",
+        "exit.restored",
+        "transfer.taken_over",
+        "reimbursements.closed",
+        "grants.acknowledged",
+        "devices.wiped",
+        "exit.signed_off",
+        "exit.finalized",
+    } <= actions

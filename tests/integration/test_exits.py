@@ -124,7 +124,9 @@ def test_r_exit_5_plan_stores_an_id_and_digest_and_changes_nothing_else(services
     assert re.fullmatch(r"[0-9a-f]{64}", plan["digest"])
     assert plan["ok"] and plan["blockers"] == []
     assert {k["kind"]: (k["count"], k["acceptor"]) for k in plan["kinds"]} == {
-        **{k.value: (2, "sam") for k in TABLE_KINDS}, "direct_report": (2, "sam"), "department_leader": (1, "sam"),
+        **{k.value: (2, "sam") for k in TABLE_KINDS},
+        "direct_report": (2, "sam"),
+        "department_leader": (1, "sam"),
     }
     with tenant_read(services, "acme") as (conn, tenant, _):
         stored = conn.execute(select(exit_plans).where(exit_plans.c.tenant_id == tenant.id, exit_plans.c.id == plan["plan_id"])).one()
@@ -510,9 +512,16 @@ def test_r_org_4_fallbacks_without_successor_or_manager(services):
     result = start(company, "leo")
     states = {kind: set(s) for kind, s in result["ledger"].items()}
     assert states == {
-        "document": {"kept"}, "self_built_app": {"kept"}, "calendar": {"deleted"}, "internal_group": {"done"},
-        "external_contact": {"unassigned"}, "customer_group": {"unassigned"}, "direct_report": {"unassigned"},
-        "department_leader": {"unassigned"}, "approval_template": {"unassigned"}, "approval_task": {"unassigned"},
+        "document": {"kept"},
+        "self_built_app": {"kept"},
+        "calendar": {"deleted"},
+        "internal_group": {"done"},
+        "external_contact": {"unassigned"},
+        "customer_group": {"unassigned"},
+        "direct_report": {"unassigned"},
+        "department_leader": {"unassigned"},
+        "approval_template": {"unassigned"},
+        "approval_task": {"unassigned"},
     }
     for d in company.resources[K.DOCUMENT]:
         row = resource(company, K.DOCUMENT, d)
@@ -674,8 +683,7 @@ def test_r_org_5_inherit_direct_reports_to_one_of_them(services):
     # INV-3: only rita moved, so only she has a new row; sam stays unassigned without one.
     assert outcome["count"] == 1
     rows = [r for r in ledger(company, eid) if r.kind == "direct_report"]
-    assert sorted((r.resource_id, r.state) for r in rows) == sorted(
-        [(company["sam"], "unassigned"), (company["rita"], "unassigned"), (company["rita"], "done")])
+    assert sorted((r.resource_id, r.state) for r in rows) == sorted([(company["sam"], "unassigned"), (company["rita"], "unassigned"), (company["rita"], "done")])
     err = refused(act, company, "hanna", inheritance.inherit, eid, "direct_report", "sam")
     assert err.code == "nothing_to_inherit"
     act(company, "hanna", inheritance.inherit, eid, "direct_report", "mona")

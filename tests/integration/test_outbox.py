@@ -145,7 +145,9 @@ def _worker(db: str, subscriber: str, *extra: str, **env: str) -> subprocess.Pop
     return subprocess.Popen(
         [sys.executable, "-c", "from offboard.cli.main import main; main()", "--db", db, "worker", *extra],
         env={**base, "PYTHONPATH": str(ROOT), "OFFBOARD_OUTBOX_SUBSCRIBERS": f"tests.support.subscribers:{subscriber}", **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -209,8 +211,13 @@ def test_spec_10_the_outbox_over_http_and_in_the_cli(services, tmp_path):
         assert wrong.status_code == 422 and wrong.json()["error"] == "invalid_choice"
     db = services.db.engine.url.render_as_string(hide_password=False)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_"))}
-    done = subprocess.run([sys.executable, "-c", "from offboard.cli.main import main; main()", "--db", db, "--tenant", company.slug,
-                           "outbox", "list", "--state", "pending", "--json", "--by", "boss"], env=base, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", "from offboard.cli.main import main; main()", "--db", db, "--tenant", company.slug, "outbox", "list", "--state", "pending", "--json", "--by", "boss"],
+        env=base,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     import json
 

@@ -27,8 +27,7 @@ def _side_record(services, slug: str, action: str) -> dict:
 
     with services.db.read() as conn:
         tid = conn.execute(select(tenants.c.id).where(tenants.c.slug == slug)).scalar_one()
-        seq = conn.execute(select(audit_events.c.seq).where(audit_events.c.tenant_id == tid, audit_events.c.action == action)
-                           .order_by(audit_events.c.seq.desc())).scalars().first()
+        seq = conn.execute(select(audit_events.c.seq).where(audit_events.c.tenant_id == tid, audit_events.c.action == action).order_by(audit_events.c.seq.desc())).scalars().first()
         return conn.execute(select(audit_side.c.details).where(audit_side.c.tenant_id == tid, audit_side.c.seq == seq)).scalar_one()
 
 
@@ -65,14 +64,17 @@ def test_spec_6_a_change_is_audited_with_its_old_and_new_value_and_takes_effect_
     assert window.total_seconds() == 48 * 3600
 
 
-@pytest.mark.parametrize(("pair", "code", "words"), [
-    ("chat_retention_days=179", "invalid_policy_value", "from 180 to 36500"),
-    ("restore_window_hours=721", "invalid_policy_value", "from 1 to 720"),
-    ("customer_limit=lots", "invalid_policy_value", "whole number"),
-    ("customer_transfer=later", "invalid_policy_value", "async_24h, immediate"),
-    ("colour=blue", "unknown_policy_setting", "customer_limit"),
-    ("customer_limit", "invalid_assignment", "KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    ("pair", "code", "words"),
+    [
+        ("chat_retention_days=179", "invalid_policy_value", "from 180 to 36500"),
+        ("restore_window_hours=721", "invalid_policy_value", "from 1 to 720"),
+        ("customer_limit=lots", "invalid_policy_value", "whole number"),
+        ("customer_transfer=later", "invalid_policy_value", "async_24h, immediate"),
+        ("colour=blue", "unknown_policy_setting", "customer_limit"),
+        ("customer_limit", "invalid_assignment", "KEY=VALUE"),
+    ],
+)
 def test_spec_6_bad_values_are_refused_with_the_allowed_range_and_nothing_changes(services, pair, code, words):
     company = make_company(services, profile="feishu")
     before = snapshot(services)

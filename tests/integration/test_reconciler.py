@@ -94,8 +94,7 @@ def test_r_exit_8_two_workers_racing_over_the_same_due_items_do_each_exactly_onc
         assert sum(r.taken_over for r in second) > 0 and not any(r.failed for r in second), [r.as_dict() for r in second]
         with pool[0].db.read() as conn:
             events = conn.execute(
-                select(audit_events.c.action, audit_events.c.targets)
-                .where(audit_events.c.tenant_id == tenant_id, audit_events.c.action.in_(["exit.took_effect", "transfer.taken_over"]))
+                select(audit_events.c.action, audit_events.c.targets).where(audit_events.c.tenant_id == tenant_id, audit_events.c.action.in_(["exit.took_effect", "transfer.taken_over"]))
             ).all()
             problems = all_problems(conn, tenant_id)
         took = Counter(next(t for t in targets if t.startswith("exit:")) for action, targets in events if action == "exit.took_effect")

@@ -78,8 +78,7 @@ class ExitMachine(RuleBasedStateMachine):
     )
     def create_tenant(self, profile, customer_limit, placements):
         self.slug = f"xm{next(_slugs)}"
-        created = create_tenant(self.services, slug=self.slug, name="Xm", admin_userid="boss", admin_name="Boss", profile=profile,
-                                policy_overrides={"customer_limit": customer_limit})
+        created = create_tenant(self.services, slug=self.slug, name="Xm", admin_userid="boss", admin_name="Boss", profile=profile, policy_overrides={"customer_limit": customer_limit})
         root = created["root_department_id"]
         with tenant_transaction(self.services, self.slug) as uow:
             a = dept_actions.add_department(uow, "A", root)
@@ -131,17 +130,23 @@ class ExitMachine(RuleBasedStateMachine):
 
     def _leaving(self) -> set[str]:
         with tenant_read(self.services, self.slug) as (conn, tenant, _):
-            return set(conn.execute(
-                select(members.c.userid).join(exits, (exits.c.tenant_id == members.c.tenant_id) & (exits.c.member_id == members.c.id))
-                .where(members.c.tenant_id == tenant.id, exits.c.state.in_(OPEN))
-            ).scalars())
+            return set(
+                conn.execute(
+                    select(members.c.userid)
+                    .join(exits, (exits.c.tenant_id == members.c.tenant_id) & (exits.c.member_id == members.c.id))
+                    .where(members.c.tenant_id == tenant.id, exits.c.state.in_(OPEN))
+                ).scalars()
+            )
 
     def _super_admins(self) -> set[str]:
         with tenant_read(self.services, self.slug) as (conn, tenant, _):
-            return set(conn.execute(
-                select(members.c.userid).join(roles, (roles.c.tenant_id == members.c.tenant_id) & (roles.c.member_id == members.c.id))
-                .where(members.c.tenant_id == tenant.id, roles.c.role == "super_admin", roles.c.status == "active")
-            ).scalars())
+            return set(
+                conn.execute(
+                    select(members.c.userid)
+                    .join(roles, (roles.c.tenant_id == members.c.tenant_id) & (roles.c.member_id == members.c.id))
+                    .where(members.c.tenant_id == tenant.id, roles.c.role == "super_admin", roles.c.status == "active")
+                ).scalars()
+            )
 
     def _exits(self, *states: str) -> list:
         with tenant_read(self.services, self.slug) as (conn, tenant, _):
@@ -194,8 +199,15 @@ class ExitMachine(RuleBasedStateMachine):
                 assert conn.execute(select(transfer_ledger.c.id).where(transfer_ledger.c.tenant_id == tenant.id)).all() == before
             plan_id = plan["plan_id"]
         outcome = self._outcome(
-            "boss", exit_actions.start_exit, leaver, type="removal", reason_category="dismissal", reason="random exit",
-            successor=None if plan_id else successor, acceptors=None if plan_id else acceptors, plan_id=plan_id,
+            "boss",
+            exit_actions.start_exit,
+            leaver,
+            type="removal",
+            reason_category="dismissal",
+            reason="random exit",
+            successor=None if plan_id else successor,
+            acceptors=None if plan_id else acceptors,
+            plan_id=plan_id,
             effective_at=self.clock.now() + timedelta(hours=hours) if scheduled else None,
         )
         assert outcome == expected, (leaver, successor, named_kind, acceptor, status, leaving)
@@ -205,9 +217,14 @@ class ExitMachine(RuleBasedStateMachine):
 
     def _has_rows_to(self, userid: str, *states: str) -> bool:
         with tenant_read(self.services, self.slug) as (conn, tenant, _):
-            return conn.execute(select(transfer_ledger.c.id).where(
-                transfer_ledger.c.tenant_id == tenant.id, transfer_ledger.c.to_member_id == self.company.ids[userid],
-                transfer_ledger.c.state.in_(states)).limit(1)).first() is not None
+            return (
+                conn.execute(
+                    select(transfer_ledger.c.id)
+                    .where(transfer_ledger.c.tenant_id == tenant.id, transfer_ledger.c.to_member_id == self.company.ids[userid], transfer_ledger.c.state.in_(states))
+                    .limit(1)
+                ).first()
+                is not None
+            )
 
     def _has_exit(self, *states: str) -> bool:
         return hasattr(self, "slug") and bool(self._exits(*states))
@@ -222,8 +239,11 @@ class ExitMachine(RuleBasedStateMachine):
     @rule(data=st.data(), done_instead=st.booleans())
     def report_result(self, data, done_instead):
         with tenant_read(self.services, self.slug) as (conn, tenant, _):
-            waiting = dict(conn.execute(select(transfer_ledger.c.id, transfer_ledger.c.correlation_id).where(
-                transfer_ledger.c.tenant_id == tenant.id, transfer_ledger.c.state == "waiting").order_by(transfer_ledger.c.id)).all())
+            waiting = dict(
+                conn.execute(
+                    select(transfer_ledger.c.id, transfer_ledger.c.correlation_id).where(transfer_ledger.c.tenant_id == tenant.id, transfer_ledger.c.state == "waiting").order_by(transfer_ledger.c.id)
+                ).all()
+            )
         if not waiting:
             return
         cid = waiting[data.draw(st.sampled_from(sorted(waiting)), label="ledger row")]
@@ -292,8 +312,7 @@ class ExitMachine(RuleBasedStateMachine):
             return
         exit_row = data.draw(st.sampled_from(candidates), label="exit")
         with tenant_read(self.services, self.slug) as (conn, tenant, _):
-            grants = conn.execute(select(app_grants.c.id).where(app_grants.c.tenant_id == tenant.id, app_grants.c.member_id == exit_row.member_id,
-                                                                app_grants.c.status == "reauth_required")).all()
+            grants = conn.execute(select(app_grants.c.id).where(app_grants.c.tenant_id == tenant.id, app_grants.c.member_id == exit_row.member_id, app_grants.c.status == "reauth_required")).all()
         if grants:
             self._act("ivan", cl_actions.acknowledge_grants, exit_row.id, "vendor told")
         self._act("ivan", cl_actions.attest, exit_row.id, "access_revoked", "devices returned")
@@ -324,7 +343,9 @@ def test_inv_1_2_3_4_7_hold_under_random_exit_lifecycles(services):
         # Each step is a few transactions; shrinking would take minutes, so a failure prints its
         # unshrunk steps, which replay as they are.
         settings=settings(
-            max_examples=min(settings.default.max_examples, 15), stateful_step_count=15, deadline=None,
+            max_examples=min(settings.default.max_examples, 15),
+            stateful_step_count=15,
+            deadline=None,
             phases=[Phase.explicit, Phase.reuse, Phase.generate],
         ),
     )

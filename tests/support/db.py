@@ -29,13 +29,7 @@ def audit_seq(services: Services, slug: str) -> int:
 def actions_since(services: Services, slug: str, after_seq: int) -> list[str]:
     with services.db.read() as conn:
         tid = conn.execute(select(tenants.c.id).where(tenants.c.slug == slug)).scalar_one()
-        return list(
-            conn.execute(
-                select(audit_events.c.action)
-                .where(audit_events.c.tenant_id == tid, audit_events.c.seq > after_seq)
-                .order_by(audit_events.c.seq)
-            ).scalars()
-        )
+        return list(conn.execute(select(audit_events.c.action).where(audit_events.c.tenant_id == tid, audit_events.c.seq > after_seq).order_by(audit_events.c.seq)).scalars())
 
 
 def tree_problems(conn: Connection, tenant_id: int) -> list[str]:

@@ -78,8 +78,15 @@ def make_company(services: Services, slug: str = "acme", *, profile: str = "ding
         east = dept_actions.add_department(uow, "East", sales)
         legal = dept_actions.add_department(uow, "Legal", root)
         for userid, dept, manager in (
-            ("deputy", root, None), ("hanna", root, None), ("ivan", root, None), ("mona", sales, None), ("tina", sales, None),
-            ("leo", east, "mona"), ("sam", east, "leo"), ("rita", east, "leo"), ("lone", legal, None),
+            ("deputy", root, None),
+            ("hanna", root, None),
+            ("ivan", root, None),
+            ("mona", sales, None),
+            ("tina", sales, None),
+            ("leo", east, "mona"),
+            ("sam", east, "leo"),
+            ("rita", east, "leo"),
+            ("lone", legal, None),
         ):
             member_actions.add_member(uow, userid=userid, name=userid.title(), department_ids=[dept], manager_userid=manager)
         role_actions.grant_role(uow, "deputy", "super_admin", rank="backup")
@@ -166,10 +173,19 @@ def open_session(company: Company, userid: str) -> str:
     with company.services.db.write() as conn:
         tid = repo.tenant_by_slug(conn, company.slug).id
         token = new_session_token(tid)
-        conn.execute(insert(sessions).values(
-            tenant_id=tid, id=ids.next_id(conn, sessions, tid), member_id=company[userid], token_hash=token_digest(token),
-            created_at=now, expires_at=now + timedelta(hours=12), last_seen_at=now, stage="full", verified_at=now,
-        ))
+        conn.execute(
+            insert(sessions).values(
+                tenant_id=tid,
+                id=ids.next_id(conn, sessions, tid),
+                member_id=company[userid],
+                token_hash=token_digest(token),
+                created_at=now,
+                expires_at=now + timedelta(hours=12),
+                last_seen_at=now,
+                stage="full",
+                verified_at=now,
+            )
+        )
     return token
 
 
@@ -213,6 +229,9 @@ def add_approval_template_task(company: Company, userid: str) -> tuple[int, int]
         tid = repo.tenant_by_slug(conn, company.slug).id
         (template,) = _insert(conn, tid, K.APPROVAL_TEMPLATE, company[userid], 1, [])
         (task,) = ids.next_ids(conn, approval_tasks, tid, 1)
-        conn.execute(insert(approval_tasks).values(tenant_id=tid, id=task, owner_id=company[userid], version=1, created_at=datetime(2026, 1, 1, tzinfo=UTC),
-                                                   template_id=template, title="Leave 1 day", status="pending"))
+        conn.execute(
+            insert(approval_tasks).values(
+                tenant_id=tid, id=task, owner_id=company[userid], version=1, created_at=datetime(2026, 1, 1, tzinfo=UTC), template_id=template, title="Leave 1 day", status="pending"
+            )
+        )
     return template, task

@@ -50,10 +50,7 @@ def inv_2(conn: Connection, tenant_id: int) -> list[str]:
         t = spec.table
         owner = t.c[spec.owner]
         who = members.alias("owner_member")
-        rows = conn.execute(
-            select(t.c.id, owner).join(who, and_(who.c.tenant_id == t.c.tenant_id, who.c.id == owner))
-            .where(t.c.tenant_id == tenant_id, who.c.status.in_(GONE), *spec.live(t))
-        ).all()
+        rows = conn.execute(select(t.c.id, owner).join(who, and_(who.c.tenant_id == t.c.tenant_id, who.c.id == owner)).where(t.c.tenant_id == tenant_id, who.c.status.in_(GONE), *spec.live(t))).all()
         problems += [f"{kind.value} {r[0]} is owned by departed member {r[1]}" for r in rows]
     return problems
 
@@ -66,14 +63,10 @@ def inv_2_exited(conn: Connection, tenant_id: int) -> list[str]:
         t = spec.table
         owner = t.c[spec.owner]
         who = members.alias("owner_member")
-        waiting_away = (
-            select(L.c.id)
-            .where(L.c.tenant_id == t.c.tenant_id, L.c.kind == kind.value, L.c.resource_id == t.c.id, L.c.state == LedgerState.WAITING,
-                   L.c.from_member_id == owner)
-            .exists()
-        )
+        waiting_away = select(L.c.id).where(L.c.tenant_id == t.c.tenant_id, L.c.kind == kind.value, L.c.resource_id == t.c.id, L.c.state == LedgerState.WAITING, L.c.from_member_id == owner).exists()
         rows = conn.execute(
-            select(t.c.id, who.c.userid).join(who, and_(who.c.tenant_id == t.c.tenant_id, who.c.id == owner))
+            select(t.c.id, who.c.userid)
+            .join(who, and_(who.c.tenant_id == t.c.tenant_id, who.c.id == owner))
             .where(t.c.tenant_id == tenant_id, who.c.status.in_(NOT_PRESENT), ~waiting_away, *spec.live(t))
         ).all()
         problems += [f"{kind.value} {r[0]} is owned by {r[1]}, who left, and is not waiting to leave them" for r in rows]
@@ -146,7 +139,8 @@ def inv_7(conn: Connection, tenant_id: int) -> list[str]:
     problems = []
     for table, name in ((sessions, "session"), (api_tokens, "token")):
         rows = conn.execute(
-            select(table.c.id, members.c.userid).join(members, and_(members.c.tenant_id == table.c.tenant_id, members.c.id == table.c.member_id))
+            select(table.c.id, members.c.userid)
+            .join(members, and_(members.c.tenant_id == table.c.tenant_id, members.c.id == table.c.member_id))
             .where(table.c.tenant_id == tenant_id, members.c.status.in_(NOT_PRESENT), table.c.revoked_at.is_(None))
         ).all()
         problems += [f"{name} {r.id} of departed {r.userid} is not revoked" for r in rows]
@@ -154,15 +148,18 @@ def inv_7(conn: Connection, tenant_id: int) -> list[str]:
 
 
 def all_problems(conn: Connection, tenant_id: int) -> dict[str, list[str]]:
-    found = {"INV-1": inv_1(conn, tenant_id), "INV-2": inv_2(conn, tenant_id) + inv_2_exited(conn, tenant_id), "INV-3": inv_3(conn, tenant_id),
-             "INV-4": inv_4(conn, tenant_id), "INV-7": inv_7(conn, tenant_id)}
+    found = {
+        "INV-1": inv_1(conn, tenant_id),
+        "INV-2": inv_2(conn, tenant_id) + inv_2_exited(conn, tenant_id),
+        "INV-3": inv_3(conn, tenant_id),
+        "INV-4": inv_4(conn, tenant_id),
+        "INV-7": inv_7(conn, tenant_id),
+    }
     return {k: v for k, v in found.items() if v}
 
 
 def open_exits_per_member(conn: Connection, tenant_id: int) -> dict[int, int]:
     from offboard.store.tables import exits
 
-    rows = conn.execute(
-        select(exits.c.member_id, func.count()).where(exits.c.tenant_id == tenant_id, exits.c.state.in_(["scheduled", "open"])).group_by(exits.c.member_id)
-    ).all()
+    rows = conn.execute(select(exits.c.member_id, func.count()).where(exits.c.tenant_id == tenant_id, exits.c.state.in_(["scheduled", "open"])).group_by(exits.c.member_id)).all()
     return dict(rows)

@@ -31,11 +31,7 @@ def templates() -> dict[str, str]:
                         found.setdefault(arg.value, f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
             elif isinstance(node, ast.ClassDef):
                 for stmt in node.body:
-                    if (
-                        isinstance(stmt, ast.Assign)
-                        and any(isinstance(t, ast.Name) and t.id == "template" for t in stmt.targets)
-                        and isinstance(stmt.value, ast.Constant)
-                    ):
+                    if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "template" for t in stmt.targets) and isinstance(stmt.value, ast.Constant):
                         found.setdefault(stmt.value.value, f"{path.relative_to(PACKAGE.parent)}:{stmt.lineno}")
     for path in sorted(TEMPLATES_DIR.glob("*.html")):
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

@@ -55,8 +55,17 @@ def test_side_digest_is_independent_of_key_order_and_covers_unicode():
 
 @pytest.mark.parametrize(
     "field,value",
-    [("tenant", 8), ("seq", 4), ("at", "2026-11-02T01:00:00.000001Z"), ("actor", "operator"), ("action", "member.removed"),
-     ("targets", ("member:2",)), ("targets", ("department:5", "member:2")), ("side", "0" * 64), ("prev", GENESIS)],
+    [
+        ("tenant", 8),
+        ("seq", 4),
+        ("at", "2026-11-02T01:00:00.000001Z"),
+        ("actor", "operator"),
+        ("action", "member.removed"),
+        ("targets", ("member:2",)),
+        ("targets", ("department:5", "member:2")),
+        ("side", "0" * 64),
+        ("prev", GENESIS),
+    ],
 )
 def test_every_core_field_is_hashed(field, value):
     assert replace(GOLDEN_CORE, **{field: value}).leaf_hash() != GOLDEN_HASH

@@ -23,12 +23,7 @@ def _calls(path: Path) -> list[tuple[int, str]]:
 
 
 def test_inv_5_audit_events_are_appended_only_by_tenant_transaction():
-    outside = {
-        f"{path.relative_to(ROOT)}:{line} {call}"
-        for path in ROOT.rglob("*.py")
-        if path != CONTEXT and "migrations" not in path.parts
-        for line, call in _calls(path)
-    }
+    outside = {f"{path.relative_to(ROOT)}:{line} {call}" for path in ROOT.rglob("*.py") if path != CONTEXT and "migrations" not in path.parts for line, call in _calls(path)}
     assert outside == set(), "commit through offboard.actions.context.tenant_transaction instead"
     # The scan sees what it is looking for: the one legitimate place is found.
     assert [call for _line, call in _calls(CONTEXT)] == ["UnitOfWork", "audit_log.append"]

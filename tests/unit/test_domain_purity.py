@@ -13,9 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = ROOT / "offboard" / "domain"
 FORBIDDEN = ("sqlalchemy", "fastapi", "typer", "starlette", "alembic", "psycopg")
-DOMAIN_MODULES = sorted(
-    "offboard.domain" if p.name == "__init__.py" else f"offboard.domain.{p.stem}" for p in DOMAIN.glob("*.py")
-)
+DOMAIN_MODULES = sorted("offboard.domain" if p.name == "__init__.py" else f"offboard.domain.{p.stem}" for p in DOMAIN.glob("*.py"))
 
 
 def test_domain_package_has_the_expected_modules():

@@ -108,8 +108,17 @@ def test_r_exit_6_only_an_open_exit_is_restored(state):
 # --- SPEC §7 checklist evaluation --------------------------------------------------------------------
 
 CLEAN = cl.Facts(
-    open_by_kind={}, owned_by_kind={}, unarchived_attendance=0, open_reimbursements=0, admin_roles=0, unacknowledged_grants=0,
-    live_sessions=0, live_tokens=0, devices_not_wiped=0, sealed=False, attested=frozenset(),
+    open_by_kind={},
+    owned_by_kind={},
+    unarchived_attendance=0,
+    open_reimbursements=0,
+    admin_roles=0,
+    unacknowledged_grants=0,
+    live_sessions=0,
+    live_tokens=0,
+    devices_not_wiped=0,
+    sealed=False,
+    attested=frozenset(),
 )
 
 
@@ -119,10 +128,18 @@ def done(statuses) -> dict[str, bool]:
 
 def test_spec_7_the_twelve_items_are_numbered_and_owned_as_specified():
     assert [(i.number, i.key, i.owner) for i in cl.ITEMS] == [
-        (1, "external_contacts", Role.HR), (2, "customer_groups", Role.HR), (3, "attendance_archived", Role.HR),
-        (4, "reimbursements_closed", Role.HR), (5, "approvals_moved", Role.HR), (6, "admin_rights", Role.IT),
-        (7, "self_built_apps", Role.IT), (8, "third_party_reauth", Role.IT), (9, "documents", Role.IT),
-        (10, "calendars", Role.IT), (11, "chats_sealed", Role.IT), (12, "access_revoked", Role.IT),
+        (1, "external_contacts", Role.HR),
+        (2, "customer_groups", Role.HR),
+        (3, "attendance_archived", Role.HR),
+        (4, "reimbursements_closed", Role.HR),
+        (5, "approvals_moved", Role.HR),
+        (6, "admin_rights", Role.IT),
+        (7, "self_built_apps", Role.IT),
+        (8, "third_party_reauth", Role.IT),
+        (9, "documents", Role.IT),
+        (10, "calendars", Role.IT),
+        (11, "chats_sealed", Role.IT),
+        (12, "access_revoked", Role.IT),
     ]
 
 

@@ -16,8 +16,7 @@ ROOT = Path(__file__).resolve().parents[2] / "offboard"
 def test_spec_6_no_module_reads_a_policy_setting_with_a_default_of_its_own():
     """`tenant.policy.get("customer_limit", 20000)` in three modules was the old way."""
     pattern = re.compile(r"policy(\.get\(|\[[\"'])")
-    found = [f"{p.relative_to(ROOT)}:{n}" for p in ROOT.rglob("*.py") if p.name != "policy.py"
-             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in ROOT.rglob("*.py") if p.name != "policy.py" for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert found == []
 
 
