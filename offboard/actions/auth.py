@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -30,14 +30,13 @@ from sqlalchemy import Connection, Row, delete, func, insert, or_, select, updat
 from offboard.actions.context import Services, UnitOfWork, resolve_actor, tenant_transaction
 from offboard.crypto.secrets import equal, is_digits, new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password, hash_password
 from offboard.domain import validation as v
-from offboard.domain.authz import OPERATOR, Actor
-from offboard.domain.errors import OffboardError, error
+from offboard.domain.authz import OPERATOR, REVERIFY_AFTER, Actor
+from offboard.domain.errors import OffboardError, Unauthorized, error
 from offboard.domain.vocabulary import MemberStatus, RoleStatus
 from offboard.store import ids, repo
 from offboard.store.tables import api_tokens, credentials, login_throttle, members, operator_tokens, roles, sessions, tenants
 
 SESSION_TTL = timedelta(hours=12)
-REVERIFY_AFTER = timedelta(minutes=5)
 TOTP_STEP = 30
 FREE_FAILURES = 5
 MAX_DELAY = timedelta(minutes=15)
@@ -46,11 +45,6 @@ TOTP_LOCK = 10
 IP_WINDOW = timedelta(minutes=15)
 IP_LIMIT = 50
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-class Unauthorized(OffboardError):
-    code = "unauthorized"
-    status = 401
 
 
 class TooManyAttempts(OffboardError):
@@ -338,7 +332,7 @@ def authenticate_session(services: Services, session_token: str) -> Authenticate
         member = repo.member_by_id(conn, row.tenant_id, row.member_id)
         if member.status != MemberStatus.ACTIVE:
             raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
-        actor = resolve_actor(conn, row.tenant_id, member.userid)
+        actor = replace(resolve_actor(conn, row.tenant_id, member.userid), prompted=True, verified_at=row.verified_at)
     return Authenticated(row.slug, actor, row.id, row.stage, row.verified_at)
 
 

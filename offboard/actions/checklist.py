@@ -14,7 +14,7 @@ from offboard.actions.exits import get_exit_row
 from offboard.actions.members import target_of
 from offboard.domain import checklist as cl
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor, require, require_scope
+from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
 from offboard.domain.vocabulary import GrantStatus, ReimbursementStatus, DeviceStatus, ExitState, Role
@@ -111,7 +111,7 @@ def checklist(conn: Connection, tenant: Row, actor, exit_id: int, now: datetime)
 
 def _hr_or_it(uow: UnitOfWork, owner: Role) -> None:
     action = Action.ATTEST_HR if owner == Role.HR else Action.ATTEST_IT
-    require(uow.actor, action)
+    uow.require(action)
 
 
 def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> dict[str, Any]:
@@ -155,7 +155,7 @@ def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> dict[
 def acknowledge_grants(uow: UnitOfWork, exit_id: int, evidence: str, *, app: str | None = None) -> int:
     """R-POST-1: IT acknowledges that a third-party app was told to re-authorize, with evidence."""
     conn, tid = uow.conn, uow.tenant_id
-    require(uow.actor, Action.ATTEST_IT)
+    uow.require(Action.ATTEST_IT)
     row = get_exit_row(conn, tid, exit_id)
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence:
@@ -173,7 +173,7 @@ def acknowledge_grants(uow: UnitOfWork, exit_id: int, evidence: str, *, app: str
 def close_reimbursements(uow: UnitOfWork, exit_id: int, evidence: str) -> int:
     """Item 4 (报销流程闭环): HR records that the leaver's open reimbursements were settled, with evidence."""
     conn, tid = uow.conn, uow.tenant_id
-    require(uow.actor, Action.ATTEST_HR)
+    uow.require(Action.ATTEST_HR)
     row = get_exit_row(conn, tid, exit_id)
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence or len(evidence) > 4000:
@@ -190,7 +190,7 @@ def close_reimbursements(uow: UnitOfWork, exit_id: int, evidence: str) -> int:
 
 
 def add_item(uow: UnitOfWork, key: str, title: str, owner: str) -> None:
-    require(uow.actor, Action.MANAGE_ADMINS)
+    uow.require(Action.MANAGE_ADMINS)
     if not _KEY.match(key or "") or key in cl.BY_KEY:
         raise error(ValidationError, "invalid_item_key", "An item key is 2-40 lowercase letters, digits or _, and not one of the 12 built-in keys.")
     if owner not in ("hr", "it"):
@@ -208,7 +208,7 @@ def signoff(uow: UnitOfWork, exit_id: int, role: str) -> dict[str, Any]:
     if uow.actor.kind != "member":
         raise error(Forbidden, "person_required", "Sign-off is given by a person: pass --by USERID.")
     if role in cl.SIGNING_ROLES:  # an unknown role is refused by check_signoff with the choices
-        require_scope(uow.actor, Action.ATTEST_HR if role == "hr" else Action.ATTEST_IT)
+        uow.require_fresh_scope(Action.ATTEST_HR if role == "hr" else Action.ATTEST_IT)
     if row.state != ExitState.OPEN:
         raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
     existing = {r.role: r.member_id for r in conn.execute(select(exit_signoffs).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id == exit_id))}

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, select
 
-from offboard.domain.authz import OPERATOR, Actor, RoleGrant
+from offboard.domain.authz import OPERATOR, Action, Actor, RoleGrant, Target, require, require_fresh, require_scope
 from offboard.domain.errors import Forbidden, OffboardError, error
 from offboard.domain.policy import Policy
 from offboard.interfaces import OutboxSubscriber
@@ -65,6 +65,18 @@ class UnitOfWork:
         if self._policy is None:
             self._policy = Policy.of(self.tenant.profile, self.tenant.policy)
         return self._policy
+
+    def require(self, action: Action, target: Target | None = None) -> None:
+        """The permission check of a change (SPEC §3.2): the actor's roles and token scopes,
+        and, for a SENSITIVE action from a console session, a recent second factor."""
+        require(self.actor, action, target)
+        require_fresh(self.actor, action, self.now)
+
+    def require_fresh_scope(self, action: Action) -> None:
+        """For a change whose permission rests on something other than the role table (a
+        sign-off by the role it names): the token's scope and the recent second factor."""
+        require_scope(self.actor, action)
+        require_fresh(self.actor, action, self.now)
 
     def audit(self, action: str, targets: list[str] | tuple[str, ...], details: dict[str, Any] | None = None) -> None:
         self._events.append(audit_log.PendingEvent(self.actor.audit_id, action, tuple(targets), details or {}))
@@ -136,7 +148,7 @@ def _current(conn: Connection, tenant_id: int, by: str | None, actor: Actor | No
     if actor.kind != "member":
         return actor
     fresh = resolve_actor(conn, tenant_id, actor.userid)
-    return replace(fresh, scopes=actor.scopes, token_id=actor.token_id)
+    return replace(fresh, scopes=actor.scopes, token_id=actor.token_id, prompted=actor.prompted, verified_at=actor.verified_at)
 
 
 def resolve_actor(conn: Connection, tenant_id: int, by: str | None) -> Actor:

@@ -26,7 +26,7 @@ def add_department(uow: UnitOfWork, name: str, parent_id: int | None = None) -> 
         parent = repo.department_by_id(conn, tid, parent_id)
     if parent.status == DepartmentStatus.DISSOLVED:
         raise error(Conflict, "department_dissolved", "Department {name} is dissolved; choose another parent.", name=parent.name)
-    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=(parent.path,)))
+    uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=(parent.path,)))
     _check_sibling_name(conn, tid, parent.id, name)
     dept_id = ids.next_id(conn, departments, tid)
     path = child_path(parent.path, dept_id)
@@ -63,8 +63,8 @@ def move_department(uow: UnitOfWork, department_id: int, new_parent_id: int) -> 
     if dept.parent_id is None:
         raise error(Conflict, "root_department", "The root department cannot be moved.")
     parent = repo.department_by_id(conn, tid, new_parent_id)
-    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=(dept.path,)))
-    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=(parent.path,)))
+    uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=(dept.path,)))
+    uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=(parent.path,)))
     if parent.status == DepartmentStatus.DISSOLVED:
         raise error(Conflict, "department_dissolved", "Department {name} is dissolved; choose another parent.", name=parent.name)
     height = (
@@ -87,7 +87,7 @@ def move_department(uow: UnitOfWork, department_id: int, new_parent_id: int) -> 
 def set_leader(uow: UnitOfWork, department_id: int, leader_userid: str | None) -> None:
     conn, tid = uow.conn, uow.tenant_id
     dept = repo.department_by_id(conn, tid, department_id)
-    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=(dept.path,)))
+    uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=(dept.path,)))
     leader_id = None
     if leader_userid:
         leader = repo.member_by_userid(conn, tid, leader_userid)
@@ -109,7 +109,7 @@ def dissolve_department(uow: UnitOfWork, department_id: int) -> int:
     """R-ORG-1: an admin dissolves an empty department and its (empty) sub-departments."""
     conn, tid = uow.conn, uow.tenant_id
     dept = repo.department_by_id(conn, tid, department_id)
-    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=(dept.path,)))
+    uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=(dept.path,)))
     if dept.parent_id is None:
         raise error(Conflict, "root_department", "The root department cannot be moved.")
     if dept.status == DepartmentStatus.DISSOLVED:

@@ -71,7 +71,7 @@ def plan(uow: UnitOfWork, member_ref: str | int, *, successor=None, acceptors=No
     """R-EXIT-5: compute and store a plan; nothing else changes."""
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, member_ref)
-    require(uow.actor, Action.PLAN_EXIT, target_of(conn, tid, member))
+    uow.require(Action.PLAN_EXIT, target_of(conn, tid, member))
     choices = parse_choices(conn, tid, successor, acceptors)
     result, plan_digest = compute_plan(conn, uow.tenant, member, choices, uow.now)
     plan_id = ids.next_id(conn, exit_plans, tid)
@@ -133,9 +133,9 @@ def start_exit(
     when = check_effective_at(effective_at, uow.now, max(uow.tenant.created_at, member.created_at)) if effective_at else uow.now
     target = target_of(conn, tid, member)
     if exit_type == ExitType.VOLUNTARY:
-        require(uow.actor, Action.VOLUNTARY_EXIT, target)  # R-EXIT-2: only the member themselves
+        uow.require(Action.VOLUNTARY_EXIT, target)  # R-EXIT-2: only the member themselves
     else:
-        require(uow.actor, Action.START_REMOVAL, target)
+        uow.require(Action.START_REMOVAL, target)
     trigger = v.choice(trigger or _default_trigger(uow, exit_type), Trigger, "trigger")
     lock_member(conn, tid, member.id)
     existing = _open_exit(conn, tid, member.id)
@@ -311,7 +311,7 @@ def cancel_exit(uow: UnitOfWork, exit_id: int) -> dict[str, Any]:
     conn, tid = uow.conn, uow.tenant_id
     row = get_exit_row(conn, tid, exit_id)
     member = repo.member_by_id(conn, tid, row.member_id)
-    require(uow.actor, Action.START_REMOVAL if row.type == ExitType.REMOVAL else Action.VOLUNTARY_EXIT, target_of(conn, tid, member))
+    uow.require(Action.START_REMOVAL if row.type == ExitType.REMOVAL else Action.VOLUNTARY_EXIT, target_of(conn, tid, member))
     next_exit_state(row.state, "cancel")
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.CANCELLED, updated_at=uow.now, version=exits.c.version + 1))
     uow.audit("exit.cancelled", [f"member:{member.id}", f"exit:{exit_id}"], {})

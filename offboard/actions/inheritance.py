@@ -13,7 +13,7 @@ from offboard.actions.exits import exit_summary, get_exit_row, ledger_digest
 from offboard.actions.members import target_of
 from offboard.domain.policy import CustomerTransfer
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, require
+from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, NotFound, ValidationError, error
 from offboard.domain.planning import CUSTOMER_KINDS
 from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind
@@ -33,7 +33,7 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     row = get_exit_row(conn, tid, exit_id)
     leaver = repo.member_by_id(conn, tid, row.member_id)
-    require(uow.actor, Action.INHERIT, target_of(conn, tid, leaver))
+    uow.require(Action.INHERIT, target_of(conn, tid, leaver))
     kind_enum = ResourceKind(v.choice(kind, ResourceKind, "kind"))
     if row.state not in (ExitState.OPEN, ExitState.FINALIZED):
         raise error(Conflict, "exit_not_open", "Exit {id} is {state}; only the resources of an exit that took effect are inherited.", id=exit_id, state=row.state)
@@ -89,7 +89,7 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str,
     if row is None:
         raise error(NotFound, "transfer_not_found", "No transfer with correlation id {id} in this enterprise.", id=correlation_id)
     exit_row = get_exit_row(conn, tid, row.exit_id)
-    require(uow.actor, Action.INHERIT, target_of(conn, tid, repo.member_by_id(conn, tid, exit_row.member_id)))
+    uow.require(Action.INHERIT, target_of(conn, tid, repo.member_by_id(conn, tid, exit_row.member_id)))
     if row.state != LedgerState.WAITING:
         if row.state == outcome:
             return _result(row, outcome, replayed=True)  # the platform told us twice: nothing more to do

@@ -150,7 +150,7 @@ def add_member(uow: UnitOfWork, **fields: Any) -> int:
     department_ids = fields.get("department_ids") or [_root_id(uow)]
     fields["department_ids"] = department_ids
     paths = _department_paths(uow.conn, uow.tenant_id, department_ids)
-    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=tuple(paths.values())))
+    uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=tuple(paths.values())))
     return insert_member(uow, **fields)
 
 
@@ -170,7 +170,7 @@ def update_member(
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, ref)
     userid = member.userid
-    require(uow.actor, Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
+    uow.require(Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
     if member.status not in PRESENT_STATUSES:
         raise error(Conflict, "member_not_present", "{userid} is {status}; only current members can be edited.", userid=userid, status=member.status)
     values: dict[str, Any] = {}
@@ -212,7 +212,7 @@ def update_member(
 def _set_departments(uow: UnitOfWork, member_id: int, department_ids: list[int]) -> bool:
     conn, tid = uow.conn, uow.tenant_id
     new_paths = _department_paths(conn, tid, department_ids)
-    require(uow.actor, Action.MANAGE_DIRECTORY, Target(department_paths=tuple(new_paths.values())))
+    uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=tuple(new_paths.values())))
     old = repo.member_department_rows(conn, tid, member_id)
     if [r.department_id for r in old] == department_ids:
         return False
@@ -231,7 +231,7 @@ def set_credentials(uow: UnitOfWork, ref: int | str, *, password: str | None = N
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, ref)
     if uow.actor.member_id != member.id:
-        require(uow.actor, Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
+        uow.require(Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
     if password is not None and len(password) < 8:
         raise error(ValidationError, "weak_password", "A password needs at least 8 characters.")
     values: dict[str, Any] = {"updated_at": uow.now}

@@ -82,7 +82,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 def set_policy(uow: UnitOfWork, changes: Mapping[str, Any]) -> PolicyView:
     """Change settings (super admin or operator, SPEC §3.2); each change is audited with its
     old and new value. A value out of range names the range; nothing is changed then."""
-    require(uow.actor, Action.MANAGE_ADMINS)
+    uow.require(Action.MANAGE_ADMINS)
     if not changes:
         raise error(ValidationError, "nothing_to_change", "Name at least one setting to change, e.g. customer_limit=5000.")
     before = uow.policy

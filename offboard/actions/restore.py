@@ -6,12 +6,13 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from offboard.actions.auth import Unauthorized, second_factor_ok
+from offboard.actions.auth import second_factor_ok
+from offboard.domain.errors import Unauthorized
 from offboard.actions.context import UnitOfWork
 from offboard.actions.exits import exit_summary, get_exit_row
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, require
+from offboard.domain.authz import Action
 from offboard.domain.errors import Forbidden, ValidationError, error
 from offboard.domain.lifecycle import check_restorable, next_exit_state, next_member_status
 from offboard.domain.org import covered
@@ -32,7 +33,7 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     row = get_exit_row(conn, tid, exit_id)
     member = repo.member_by_id(conn, tid, row.member_id)
-    require(uow.actor, Action.RESTORE, target_of(conn, tid, member))
+    uow.require(Action.RESTORE, target_of(conn, tid, member))
     if uow.actor.kind != "member":
         raise error(Forbidden, "person_required", "A restore is done by a person who re-verifies with their second factor: pass --by USERID --totp CODE.")
     reason = v.clean(reason, "reason", multiline=True)

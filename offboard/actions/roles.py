@@ -7,7 +7,7 @@ from sqlalchemy import delete, insert, select
 
 from offboard.actions.context import UnitOfWork
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, require
+from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, ValidationError, error
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import ids, repo
@@ -59,7 +59,7 @@ def grant_role(
     permissions: list[str] | None = None,
 ) -> int:
     conn, tid = uow.conn, uow.tenant_id
-    require(uow.actor, Action.MANAGE_ADMINS)
+    uow.require(Action.MANAGE_ADMINS)
     role_enum = Role(v.choice(role, Role, "role"))
     member = repo.member_ref(conn, tid, ref)
     userid = member.userid
@@ -91,7 +91,7 @@ def grant_role(
 def remove_role(uow: UnitOfWork, ref: int | str, role: str) -> None:
     """Remove a role; removing a super admin re-counts under the tenant lock (INV-1)."""
     conn, tid = uow.conn, uow.tenant_id
-    require(uow.actor, Action.MANAGE_ADMINS)
+    uow.require(Action.MANAGE_ADMINS)
     role_enum = Role(v.choice(role, Role, "role"))
     member = repo.member_ref(conn, tid, ref)
     userid = member.userid

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, or_, select
 
 from offboard.actions.auth import HARD_STOP, TOTP_LOCK, totp_key, user_key
 from offboard.actions.context import UnitOfWork
-from offboard.domain.authz import Action, Actor, allowed, require
+from offboard.domain.authz import Action, Actor, allowed
 from offboard.domain.errors import Conflict, error
 from offboard.store import repo
 from offboard.store.tables import login_throttle, members
@@ -59,7 +59,7 @@ def locked_accounts(conn: Connection, tenant_id: int, actor: Actor) -> list[Lock
 def unlock_sign_in(uow: UnitOfWork, member_ref: int | str) -> int:
     """Clear the password and second-factor failures of a member; returns how many locks were lifted."""
     member = repo.member_ref(uow.conn, uow.tenant_id, member_ref)
-    require(uow.actor, Action.FREEZE)
+    uow.require(Action.FREEZE)
     keys = [user_key(member.userid), totp_key(member.id)]
     lifted = uow.conn.execute(delete(login_throttle).where(login_throttle.c.tenant_id == uow.tenant_id, login_throttle.c.key.in_(keys))).rowcount
     if not lifted:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 from offboard.actions.context import UnitOfWork
 from offboard.crypto.secrets import new_token
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor, require
+from offboard.domain.authz import Action, Actor
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.store import ids
 from offboard.store.tables import api_tokens, members
@@ -47,7 +47,7 @@ def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str]
         if wider:
             raise error(Forbidden, "scope_escalation", "This token may not create a token with scope {scope}, which it does not hold itself.", scope=wider[0])
     if service:
-        require(uow.actor, Action.MANAGE_TOKENS)
+        uow.require(Action.MANAGE_TOKENS)
         owner = None
     else:
         owner = uow.actor.member_id
@@ -105,7 +105,7 @@ def revoke_token(uow: UnitOfWork, token_id: int) -> None:
     if row is None:
         raise error(NotFound, "token_not_found", "No token with id {id} in this enterprise.", id=token_id)
     if row.member_id is None or row.member_id != uow.actor.member_id:
-        require(uow.actor, Action.MANAGE_TOKENS)
+        uow.require(Action.MANAGE_TOKENS)
     if row.revoked_at is not None:
         raise error(Conflict, "token_revoked", "Token {id} was already revoked.", id=token_id)
     uow.conn.execute(update(api_tokens).where(api_tokens.c.tenant_id == uow.tenant_id, api_tokens.c.id == token_id).values(revoked_at=uow.now))

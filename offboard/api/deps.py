@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from offboard.actions.auth import Authenticated, Unauthorized, authenticate_bearer, authenticate_session
+from offboard.actions.auth import Authenticated, authenticate_bearer, authenticate_session
 from offboard.actions.context import Services
 from offboard.crypto import signing
 from offboard.crypto.secrets import equal
-from offboard.domain.errors import Forbidden, ValidationError, error
+from offboard.domain.errors import Forbidden, Unauthorized, ValidationError, error
 
 SESSION_COOKIE = "ob_session"
 DEVICE_COOKIE = "ob_device"
@@ -89,31 +89,3 @@ def tenant_scope(request: Request, auth: Authenticated = Depends(authenticated))
     if not slug:
         raise error(ValidationError, "tenant_required", "An operator token acts on a tenant named in the X-Offboard-Tenant header.")
     return TenantScope(slug, auth)
-
-
-def recently_verified(request: Request, auth: Authenticated = Depends(authenticated)) -> Authenticated:
-    """Sensitive changes from a console session need a TOTP check within the last 5 minutes.
-
-    A bearer token is itself the credential of a sensitive integration and is not prompted.
-    """
-    if auth.session_id is not None and not auth.recently_verified(services(request).clock.now()) and _has_second_factor(request, auth):
-        raise error(
-            Unauthorized,
-            "reverification_required",
-            "This change needs your 6-digit code again (the last check was over 5 minutes ago).",
-        )
-    return auth
-
-
-def sensitive_scope(request: Request, auth: Authenticated = Depends(recently_verified)) -> TenantScope:
-    return tenant_scope(request, auth)
-
-
-def _has_second_factor(request: Request, auth: Authenticated) -> bool:
-    """A member who signs in with a password alone (no admin, HR or IT role) has no code to give."""
-    from offboard.actions.auth import needs_second_factor
-    from offboard.store import repo
-
-    with services(request).db.read() as conn:
-        tenant = repo.tenant_by_slug(conn, auth.tenant_slug)
-        return needs_second_factor(conn, tenant.id, auth.actor.member_id)

@@ -14,7 +14,7 @@ from offboard.actions import tokens as token_actions
 from offboard.actions.auth import Authenticated
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.actions.tenants import create_tenant, list_tenants
-from offboard.api.deps import TenantScope, authenticated, sensitive_scope, services, tenant_scope
+from offboard.api.deps import TenantScope, authenticated, services, tenant_scope
 from offboard.api.schemas import DbId, DepartmentCreate, DepartmentUpdate, MemberCreate, MemberUpdate, RoleGrant, TenantCreate, TokenCreate
 from offboard.domain.errors import NotFound, error
 
@@ -108,21 +108,21 @@ def patch_member(request: Request, member_id: PathId, body: MemberUpdate, scope:
 
 
 @router.post("/members/{member_id}/roles", status_code=201, tags=["members"], summary="Grant a role")
-def post_role(request: Request, member_id: PathId, body: RoleGrant, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+def post_role(request: Request, member_id: PathId, body: RoleGrant, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         role_actions.grant_role(uow, member_id, body.role, rank=body.rank, scope=body.scope, permissions=body.permissions)
         return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 
 @router.delete("/members/{member_id}/roles/{role}", status_code=204, tags=["members"], summary="Remove a role (never the last super admin)")
-def delete_role(request: Request, member_id: PathId, role: Annotated[str, Path(max_length=16)], scope: TenantScope = Depends(sensitive_scope)) -> Response:
+def delete_role(request: Request, member_id: PathId, role: Annotated[str, Path(max_length=16)], scope: TenantScope = Depends(tenant_scope)) -> Response:
     with _write(request, scope) as uow:
         role_actions.remove_role(uow, member_id, role)
     return Response(status_code=204)
 
 
 @router.post("/members/{member_id}/unlock", tags=["members"], summary="Lift a sign-in lock left by failed passwords or codes")
-def post_unlock(request: Request, member_id: PathId, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+def post_unlock(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         return {"member_id": member_id, "locks_cleared": unlock_sign_in(uow, member_id)}
 
@@ -134,13 +134,13 @@ def get_tokens(request: Request, scope: TenantScope = Depends(tenant_scope)) -> 
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"], summary="Create a token; its secret is in this answer only")
-def post_token(request: Request, body: TokenCreate, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+def post_token(request: Request, body: TokenCreate, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         return token_actions.create_token(uow, name=body.name, service=body.service, scopes=body.scopes, expires_days=body.expires_days)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["tokens"])
-def delete_token(request: Request, token_id: PathId, scope: TenantScope = Depends(sensitive_scope)) -> Response:
+def delete_token(request: Request, token_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> Response:
     with _write(request, scope) as uow:
         token_actions.revoke_token(uow, token_id)
     return Response(status_code=204)

@@ -14,7 +14,7 @@ from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.actions.inbox import inbox
-from offboard.api.deps import TenantScope, sensitive_scope, services, tenant_scope
+from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.errors import locale_of
 from offboard.api.schemas import DbId, Strict
 from offboard.domain.errors import ValidationError, error
@@ -98,7 +98,7 @@ def post_plan(request: Request, member_id: PathId, body: PlanRequest, scope: Ten
 
 
 @router.post("/exits", status_code=201, tags=["exits"], summary="Start an exit (with the plan_id that was shown), or schedule it")
-def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         return exit_actions.start_exit(
             uow,
@@ -114,7 +114,7 @@ def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(
 
 
 @router.post("/me/exit", status_code=201, tags=["me"], summary="Leave the enterprise (self-service, R-EXIT-2)")
-def post_self_exit(request: Request, body: SelfExitRequest, scope: TenantScope = Depends(sensitive_scope)) -> JSONResponse:
+def post_self_exit(request: Request, body: SelfExitRequest, scope: TenantScope = Depends(tenant_scope)) -> JSONResponse:
     actor = scope.auth.actor
     if actor.kind != "member":
         raise error(ValidationError, "member_required", "Only a member leaves by self-service; use POST /api/v1/exits for a removal.")
@@ -165,7 +165,7 @@ def get_ledger(
 
 
 @router.post("/exits/{exit_id}/cancel", tags=["exits"], summary="Cancel a scheduled exit")
-def post_cancel(request: Request, exit_id: PathId, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+def post_cancel(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         return exit_actions.cancel_exit(uow, exit_id)
 
@@ -177,7 +177,7 @@ def post_restore(request: Request, exit_id: PathId, body: RestoreRequest, scope:
 
 
 @router.post("/exits/{exit_id}/inherit", tags=["exits"], summary="Assign unassigned resources of one kind (离职继承)")
-def post_inherit(request: Request, exit_id: PathId, body: InheritRequest, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+def post_inherit(request: Request, exit_id: PathId, body: InheritRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         return inheritance.inherit(uow, exit_id, body.kind, body.to, resource_ids=body.resource_ids)
 
@@ -213,7 +213,7 @@ def post_reimbursements_close(request: Request, exit_id: PathId, body: Evidence,
 
 
 @router.post("/exits/{exit_id}/signoff", tags=["checklist"], summary="Sign off as hr or it (two different people)")
-def post_signoff(request: Request, exit_id: PathId, body: SignoffRequest, scope: TenantScope = Depends(sensitive_scope)) -> dict[str, Any]:
+def post_signoff(request: Request, exit_id: PathId, body: SignoffRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
     with _write(request, scope) as uow:
         return cl_actions.signoff(uow, exit_id, body.role)
 

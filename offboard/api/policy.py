@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.actions.policy import set_policy, show_policy
-from offboard.api.deps import TenantScope, sensitive_scope, services, tenant_scope
+from offboard.api.deps import TenantScope, services, tenant_scope
 
 router = APIRouter(prefix="/api/v1")
 
@@ -41,7 +41,7 @@ def get_policy(request: Request, scope: TenantScope = Depends(tenant_scope)) -> 
 def patch_policy(
     request: Request,
     changes: Annotated[dict[str, Any], Body(description='Settings to change, e.g. {"customer_limit": 5000}.', max_length=20)],
-    scope: TenantScope = Depends(sensitive_scope),
+    scope: TenantScope = Depends(tenant_scope),
 ) -> dict[str, Any]:
     with tenant_transaction(services(request), scope.slug, actor=scope.auth.actor) as uow:
         return set_policy(uow, changes).as_dict()

@@ -13,7 +13,8 @@ from offboard.actions import audit as audit_actions
 from offboard.actions import members as member_actions
 from offboard.actions import outbox as outbox_actions
 from offboard.actions.context import tenant_read
-from offboard.actions.auth import Unauthorized, verify_second_factor
+from offboard.actions.auth import verify_second_factor
+from offboard.domain.errors import Unauthorized
 from offboard.api.deps import TenantScope, services, session_token, tenant_scope
 from offboard.api.schemas import Strict
 from offboard.crypto.secrets import equal

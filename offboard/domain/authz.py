@@ -8,9 +8,10 @@ department paths: a target is in scope when one of its departments lies in that 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from offboard.domain.errors import Forbidden, error
+from offboard.domain.errors import Forbidden, Unauthorized, error
 from offboard.domain.org import is_within
 from offboard.domain.vocabulary import Role
 
@@ -33,6 +34,26 @@ class Action(StrEnum):
     TENANT_ADMIN = "tenant_admin"  # create / recover tenants: operator only
 
 
+# What a console session does only within REVERIFY_AFTER of its last second-factor check: the
+# changes that remove people, move what they own, sign for them, or change who holds power. A
+# bearer token is itself the credential of an integration and the CLI runs with database
+# access, so neither is prompted; a restore asks for a code of its own (R-EXIT-6).
+SENSITIVE: frozenset[Action] = frozenset(
+    {
+        Action.START_REMOVAL,
+        Action.VOLUNTARY_EXIT,
+        Action.INHERIT,
+        Action.ATTEST_HR,
+        Action.ATTEST_IT,
+        Action.READ_DEPARTED_CHATS,
+        Action.MANAGE_ADMINS,
+        Action.FREEZE,
+        Action.MANAGE_TOKENS,
+    }
+)
+REVERIFY_AFTER = timedelta(minutes=5)
+
+
 @dataclass(frozen=True)
 class RoleGrant:
     role: Role
@@ -49,6 +70,10 @@ class Actor:
     # A bearer token narrows what its holder may do to the token's scopes (action names).
     scopes: frozenset[str] | None = None
     token_id: int | None = None
+    # A console session is prompted for its second factor again before a SENSITIVE action;
+    # verified_at is when it last gave it (None: not yet in this session).
+    prompted: bool = False
+    verified_at: datetime | None = None
 
     @property
     def audit_id(self) -> str:
@@ -128,6 +153,19 @@ def require_scope(actor: Actor, action: Action) -> None:
             "This API token lacks the {scope} scope; create a token that has it (offboard token create --scope {scope}).",
             scope=action.value,
         )
+
+
+def needs_reverification(actor: Actor, action: Action, now: datetime) -> bool:
+    """A console session must have given its second factor within REVERIFY_AFTER before a
+    SENSITIVE action. A member holding no role signs in without one and has none to give."""
+    if action not in SENSITIVE or not actor.prompted or not actor.roles:
+        return False
+    return actor.verified_at is None or now - actor.verified_at > REVERIFY_AFTER
+
+
+def require_fresh(actor: Actor, action: Action, now: datetime) -> None:
+    if needs_reverification(actor, action, now):
+        raise error(Unauthorized, "reverification_required", "This change needs your 6-digit code again (the last check was over 5 minutes ago).")
 
 
 def require(actor: Actor, action: Action, target: Target | None = None) -> None:

@@ -42,6 +42,11 @@ class Conflict(OffboardError):
     status = 409
 
 
+class Unauthorized(OffboardError):
+    code = "unauthorized"
+    status = 401
+
+
 class Forbidden(OffboardError):
     code = "forbidden"
     status = 403

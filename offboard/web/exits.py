@@ -9,7 +9,7 @@ call, and shows its answer, or its error with the stable code, on the same page.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -31,7 +31,7 @@ from offboard.store.transfers import open_counts
 from offboard.domain.lifecycle import leave_moment
 from offboard.web import exit_views as views
 from offboard.web.rendering import locale_of, render
-from offboard.web.session import PAGE_SIZE, Console, console
+from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -198,7 +198,7 @@ def confirm_exit(
     _csrf(request, csrf)
     form = _form(successor, reason_category, reason, leave_date, acceptor_kind, acceptor)
     # /reverify takes a `next` of at most 200 characters: a long reason is typed again.
-    c.require_recent_verification(f"/members/{member_id}/exit?{_prefill_query(form, limit=160)}")
+    c.require_recent_verification(Action.START_REMOVAL, f"/members/{member_id}/exit?{_prefill_query(form, limit=160)}")
     try:
         with _write(request, c) as uow:
             result = exit_actions.start_exit(
@@ -345,6 +345,8 @@ def _act(request: Request, c: Console, exit_id: int, fn, notice: str) -> Respons
         with _write(request, c) as uow:
             result = fn(uow)
     except OffboardError as exc:
+        if exc.code == "reverification_required":  # a SENSITIVE action (authz.SENSITIVE): give the code, then back here
+            raise SignInRequired("/reverify?next=" + quote(f"/exits/{exit_id}")) from None
         return _exit_page(request, c, exit_id, error=_failure(request, exc), status=exc.status)
     query = {"notice": notice}
     if isinstance(result, int):
@@ -359,7 +361,6 @@ def _act(request: Request, c: Console, exit_id: int, fn, notice: str) -> Respons
 @router.post("/exits/{exit_id}/cancel")
 def cancel_submit(request: Request, exit_id: Id, csrf: Csrf, c: Console = Depends(console)):
     _csrf(request, csrf)
-    c.require_recent_verification(f"/exits/{exit_id}")
     return _act(request, c, exit_id, lambda u: exit_actions.cancel_exit(u, exit_id), "cancelled")
 
 
@@ -374,7 +375,7 @@ def restore_submit(request: Request, exit_id: Id, csrf: Csrf, totp: Annotated[st
 @router.post("/exits/{exit_id}/inherit")
 def inherit_submit(request: Request, exit_id: Id, csrf: Csrf, kind: Annotated[str, Form(max_length=24)], to: Annotated[str, Form(max_length=64)], c: Console = Depends(console)):
     _csrf(request, csrf)
-    c.require_recent_verification(f"/exits/{exit_id}#unassigned")
+    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}#unassigned")
     return _act(request, c, exit_id, lambda u: inheritance.inherit(u, exit_id, kind, to.strip()), "inherited")
 
 
@@ -408,7 +409,7 @@ def reimbursements_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: T
 @router.post("/exits/{exit_id}/signoff")
 def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[str, Form(max_length=8)], c: Console = Depends(console)):
     _csrf(request, csrf)
-    c.require_recent_verification(f"/exits/{exit_id}#checklist")
+    c.require_recent_verification(Action.ATTEST_IT if role == "it" else Action.ATTEST_HR, f"/exits/{exit_id}#checklist")
     return _act(request, c, exit_id, lambda u: cl_actions.signoff(u, exit_id, role), "signed")
 
 
@@ -447,7 +448,7 @@ def inbox_page(request: Request, c: Console = Depends(console)):
 def unlock_submit(request: Request, member_id: Id, csrf: Csrf, c: Console = Depends(console)):
     """Lift a sign-in lock from the inbox (super admins and IT); a security call, so re-verified."""
     _csrf(request, csrf)
-    c.require_recent_verification("/inbox#locked")
+    c.require_recent_verification(Action.FREEZE, "/inbox#locked")
     with _write(request, c) as uow:
         userid = repo.member_by_id(uow.conn, uow.tenant_id, member_id).userid
         unlock_sign_in(uow, member_id)
@@ -467,10 +468,9 @@ def self_exit(
     confirm: Annotated[str, Form(max_length=64)] = "",
 ):
     _csrf(request, csrf)
-    if c.auth.verified_at is not None:
-        # A member who signs in with a second factor confirms it is them again; one who signs in
-        # with a password alone has nothing more to give than typing their userid below.
-        c.require_recent_verification("/me#leave")
+    # A member who signs in with a second factor confirms it is them again; one who signs in
+    # with a password alone has nothing more to give than typing their userid below.
+    c.require_recent_verification(Action.VOLUNTARY_EXIT, "/me#leave")
     form = {"reason_category": reason_category, "reason": reason}
     try:
         if confirm.strip() != c.auth.actor.userid:

@@ -11,6 +11,7 @@ from fastapi import Request
 from offboard.actions.auth import Authenticated, authenticate_session
 from offboard.actions.context import tenant_read
 from offboard.api.deps import csrf_token_for, session_token
+from offboard.domain.authz import Action, needs_reverification
 from offboard.domain.errors import OffboardError
 
 PAGE_SIZE = 25  # rows per page of the console's lists
@@ -34,9 +35,10 @@ class Console:
         self.auth = auth
         self.csrf = csrf_token_for(request, token)
 
-    def require_recent_verification(self, back: str) -> None:
-        """Sensitive console actions ask for the 6-digit code again after 5 minutes."""
-        if not self.auth.recently_verified(self.request.app.state.services.clock.now()):
+    def require_recent_verification(self, action: Action, back: str) -> None:
+        """Before a form of a SENSITIVE action is handled, ask for the 6-digit code again when
+        the last check is over 5 minutes old (the action would refuse it), and come back here."""
+        if needs_reverification(self.auth.actor, action, self.request.app.state.services.clock.now()):
             raise SignInRequired("/reverify?next=" + quote(safe_next(back)))
 
     @property

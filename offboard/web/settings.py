@@ -56,7 +56,7 @@ def policy_page(request: Request, c: Console = Depends(console)):
 async def policy_submit(request: Request, c: Console = Depends(console)):
     form = await request.form()
     check_csrf(request, session_token(request), str(form.get("csrf", ""))[:128])
-    c.require_recent_verification("/settings/policy")
+    c.require_recent_verification(Action.MANAGE_ADMINS, "/settings/policy")
     pairs = [f"{key}={str(form.get(key, ''))[:32]}" for key in SETTINGS if key in form]
     try:
         changes = parse_assignments(pairs)

@@ -42,3 +42,17 @@ def test_issue_8_every_permission_check_lives_in_the_actions():
     assert outside == []
     inside = [p for p in (ROOT / "actions").rglob("*.py") if "require(" in p.read_text(encoding="utf-8")]
     assert len(inside) >= 8  # the scan sees the calls where they belong
+
+
+def test_issue_8_a_change_checks_its_permission_through_the_unit_of_work():
+    """A change calls `uow.require(...)`, which also asks a console session for a recent second
+    factor before a SENSITIVE action; `require(uow.actor, ...)` would skip that."""
+    bypass = []
+    for path in (ROOT / "actions").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("require", "require_scope", "require_fresh") and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Attribute) and first.attr == "actor" and getattr(first.value, "id", "") == "uow":
+                    bypass.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert bypass == []
+    assert sum(p.read_text(encoding="utf-8").count("uow.require(") for p in (ROOT / "actions").rglob("*.py")) >= 20

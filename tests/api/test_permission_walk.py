@@ -1,0 +1,249 @@
+"""SPEC §3.2, issue 8 item 4: every permission check lives in the action layer. Each route of the
+API and each console form is sent a valid request, and the test records which checks of
+`offboard.domain.authz` ran and from which module: the request must reach an action in
+`offboard/actions/` that checks the action's permission (an entry point that checked it itself,
+and an action that did not, both fail).
+
+The API requests are the valid ones of test_token_scopes (CASES, VARIANTS), sent with a token
+that holds every scope; the console forms are sent by a signed-in member with the CSRF token.
+Sensitive actions (authz.SENSITIVE) are refused by the action when the session's second factor
+is older than REVERIFY_AFTER, for a token-less console session and an API session alike.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from offboard.actions import exits as exit_actions
+from offboard.actions.context import tenant_transaction
+from offboard.domain import authz
+from offboard.domain.authz import SENSITIVE, Action
+from tests.api.conftest import World, routes, sign_in
+from tests.api.test_token_scopes import (
+    CASES,
+    NOT_A_TOKEN_SCOPE,
+    ROUTE_SCOPE,
+    SCOPES,
+    VARIANTS,
+    _custom_hr_item,
+    _exit,
+    _fresh_code,
+    _member,
+    _own_scheduled_exit,
+    decided_in_python,
+    token_headers,
+)
+from tests.support.db import audit_seq
+
+CHECKS = ("require", "require_scope", "allowed", "require_fresh")
+
+# Routes whose action checks no §3.2 action, and why.
+API_WITHOUT_ACTION = {
+    ("GET", "/api/v1/tokens"): "a member lists their own tokens; a super admin all (list_tokens filters by who asks)",
+    ("GET", "/api/v1/me/inbox"): "what waits for the signed-in member: each section is filtered by allowed() in actions/inbox.py",
+    ("GET", "/api/v1/me"): "the signed-in member's own entry",
+    ("POST", "/api/v1/me/reverify"): "gives the second factor again: the check of the credential itself",
+}
+CONSOLE_SIGN_IN = {
+    ("POST", "/login"): "signs in",
+    ("POST", "/login/totp"): "the second factor of signing in",
+    ("POST", "/reverify"): "gives the second factor again",
+    ("POST", "/logout"): "ends one's own session",
+    ("POST", "/lang"): "the language cookie",
+}
+
+
+@pytest.fixture
+def checks(monkeypatch) -> list[tuple[str, Action]]:
+    """Every call of a check of offboard.domain.authz, as (calling module, action), wherever the
+    function was imported by name."""
+    seen: list[tuple[str, Action]] = []
+
+    def recording(name: str, fn: Callable) -> Callable:
+        def check(actor, action, *args, **kwargs):
+            seen.append((sys._getframe(1).f_globals.get("__name__", ""), Action(action)))
+            return fn(actor, action, *args, **kwargs)
+
+        return check
+
+    originals = {name: getattr(authz, name) for name in CHECKS}
+    for module in [m for name, m in sys.modules.items() if name.startswith("offboard.") and m is not None]:
+        for name, fn in originals.items():
+            if getattr(module, name, None) is fn:
+                monkeypatch.setattr(module, name, recording(name, fn))
+    return seen
+
+
+def checked_in_actions(seen: list[tuple[str, Action]], action: Action) -> bool:
+    return any(module.startswith("offboard.actions.") and checked == action for module, checked in seen)
+
+
+def _api_walk() -> list:
+    cases = [(route, scope, *CASES[route]) for route, scope in ROUTE_SCOPE.items() if scope is not None]
+    return cases + VARIANTS
+
+
+def _label(case) -> str:
+    (method, path), scope = case[0], case[1]
+    return f"{method} {path} [{scope}]"
+
+
+@decided_in_python
+def test_spec_3_2_every_api_route_is_walked_or_has_a_reason(world):
+    served = {(m, p) for m, p, _r in routes(world.app) if p.startswith("/api/v1")}
+    walked = {route for route, *_ in _api_walk()}
+    assert served - walked - set(API_WITHOUT_ACTION) == set(), "give each new API route a valid request in test_token_scopes.CASES"
+    assert set(API_WITHOUT_ACTION) <= served, "API_WITHOUT_ACTION names a route the app does not serve"
+
+
+@decided_in_python
+@pytest.mark.parametrize("case", _api_walk(), ids=_label)
+def test_spec_3_2_every_api_route_reaches_an_action_that_checks_its_permission(world, client, checks, case):
+    route, scope, who, make = case
+    headers = world.operator(world.a.slug) if scope in NOT_A_TOKEN_SCOPE else token_headers(world, who, list(SCOPES))
+    checks.clear()
+    method, url, body = make(world, who)
+    response = client.request(method, url, headers=headers, json=body)
+    # Allowed (the action may still refuse on the data, e.g. nobody to unlock: 409).
+    assert response.status_code < 500 and response.status_code not in (401, 403), f"{_label(case)}: {response.status_code} {response.text[:300]}"
+    assert checked_in_actions(checks, Action(scope)), f"{_label(case)}: no action checked {scope}; checks seen: {checks}"
+
+
+# --- the console's forms --------------------------------------------------------------------------
+
+Form = Callable[[World, str], tuple[str, dict]]  # (world, who) -> (url, form fields)
+
+
+def _planned(w: World) -> dict:
+    member = _member(w)
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        plan = exit_actions.plan(uow, member)
+    return {"member_id": member, "plan_id": plan["plan_id"], "reason_category": "dismissal", "reason": "test"}
+
+
+# (method, path) -> (who, the action it must check, a valid form)
+CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
+    ("POST", "/members/{member_id}/exit/plan"): ("hr", Action.PLAN_EXIT, lambda w, _who: (f"/members/{_member(w)}/exit/plan", {})),
+    ("POST", "/exits"): ("hr", Action.START_REMOVAL, lambda w, _who: ("/exits", _planned(w))),
+    ("POST", "/exits/{exit_id}/cancel"): ("hr", Action.START_REMOVAL, lambda w, _who: (f"/exits/{_exit(w, _member(w), scheduled=True)}/cancel", {})),
+    ("POST", "/exits/{exit_id}/restore"): ("hr", Action.RESTORE, lambda w, who: (f"/exits/{_exit(w, _member(w))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})),
+    ("POST", "/exits/{exit_id}/inherit"): ("hr", Action.INHERIT, lambda w, _who: (f"/exits/{_exit(w, _member(w, customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})),
+    ("POST", "/exits/{exit_id}/transfers/{correlation_id}/result"): (
+        "super",
+        Action.INHERIT,
+        lambda w, _who: (f"/exits/{w.a.extra['exit']}/transfers/{w.a.extra['correlation_id']}/result", {"state": "refused"}),
+    ),
+    ("POST", "/exits/{exit_id}/checklist/{item}/attest"): (
+        "hr",
+        Action.ATTEST_HR,
+        lambda w, _who: (f"/exits/{_exit(w, _member(w))}/checklist/{_custom_hr_item(w)}/attest", {"evidence": "badge returned"}),
+    ),
+    ("POST", "/exits/{exit_id}/grants/ack"): ("it", Action.ATTEST_IT, lambda w, _who: (f"/exits/{_exit(w, _member(w, grants=1))}/grants/ack", {"evidence": "CRM told"})),
+    ("POST", "/exits/{exit_id}/reimbursements/close"): (
+        "hr",
+        Action.ATTEST_HR,
+        lambda w, _who: (f"/exits/{_exit(w, _member(w, open_reimbursement=True))}/reimbursements/close", {"evidence": "settled (BX-1)"}),
+    ),
+    ("POST", "/exits/{exit_id}/signoff"): ("it", Action.ATTEST_IT, lambda w, _who: (f"/exits/{_exit(w, _member(w))}/signoff", {"role": "it"})),
+    ("POST", "/inbox/unlock/{member_id}"): ("super", Action.FREEZE, lambda w, _who: (f"/inbox/unlock/{_member(w)}", {})),
+    ("POST", "/me/exit"): ("member", Action.VOLUNTARY_EXIT, lambda w, who: ("/me/exit", {"reason": "new job", "confirm": w.a[who].userid})),
+    ("POST", "/settings/policy"): ("super", Action.MANAGE_ADMINS, lambda w, _who: ("/settings/policy", {"customer_limit": "15000"})),
+}
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _console_posts(world: World) -> set[tuple[str, str]]:
+    return {(m, p) for m, p, _r in routes(world.app) if m == "POST" and not p.startswith("/api/") and not p.startswith("/scim")}
+
+
+@decided_in_python
+def test_spec_3_2_every_console_form_is_walked_or_has_a_reason(world):
+    posts = _console_posts(world)
+    assert posts - set(CONSOLE_FORMS) - set(CONSOLE_SIGN_IN) == set(), "give each new console form a valid request in CONSOLE_FORMS"
+    assert set(CONSOLE_FORMS) | set(CONSOLE_SIGN_IN) <= posts, "CONSOLE_FORMS names a form the console does not serve"
+
+
+@decided_in_python
+@pytest.mark.parametrize("route", list(CONSOLE_FORMS), ids=" ".join)
+def test_spec_3_2_every_console_form_reaches_an_action_that_checks_its_permission(world, checks, route):
+    who, action, form = CONSOLE_FORMS[route]
+    client = world.client()
+    csrf = sign_in(client, world, world.a, who)
+    url, fields = form(world, who)
+    checks.clear()
+    response = client.post(url, data={**fields, "csrf": csrf})
+    assert response.status_code < 500 and response.status_code not in (401, 403), f"{route}: {response.status_code} {response.text[:300]}"
+    assert "/reverify" not in response.headers.get("location", ""), f"{route}: asked to re-verify right after signing in"
+    assert checked_in_actions(checks, action), f"{route}: no action checked {action}; checks seen: {checks}"
+
+
+# --- the sensitive set, read by the action layer ----------------------------------------------------
+
+
+def test_spec_3_2_the_sensitive_set_names_actions_and_spares_the_restore():
+    assert SENSITIVE <= set(Action)
+    assert Action.RESTORE not in SENSITIVE, "a restore asks for a code of its own (R-EXIT-6)"
+    assert Action.READ_DIRECTORY not in SENSITIVE and Action.PLAN_EXIT not in SENSITIVE
+
+
+@decided_in_python
+@pytest.mark.parametrize(
+    "route",
+    [r for r, (_who, action, _f) in CONSOLE_FORMS.items() if action in SENSITIVE and r != ("POST", "/me/exit")],
+    ids=" ".join,
+)
+def test_spec_3_2_a_sensitive_console_form_after_five_minutes_asks_for_the_code_and_changes_nothing(world, route):
+    who, _action, form = CONSOLE_FORMS[route]
+    client = world.client()
+    csrf = sign_in(client, world, world.a, who)
+    url, fields = form(world, who)
+    world.clock.advance(minutes=6)
+    before = audit_seq(world.services, world.a.slug)
+    response = client.post(url, data={**fields, "csrf": csrf})
+    assert response.status_code == 303 and response.headers["location"].startswith("/reverify?next="), f"{route}: {response.status_code} {response.headers}"
+    assert audit_seq(world.services, world.a.slug) == before, f"{route}: asked for the code, yet something changed"
+
+
+@decided_in_python
+def test_spec_3_2_an_api_session_past_five_minutes_is_refused_by_the_action_not_the_route(world, checks):
+    """A console session calling the JSON API (the console's own scripts do): the refusal comes
+    from the action (authz.require_fresh called from offboard.actions), as reverification_required."""
+    client = world.client()
+    csrf = sign_in(client, world, world.a, "hr")
+    exit_id = _exit(world, _member(world, customers=1))
+    world.clock.advance(minutes=6)
+    checks.clear()
+    before = audit_seq(world.services, world.a.slug)
+    response = client.post(f"/api/v1/exits/{exit_id}/inherit", json={"kind": "external_contact", "to": "alpha-member"}, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 401 and response.json()["error"] == "reverification_required", response.text
+    assert any(module.startswith("offboard.actions.") and action == Action.INHERIT for module, action in checks if module), checks
+    assert audit_seq(world.services, world.a.slug) == before
+    world.clock.advance(seconds=30)
+    assert client.post("/api/v1/me/reverify", json={"code": world.a["hr"].code(world.clock)}, headers={"X-CSRF-Token": csrf}).status_code == 204
+    again = client.post(f"/api/v1/exits/{exit_id}/inherit", json={"kind": "external_contact", "to": "alpha-member"}, headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 200, again.text
+
+
+@decided_in_python
+def test_spec_3_2_a_token_is_not_prompted_and_a_member_without_roles_has_nothing_to_give(world, client):
+    headers = token_headers(world, "hr", list(SCOPES))
+    exit_id = _exit(world, _member(world, customers=1))
+    world.clock.advance(minutes=30)
+    response = client.post(f"/api/v1/exits/{exit_id}/inherit", json={"kind": "external_contact", "to": "alpha-member"}, headers=headers)
+    assert response.status_code == 200, response.text
+    member = world.client()
+    csrf = sign_in(member, world, world.a, "member")
+    world.clock.advance(minutes=30)
+    own = _own_scheduled_exit(world, "member")
+    cancelled = member.post(f"/exits/{own}/cancel", data={"csrf": csrf})
+    assert cancelled.status_code == 303 and "/reverify" not in cancelled.headers["location"], cancelled.headers
+
+
+def test_spec_3_2_reverify_after_is_five_minutes():
+    assert authz.REVERIFY_AFTER == timedelta(minutes=5)
