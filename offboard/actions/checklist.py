@@ -18,11 +18,9 @@ from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
 from offboard.domain.vocabulary import GrantStatus, ReimbursementStatus, DeviceStatus, ExitState, Role
-from offboard.store import repo
+from offboard.store import access_cut, repo
 from offboard.store.tables import (
-    api_tokens,
     app_grants,
-    attendance_records,
     checklist_attestations,
     checklist_items,
     devices,
@@ -31,8 +29,6 @@ from offboard.store.tables import (
     members,
     messages,
     reimbursements,
-    roles,
-    sessions,
 )
 from offboard.store.transfers import count_owned, open_counts
 
@@ -56,13 +52,8 @@ def facts(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> cl.
     return cl.Facts(
         open_by_kind=open_counts(conn, tenant_id, exit_row.id) if counting else {},
         owned_by_kind=owned,
-        unarchived_attendance=count(attendance_records, attendance_records.c.member_id == mid, attendance_records.c.archived_at.is_(None)),
         open_reimbursements=count(reimbursements, reimbursements.c.member_id == mid, reimbursements.c.status == ReimbursementStatus.OPEN),
-        admin_roles=count(roles, roles.c.member_id == mid, roles.c.role.in_([Role.SUPER_ADMIN, Role.ADMIN])),
-        unacknowledged_grants=count(app_grants, app_grants.c.member_id == mid, app_grants.c.status.in_([GrantStatus.ACTIVE, GrantStatus.REAUTH_REQUIRED])),
-        live_sessions=count(sessions, sessions.c.member_id == mid, sessions.c.revoked_at.is_(None), sessions.c.expires_at > now),
-        live_tokens=count(api_tokens, api_tokens.c.member_id == mid, api_tokens.c.revoked_at.is_(None)),
-        devices_not_wiped=count(devices, devices.c.member_id == mid, devices.c.status.in_([DeviceStatus.ACTIVE, DeviceStatus.WIPE_PENDING])),
+        **access_cut.remaining(conn, tenant_id, mid, now),
         sealed=exit_row.state == ExitState.FINALIZED,
         attested=attested,
     )

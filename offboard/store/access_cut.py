@@ -1,9 +1,10 @@
 """The access cut of an exit (R-EXIT-1) and its inverse on restore (R-EXIT-6), as data.
 
 Each step names a table of the member's access, the state it leaves and the state it enters;
-`cut` applies every step (one statement each), `restore` applies their inverses. A freeze
-(R-EXC-1) reuses the same steps instead of writing its own copy. Headcounts and the member's
-own status are not steps: they are counted, not flipped (offboard.store.org).
+`cut` applies every step (one statement each), `restore` applies their inverses, and
+`remaining` counts, for the exit checklist (items 3, 6, 8 and 12), what each step still has to
+do. A freeze (R-EXC-1) reuses the same steps instead of writing its own copy. Headcounts and
+the member's own status are not steps: they are counted, not flipped (offboard.store.org).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, update
+from sqlalchemy import Column, Connection, Table, func, select, update
 
-from offboard.domain.vocabulary import DeviceStatus, GrantStatus, RoleStatus
+from offboard.domain.vocabulary import DeviceStatus, GrantStatus, Role, RoleStatus
 from offboard.store.tables import api_tokens, app_grants, attendance_records, devices, roles, sessions
 
 
@@ -26,6 +27,8 @@ class CutStep:
     cut_values: Any  # (now) -> values written by the cut
     cut_rows: Any  # (table, since) -> clause: the rows the cut of `since` changed, for restore
     restore_values: dict[str, Any] | None  # None: a revoked credential is never given back
+    fact: str  # the field of offboard.domain.checklist.Facts that counts what is left
+    left: Any  # (table, now) -> clause: the rows the checklist still counts as not done
 
 
 def _eq(column: str, value: Any):
@@ -37,9 +40,38 @@ def _is_null(column: str):
 
 
 STEPS: tuple[CutStep, ...] = (
-    CutStep("sessions", sessions, _is_null("revoked_at"), lambda now: {"revoked_at": now}, lambda t, since: t.c.revoked_at >= since, None),
-    CutStep("personal_tokens", api_tokens, _is_null("revoked_at"), lambda now: {"revoked_at": now}, lambda t, since: t.c.revoked_at >= since, None),
-    CutStep("roles", roles, _eq("status", RoleStatus.ACTIVE), lambda now: {"status": RoleStatus.SUSPENDED}, lambda t, since: t.c.status == RoleStatus.SUSPENDED, {"status": RoleStatus.ACTIVE}),
+    CutStep(
+        "sessions",
+        sessions,
+        _is_null("revoked_at"),
+        lambda now: {"revoked_at": now},
+        lambda t, since: t.c.revoked_at >= since,
+        None,
+        "live_sessions",
+        lambda t, now: t.c.revoked_at.is_(None) & (t.c.expires_at > now),
+    ),
+    CutStep(
+        "personal_tokens",
+        api_tokens,
+        _is_null("revoked_at"),
+        lambda now: {"revoked_at": now},
+        lambda t, since: t.c.revoked_at >= since,
+        None,
+        "live_tokens",
+        lambda t, now: t.c.revoked_at.is_(None),
+    ),
+    # Suspended at the exit; item 6 stays open while an admin role is held at all (handed over).
+    CutStep(
+        "roles",
+        roles,
+        _eq("status", RoleStatus.ACTIVE),
+        lambda now: {"status": RoleStatus.SUSPENDED},
+        lambda t, since: t.c.status == RoleStatus.SUSPENDED,
+        {"status": RoleStatus.ACTIVE},
+        "admin_roles",
+        lambda t, now: t.c.role.in_([Role.SUPER_ADMIN, Role.ADMIN]),
+    ),
+    # Item 12 stays open until the wipe is attested: wipe_pending still counts.
     CutStep(
         "devices",
         devices,
@@ -47,8 +79,10 @@ STEPS: tuple[CutStep, ...] = (
         lambda now: {"status": DeviceStatus.WIPE_PENDING, "updated_at": now},
         lambda t, since: t.c.status == DeviceStatus.WIPE_PENDING,
         {"status": DeviceStatus.ACTIVE},
+        "devices_not_wiped",
+        lambda t, now: t.c.status.in_([DeviceStatus.ACTIVE, DeviceStatus.WIPE_PENDING]),
     ),
-    # R-POST-1: each grant stays "re-authorization required" until acknowledged.
+    # R-POST-1: each grant stays "re-authorization required" until acknowledged (item 8).
     CutStep(
         "app_grants",
         app_grants,
@@ -56,8 +90,19 @@ STEPS: tuple[CutStep, ...] = (
         lambda now: {"status": GrantStatus.REAUTH_REQUIRED, "revoked_at": now},
         lambda t, since: t.c.status == GrantStatus.REAUTH_REQUIRED,
         {"status": GrantStatus.ACTIVE, "revoked_at": None},
+        "unacknowledged_grants",
+        lambda t, now: t.c.status.in_([GrantStatus.ACTIVE, GrantStatus.REAUTH_REQUIRED]),
     ),
-    CutStep("attendance", attendance_records, _is_null("archived_at"), lambda now: {"archived_at": now}, lambda t, since: t.c.archived_at >= since, {"archived_at": None}),
+    CutStep(
+        "attendance",
+        attendance_records,
+        _is_null("archived_at"),
+        lambda now: {"archived_at": now},
+        lambda t, since: t.c.archived_at >= since,
+        {"archived_at": None},
+        "unarchived_attendance",
+        lambda t, now: t.c.archived_at.is_(None),
+    ),
 )
 
 
@@ -82,3 +127,9 @@ def restore(conn: Connection, tenant_id: int, member_id: int, since: datetime, n
             values["updated_at"] = now
         done[step.name] = conn.execute(update(step.table).where(_member(step.table, tenant_id, member_id), step.cut_rows(step.table, since)).values(**values)).rowcount
     return done
+
+
+def remaining(conn: Connection, tenant_id: int, member_id: int, now: datetime) -> dict[str, int]:
+    """What each step has still to do for the checklist, by its Facts field: one statement."""
+    counts = [select(func.count()).select_from(step.table).where(_member(step.table, tenant_id, member_id), step.left(step.table, now)).scalar_subquery().label(step.fact) for step in STEPS]
+    return dict(conn.execute(select(*counts)).one()._mapping)

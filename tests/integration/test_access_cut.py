@@ -48,3 +48,32 @@ def test_r_exit_1_r_exit_6_cut_then_restore_through_the_registry(services):
     # INV-7: what was revoked stays revoked; the member signs in again
     assert _count(company, sessions, sessions.c.member_id == leo, sessions.c.revoked_at.is_(None)) == 0
     assert _count(company, api_tokens, api_tokens.c.member_id == leo, api_tokens.c.revoked_at.is_(None)) == 0
+
+
+def test_r_exit_1_the_checklist_counts_what_each_step_left_from_the_same_registry(services):
+    """Items 3, 6, 8 and 12 read their facts from access_cut.remaining: one count per step,
+    named by the Facts field it fills, so a new step is counted by the checklist too."""
+    from dataclasses import fields
+
+    from offboard.actions.checklist import checklist
+    from offboard.domain.authz import OPERATOR
+    from offboard.domain.checklist import Facts
+    from offboard.store import repo
+
+    assert {s.fact for s in access_cut.STEPS} <= {f.name for f in fields(Facts)}
+    company = make_company(services)
+    give_records(company, "leo")
+    act(company, None, role_actions.grant_role, "leo", "admin", scope=[company.departments["Legal"]])
+    open_session(company, "leo")
+    leo = company["leo"]
+    with services.db.read() as conn:
+        before = access_cut.remaining(conn, company.tenant_id, leo, services.clock.now())
+    assert before == {"live_sessions": 1, "live_tokens": before["live_tokens"], "admin_roles": 1, "devices_not_wiped": 2, "unacknowledged_grants": 2, "unarchived_attendance": 1}
+    exit_ = start(company, "leo", by=None)  # HR may not remove an admin (SPEC §3.2)
+    with services.db.read() as conn:
+        after = access_cut.remaining(conn, company.tenant_id, leo, services.clock.now())
+        items = {i["key"]: i for i in checklist(conn, repo.tenant_by_id(conn, company.tenant_id), OPERATOR, exit_["id"], services.clock.now())["items"]}
+    # The cut revoked and archived; wipes and grants wait for IT, the admin role for a handover.
+    assert after == {"live_sessions": 0, "live_tokens": 0, "admin_roles": 1, "devices_not_wiped": 2, "unacknowledged_grants": 2, "unarchived_attendance": 0}
+    assert items["attendance_archived"]["done"] and not items["admin_rights"]["done"] and not items["third_party_reauth"]["done"]
+    assert items["access_revoked"]["detail"] == {"sessions": 0, "tokens": 0, "devices": 2}
