@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.crypto.secrets import hash_password
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor, Target, require
+from offboard.domain.authz import Action, Target
 from offboard.domain.errors import Conflict, ValidationError, error
-from offboard.domain.org import coverage_delta, subtree_upper_bound
-from offboard.domain.vocabulary import PRESENT_STATUSES, USERID_HOLDING_STATUSES, MemberStatus, Role
+from offboard.domain.org import coverage_delta
+from offboard.domain.vocabulary import PRESENT_STATUSES, USERID_HOLDING_STATUSES, MemberStatus
 from offboard.store import ids, repo
 from offboard.store.org import shift_headcounts
-from offboard.store.transfers import count_owned
 from offboard.store.tables import (
     credentials,
     departments,
     member_departments,
     members,
-    roles,
 )
 
 PROFILE_FIELDS = ("name", "email", "mobile", "title", "external_id", "region")
@@ -246,117 +244,3 @@ def set_credentials(uow: UnitOfWork, ref: int | str, *, password: str | None = N
     else:
         conn.execute(insert(credentials).values(tenant_id=tid, member_id=member.id, **values))
     uow.audit("member.credentials_set", [f"member:{member.id}"], {"password": password is not None, "totp": totp_secret is not None})
-
-
-def list_members(
-    conn: Connection,
-    tenant_id: int,
-    actor: Actor,
-    *,
-    status: str | None = None,
-    department_id: int | None = None,
-    role: str | None = None,
-    query: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> dict[str, Any]:
-    """A page of members with filters; a scoped admin sees only their departments' members."""
-    require(actor, Action.READ_DIRECTORY)
-    if not 1 <= limit <= 500 or offset < 0:
-        raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
-    where = [members.c.tenant_id == tenant_id]
-    if status:
-        where.append(members.c.status == v.choice(status, MemberStatus, "status"))
-    paths: list[str] = []
-    if department_id is not None:
-        paths = [repo.department_by_id(conn, tenant_id, department_id).path]
-    if actor.kind == "member" and not any(g.role != Role.ADMIN for g in actor.roles):
-        scope = [p for g in actor.roles for p in g.scope_paths]
-        paths = [p for p in paths if any(p.startswith(s) for s in scope)] if paths else scope
-        if not paths:
-            return {"total": 0, "limit": limit, "offset": offset, "items": []}
-    if paths:
-        in_dept = (
-            select(member_departments.c.member_id)
-            .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
-            .where(
-                member_departments.c.tenant_id == tenant_id,
-                or_(*[and_(departments.c.path >= p, departments.c.path < subtree_upper_bound(p)) for p in paths]),
-            )
-        )
-        where.append(members.c.id.in_(in_dept))
-    if role:
-        v.choice(role, Role, "role")
-        where.append(members.c.id.in_(select(roles.c.member_id).where(roles.c.tenant_id == tenant_id, roles.c.role == role, roles.c.status == "active")))
-    if query:
-        # The query is text to find, not a pattern: % _ and the escape character match themselves.
-        like = "%" + v.clean(query, "search").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(or_(*(column.ilike(like, escape="\\") for column in (members.c.userid, members.c.name, members.c.email))))
-    total = conn.execute(select(func.count()).select_from(members).where(*where)).scalar_one()
-    rows = conn.execute(select(members).where(*where).order_by(members.c.id).limit(limit).offset(offset)).all()
-    primary = _primary_departments(conn, tenant_id, [r.id for r in rows])
-    role_map = _roles_of(conn, tenant_id, [r.id for r in rows])
-    items = [
-        {
-            "id": r.id,
-            "userid": r.userid,
-            "name": r.name,
-            "email": r.email,
-            "title": r.title,
-            "status": r.status,
-            "department": primary.get(r.id),
-            "roles": role_map.get(r.id, []),
-        }
-        for r in rows
-    ]
-    return {"total": total, "limit": limit, "offset": offset, "items": items}
-
-
-def _primary_departments(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[int, str]:
-    if not member_ids:
-        return {}
-    rows = conn.execute(
-        select(member_departments.c.member_id, departments.c.name)
-        .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
-        .where(member_departments.c.tenant_id == tenant_id, member_departments.c.member_id.in_(member_ids), member_departments.c.is_primary)
-    )
-    return {r.member_id: r.name for r in rows}
-
-
-def _roles_of(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[int, list[str]]:
-    result: dict[int, list[str]] = {}
-    if not member_ids:
-        return result
-    for r in conn.execute(select(roles.c.member_id, roles.c.role, roles.c.rank, roles.c.status).where(roles.c.tenant_id == tenant_id, roles.c.member_id.in_(member_ids)).order_by(roles.c.role)):
-        label = f"{r.role}:{r.rank}" if r.rank else r.role
-        result.setdefault(r.member_id, []).append(label if r.status == "active" else f"{label} ({r.status})")
-    return result
-
-
-def owned_resource_counts(conn: Connection, tenant_id: int, member_id: int) -> dict[str, int]:
-    """What the member owns now, counted exactly as planning and inheritance count it."""
-    return {kind.value: n for kind, n in count_owned(conn, tenant_id, member_id).items()}
-
-
-def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str) -> dict[str, Any]:
-    member = repo.member_ref(conn, tenant_id, ref)
-    if actor.member_id != member.id:
-        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
-    manager = repo.member_by_id(conn, tenant_id, member.manager_id).userid if member.manager_id else None
-    return {
-        "id": member.id,
-        "userid": member.userid,
-        "external_id": member.external_id,
-        "name": member.name,
-        "email": member.email,
-        "mobile": member.mobile,
-        "title": member.title,
-        "region": member.region,
-        "status": member.status,
-        "manager": manager,
-        "version": member.version,
-        "departments": [{"id": r.department_id, "name": r.name, "path": r.path, "primary": bool(r.is_primary)} for r in repo.member_department_rows(conn, tenant_id, member.id)],
-        "roles": [{"role": r.role, "rank": r.rank, "status": r.status, "scope": r.scope, "permissions": r.permissions} for r in repo.member_roles(conn, tenant_id, member.id)],
-        "resources": owned_resource_counts(conn, tenant_id, member.id),
-        "created_at": member.created_at.isoformat(),
-    }

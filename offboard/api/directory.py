@@ -17,6 +17,8 @@ from offboard.actions.tenants import create_tenant, list_tenants
 from offboard.api.deps import TenantScope, authenticated, services, tenant_scope
 from offboard.api.schemas import DbId, DepartmentCreate, DepartmentUpdate, MemberCreate, MemberUpdate, RoleGrant, TenantCreate, TokenCreate
 from offboard.domain.errors import NotFound, error
+from offboard.queries import members as members_q
+from offboard.queries.members import MemberDetail, MemberPage
 
 router = APIRouter(prefix="/api/v1")
 PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -79,39 +81,39 @@ def get_members(
     q: Annotated[str | None, Query(max_length=64, description="Part of userid, name or email.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
+) -> MemberPage:
     with _read(request, scope) as (conn, tenant, actor):
-        return member_actions.list_members(conn, tenant.id, actor, status=status, department_id=department, role=role, query=q, limit=limit, offset=offset)
+        return members_q.list_members(conn, tenant.id, actor, status=status, department_id=department, role=role, query=q, limit=limit, offset=offset)
 
 
 @router.post("/members", status_code=201, tags=["members"])
-def post_member(request: Request, body: MemberCreate, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_member(request: Request, body: MemberCreate, scope: TenantScope = Depends(tenant_scope)) -> MemberDetail:
     fields = body.model_dump()
     fields["manager_userid"] = fields.pop("manager")
     with _write(request, scope) as uow:
         member_id = member_actions.add_member(uow, **fields)
-        return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
+        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 
 @router.get("/members/{member_id}", tags=["members"], summary="A member with departments, roles and owned resources")
-def get_member(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def get_member(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> MemberDetail:
     with _read(request, scope) as (conn, tenant, actor):
-        return member_actions.show_member(conn, tenant.id, actor, member_id)
+        return members_q.show_member(conn, tenant.id, actor, member_id)
 
 
 @router.patch("/members/{member_id}", tags=["members"])
-def patch_member(request: Request, member_id: PathId, body: MemberUpdate, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def patch_member(request: Request, member_id: PathId, body: MemberUpdate, scope: TenantScope = Depends(tenant_scope)) -> MemberDetail:
     changes = body.model_dump(exclude_unset=True, exclude={"department_ids", "manager", "clear_manager"})
     with _write(request, scope) as uow:
         member_actions.update_member(uow, member_id, changes=changes, department_ids=body.department_ids, manager_userid=body.manager, clear_manager=body.clear_manager)
-        return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
+        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 
 @router.post("/members/{member_id}/roles", status_code=201, tags=["members"], summary="Grant a role")
-def post_role(request: Request, member_id: PathId, body: RoleGrant, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_role(request: Request, member_id: PathId, body: RoleGrant, scope: TenantScope = Depends(tenant_scope)) -> MemberDetail:
     with _write(request, scope) as uow:
         role_actions.grant_role(uow, member_id, body.role, rank=body.rank, scope=body.scope, permissions=body.permissions)
-        return member_actions.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
+        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
 
 
 @router.delete("/members/{member_id}/roles/{role}", status_code=204, tags=["members"], summary="Remove a role (never the last super admin)")

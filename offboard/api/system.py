@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -10,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from offboard.actions import audit as audit_actions
-from offboard.actions import members as member_actions
 from offboard.actions import outbox as outbox_actions
 from offboard.actions.context import tenant_read
 from offboard.actions.auth import verify_second_factor
@@ -19,6 +19,8 @@ from offboard.api.deps import TenantScope, services, session_token, tenant_scope
 from offboard.api.schemas import Strict
 from offboard.crypto.secrets import equal
 from offboard.domain.errors import Forbidden, ValidationError, error
+from offboard.queries import members as members_q
+from offboard.queries.members import MemberDetail
 
 router = APIRouter()
 
@@ -74,13 +76,29 @@ def get_audit_verify(request: Request, scope: TenantScope = Depends(tenant_scope
         return audit_actions.verify_chain(conn, tenant, actor)
 
 
-@router.get("/api/v1/me", tags=["me"], summary="The signed-in member")
-def get_me(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SignedInMember(MemberDetail):
+    kind: str = "member"
+    tenant: str = ""
+
+
+@dataclass(frozen=True)
+class SignedInToken:
+    """An operator or a tenant service token: no person, the scopes it carries."""
+
+    kind: str
+    tenant: str | None
+    scopes: list[str]
+
+
+@router.get("/api/v1/me", tags=["me"], summary="The signed-in member, or the token's kind and scopes")
+def get_me(request: Request, scope: TenantScope = Depends(tenant_scope)) -> SignedInMember | SignedInToken:
     actor = scope.auth.actor
     if actor.kind != "member":
-        return {"kind": actor.kind, "tenant": scope.slug, "scopes": sorted(actor.scopes or [])}
+        return SignedInToken(actor.kind, scope.slug, sorted(actor.scopes or []))
     with tenant_read(services(request), scope.slug, actor=actor) as (conn, tenant, fresh):
-        return {"kind": "member", "tenant": scope.slug, **member_actions.show_member(conn, tenant.id, fresh, actor.member_id)}
+        detail = members_q.show_member(conn, tenant.id, fresh, actor.member_id)
+    return SignedInMember(**{f.name: getattr(detail, f.name) for f in fields(detail)}, tenant=scope.slug)
 
 
 class Reverify(Strict):

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from offboard.actions import departments as dept_actions
+from offboard.queries import members as members_q
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
@@ -135,14 +136,14 @@ def member_list(
 ) -> None:
     """List members, with filters and pages."""
     with reading(by) as (conn, tenant, actor):
-        page = member_actions.list_members(conn, tenant.id, actor, status=status, department_id=department, role=role, query=search, limit=limit, offset=offset)
+        page = members_q.list_members(conn, tenant.id, actor, status=status, department_id=department, role=role, query=search, limit=limit, offset=offset)
     if json_out:
         emit_json(page)
         return
     table(
-        f"{page['offset'] + 1}-{page['offset'] + len(page['items'])} / {page['total']}" if page["items"] else "0",
+        f"{page.offset + 1}-{page.offset + len(page.items)} / {page.total}" if page.items else "0",
         ["id", "userid", "name", "department", "title", "status", "roles"],
-        [[m["id"], m["userid"], m["name"], m["department"], m["title"], m["status"], ", ".join(m["roles"])] for m in page["items"]],
+        [[m.id, m.userid, m.name, m.department, m.title, m.status, ", ".join(m.roles)] for m in page.items],
     )
 
 
@@ -150,26 +151,26 @@ def member_list(
 def member_show(userid: str, by: ByOpt = None, json_out: JsonOpt = False) -> None:
     """A member with departments, roles and owned resources by kind."""
     with reading(by) as (conn, tenant, actor):
-        data = member_actions.show_member(conn, tenant.id, actor, userid)
+        data = members_q.show_member(conn, tenant.id, actor, userid)
     if json_out:
         emit_json(data)
         return
     kv(
-        f"{data['name']} ({data['userid']})",
+        f"{data.name} ({data.userid})",
         [
-            ("id", data["id"]),
-            ("status", data["status"]),
-            ("email", data["email"]),
-            ("mobile", data["mobile"]),
-            ("title", data["title"]),
-            ("region", data["region"]),
-            ("manager", data["manager"]),
-            ("external_id", data["external_id"]),
-            ("departments", ", ".join(f"{d['name']}{' *' if d['primary'] else ''}" for d in data["departments"])),
-            ("roles", ", ".join(r["role"] + (f":{r['rank']}" if r["rank"] else "") for r in data["roles"]) or "-"),
+            ("id", data.id),
+            ("status", data.status),
+            ("email", data.email),
+            ("mobile", data.mobile),
+            ("title", data.title),
+            ("region", data.region),
+            ("manager", data.manager),
+            ("external_id", data.external_id),
+            ("departments", ", ".join(f"{d.name}{' *' if d.primary else ''}" for d in data.departments)),
+            ("roles", ", ".join(r.role + (f":{r.rank}" if r.rank else "") for r in data.roles) or "-"),
         ],
     )
-    table(None, ["resource kind", "owned"], [[k, n] for k, n in data["resources"].items()])
+    table(None, ["resource kind", "owned"], [[k, n] for k, n in data.resources.items()])
 
 
 @member_app.command("unlock")

