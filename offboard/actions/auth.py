@@ -22,7 +22,6 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 import pyotp
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
@@ -383,9 +382,17 @@ def _touch(conn: Connection, table, where, last_used_at: datetime | None, now: d
         conn.execute(update(table).where(where).where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - TOUCH_EVERY)).values(last_used_at=now))
 
 
-def create_operator_token(services: Services, name: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OperatorTokenCreated:
+    name: str
+    prefix: str
+    token: str  # the plaintext: shown once, never stored
+    operator: bool = True
+
+
+def create_operator_token(services: Services, name: str) -> OperatorTokenCreated:
     name = v.name(name, "token name")
     plaintext, prefix, digest = new_token(None)
     with services.db.write() as conn:
         conn.execute(insert(operator_tokens).values(name=name, prefix=prefix, token_hash=digest, created_at=services.clock.now()))
-    return {"name": name, "prefix": prefix, "token": plaintext, "operator": True}
+    return OperatorTokenCreated(name, prefix, plaintext)

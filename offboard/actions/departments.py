@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor, Target, require
+from offboard.domain.authz import Action, Target
 from offboard.domain.errors import Conflict, ValidationError, error
 from offboard.domain.org import ancestor_ids, check_move, child_path, subtree_upper_bound
 from offboard.domain.vocabulary import PRESENT_STATUSES, DepartmentStatus
 from offboard.store import ids, repo
 from offboard.store.org import move_subtree, recount
-from offboard.store.tables import departments, members
+from offboard.store.tables import departments
 
 
 def add_department(uow: UnitOfWork, name: str, parent_id: int | None = None) -> int:
@@ -96,13 +95,6 @@ def set_leader(uow: UnitOfWork, department_id: int, leader_userid: str | None) -
         leader_id = leader.id
     conn.execute(update(departments).where(departments.c.tenant_id == tid, departments.c.id == dept.id).values(leader_id=leader_id, version=departments.c.version + 1))
     uow.audit("department.leader_set", [f"department:{dept.id}"], {"from": dept.leader_id, "to": leader_id})
-
-
-def list_departments(conn: Connection, tenant_id: int, actor: Actor) -> list[dict[str, Any]]:
-    require(actor, Action.READ_DIRECTORY)
-    leaders = departments.outerjoin(members, (members.c.tenant_id == departments.c.tenant_id) & (members.c.id == departments.c.leader_id))
-    rows = conn.execute(select(departments, members.c.userid.label("leader")).select_from(leaders).where(departments.c.tenant_id == tenant_id).order_by(departments.c.path))
-    return [{"id": r.id, "parent_id": r.parent_id, "name": r.name, "path": r.path, "depth": r.depth, "status": r.status, "headcount": r.headcount, "leader": r.leader} for r in rows]
 
 
 def dissolve_department(uow: UnitOfWork, department_id: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
@@ -17,7 +18,19 @@ from offboard.domain.errors import Conflict, Forbidden, error
 from offboard.domain.org import child_path
 from offboard.domain.vocabulary import DepartmentStatus, Role, SuperAdminRank, TenantStatus
 from offboard.store import ids
-from offboard.store.tables import departments, members, tenants
+from offboard.store.tables import departments, tenants
+
+
+@dataclass(frozen=True)
+class TenantCreated:
+    id: int
+    slug: str
+    name: str
+    region: str
+    profile: str
+    timezone: str
+    root_department_id: int
+    admin_member_id: int
 
 
 def create_tenant(
@@ -32,10 +45,10 @@ def create_tenant(
     timezone: str = "Asia/Shanghai",
     policy_overrides: dict[str, Any] | None = None,
     actor: Actor = OPERATOR,
-) -> dict[str, Any]:
+) -> TenantCreated:
     """Create a tenant with its root department and its primary super admin, in one transaction.
     Enterprises are the operator's (SPEC §3.2): a credential bound to an enterprise never qualifies."""
-    _require_operator(actor)
+    require_operator(actor)
     slug = v.slug(slug)
     name = v.name(name, "enterprise name")
     region = v.region(region)
@@ -84,21 +97,10 @@ def create_tenant(
         uow.audit("department.added", [f"department:{root_id}"], {"name": name, "parent_id": None})
         admin_id = insert_member(uow, userid=admin_userid, name=admin_name, region=region, department_ids=[root_id])
         insert_role(uow, admin_id, Role.SUPER_ADMIN, rank=SuperAdminRank.PRIMARY)
-    return {"id": tenant_id, "slug": slug, "name": name, "region": region, "profile": profile, "timezone": timezone, "root_department_id": root_id, "admin_member_id": admin_id}
+    return TenantCreated(tenant_id, slug, name, region, profile, timezone, root_id, admin_id)
 
 
-def _require_operator(actor: Actor) -> None:
+def require_operator(actor: Actor) -> None:
     if actor.kind != "operator":
         raise error(Forbidden, "operator_only", "Only the operator (a token bound to no enterprise) manages enterprises.")
     require(actor, Action.TENANT_ADMIN)
-
-
-def list_tenants(services: Services, actor: Actor = OPERATOR) -> list[dict[str, Any]]:
-    _require_operator(actor)
-    with services.db.read() as conn:
-        counts = select(members.c.tenant_id, func.count().label("n")).where(members.c.status.in_(["active", "frozen"])).group_by(members.c.tenant_id).subquery()
-        rows = conn.execute(select(tenants, func.coalesce(counts.c.n, 0).label("members")).outerjoin(counts, counts.c.tenant_id == tenants.c.id).order_by(tenants.c.slug))
-        return [
-            {"id": r.id, "slug": r.slug, "name": r.name, "region": r.region, "profile": r.profile, "timezone": r.timezone, "status": r.status, "members": r.members, "audit_events": r.audit_seq}
-            for r in rows
-        ]

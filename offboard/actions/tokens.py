@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.crypto.secrets import new_token
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor
+from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.store import ids
-from offboard.store.tables import api_tokens, members
+from offboard.store.tables import api_tokens
 
 SCOPES = tuple(a.value for a in Action if a != Action.TENANT_ADMIN)
 
@@ -35,7 +35,18 @@ def _check_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
-def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str], expires_days: int | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TokenCreated:
+    id: int
+    name: str
+    service: bool
+    scopes: list[str]
+    prefix: str
+    token: str  # the plaintext: in this answer only, never stored
+    expires_at: str | None
+
+
+def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str], expires_days: int | None = None) -> TokenCreated:
     """Create a token and return its plaintext, which is shown once and never stored."""
     name = v.name(name, "token name")
     scopes = _check_scopes(scopes)
@@ -71,33 +82,7 @@ def create_token(uow: UnitOfWork, *, name: str, service: bool, scopes: list[str]
         )
     )
     uow.audit("token.created", [f"token:{token_id}", *([f"member:{owner}"] if owner else [])], {"name": name, "service": service, "scopes": scopes, "prefix": prefix})
-    return {"id": token_id, "name": name, "service": service, "scopes": scopes, "prefix": prefix, "token": plaintext, "expires_at": expires_at.isoformat() if expires_at else None}
-
-
-def list_tokens(conn: Connection, tenant_id: int, actor: Actor) -> list[dict[str, Any]]:
-    query = (
-        select(api_tokens, members.c.userid)
-        .select_from(api_tokens.outerjoin(members, (members.c.tenant_id == api_tokens.c.tenant_id) & (members.c.id == api_tokens.c.member_id)))
-        .where(api_tokens.c.tenant_id == tenant_id)
-        .order_by(api_tokens.c.id)
-    )
-    if actor.kind == "member" and not actor.has("super_admin"):
-        query = query.where(api_tokens.c.member_id == actor.member_id)
-    return [
-        {
-            "id": r.id,
-            "name": r.name,
-            "owner": r.userid,
-            "service": r.member_id is None,
-            "prefix": r.prefix,
-            "scopes": r.scopes,
-            "created_at": r.created_at.isoformat(),
-            "expires_at": r.expires_at.isoformat() if r.expires_at else None,
-            "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
-            "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
-        }
-        for r in conn.execute(query)
-    ]
+    return TokenCreated(token_id, name, service, scopes, prefix, plaintext, expires_at.isoformat() if expires_at else None)
 
 
 def revoke_token(uow: UnitOfWork, token_id: int) -> None:

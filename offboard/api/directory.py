@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -13,11 +14,14 @@ from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
 from offboard.actions.auth import Authenticated
 from offboard.actions.context import tenant_read, tenant_transaction
-from offboard.actions.tenants import create_tenant, list_tenants
+from offboard.actions.tenants import TenantCreated, create_tenant
+from offboard.actions.tokens import TokenCreated
 from offboard.api.deps import TenantScope, authenticated, services, tenant_scope
 from offboard.api.schemas import DbId, DepartmentCreate, DepartmentUpdate, MemberCreate, MemberUpdate, RoleGrant, TenantCreate, TokenCreate
 from offboard.domain.errors import NotFound, error
+from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
+from offboard.queries.directory import DepartmentNode, TenantSummary, TokenInfo
 from offboard.queries.members import MemberDetail, MemberPage
 
 router = APIRouter(prefix="/api/v1")
@@ -32,31 +36,43 @@ def _read(request: Request, scope: TenantScope):
     return tenant_read(services(request), scope.slug, actor=scope.auth.actor)
 
 
+@dataclass(frozen=True)
+class DepartmentAdded:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SignInUnlocked:
+    member_id: int
+    locks_cleared: int  # the throttle rows removed (password and second-factor counters)
+
+
 @router.get("/tenants", tags=["tenants"], summary="List enterprises (operator)")
-def get_tenants(request: Request, auth: Authenticated = Depends(authenticated)) -> list[dict[str, Any]]:
-    return list_tenants(services(request), auth.actor)
+def get_tenants(request: Request, auth: Authenticated = Depends(authenticated)) -> list[TenantSummary]:
+    return directory_q.list_tenants(services(request), auth.actor)
 
 
 @router.post("/tenants", status_code=201, tags=["tenants"], summary="Create an enterprise with its first super admin (operator)")
-def post_tenant(request: Request, body: TenantCreate, auth: Authenticated = Depends(authenticated)) -> dict[str, Any]:
+def post_tenant(request: Request, body: TenantCreate, auth: Authenticated = Depends(authenticated)) -> TenantCreated:
     return create_tenant(services(request), **body.model_dump(), actor=auth.actor)
 
 
 @router.get("/departments", tags=["departments"], summary="The department tree with headcount and status")
-def get_departments(request: Request, scope: TenantScope = Depends(tenant_scope)) -> list[dict[str, Any]]:
+def get_departments(request: Request, scope: TenantScope = Depends(tenant_scope)) -> list[DepartmentNode]:
     with _read(request, scope) as (conn, tenant, actor):
-        return dept_actions.list_departments(conn, tenant.id, actor)
+        return directory_q.list_departments(conn, tenant.id, actor)
 
 
 @router.post("/departments", status_code=201, tags=["departments"])
-def post_department(request: Request, body: DepartmentCreate, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_department(request: Request, body: DepartmentCreate, scope: TenantScope = Depends(tenant_scope)) -> DepartmentAdded:
     with _write(request, scope) as uow:
         dept_id = dept_actions.add_department(uow, body.name, body.parent_id)
-    return {"id": dept_id, "name": body.name}
+    return DepartmentAdded(dept_id, body.name)
 
 
 @router.patch("/departments/{department_id}", tags=["departments"], summary="Move a department or set its leader")
-def patch_department(request: Request, department_id: PathId, body: DepartmentUpdate, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def patch_department(request: Request, department_id: PathId, body: DepartmentUpdate, scope: TenantScope = Depends(tenant_scope)) -> DepartmentNode:
     with _write(request, scope) as uow:
         if body.parent_id is not None:
             dept_actions.move_department(uow, department_id, body.parent_id)
@@ -64,8 +80,8 @@ def patch_department(request: Request, department_id: PathId, body: DepartmentUp
             dept_actions.set_leader(uow, department_id, None if body.clear_leader else body.leader)
         # Read back in the same transaction: a caller who may change but not read is refused
         # before anything is kept, never after.
-        for dept in dept_actions.list_departments(uow.conn, uow.tenant_id, uow.actor):
-            if dept["id"] == department_id:
+        for dept in directory_q.list_departments(uow.conn, uow.tenant_id, uow.actor):
+            if dept.id == department_id:
                 return dept
     # An empty body changes nothing and so never looked the department up.
     raise error(NotFound, "department_not_found", "No department with id {id} in this enterprise.", id=department_id)
@@ -124,19 +140,19 @@ def delete_role(request: Request, member_id: PathId, role: Annotated[str, Path(m
 
 
 @router.post("/members/{member_id}/unlock", tags=["members"], summary="Lift a sign-in lock left by failed passwords or codes")
-def post_unlock(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_unlock(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> SignInUnlocked:
     with _write(request, scope) as uow:
-        return {"member_id": member_id, "locks_cleared": unlock_sign_in(uow, member_id)}
+        return SignInUnlocked(member_id, unlock_sign_in(uow, member_id))
 
 
 @router.get("/tokens", tags=["tokens"])
-def get_tokens(request: Request, scope: TenantScope = Depends(tenant_scope)) -> list[dict[str, Any]]:
+def get_tokens(request: Request, scope: TenantScope = Depends(tenant_scope)) -> list[TokenInfo]:
     with _read(request, scope) as (conn, tenant, actor):
-        return token_actions.list_tokens(conn, tenant.id, actor)
+        return directory_q.list_tokens(conn, tenant.id, actor)
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"], summary="Create a token; its secret is in this answer only")
-def post_token(request: Request, body: TokenCreate, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_token(request: Request, body: TokenCreate, scope: TenantScope = Depends(tenant_scope)) -> TokenCreated:
     with _write(request, scope) as uow:
         return token_actions.create_token(uow, name=body.name, service=body.service, scopes=body.scopes, expires_days=body.expires_days)
 

@@ -16,6 +16,7 @@ from offboard.cli.state import STATE
 from offboard.demo import build_demo
 from offboard.i18n import translate
 from offboard.store import schema
+from offboard.queries.directory import DepartmentNode
 
 
 def demo(
@@ -50,7 +51,7 @@ def demo(
     table(
         translate("Departments", STATE.locale),
         ["id", "department", "headcount", "leader"],
-        [[d["id"], "  " * d["depth"] + d["name"], d["headcount"], d["leader"]] for d in creation_order(summary["departments"])],
+        [[d.id, "  " * d.depth + d.name, d.headcount, d.leader] for d in creation_order(summary["departments"])],
     )
     _logins_table(logins)
     table(translate("Records by kind", STATE.locale), ["kind", "count"], [[k, n] for k, n in summary["counts"].items()])
@@ -58,17 +59,17 @@ def demo(
         run_server(host, port, demo=True)
 
 
-def creation_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def creation_order(rows: list[DepartmentNode]) -> list[DepartmentNode]:
     """The tree depth-first with siblings by id: paths sort as text, so '/1/16/' would precede '/1/2/'."""
-    children: dict[int | None, list[dict[str, Any]]] = {}
+    children: dict[int | None, list[DepartmentNode]] = {}
     for row in rows:
-        children.setdefault(row["parent_id"], []).append(row)
-    ordered: list[dict[str, Any]] = []
-    stack = sorted(children.get(None, []), key=lambda r: r["id"], reverse=True)
+        children.setdefault(row.parent_id, []).append(row)
+    ordered: list[DepartmentNode] = []
+    stack = sorted(children.get(None, []), key=lambda r: r.id, reverse=True)
     while stack:
         row = stack.pop()
         ordered.append(row)
-        stack.extend(sorted(children.get(row["id"], []), key=lambda r: r["id"], reverse=True))
+        stack.extend(sorted(children.get(row.id, []), key=lambda r: r.id, reverse=True))
     return ordered
 
 

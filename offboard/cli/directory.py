@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from offboard.actions import departments as dept_actions
+from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
 from offboard.actions.auth import create_operator_token
 from offboard.actions.sign_in_locks import unlock_sign_in
-from offboard.actions.tenants import create_tenant, list_tenants
+from offboard.actions.tenants import create_tenant
 from offboard.cli.common import ByOpt, JsonOpt, act, ok, parse_ids, reading
 from offboard.cli.output import emit_json, kv, table
 from offboard.cli.state import STATE
@@ -47,14 +48,14 @@ def tenant_create(
 
 @tenant_app.command("list")
 def tenant_list(json_out: JsonOpt = False) -> None:
-    rows = list_tenants(STATE.services())
+    rows = directory_q.list_tenants(STATE.services())
     if json_out:
         emit_json(rows)
         return
     table(
         None,
         ["slug", "name", "region", "profile", "timezone", "status", "members", "audit events"],
-        [[r["slug"], r["name"], r["region"], r["profile"], r["timezone"], r["status"], r["members"], r["audit_events"]] for r in rows],
+        [[r.slug, r.name, r.region, r.profile, r.timezone, r.status, r.members, r.audit_events] for r in rows],
     )
 
 
@@ -236,11 +237,11 @@ def department_leader(department_id: int, leader: Annotated[str | None, typer.Ar
 def department_list(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     """The department tree with headcount and status."""
     with reading(by) as (conn, tenant, actor):
-        rows = dept_actions.list_departments(conn, tenant.id, actor)
+        rows = directory_q.list_departments(conn, tenant.id, actor)
     if json_out:
         emit_json(rows)
         return
-    table(None, ["id", "department", "headcount", "status", "leader"], [[r["id"], "  " * r["depth"] + r["name"], r["headcount"], r["status"], r["leader"]] for r in rows])
+    table(None, ["id", "department", "headcount", "status", "leader"], [[r.id, "  " * r.depth + r.name, r.headcount, r.status, r.leader] for r in rows])
 
 
 @token_app.command("create")
@@ -262,27 +263,27 @@ def token_create(
             emit_json(result)
         else:
             ok("Operator token created. Copy it now, it is not shown again:")
-            typer.echo(result["token"])
+            typer.echo(result.token)
         return
     result = act(lambda u: token_actions.create_token(u, name=name, service=service, scopes=scope or [], expires_days=expires_days), by)
     if json_out:
         emit_json(result)
     else:
-        ok("Token {id} created. Copy it now, it is not shown again:", id=result["id"])
-        typer.echo(result["token"])
+        ok("Token {id} created. Copy it now, it is not shown again:", id=result.id)
+        typer.echo(result.token)
 
 
 @token_app.command("list")
 def token_list(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     with reading(by) as (conn, tenant, actor):
-        rows = token_actions.list_tokens(conn, tenant.id, actor)
+        rows = directory_q.list_tokens(conn, tenant.id, actor)
     if json_out:
         emit_json(rows)
         return
     table(
         None,
         ["id", "name", "owner", "prefix", "scopes", "created", "revoked"],
-        [[r["id"], r["name"], r["owner"] or "(service)", r["prefix"], ",".join(r["scopes"]), r["created_at"][:19], (r["revoked_at"] or "")[:19]] for r in rows],
+        [[r.id, r.name, r.owner or "(service)", r.prefix, ",".join(r.scopes), r.created_at[:19], (r.revoked_at or "")[:19]] for r in rows],
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, select
 
 from offboard.actions import departments as dept_actions
+from offboard.queries import directory as directory_q
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions.context import Services, tenant_transaction
@@ -107,7 +108,7 @@ def _progress(services: Services) -> str:
 def _build_directory(services: Services, plan: CompanyPlan, seed: int) -> None:
     with tenant_transaction(services, DEMO_SLUG) as uow:
         root = plan.departments[0]
-        ids = {root.name: dept_actions.list_departments(uow.conn, uow.tenant_id, OPERATOR)[0]["id"]}
+        ids = {root.name: directory_q.list_departments(uow.conn, uow.tenant_id, OPERATOR)[0].id}
         for d in plan.departments[1:]:
             ids[d.name] = dept_actions.add_department(uow, d.name, ids[d.parent])
         for m in plan.members:
@@ -158,7 +159,7 @@ def demo_logins(services: Services, *, seed: int = DEFAULT_SEED) -> list[dict[st
 def demo_summary(services: Services, *, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     with services.db.read() as conn:
         tenant = repo.tenant_by_slug(conn, DEMO_SLUG)
-        tree = dept_actions.list_departments(conn, tenant.id, OPERATOR)
+        tree = directory_q.list_departments(conn, tenant.id, OPERATOR)
         counts = record_counts(conn, tenant.id)
     return {
         "tenant": {

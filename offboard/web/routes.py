@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from offboard.actions import audit as audit_actions
-from offboard.actions import departments as dept_actions
+from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
 from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_csrf, check_same_origin, csrf_token_for, session_token
@@ -236,8 +236,8 @@ def dashboard(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
         me = members_q.show_member(conn, tenant.id, actor, actor.member_id)
         counts = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
-        tree = dept_actions.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
-    pending = [d for d in tree if d["status"] == "pending_dissolution"]
+        tree = directory_q.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
+    pending = [d for d in tree if d.status == "pending_dissolution"]
     return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending)
 
 
@@ -270,7 +270,7 @@ def members_page(
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
         )
-        tree = dept_actions.list_departments(conn, tenant.id, actor)
+        tree = directory_q.list_departments(conn, tenant.id, actor)
     pages = max(1, -(-result.total // PAGE_SIZE))
     context = dict(c=c, result=result, page=page, pages=pages, q=q or "", status=status or "", role=role or "", department=department, tree=tree)
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "member-table":
@@ -291,7 +291,7 @@ def member_page(request: Request, member_id: Annotated[int, Path(ge=1, le=2**63 
 @router.get("/departments")
 def departments_page(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
-        tree = dept_actions.list_departments(conn, tenant.id, actor)
+        tree = directory_q.list_departments(conn, tenant.id, actor)
     return render(request, "departments.html", c=c, tree=tree)
 
 

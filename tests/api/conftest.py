@@ -132,8 +132,8 @@ class World:
 def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
     title = prefix.title()
     created = create_tenant(services, slug=prefix, name=f"{title} Trading", admin_userid=f"{prefix}-super", admin_name=f"{title} Super")
-    slug, root = created["slug"], created["root_department_id"]
-    member_ids: dict[str, int] = {"super": created["admin_member_id"]}
+    slug, root = created.slug, created.root_department_id
+    member_ids: dict[str, int] = {"super": created.admin_member_id}
     userids = {key: f"{prefix}-{key}" for key in PEOPLE}
     names = {key: f"{title} {key.title()}" for key in PEOPLE}
     secrets_ = {key: pyotp.random_base32() for key in PEOPLE}
@@ -164,9 +164,9 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
             personal[key] = token_actions.create_token(uow, name=f"{key} personal", service=False, scopes=ALL_SCOPES)
         uow.actor = operator
     if extra:
-        extra_ids["lab_hr_token"] = personal["lab-hr"]["id"]
-    people = {key: Person(key, userids[key], names[key], member_ids[key], secrets_[key], personal[key]["token"], personal[key]["id"]) for key in PEOPLE}
-    return Org(slug, created["id"], root, sales, ops, people, service["token"], unscoped["token"], extra_ids)
+        extra_ids["lab_hr_token"] = personal["lab-hr"].id
+    people = {key: Person(key, userids[key], names[key], member_ids[key], secrets_[key], personal[key].token, personal[key].id) for key in PEOPLE}
+    return Org(slug, created.id, root, sales, ops, people, service.token, unscoped["token"], extra_ids)
 
 
 def _unscoped_service_token(uow) -> dict[str, object]:
@@ -211,7 +211,7 @@ def _exit_with_a_waiting_transfer(uow, prefix: str, title: str, department: int)
 def _populate(services: Services) -> tuple[Org, Org, str]:
     a = _build_org(services, "alpha", extra=True)
     b = _build_org(services, "beta", extra=False)
-    return a, b, create_operator_token(services, "operator")["token"]
+    return a, b, create_operator_token(services, "operator").token
 
 
 @pytest.fixture(scope="session")

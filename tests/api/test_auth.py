@@ -55,7 +55,7 @@ def test_inv_7_revoked_personal_token_is_rejected_on_its_next_use(world, client)
 
 def test_inv_7_expired_token_is_rejected(world, client):
     with tenant_transaction(world.services, world.a.slug, by=world.a["it"].userid) as uow:
-        token = token_actions.create_token(uow, name="short", service=False, scopes=["read_directory"], expires_days=1)["token"]
+        token = token_actions.create_token(uow, name="short", service=False, scopes=["read_directory"], expires_days=1).token
     headers = {"Authorization": f"Bearer {token}"}
     world.clock.advance(days=1, seconds=-1)
     assert _me(client, headers).status_code == 200

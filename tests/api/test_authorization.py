@@ -276,7 +276,7 @@ def test_spec_3_2_a_scoped_admin_lists_only_members_of_their_departments(world, 
 @decided_in_python
 def test_spec_3_2_token_scopes_narrow_what_a_super_admin_token_may_do(world, client):
     with tenant_transaction(world.services, world.a.slug, by="alpha-super") as uow:
-        narrow = token_actions.create_token(uow, name="read only", service=False, scopes=["read_directory"])["token"]
+        narrow = token_actions.create_token(uow, name="read only", service=False, scopes=["read_directory"]).token
     headers = {"Authorization": f"Bearer {narrow}"}
     before = audit_seq(world.services, world.a.slug)
     created = client.post("/api/v1/members", headers=headers, json={"userid": "alpha-nope", "name": "Nope"})
@@ -293,7 +293,7 @@ def test_spec_3_2_token_scopes_narrow_what_a_super_admin_token_may_do(world, cli
 def test_spec_3_2_a_narrowed_token_cannot_mint_a_wider_token(world, client):
     """Otherwise a read-only token would be one request away from every scope."""
     with tenant_transaction(world.services, world.a.slug, by="alpha-super") as uow:
-        narrow = token_actions.create_token(uow, name="read only", service=False, scopes=["read_directory", "manage_tokens"])["token"]
+        narrow = token_actions.create_token(uow, name="read only", service=False, scopes=["read_directory", "manage_tokens"]).token
     headers = {"Authorization": f"Bearer {narrow}"}
     for service in (False, True):
         wider = client.post("/api/v1/tokens", headers=headers, json={"name": "wider", "service": service, "scopes": ["manage_directory"]})

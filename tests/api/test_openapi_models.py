@@ -17,9 +17,6 @@ UNTYPED: set[tuple[str, str]] = {
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/audit/verify"),
     ("GET", "/api/v1/checklist/board"),
-    ("GET", "/api/v1/departments"),
-    ("POST", "/api/v1/departments"),
-    ("PATCH", "/api/v1/departments/{department_id}"),
     ("POST", "/api/v1/exits"),
     ("GET", "/api/v1/exits"),
     ("GET", "/api/v1/exits/{exit_id}"),
@@ -35,11 +32,6 @@ UNTYPED: set[tuple[str, str]] = {
     ("POST", "/api/v1/me/exit"),
     ("GET", "/api/v1/me/inbox"),
     ("POST", "/api/v1/members/{member_id}/exit-plans"),
-    ("POST", "/api/v1/members/{member_id}/unlock"),
-    ("GET", "/api/v1/tenants"),
-    ("POST", "/api/v1/tenants"),
-    ("GET", "/api/v1/tokens"),
-    ("POST", "/api/v1/tokens"),
     ("POST", "/api/v1/transfers/{correlation_id}/result"),
 }
 

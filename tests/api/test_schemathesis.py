@@ -74,5 +74,5 @@ def _credentials(world: World, operation) -> dict[str, str]:
     if operation.path.startswith("/api/v1/tenants"):
         return world.operator()
     with tenant_transaction(world.services, world.a.slug, by=world.a["super"].userid) as uow:
-        token = token_actions.create_token(uow, name="fuzz", service=False, scopes=ALL_SCOPES)["token"]
+        token = token_actions.create_token(uow, name="fuzz", service=False, scopes=ALL_SCOPES).token
     return {"Authorization": f"Bearer {token}"}

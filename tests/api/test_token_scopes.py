@@ -164,17 +164,17 @@ def token_headers(w: World, who: str, scopes: list[str]) -> dict[str, str]:
     tenant service token (created by the operator) when `who` is "service"."""
     if not scopes:  # refused by create_token now (scopes_required); such tokens predate that rule
         with tenant_transaction(w.services, w.a.slug) as uow:
-            made = _scopeless_token(uow, None if who == "service" else w.a[who].member_id)
+            plaintext = _scopeless_token(uow, None if who == "service" else w.a[who].member_id)
     elif who == "service":
         with tenant_transaction(w.services, w.a.slug) as uow:
-            made = token_actions.create_token(uow, name=fresh("svc "), service=True, scopes=scopes)
+            plaintext = token_actions.create_token(uow, name=fresh("svc "), service=True, scopes=scopes).token
     else:
         with tenant_transaction(w.services, w.a.slug, w.a[who].userid) as uow:
-            made = token_actions.create_token(uow, name=fresh(f"{who} "), service=False, scopes=scopes)
-    return {"Authorization": f"Bearer {made['token']}", **EN}
+            plaintext = token_actions.create_token(uow, name=fresh(f"{who} "), service=False, scopes=scopes).token
+    return {"Authorization": f"Bearer {plaintext}", **EN}
 
 
-def _scopeless_token(uow, member_id: int | None) -> dict[str, str]:
+def _scopeless_token(uow, member_id: int | None) -> str:
     from sqlalchemy import insert
 
     from offboard.crypto.secrets import new_token
@@ -196,7 +196,7 @@ def _scopeless_token(uow, member_id: int | None) -> dict[str, str]:
             expires_at=None,
         )
     )
-    return {"token": plaintext}
+    return plaintext
 
 
 def all_but(*missing: str) -> list[str]:

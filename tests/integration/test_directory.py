@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from offboard.actions import audit as audit_actions
 from offboard.actions import departments as dept_actions
+from offboard.queries.directory import list_departments
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
@@ -63,7 +64,7 @@ class DirectoryMachine(RuleBasedStateMachine):
         # something worth checking from the first one.
         self.slug = f"sm{next(_slugs)}"
         created = make_tenant(self.services, slug=self.slug, admin="boss")
-        self.root = created["root_department_id"]
+        self.root = created.root_department_id
         self.parent = {self.root: None}  # department -> parent (the model)
         self.member_departments = {"boss": [self.root]}
         self.names = itertools.count(1)
@@ -157,7 +158,7 @@ def test_r_org_1_headcounts_and_paths_hold_under_random_directory_changes(servic
 
 def test_r_org_1_member_in_two_sibling_departments_is_counted_once(services):
     t = make_tenant(services)
-    root = t["root_department_id"]
+    root = t.root_department_id
     a = add_department(services, "A")
     b = add_department(services, "B")
     a1 = add_department(services, "A1", a)
@@ -175,7 +176,7 @@ def test_r_org_1_member_in_two_sibling_departments_is_counted_once(services):
 
 def test_r_org_1_moving_a_subtree_rewrites_paths_and_recounts_both_chains(services):
     t = make_tenant(services)
-    root = t["root_department_id"]
+    root = t.root_department_id
     a = add_department(services, "A")
     b = add_department(services, "B")
     a1 = add_department(services, "A1", a)
@@ -283,7 +284,7 @@ def _setup(services):
     a = add_department(services, "A")
     a1 = add_department(services, "A1", a)
     add_member(services, "amy", [a])
-    return {"root": t["root_department_id"], "a": a, "a1": a1}
+    return {"root": t.root_department_id, "a": a, "a1": a1}
 
 
 BAD_INPUT = [
@@ -410,7 +411,7 @@ def test_inv_8_a_tenant_sees_only_its_own_departments_and_events(services):
     make_tenant(services, slug="globex")
     add_department(services, "Only in acme", slug="acme")
     with tenant_read(services, "globex") as (conn, tenant, actor):
-        names = [d["name"] for d in dept_actions.list_departments(conn, tenant.id, actor)]
+        names = [d.name for d in list_departments(conn, tenant.id, actor)]
     assert names == ["Globex"]
     assert _verify(services, "acme")["ok"] and _verify(services, "globex")["ok"]
     with services.db.read() as conn:

@@ -202,7 +202,7 @@ def test_spec_10_the_outbox_over_http_and_in_the_cli(services, tmp_path):
     company = make_company(services)
     start(company, "leo")
     with tenant_transaction(services, company.slug, "boss") as uow:
-        token = token_actions.create_token(uow, name="ops", service=False, scopes=["read_audit"])["token"]
+        token = token_actions.create_token(uow, name="ops", service=False, scopes=["read_audit"]).token
     with TestClient(create_app(services)) as client:
         page = client.get("/api/v1/outbox", params={"state": "pending"}, headers={"Authorization": f"Bearer {token}"}).json()
         assert page["total"] >= 1 and {i["topic"] for i in page["items"]} >= {"member.exited"}

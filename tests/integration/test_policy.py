@@ -101,7 +101,7 @@ def test_spec_6_policy_over_http_and_in_the_console(services, clock):
     marks what this enterprise overrides."""
     company = make_company(services, profile="wecom")
     with tenant_transaction(services, company.slug, "boss") as uow:
-        token = token_actions.create_token(uow, name="admin", service=False, scopes=["read_directory", "manage_admins"])["token"]
+        token = token_actions.create_token(uow, name="admin", service=False, scopes=["read_directory", "manage_admins"]).token
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
     with TestClient(create_app(services)) as client:
         changed = client.patch("/api/v1/policy", headers=headers, json={"customer_limit": 8000})

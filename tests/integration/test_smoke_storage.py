@@ -1,5 +1,5 @@
 from offboard.actions.context import tenant_read
-from offboard.actions.departments import list_departments
+from offboard.queries.directory import list_departments
 from tests.support.factories import add_department, add_member, make_tenant
 
 
@@ -9,4 +9,4 @@ def test_tenant_is_created_with_root_department_and_super_admin(services):
     add_member(services, "amy", [dept])
     with tenant_read(services, "acme") as (conn, tenant, actor):
         tree = list_departments(conn, tenant.id, actor)
-    assert [(d["name"], d["headcount"]) for d in tree] == [("Acme", 2), ("Sales", 1)]
+    assert [(d.name, d.headcount) for d in tree] == [("Acme", 2), ("Sales", 1)]

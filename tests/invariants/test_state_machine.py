@@ -79,7 +79,7 @@ class ExitMachine(RuleBasedStateMachine):
     def create_tenant(self, profile, customer_limit, placements):
         self.slug = f"xm{next(_slugs)}"
         created = create_tenant(self.services, slug=self.slug, name="Xm", admin_userid="boss", admin_name="Boss", profile=profile, policy_overrides={"customer_limit": customer_limit})
-        root = created["root_department_id"]
+        root = created.root_department_id
         with tenant_transaction(self.services, self.slug) as uow:
             a = dept_actions.add_department(uow, "A", root)
             b = dept_actions.add_department(uow, "B", root)

@@ -72,7 +72,7 @@ class Company:
 
 def make_company(services: Services, slug: str = "acme", *, profile: str = "dingtalk", policy: dict | None = None, per_kind: int = 2) -> Company:
     created = create_tenant(services, slug=slug, name=slug.title(), admin_userid="boss", admin_name="Boss", profile=profile, policy_overrides=policy)
-    root = created["root_department_id"]
+    root = created.root_department_id
     with tenant_transaction(services, slug) as uow:
         sales = dept_actions.add_department(uow, "Sales", root)
         east = dept_actions.add_department(uow, "East", sales)

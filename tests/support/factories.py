@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from offboard.actions import departments, members
 from offboard.actions.context import Services, tenant_transaction
-from offboard.actions.tenants import create_tenant
+from offboard.actions.tenants import TenantCreated, create_tenant
 
 
-def make_tenant(services: Services, slug: str = "acme", admin: str = "boss", **kwargs) -> dict:
+def make_tenant(services: Services, slug: str = "acme", admin: str = "boss", **kwargs) -> TenantCreated:
     return create_tenant(services, slug=slug, name=kwargs.pop("name", slug.title()), admin_userid=admin, admin_name="Boss", **kwargs)
 
 
