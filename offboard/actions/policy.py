@@ -4,65 +4,16 @@ with the old and the new value in the audit trail."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, update
+from sqlalchemy import update
 
 from offboard.actions.context import UnitOfWork
-from offboard.domain.authz import Action, Actor, require
+from offboard.domain.authz import Action
+from offboard.queries.policy import PolicyView, view
 from offboard.domain.errors import ValidationError, error
-from offboard.domain.policy import PRESETS, SETTINGS, Policy
+from offboard.domain.policy import SETTINGS, Policy
 from offboard.store.tables import tenants
-
-
-@dataclass(frozen=True)
-class SettingView:
-    key: str
-    label_en: str
-    label_zh: str
-    value: Any
-    presets: dict[str, Any]  # profile -> value
-    overridden: bool  # differs from the tenant's own profile
-    allowed: str  # "1-720 h" or "transfer, archive, delete"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "label_en": self.label_en, "label_zh": self.label_zh, "value": self.value, "presets": self.presets, "overridden": self.overridden, "allowed": self.allowed}
-
-
-@dataclass(frozen=True)
-class PolicyView:
-    profile: str
-    settings: list[SettingView]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile,
-            "values": {s.key: s.value for s in self.settings},
-            "overrides": {s.key: s.value for s in self.settings if s.overridden},
-            "settings": [s.as_dict() for s in self.settings],
-        }
-
-
-def _allowed(key: str) -> str:
-    setting = SETTINGS[key]
-    if setting.choices is not None:
-        return ", ".join(c.value for c in setting.choices)
-    return f"{setting.low}-{setting.high}{(' ' + setting.unit) if setting.unit else ''}"
-
-
-def view(tenant: Row, policy: Policy) -> PolicyView:
-    values, own = policy.as_dict(), PRESETS[tenant.profile].as_dict()
-    presets = {profile.value: p.as_dict() for profile, p in PRESETS.items()}
-    return PolicyView(
-        tenant.profile, [SettingView(key, s.label_en, s.label_zh, values[key], {p: presets[p][key] for p in presets}, values[key] != own[key], _allowed(key)) for key, s in SETTINGS.items()]
-    )
-
-
-def show_policy(conn: Connection, tenant: Row, actor: Actor) -> PolicyView:
-    """Anyone who may read the directory may read the rules it runs by."""
-    require(actor, Action.READ_DIRECTORY)
-    return view(tenant, Policy.of(tenant.profile, tenant.policy))
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:

@@ -6,12 +6,10 @@ from dataclasses import dataclass, fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from offboard.actions import audit as audit_actions
-from offboard.actions import outbox as outbox_actions
 from offboard.actions.context import tenant_read
 from offboard.actions.auth import verify_second_factor
 from offboard.domain.errors import Unauthorized
@@ -19,7 +17,11 @@ from offboard.api.deps import TenantScope, services, session_token, tenant_scope
 from offboard.api.schemas import Strict
 from offboard.crypto.secrets import equal
 from offboard.domain.errors import Forbidden, ValidationError, error
+from offboard.queries import audit as audit_q
 from offboard.queries import members as members_q
+from offboard.queries import outbox as outbox_q
+from offboard.queries.audit import AuditPage, ChainVerdict
+from offboard.queries.outbox import OutboxPage
 from offboard.queries.members import MemberDetail
 
 router = APIRouter()
@@ -32,48 +34,27 @@ def get_audit(
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only events before this sequence number.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     action: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
+) -> AuditPage:
     with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
-        items = audit_actions.events(conn, tenant, actor, before=before, limit=limit, action=action)
-    return {"items": items, "next_before": items[-1]["seq"] if len(items) == limit else None}
+        return audit_q.events(conn, tenant, actor, before=before, limit=limit, action=action)
 
 
-class OutboxItemOut(BaseModel):
-    id: int
-    topic: str
-    key: str
-    ids: dict[str, int | str]
-    state: str
-    attempts: int
-    delivered_to: list[str]
-    last_error: str | None
-    next_attempt_at: str
-    created_at: str
-    delivered_at: str | None
-
-
-class OutboxPageOut(BaseModel):
-    total: int
-    items: list[OutboxItemOut]
-
-
-@router.get("/api/v1/outbox", tags=["audit"], summary="Work handed to subscribers after commit, with its attempts", response_model=OutboxPageOut)
+@router.get("/api/v1/outbox", tags=["audit"], summary="Work handed to subscribers after commit, with its attempts")
 def get_outbox(
     request: Request,
     scope: TenantScope = Depends(tenant_scope),
     state: Annotated[str | None, Query(max_length=16, description="pending, failing, delivered or dead")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
+) -> OutboxPage:
     with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
-        page = outbox_actions.list_outbox(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
-    return {"total": page.total, "items": [item.as_dict() for item in page.items]}
+        return outbox_q.list_outbox(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
 
 
 @router.get("/api/v1/audit/verify", tags=["audit"], summary="Verify the tenant's audit chain end to end")
-def get_audit_verify(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def get_audit_verify(request: Request, scope: TenantScope = Depends(tenant_scope)) -> ChainVerdict:
     with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
-        return audit_actions.verify_chain(conn, tenant, actor)
+        return audit_q.verify_chain(conn, tenant, actor)
 
 
 @dataclass(frozen=True)

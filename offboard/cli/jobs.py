@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.actions.outbox import list_outbox
+from offboard.queries.outbox import list_outbox
 from offboard.cli.common import ByOpt, JsonOpt, ok, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
@@ -69,7 +69,7 @@ def outbox_list(
     with reading(by) as (conn, tenant, actor):
         page = list_outbox(conn, tenant.id, actor, state=state, limit=limit)
     if json_out:
-        emit_json({"total": page.total, "items": [i.as_dict() for i in page.items]})
+        emit_json(page)
         return
     table(
         None,

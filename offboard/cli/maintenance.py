@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.actions import audit as audit_actions
+from offboard.queries import audit as audit_q
 from offboard.cli.common import ByOpt, JsonOpt, ok, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
@@ -33,23 +33,23 @@ def db_upgrade(json_out: JsonOpt = False) -> None:
 def audit_verify(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     """Prove the chain and its head; name the first event that does not verify."""
     with reading(by) as (conn, tenant, actor):
-        result = audit_actions.verify_chain(conn, tenant, actor)
+        result = audit_q.verify_chain(conn, tenant, actor)
     if json_out:
         emit_json(result)
-    elif result["ok"]:
-        ok("Audit chain of {tenant} verified: {n} events, head {head}.", tenant=result["tenant"], n=result["events"], head=result["head"][:16])
+    elif result.ok:
+        ok("Audit chain of {tenant} verified: {n} events, head {head}.", tenant=result.tenant, n=result.events, head=result.head[:16])
     else:
         console.print(
             "[red]✗[/red] "
             + translate(
                 "Audit chain of {tenant} does NOT verify: event {seq} is {problem}.",
                 STATE.locale,
-                tenant=result["tenant"],
-                seq=result["first_bad_seq"] if result["first_bad_seq"] is not None else "head",
-                problem=result["problem"],
+                tenant=result.tenant,
+                seq=result.first_bad_seq if result.first_bad_seq is not None else "head",
+                problem=result.problem,
             )
         )
-    if not result["ok"]:
+    if not result.ok:
         raise typer.Exit(1)
 
 
@@ -63,8 +63,8 @@ def audit_list(
 ) -> None:
     """The newest audit events first."""
     with reading(by) as (conn, tenant, actor):
-        rows = audit_actions.events(conn, tenant, actor, before=before, limit=limit, action=action)
+        rows = audit_q.events(conn, tenant, actor, before=before, limit=limit, action=action).items
     if json_out:
         emit_json(rows)
         return
-    table(None, ["seq", "at", "actor", "action", "targets"], [[r["seq"], r["at"][:19], r["actor"], r["action"], " ".join(r["targets"])] for r in rows])
+    table(None, ["seq", "at", "actor", "action", "targets"], [[r.seq, r.at[:19], r.actor, r.action, " ".join(r.targets)] for r in rows])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,6 +20,8 @@ def _plain(value: Any) -> Any:
     """A typed result (a dataclass of offboard.queries or an action) as JSON data; else text."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
     return str(value)
 
 

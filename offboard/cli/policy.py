@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from offboard.actions.policy import PolicyView, parse_assignments, set_policy, show_policy
+from offboard.actions.policy import parse_assignments, set_policy
+from offboard.queries.policy import PolicyView, show_policy
 from offboard.cli.common import ByOpt, JsonOpt, act, ok, reading
 from offboard.cli.output import emit_json, table
 from offboard.cli.state import STATE
@@ -29,7 +30,7 @@ def policy_show(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     with reading(by) as (conn, tenant, actor):
         view = show_policy(conn, tenant, actor)
     if json_out:
-        emit_json(view.as_dict())
+        emit_json(view)
     else:
         _print(view)
 
@@ -44,7 +45,7 @@ def policy_set(
     changes = parse_assignments(assignments)
     view = act(lambda u: set_policy(u, changes), by)
     if json_out:
-        emit_json(view.as_dict())
+        emit_json(view)
     else:
         ok("Policy updated: {keys}.", keys=", ".join(changes))
         _print(view)

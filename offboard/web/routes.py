@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from offboard.actions import audit as audit_actions
+from offboard.queries import audit as audit_q
 from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
@@ -303,14 +303,14 @@ def audit_page(
     action: Annotated[str | None, Query(max_length=64)] = None,
 ):
     with c.read() as (conn, tenant, actor):
-        events = audit_actions.events(conn, tenant, actor, before=before, limit=PAGE_SIZE, action=action or None)
-    return render(request, "audit.html", c=c, events=events, action=action or "", next_before=events[-1]["seq"] if len(events) == PAGE_SIZE else None)
+        page = audit_q.events(conn, tenant, actor, before=before, limit=PAGE_SIZE, action=action or None)
+    return render(request, "audit.html", c=c, events=page.items, action=action or "", next_before=page.next_before)
 
 
 @router.get("/audit/verify")
 def audit_verify(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
-        result = audit_actions.verify_chain(conn, tenant, actor)
+        result = audit_q.verify_chain(conn, tenant, actor)
     return render(request, "_verify.html", result=result)
 
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from offboard.actions.context import tenant_transaction
-from offboard.actions.policy import parse_assignments, set_policy, show_policy
+from offboard.actions.policy import parse_assignments, set_policy
+from offboard.queries.policy import show_policy
 from offboard.api.deps import check_csrf, session_token
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError

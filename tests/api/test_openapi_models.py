@@ -14,8 +14,6 @@ from tests.api.conftest import api_operations
 decided_in_python = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 UNTYPED: set[tuple[str, str]] = {
-    ("GET", "/api/v1/audit"),
-    ("GET", "/api/v1/audit/verify"),
     ("GET", "/api/v1/checklist/board"),
     ("POST", "/api/v1/exits"),
     ("GET", "/api/v1/exits"),

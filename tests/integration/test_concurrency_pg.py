@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from offboard.actions import audit as audit_actions
+from offboard.queries import audit as audit_q
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions.context import tenant_read, tenant_transaction
@@ -54,7 +54,7 @@ def thread_services(pg_db):
 
 def _verify(services, slug):
     with tenant_read(services, slug) as (conn, tenant, _):
-        return audit_actions.verify_chain(conn, tenant, OPERATOR)
+        return audit_q.verify_chain(conn, tenant, OPERATOR)
 
 
 def _run_together(services_pool, work):
@@ -102,9 +102,9 @@ def test_inv_1_parallel_demotions_keep_one_super_admin(thread_services):
         # Only the one who would have left none was refused.
         assert outcomes[admins.index(survivor)] == "last_super_admin"
         verdict = _verify(setup, slug)
-        assert verdict["ok"], verdict
+        assert verdict.ok, verdict
         # creation (tenant, root department, member, role) + per extra admin (member, role) + the removals
-        assert verdict["events"] == 4 + 2 * (THREADS - 1) + (THREADS - 1)
+        assert verdict.events == 4 + 2 * (THREADS - 1) + (THREADS - 1)
 
 
 def test_inv_5_parallel_member_additions_make_a_gapless_verifying_chain(thread_services):
@@ -144,5 +144,5 @@ def test_inv_5_parallel_member_additions_make_a_gapless_verifying_chain(thread_s
         assert tenant.audit_seq == seqs[-1]
         assert tree_problems(conn, tenant.id) == []  # no lost headcount update either
     verdict = _verify(setup, slug)
-    assert verdict["ok"], verdict
-    assert verdict["events"] == start_seq + written
+    assert verdict.ok, verdict
+    assert verdict.events == start_seq + written

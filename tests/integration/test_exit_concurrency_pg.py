@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from offboard.actions import audit as audit_actions
+from offboard.queries import audit as audit_q
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
 from offboard.actions.context import tenant_read, tenant_transaction
@@ -78,8 +78,8 @@ def _check_tenant(services, slug) -> dict:
     with tenant_read(services, slug) as (conn, tenant, _):
         assert all_problems(conn, tenant.id) == {}
         assert set(open_exits_per_member(conn, tenant.id).values()) <= {1}
-        verdict = audit_actions.verify_chain(conn, tenant, OPERATOR)
-        assert verdict["ok"], verdict
+        verdict = audit_q.verify_chain(conn, tenant, OPERATOR)
+        assert verdict.ok, verdict
         return verdict
 
 
@@ -122,7 +122,7 @@ def test_exits_of_different_members_run_in_parallel_and_the_audit_chain_verifies
     outcomes = _run_together(thread_services, _exit_in_lockstep(slug, lambda i: f"p{i}", "tina"))
     assert [code for code, _ in outcomes] == ["ok"] * THREADS, outcomes
     verdict = _check_tenant(setup, slug)
-    assert verdict["events"] > start_seq
+    assert verdict.events > start_seq
     with tenant_read(setup, slug) as (conn, tenant, _):
         moved = conn.execute(select(func.count()).where(transfer_ledger.c.tenant_id == tenant.id)).scalar_one()
         states = dict(conn.execute(select(exits.c.state, func.count()).where(exits.c.tenant_id == tenant.id).group_by(exits.c.state)).all())

@@ -19,7 +19,7 @@ from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance
 from offboard.actions import restore as restore_actions
 from offboard.jobs import reconciler
-from offboard.actions.audit import verify_chain
+from offboard.queries.audit import verify_chain
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.demo import build_demo
 from offboard.demo.personas import totp_secret_for
@@ -149,7 +149,7 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
     with tenant_read(services, SLUG) as (conn, tenant, _):
         assert all_problems(conn, tenant.id) == {}
         verdict = verify_chain(conn, tenant, OPERATOR)
-        assert verdict["ok"], verdict
+        assert verdict.ok, verdict
         actions = set(conn.execute(select(audit_events.c.action).where(audit_events.c.tenant_id == tenant.id, audit_events.c.seq > start_seq)).scalars())
     assert {
         "exit.planned",

@@ -95,7 +95,7 @@ def test_spec_10_each_subscriber_and_each_row_is_delivered_on_its_own_with_back_
     assert runner.drain(services).failed == 2 and broken.calls == 4
     assert len([d for d in good.seen if d.topic == "member.exited"]) == 2
     # Failing rows are listed, through the action every entry point uses.
-    from offboard.actions.outbox import list_outbox
+    from offboard.queries.outbox import list_outbox
     from offboard.actions.context import tenant_read
 
     with tenant_read(services, company.slug, "boss") as (conn, tenant, actor):
@@ -127,7 +127,7 @@ def test_spec_10_a_subscriber_that_never_recovers_is_given_up_and_blocks_nothing
 
 def test_spec_10_outbox_listing_needs_the_audit_permission_and_checks_its_state(services):
     from offboard.actions.context import tenant_read
-    from offboard.actions.outbox import list_outbox
+    from offboard.queries.outbox import list_outbox
 
     company = make_company(services)
     with tenant_read(services, company.slug, "tina") as (conn, tenant, actor):

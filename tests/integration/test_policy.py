@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from offboard.actions import tokens as token_actions
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.actions.members import set_credentials
-from offboard.actions.policy import parse_assignments, set_policy, show_policy
+from offboard.actions.policy import parse_assignments, set_policy
+from offboard.queries.policy import show_policy
 from offboard.api.app import create_app
 from offboard.domain.errors import OffboardError
 from tests.support.db import actions_since, audit_seq, snapshot
@@ -40,7 +41,7 @@ def test_spec_6_policy_shows_every_setting_beside_the_three_presets(services):
     assert by_key["customer_transfer"].presets == {"wecom": "async_24h", "dingtalk": "immediate", "feishu": "immediate"}
     assert by_key["admin_handover"].presets == {"wecom": "dual_verification", "dingtalk": "immediate", "feishu": "escrow"}
     assert by_key["customer_limit"].value == 5000 and by_key["customer_limit"].overridden
-    assert view.as_dict()["overrides"] == {"customer_limit": 5000}
+    assert view.overrides == {"customer_limit": 5000}
     assert by_key["chat_retention_days"].allowed == "180-36500 d"
 
 

@@ -27,21 +27,6 @@ class OutboxItem:
     created_at: datetime
     delivered_at: datetime | None
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "topic": self.topic,
-            "key": self.key,
-            "ids": self.ids,
-            "state": self.state,
-            "attempts": self.attempts,
-            "delivered_to": self.delivered_to,
-            "last_error": self.last_error,
-            "next_attempt_at": self.next_attempt_at.isoformat(),
-            "created_at": self.created_at.isoformat(),
-            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
-        }
-
 
 @dataclass(frozen=True)
 class OutboxPage:
