@@ -40,10 +40,11 @@ GIVEN = dict(
 
 def pinyin(surname: str, given: str) -> str | None:
     """`王`, `芳` -> `wangfang`; None if a character is not in the tables."""
-    syllables = [SURNAMES.get(surname), *(GIVEN.get(ch) for ch in given)]
-    if not given or None in syllables:
+    looked_up = [SURNAMES.get(surname), *(GIVEN.get(ch) for ch in given)]
+    syllables = [s for s in looked_up if s is not None]
+    if not given or len(syllables) < len(looked_up):
         return None
-    return "".join(syllables)  # type: ignore[arg-type]
+    return "".join(syllables)
 
 
 class NameDrawer:

@@ -6,6 +6,8 @@ filled in at rendering time so every entry point (CLI, REST, console) shows the 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class OffboardError(Exception):
     code = "error"
@@ -58,7 +60,10 @@ class TenantFrozen(OffboardError):
     template = "Enterprise {tenant} is frozen because it has no active super admin; an operator must run `offboard tenant recover`."
 
 
-def error(base: type[OffboardError], code: str, template: str, **params: object) -> OffboardError:
+E = TypeVar("E", bound=OffboardError)
+
+
+def error(base: type[E], code: str, template: str, **params: object) -> E:
     """Build an error of a base kind with a specific stable code."""
     err = base(template, **params)
     err.code = code

@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from offboard.domain.policy import PRESETS, CustomerTransfer, Policy
 from offboard.domain.vocabulary import LedgerState, MemberStatus, Profile, ResourceKind
@@ -123,7 +123,7 @@ def digest(plan_body: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _usable(person: Person | None, leaver_id: int) -> bool:
+def _usable(person: Person | None, leaver_id: int) -> TypeGuard[Person]:
     return person is not None and person.status == MemberStatus.ACTIVE and not person.leaving and person.member_id != leaver_id
 
 

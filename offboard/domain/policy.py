@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from offboard.domain.errors import ValidationError, error
 from offboard.domain.vocabulary import Profile
@@ -68,7 +68,8 @@ class Setting:
                     key=self.key,
                     choices=", ".join(c.value for c in self.choices),
                 ) from None
-        if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:  # type: ignore[operator]
+        low, high = self.low, self.high  # a setting without choices has both bounds
+        if isinstance(value, bool) or not isinstance(value, int) or low is None or high is None or not low <= value <= high:
             raise error(
                 ValidationError,
                 "invalid_policy_value",
@@ -151,7 +152,15 @@ class Policy:
         return {k: v for k, v in self.as_dict().items() if base[k] != v}
 
 
-_COMMON = dict(restore_window_hours=24, chat_retention_days=180, file_policy=FilePolicy.TRANSFER, customer_limit=20000, emergency_window_days=7)
+class _Common(TypedDict):
+    restore_window_hours: int
+    chat_retention_days: int
+    file_policy: FilePolicy
+    customer_limit: int
+    emergency_window_days: int
+
+
+_COMMON = _Common(restore_window_hours=24, chat_retention_days=180, file_policy=FilePolicy.TRANSFER, customer_limit=20000, emergency_window_days=7)
 
 PRESETS: dict[Profile, Policy] = {
     Profile.WECOM: Policy(

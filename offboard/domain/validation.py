@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from offboard.domain.errors import ValidationError, error
@@ -132,7 +133,7 @@ def timezone(value: str) -> str:
     return value
 
 
-def choice(value: str, enum: type, field: str) -> str:
+def choice(value: str, enum: type[StrEnum], field: str) -> str:
     try:
         return enum(value).value
     except ValueError:

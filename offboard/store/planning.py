@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Row, and_, func, select
@@ -18,7 +18,7 @@ from offboard.store.transfers import count_owned
 RECENT_TOKEN_USE = timedelta(days=30)
 
 
-def people(conn: Connection, tenant_id: int, member_ids: Iterable[int], leaving: set[int] = frozenset()) -> dict[int, Person]:
+def people(conn: Connection, tenant_id: int, member_ids: Iterable[int], leaving: Set[int] = frozenset()) -> dict[int, Person]:
     ids = sorted(set(member_ids))
     if not ids:
         return {}
@@ -36,7 +36,7 @@ def snapshot(
     member: Row,
     named: Iterable[int],
     now: datetime,
-    leaving: set[int] = frozenset(),
+    leaving: Set[int] = frozenset(),
     owned: dict | None = None,
 ) -> Snapshot:
     tid = tenant.id

@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.schema import SchemaItem
 
 from offboard.store.types import UTCDateTime
 
@@ -240,7 +241,7 @@ devices = Table(
 )
 
 
-def _resource(name: str, *extra: object) -> Table:
+def _resource(name: str, *extra: SchemaItem) -> Table:
     """A transferable resource: an owner (NULL when unassigned) and a version bumped on every change."""
     return Table(
         name,
