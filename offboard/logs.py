@@ -15,6 +15,7 @@ import traceback
 from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 MAX_TRACEBACK = 4000
 MAX_VALUE = 500
@@ -29,7 +30,7 @@ def _bounded(value: Any) -> Any:
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE] + "…"
 
 
-def _exception(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _exception(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     info = event.pop("exc_info", None)
     if info:
         if info is True:
@@ -43,7 +44,7 @@ def _exception(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any
     return event
 
 
-def _render(_logger: Any, _name: str, event: dict[str, Any]) -> str:
+def _render(_logger: WrappedLogger, _name: str, event: EventDict) -> str:
     exception = event.pop("exception", None)
     line = {key: _bounded(value) for key, value in event.items()}
     if exception:

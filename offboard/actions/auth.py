@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import pyotp
-from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, or_, select, update
 
 from offboard.actions.context import Services, UnitOfWork, resolve_actor, tenant_transaction
 from offboard.crypto.secrets import equal, is_digits, new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password, hash_password
@@ -33,6 +33,7 @@ from offboard.domain.authz import OPERATOR, REVERIFY_AFTER, Actor
 from offboard.domain.errors import OffboardError, Unauthorized, error
 from offboard.domain.vocabulary import MemberStatus, RoleStatus
 from offboard.store import ids, repo
+from offboard.store.rows import AnyRow
 from offboard.store.tables import api_tokens, credentials, login_throttle, members, operator_tokens, roles, sessions, tenants
 
 SESSION_TTL = timedelta(hours=12)
@@ -85,11 +86,17 @@ def needs_second_factor(conn: Connection, tenant_id: int, member_id: int) -> boo
     return bool(conn.execute(select(func.count()).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member_id, roles.c.status == RoleStatus.ACTIVE)).scalar_one())
 
 
-def _failures(conn: Connection, tenant_id: int, key: str) -> Row | None:
+def _failures(conn: Connection, tenant_id: int, key: str) -> AnyRow | None:
     return conn.execute(select(login_throttle).where(login_throttle.c.tenant_id == tenant_id, login_throttle.c.key == key)).first()
 
 
-def _wait_seconds(row: Row | None, now: datetime) -> int:
+def _failure_count(conn: Connection, tenant_id: int, key: str) -> int:
+    row = _failures(conn, tenant_id, key)
+    count: int = 0 if row is None else row.failures
+    return count
+
+
+def _wait_seconds(row: AnyRow | None, now: datetime) -> int:
     if row is None or row.failures < FREE_FAILURES:
         return 0
     # Cap the exponent: 2**20 s is far past MAX_DELAY, and from 2**47 s timedelta overflows.
@@ -175,7 +182,7 @@ def sign_in(services: Services, tenant_slug: str, userid: str, password: str, *,
         stored = conn.execute(select(credentials.c.password_hash).where(credentials.c.tenant_id == tenant.id, credentials.c.member_id == member.id)).scalar() if member else None
         # An unknown userid, or a member without a password, costs the same Argon2 check.
         password_ok = verify_password(stored or _decoy_hash(), password) and member is not None and stored is not None
-        if not password_ok:
+        if not password_ok or member is None:  # password_ok implies a member; named for the type checker
             _record_failure(conn, tenant.id, ip_key, now)
             _record_failure(conn, tenant.id, account_key, now)
             uow.audit("auth.sign_in_failed", [f"member:{member.id}"] if member else [], {"userid": userid, "client": client})
@@ -185,7 +192,8 @@ def sign_in(services: Services, tenant_slug: str, userid: str, password: str, *,
             stage = "password" if needs_second_factor(conn, tenant.id, member.id) else "full"
             token = _open_session(conn, tenant.id, member.id, stage, now)
             uow.audit("auth.signed_in", [f"member:{member.id}"], {"stage": stage, "client": client})
-    return SignIn(token, stage, member.id, member.userid, tenant.slug)
+            signed_in = SignIn(token, stage, member.id, member.userid, tenant.slug)
+    return signed_in  # a refused sign-in raised its refusal when the transaction ended
 
 
 def _open_session(conn: Connection, tenant_id: int, member_id: int, stage: str, now: datetime, verified_at: datetime | None = None) -> str:
@@ -248,7 +256,7 @@ def second_factor_ok(uow: UnitOfWork, member_id: int, code: str) -> bool:
         _clear_failures(uow.conn, uow.tenant_id, key)
         return True
     _record_failure(uow.conn, uow.tenant_id, key, uow.now)
-    failures = _failures(uow.conn, uow.tenant_id, key).failures
+    failures = _failure_count(uow.conn, uow.tenant_id, key)
     if failures >= TOTP_LOCK:
         uow.audit("auth.second_factor_locked", [f"member:{member_id}"], {"failures": failures, "client": "form"})
     return False
@@ -264,7 +272,7 @@ def _session_tenant_id(services: Services, token: str) -> int:
     raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
 
 
-def _session_row(conn: Connection, token: str, now: datetime) -> Row:
+def _session_row(conn: Connection, token: str, now: datetime) -> AnyRow:
     tenant_id = session_tenant(token)
     row = None
     if tenant_id is not None:
@@ -302,7 +310,7 @@ def verify_second_factor(services: Services, session_token: str, code: str, *, c
         else:
             _record_failure(conn, tenant.id, key, now)
             _record_failure(conn, tenant.id, f"ip:{client}", now)
-            failures = _failures(conn, tenant.id, key).failures
+            failures = _failure_count(conn, tenant.id, key)
             if failures >= TOTP_LOCK:
                 uow.audit("auth.second_factor_locked", [f"member:{row.member_id}"], {"failures": failures, "client": client})
                 uow.refuse(SecondFactorLocked())
@@ -376,7 +384,7 @@ def authenticate_bearer(services: Services, token: str) -> Authenticated:
     return Authenticated(row.slug, actor)
 
 
-def _touch(conn: Connection, table, where, last_used_at: datetime | None, now: datetime) -> None:
+def _touch(conn: Connection, table: Table, where: ColumnElement[bool], last_used_at: datetime | None, now: datetime) -> None:
     """Record use at most once a minute, so reads do not become a write per request."""
     if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
         conn.execute(update(table).where(where).where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - TOUCH_EVERY)).values(last_used_at=now))

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.exits import get_exit_row
@@ -19,6 +19,7 @@ from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationErro
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
 from offboard.domain.vocabulary import GrantStatus, ReimbursementStatus, DeviceStatus, ExitState, Role
 from offboard.store import access_cut, repo
+from offboard.store.rows import AnyRow
 from offboard.store.tables import (
     app_grants,
     checklist_attestations,
@@ -40,14 +41,15 @@ def _custom_items(conn: Connection, tenant_id: int) -> tuple[cl.Item, ...]:
     return tuple(cl.Item(13 + i, r.key, r.title, r.title, Role(r.owner_role), "attest") for i, r in enumerate(rows))
 
 
-def facts(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> cl.Facts:
+def facts(conn: Connection, tenant_id: int, exit_row: AnyRow, now: datetime) -> cl.Facts:
     mid = exit_row.member_id
     attested = frozenset(conn.execute(select(checklist_attestations.c.item_key).where(checklist_attestations.c.tenant_id == tenant_id, checklist_attestations.c.exit_id == exit_row.id)).scalars())
     owned = {k.value: n for k, n in count_owned(conn, tenant_id, mid).items()} if exit_row.state != ExitState.SCHEDULED else {}
     counting = exit_row.state in (ExitState.OPEN, ExitState.FINALIZED)
 
-    def count(table, *where) -> int:
-        return conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, *where)).scalar_one()
+    def count(table: Table, *where: ColumnElement[bool]) -> int:
+        found: int = conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, *where)).scalar_one()
+        return found
 
     return cl.Facts(
         open_by_kind=open_counts(conn, tenant_id, exit_row.id) if counting else {},
@@ -59,11 +61,11 @@ def facts(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> cl.
     )
 
 
-def statuses(conn: Connection, tenant_id: int, exit_row: Row, now: datetime) -> list[cl.Status]:
+def statuses(conn: Connection, tenant_id: int, exit_row: AnyRow, now: datetime) -> list[cl.Status]:
     return cl.evaluate(facts(conn, tenant_id, exit_row, now), _custom_items(conn, tenant_id))
 
 
-def checklist(conn: Connection, tenant: Row, actor, exit_id: int, now: datetime) -> dict[str, Any]:
+def checklist(conn: Connection, tenant: AnyRow, actor: Actor, exit_id: int, now: datetime) -> dict[str, Any]:
     row = get_exit_row(conn, tenant.id, exit_id)
     member = repo.member_by_id(conn, tenant.id, row.member_id)
     if actor.member_id != member.id:
@@ -204,6 +206,7 @@ def signoff(uow: UnitOfWork, exit_id: int, role: str) -> dict[str, Any]:
         raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
     existing = {r.role: r.member_id for r in conn.execute(select(exit_signoffs).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id == exit_id))}
     held = {g.role.value for g in uow.actor.roles}
+    assert uow.actor.member_id is not None, "a member actor has its member id"
     cl.check_signoff(role, uow.actor.member_id, held, existing, statuses(conn, tid, row, now))
     conn.execute(insert(exit_signoffs).values(tenant_id=tid, exit_id=exit_id, role=role, member_id=uow.actor.member_id, signed_at=now))
     uow.audit("exit.signed_off", [f"exit:{exit_id}", f"member:{row.member_id}"], {"role": role})
@@ -238,13 +241,13 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     return True
 
 
-def checklist_board(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[str, list[dict[str, Any]]]:
+def checklist_board(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> dict[str, list[dict[str, Any]]]:
     """The board of open items of every open exit, for anyone who may read the directory."""
     require(actor, Action.READ_DIRECTORY)
     return open_items_by_role(conn, tenant, now)
 
 
-def open_items_by_role(conn: Connection, tenant: Row, now: datetime) -> dict[str, list[dict[str, Any]]]:
+def open_items_by_role(conn: Connection, tenant: AnyRow, now: datetime) -> dict[str, list[dict[str, Any]]]:
     """All open checklist items of open exits, grouped by the role that owns them (the board)."""
     board: dict[str, list[dict[str, Any]]] = {"hr": [], "it": []}
     rows = conn.execute(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
 from offboard.domain.authz import OPERATOR, Action, Actor, RoleGrant, Target, require, require_fresh, require_scope
 from offboard.domain.errors import Forbidden, OffboardError, error
@@ -18,6 +18,7 @@ from offboard.interfaces import OutboxSubscriber
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus
 from offboard.store import audit_log, outbox, repo
 from offboard.store.db import Database
+from offboard.store.rows import AnyRow
 from offboard.store.tables import departments, roles
 
 
@@ -46,7 +47,7 @@ class Services:
 @dataclass
 class UnitOfWork:
     conn: Connection
-    tenant: Row
+    tenant: AnyRow
     actor: Actor
     now: datetime
     _events: list[audit_log.PendingEvent] = field(default_factory=list)
@@ -57,7 +58,8 @@ class UnitOfWork:
 
     @property
     def tenant_id(self) -> int:
-        return self.tenant.id
+        tenant_id: int = self.tenant.id
+        return tenant_id
 
     @property
     def policy(self) -> Policy:
@@ -136,7 +138,7 @@ def tenant_transaction(
 
 
 @contextmanager
-def tenant_read(services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None) -> Iterator[tuple[Connection, Row, Actor]]:
+def tenant_read(services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None) -> Iterator[tuple[Connection, AnyRow, Actor]]:
     with services.db.read() as conn:
         tenant = repo.tenant_by_slug(conn, tenant_slug)
         yield conn, tenant, _current(conn, tenant.id, by, actor)

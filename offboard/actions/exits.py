@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
@@ -33,6 +34,7 @@ from offboard.store import ids, repo
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.planning import snapshot
+from offboard.store.rows import AnyRow
 from offboard.store.tables import (
     departments,
     exit_plans,
@@ -46,7 +48,7 @@ from offboard.store.transfers import apply_moves, fingerprint, record_moves
 K = ResourceKind
 
 
-def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None, acceptors: dict[str, str | int] | None) -> Choices:
+def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None, acceptors: Mapping[str, str | int] | None) -> Choices:
     """Userids (CLI) or ids (API) to a Choices value; unknown kinds and members are refused."""
     successor_id = repo.member_ref(conn, tenant_id, successor).id if successor not in (None, "") else None
     resolved: dict[ResourceKind, int] = {}
@@ -59,7 +61,7 @@ def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None,
     return Choices(successor_id, resolved)
 
 
-def compute_plan(conn: Connection, tenant: Row, member: Row, choices: Choices, now: datetime) -> tuple[ExitPlan, str]:
+def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choices, now: datetime) -> tuple[ExitPlan, str]:
     named = set(choices.acceptors.values()) | ({choices.successor_id} if choices.successor_id else set())
     owned = fingerprint(conn, tenant.id, member.id)  # count, sum of ids, sum of versions per kind
     counts = {ResourceKind(kind): values[0] for kind, values in owned.items()}
@@ -67,7 +69,7 @@ def compute_plan(conn: Connection, tenant: Row, member: Row, choices: Choices, n
     return plan, digest(plan.body(), {"owned": owned, "member_version": member.version})
 
 
-def plan(uow: UnitOfWork, member_ref: str | int, *, successor=None, acceptors=None) -> dict[str, Any]:
+def plan(uow: UnitOfWork, member_ref: str | int, *, successor: str | int | None = None, acceptors: Mapping[str, str | int] | None = None) -> dict[str, Any]:
     """R-EXIT-5: compute and store a plan; nothing else changes."""
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, member_ref)
@@ -81,7 +83,7 @@ def plan(uow: UnitOfWork, member_ref: str | int, *, successor=None, acceptors=No
     return describe_plan(conn, tid, plan_id, member, body, plan_digest)
 
 
-def describe_plan(conn: Connection, tenant_id: int, plan_id: int, member: Row, body: dict[str, Any], plan_digest: str) -> dict[str, Any]:
+def describe_plan(conn: Connection, tenant_id: int, plan_id: int, member: AnyRow, body: dict[str, Any], plan_digest: str) -> dict[str, Any]:
     ids_ = {k["acceptor_id"] for k in body["kinds"] if k["acceptor_id"]}
     names = {r.id: r.userid for r in conn.execute(select(members.c.id, members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id.in_(ids_)))} if ids_ else {}
     return {
@@ -105,7 +107,7 @@ def render_issue(issue: dict[str, Any], locale: str) -> str:
     return translate(issue["template"], locale, **issue["params"])
 
 
-def _open_exit(conn: Connection, tenant_id: int, member_id: int) -> Row | None:
+def _open_exit(conn: Connection, tenant_id: int, member_id: int) -> AnyRow | None:
     return conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member_id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))).first()
 
 
@@ -118,8 +120,8 @@ def start_exit(
     reason: str,
     trigger: str | None = None,
     plan_id: int | None = None,
-    successor=None,
-    acceptors=None,
+    successor: str | int | None = None,
+    acceptors: Mapping[str, str | int] | None = None,
     effective_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Start an exit: at once, or scheduled for a future effective time (R-EXIT-8)."""
@@ -186,7 +188,7 @@ def start_exit(
     return exit_summary(conn, tid, exit_id)
 
 
-def _blocked(member: Row, current: ExitPlan) -> Conflict:
+def _blocked(member: AnyRow, current: ExitPlan) -> Conflict:
     return error(
         Conflict,
         "exit_blocked",
@@ -259,7 +261,7 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
     return moved
 
 
-def _usable_manager(conn: Connection, tenant_id: int, member: Row) -> int | None:
+def _usable_manager(conn: Connection, tenant_id: int, member: AnyRow) -> int | None:
     if member.manager_id is None:
         return None
     manager = repo.member_by_id(conn, tenant_id, member.manager_id)
@@ -270,7 +272,7 @@ def _customers_of(conn: Connection, tenant_id: int, member_id: int) -> int:
     return conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tenant_id, external_contacts.c.owner_id == member_id)).scalar_one()
 
 
-def _cut_access(uow: UnitOfWork, member: Row) -> None:
+def _cut_access(uow: UnitOfWork, member: AnyRow) -> None:
     """R-EXIT-1: status, sessions, personal tokens, roles, devices, third-party grants, headcounts."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
@@ -319,14 +321,14 @@ def cancel_exit(uow: UnitOfWork, exit_id: int) -> dict[str, Any]:
     return exit_summary(conn, tid, exit_id)
 
 
-def get_exit_row(conn: Connection, tenant_id: int, exit_id: int) -> Row:
+def get_exit_row(conn: Connection, tenant_id: int, exit_id: int) -> AnyRow:
     row = conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.id == exit_id)).first()
     if row is None:
         raise error(NotFound, "exit_not_found", "No exit with id {id} in this enterprise.", id=exit_id)
     return row
 
 
-def exit_of(conn: Connection, tenant_id: int, member_ref: str | int, *, open_only: bool = False) -> Row:
+def exit_of(conn: Connection, tenant_id: int, member_ref: str | int, *, open_only: bool = False) -> AnyRow:
     """A member's open exit, else their latest one."""
     member = repo.member_ref(conn, tenant_id, member_ref)
     query = select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member.id)
@@ -338,7 +340,7 @@ def exit_of(conn: Connection, tenant_id: int, member_ref: str | int, *, open_onl
     return row
 
 
-def show_exit(conn: Connection, tenant_id: int, actor, exit_id: int) -> dict[str, Any]:
+def show_exit(conn: Connection, tenant_id: int, actor: Actor, exit_id: int) -> dict[str, Any]:
     """An exit for a reader: the leaver, or someone allowed to read the leaver's directory entry."""
     row = get_exit_row(conn, tenant_id, exit_id)
     if actor.member_id != row.member_id:
@@ -376,7 +378,7 @@ def exit_summary(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, An
     }
 
 
-def list_exits(conn: Connection, tenant_id: int, actor, *, state: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def list_exits(conn: Connection, tenant_id: int, actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(actor, Action.READ_DIRECTORY)
     if not 1 <= limit <= 500 or offset < 0:
         raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
@@ -408,7 +410,7 @@ def list_exits(conn: Connection, tenant_id: int, actor, *, state: str | None = N
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-def ledger(conn: Connection, tenant_id: int, actor, exit_id: int, *, kind: str | None = None, state: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind: str | None = None, state: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """The transfer ledger of an exit, filtered by kind and state, paged."""
     row = get_exit_row(conn, tenant_id, exit_id)
     member = repo.member_by_id(conn, tenant_id, row.member_id)

@@ -7,18 +7,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from offboard.actions.checklist import open_items_by_role
 from offboard.actions.sign_in_locks import locked_accounts
 from offboard.domain.authz import Actor
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, ExitState, Role
+from offboard.store.rows import AnyRow
 from offboard.store.tables import exits, members, transfer_ledger
 
 L = transfer_ledger
 
 
-def inbox(conn: Connection, tenant: Row, actor: Actor, now: datetime) -> dict[str, Any]:
+def inbox(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> dict[str, Any]:
     if actor.kind != "member":
         return {"received": [], "reports_leaving": [], "checklist": [], "locked_accounts": []}
     leaver = members.alias("leaver")

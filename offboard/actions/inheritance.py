@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Exists, and_, func, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.exits import exit_summary, get_exit_row, ledger_digest
@@ -19,6 +19,7 @@ from offboard.domain.planning import CUSTOMER_KINDS
 from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind
 from offboard.store import repo
 from offboard.store.planning import people
+from offboard.store.rows import AnyRow
 from offboard.store.tables import external_contacts, members, transfer_ledger
 from offboard.store.transfers import SPECS, apply_moves, latest_rows, record_moves
 
@@ -104,12 +105,13 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str,
     return _result(row, outcome)
 
 
-def _version_after(row, outcome: LedgerState) -> int:
+def _version_after(row: AnyRow, outcome: LedgerState) -> int:
     """Every outcome changes the resource once more (owner, or restriction lifted)."""
-    return row.version_after + 1
+    version: int = row.version_after + 1
+    return version
 
 
-def _result(row, outcome: LedgerState, replayed: bool = False) -> dict[str, Any]:
+def _result(row: AnyRow, outcome: LedgerState, replayed: bool = False) -> dict[str, Any]:
     return {"correlation_id": row.correlation_id, "exit_id": row.exit_id, "kind": row.kind, "resource_id": row.resource_id, "state": outcome.value, "replayed": replayed}
 
 
@@ -135,6 +137,6 @@ def take_over_exit(uow: UnitOfWork, exit_id: int) -> int:
     return total
 
 
-def _active_acceptor():
+def _active_acceptor() -> Exists:
     """The ledger row's acceptor is still an active member."""
     return select(members.c.id).where(members.c.tenant_id == L.c.tenant_id, members.c.id == L.c.to_member_id, members.c.status == MemberStatus.ACTIVE).exists()

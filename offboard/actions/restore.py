@@ -40,6 +40,7 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     if not reason or len(reason) > 2000:
         raise error(ValidationError, "reason_required", "Give the reason for the restore (1-2000 characters).")
     check_restorable(row.state, now, row.restore_until)
+    assert uow.actor.member_id is not None, "a member actor has its member id"
     if not second_factor_ok(uow, uow.actor.member_id, totp):
         # Refused, but the wrong code counts against the second factor's throttle and is audited.
         uow.refuse(error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code."))
@@ -60,7 +61,9 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     gain = covered(r.path for r in repo.member_department_rows(conn, tid, member.id))
     shift_headcounts(conn, tid, gain, ())  # and pending-dissolution departments are active again (R-ORG-1)
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=next_exit_state(row.state, "restore"), updated_at=now, version=exits.c.version + 1))
-    reverted = dict(conn.execute(select(L.c.kind, func.count()).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.REVERTED, L.c.updated_at == now).group_by(L.c.kind)).all())
+    reverted: dict[str, int] = dict(
+        conn.execute(select(L.c.kind, func.count()).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.REVERTED, L.c.updated_at == now).group_by(L.c.kind)).all()
+    )
     kept = [
         {"kind": r.kind, "resource_id": r.resource_id, "state": r.state, "to_member_id": r.to_member_id, "correlation_id": r.correlation_id}
         for r in conn.execute(select(L).where(latest_rows(tid, exit_id), L.c.state != LedgerState.REVERTED).order_by(L.c.kind, L.c.resource_id))

@@ -57,7 +57,8 @@ def error_response(request: Request, status: int, code: str, message: str, heade
 def install(app: FastAPI) -> None:
     @app.exception_handler(OffboardError)
     async def _domain(request: Request, exc: OffboardError):
-        headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
+        retry_after = getattr(exc, "retry_after", None)  # a refusal that ends by itself says when
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
         return error_response(request, exc.status, exc.code, exc.render(locale_of(request)), headers)
 
     @app.exception_handler(RequestValidationError)

@@ -118,6 +118,7 @@ def post_self_exit(request: Request, body: SelfExitRequest, scope: TenantScope =
     actor = scope.auth.actor
     if actor.kind != "member":
         raise error(ValidationError, "member_required", "Only a member leaves by self-service; use POST /api/v1/exits for a removal.")
+    assert actor.member_id is not None, "a member actor has its member id"
     with _write(request, scope) as uow:
         result = exit_actions.start_exit(
             uow,

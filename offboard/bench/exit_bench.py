@@ -89,7 +89,7 @@ def _seed(services: Services, n: int) -> tuple[int, int]:
 
 def _row(kind: str, tid: int, rid: int, owner: int, now: datetime) -> dict[str, Any]:
     base = {"tenant_id": tid, "id": rid, "owner_id": owner, "version": 1, "created_at": now}
-    extra = {
+    extras: dict[str, dict[str, Any]] = {
         "external_contact": {"name": f"客户{rid}", "company": "某公司"},
         "customer_group": {"name": f"客户群{rid}", "member_count": 10},
         "internal_group": {"name": f"项目群{rid}"},
@@ -98,8 +98,8 @@ def _row(kind: str, tid: int, rid: int, owner: int, now: datetime) -> dict[str, 
         "approval_template": {"name": f"审批模板{rid}"},
         "approval_task": {"title": f"待审批{rid}", "status": "pending", "template_id": None},
         "self_built_app": {"name": f"应用{rid}", "agent_id": str(rid)},
-    }[kind]
-    return {**base, **extra}
+    }
+    return {**base, **extras[kind]}
 
 
 def _floor(url: str, leaver: int, successor: int) -> float:
@@ -144,10 +144,10 @@ def run_one(database: str, n: int, pg_server: str | None, workdir: Path) -> Resu
         url = str(path)
     else:
         name = f"offboard_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+        admin = create_engine(_required(pg_server), isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = pg_server.rsplit("/", 1)[0] + "/" + name
+        url = _required(pg_server).rsplit("/", 1)[0] + "/" + name
     db = connect(url)
     schema.upgrade(db)
     db.dispose()
@@ -169,7 +169,7 @@ def run_one(database: str, n: int, pg_server: str | None, workdir: Path) -> Resu
         services.db.dispose()
     finally:
         if database == "postgresql":
-            admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+            admin = create_engine(_required(pg_server), isolation_level="AUTOCOMMIT")
             with admin.connect() as c:
                 for target in (url, floor_url):
                     c.execute(text(f'DROP DATABASE IF EXISTS "{target.rsplit("/", 1)[1]}" WITH (FORCE)'))
@@ -184,11 +184,17 @@ def _copy(database: str, url: str, workdir: Path, n: int, pg_server: str | None)
         return f"sqlite:///{target}"
     name = url.rsplit("/", 1)[1]
     copy = f"{name}_floor"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(_required(pg_server), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
     admin.dispose()
     return url.rsplit("/", 1)[0] + "/" + copy
+
+
+def _required(pg_server: str | None) -> str:
+    if pg_server is None:
+        raise ValueError("a PostgreSQL run needs the server's URL")
+    return pg_server
 
 
 def run(sizes: list[int], databases: list[str], pg_server: str | None) -> list[Result]:

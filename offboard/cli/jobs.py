@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -12,19 +12,29 @@ from offboard.queries.outbox import list_outbox
 from offboard.cli.common import ByOpt, JsonOpt, ok, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
-from offboard.jobs.outbox import LEASE, drain
-from offboard.jobs.reconciler import reconcile
+from offboard.jobs.outbox import LEASE, DeliveryError, drain
+from offboard.jobs.reconciler import ReconcileCounts, reconcile
 
 outbox_app = typer.Typer(help="Work handed to subscribers after commit (webhooks, connectors, the event log).", no_args_is_help=True)
 
 
-def run_once(lease: timedelta = LEASE) -> dict[str, object]:
+class OutboxCounts(TypedDict):
+    delivered: int
+    failed: int
+    dead: int
+    errors: list[DeliveryError]
+
+
+class PassReport(ReconcileCounts):
+    outbox: OutboxCounts
+
+
+def run_once(lease: timedelta = LEASE) -> PassReport:
     """One pass over due work, then one drain of the outbox (which delivers what the pass emitted)."""
     services = STATE.services()
     report = reconcile(services).as_dict()
     drained = drain(services, lease=lease)
-    report["outbox"] = {"delivered": drained.delivered, "failed": drained.failed, "dead": drained.dead, "errors": drained.errors}
-    return report
+    return {**report, "outbox": {"delivered": drained.delivered, "failed": drained.failed, "dead": drained.dead, "errors": drained.errors}}
 
 
 def worker(

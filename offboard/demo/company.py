@@ -110,6 +110,7 @@ def _build_directory(services: Services, plan: CompanyPlan, seed: int) -> None:
         root = plan.departments[0]
         ids = {root.name: directory_q.list_departments(uow.conn, uow.tenant_id, OPERATOR)[0].id}
         for d in plan.departments[1:]:
+            assert d.parent is not None, "only the root department has no parent"
             ids[d.name] = dept_actions.add_department(uow, d.name, ids[d.parent])
         for m in plan.members:
             profile = {"email": m.email, "mobile": m.mobile, "title": m.title}

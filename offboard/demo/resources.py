@@ -62,6 +62,14 @@ def department_group(department: str) -> str:
     return f"{department}群"
 
 
+def _owner(s: Seeder, userid: str | None, department: str | None) -> Person:
+    """An entry of TEMPLATES or APPS names its owner, else the department whose leader owns it."""
+    if userid:
+        return s.person(userid)
+    assert department is not None, "the entry names neither an owner nor a department"
+    return s.leader_of(department)
+
+
 def seed_resources(s: Seeder) -> None:
     companies = [s.fake.company() for _ in range(400)]
     _contacts_and_customer_groups(s, companies)
@@ -69,7 +77,7 @@ def seed_resources(s: Seeder) -> None:
     _documents(s, companies)
     _calendars(s)
     _approvals(s, companies)
-    owners = [s.person(userid) if userid else s.leader_of(dept) for _, userid, dept in APPS]
+    owners = [_owner(s, userid, dept) for _, userid, dept in APPS]
     s.insert(
         self_built_apps,
         "self_built_app",
@@ -157,7 +165,7 @@ def _calendars(s: Seeder) -> None:
 
 
 def _approvals(s: Seeder, companies: list[str]) -> None:
-    owners = [s.person(userid) if userid else s.leader_of(dept) for _, userid, dept in TEMPLATES]
+    owners = [_owner(s, userid, dept) for _, userid, dept in TEMPLATES]
     template_ids = s.insert(
         approval_templates, "approval_template", [{"owner_id": owner.id, "version": 1, "created_at": s.days_ago(200, 900), "name": name} for (name, _, _), owner in zip(TEMPLATES, owners, strict=True)]
     )
@@ -181,11 +189,12 @@ def _approvals(s: Seeder, companies: list[str]) -> None:
         template = ("销售合同审批", "客户折扣申请", "华东区市场费用申请")[i % 3]
         detail = f"{s.rng.choice(companies)} ¥{s.rng.randint(5, 300) * 1000:,}"
         task(template, s.rng.choice(team[1:]), s.person(STAR), detail, "pending" if i < 8 else "approved")
-    others = [p for p in s.people if p.manager]
+    managed = [(p, p.manager) for p in s.people if p.manager]
+    others = [p for p, _ in managed]
     for _ in range(60):
-        p = s.rng.choice(others)
+        p, manager = s.rng.choice(managed)
         template, detail = s.rng.choice((("请假申请", f"年假{s.rng.randint(1, 5)}天"), ("请假申请", "病假1天"), ("费用报销", f"¥{s.rng.randint(80, 6000)}"), ("转正申请", "试用期满")))
-        task(template, p, s.person(p.manager), detail, "pending" if s.rng.random() < 0.35 else "approved")
+        task(template, p, s.person(manager), detail, "pending" if s.rng.random() < 0.35 else "approved")
     for template, approver, detail in (("IT设备申领", "liuyang", "MacBook Pro 14"), ("系统权限申请", "liuyang", "CRM 管理员"), ("合同法务审核", "sunli", "框架合作协议"), ("用印申请", None, "合同章")):
         for _ in range(3):
             approver_p = s.person(approver) if approver else by_name[template][1]

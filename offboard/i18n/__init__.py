@@ -22,7 +22,8 @@ def catalogue(locale: str) -> dict[str, str]:
         return {}
     with open(_DIR / "zh_CN.po", "rb") as fh:
         cat = read_po(fh, locale="zh_CN")
-    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+    # A plural entry's id and string are tuples; no message here has a plural form.
+    return {m.id: m.string for m in cat if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string and not m.fuzzy}
 
 
 def normalize(tag: str | None) -> str:

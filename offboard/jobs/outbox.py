@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypedDict
 
 import structlog
 
@@ -56,12 +57,17 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** min(attempts, 20), LAST_RETRY)
 
 
+class DeliveryError(TypedDict):
+    key: str
+    error: str
+
+
 @dataclass
 class DrainReport:
     delivered: int = 0
     failed: int = 0
     dead: int = 0
-    errors: list[dict[str, object]] = field(default_factory=list)
+    errors: list[DeliveryError] = field(default_factory=list)
 
     @property
     def touched(self) -> bool:

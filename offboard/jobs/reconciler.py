@@ -12,12 +12,13 @@ the others.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 import structlog
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Exists, Row, ScalarSelect, exists, func, select
 
 from offboard.actions.checklist import finalize
 from offboard.actions.context import Services, UnitOfWork, tenant_transaction
@@ -36,15 +37,15 @@ L = transfer_ledger
 @dataclass(frozen=True)
 class DueKind:
     name: str  # the report's field
-    due: Callable[[datetime], list]  # where-clauses on exits: due at or before now and not done
+    due: Callable[[datetime], list[ColumnElement[bool]]]  # where-clauses on exits: due at or before now and not done
     run: Callable[[UnitOfWork, int], int]  # does one item; returns what it counts in the report
 
 
-def _signed():
+def _signed() -> ScalarSelect[int]:
     return select(func.count()).where(exit_signoffs.c.tenant_id == exits.c.tenant_id, exit_signoffs.c.exit_id == exits.c.id).scalar_subquery()
 
 
-def _waiting_due(now: datetime):
+def _waiting_due(now: datetime) -> Exists:
     return exists().where(L.c.tenant_id == exits.c.tenant_id, L.c.exit_id == exits.c.id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
 
 
@@ -65,19 +66,35 @@ KINDS: tuple[DueKind, ...] = (
 )
 
 
+class FailedItem(TypedDict):
+    tenant_id: int
+    kind: str
+    exit_id: int
+    error: str
+    message: str
+
+
+class ReconcileCounts(TypedDict):
+    took_effect: int
+    taken_over: int
+    finalized: int
+    skipped: int
+    failed: list[FailedItem]
+
+
 @dataclass
 class ReconcileReport:
     took_effect: int = 0
     taken_over: int = 0
     finalized: int = 0
     skipped: int = 0  # claimed by another worker, or done by one a moment ago
-    failed: list[dict] = field(default_factory=list)
+    failed: list[FailedItem] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> ReconcileCounts:
         return {"took_effect": self.took_effect, "taken_over": self.taken_over, "finalized": self.finalized, "skipped": self.skipped, "failed": self.failed}
 
 
-def _find(conn: Connection, kind: DueKind, now: datetime, limit: int) -> list:
+def _find(conn: Connection, kind: DueKind, now: datetime, limit: int) -> Sequence[Row[int, int, int]]:
     return conn.execute(select(exits.c.tenant_id, exits.c.id, exits.c.member_id).where(*kind.due(now)).order_by(exits.c.effective_at, exits.c.id).limit(limit)).all()
 
 

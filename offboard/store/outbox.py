@@ -51,7 +51,7 @@ def insert_items(conn: Connection, tenant_id: int, items: Sequence[PendingItem],
     return new_ids
 
 
-def claim_due(conn: Connection, now: datetime, lease: timedelta, limit: int) -> Sequence[Row[Any]]:
+def claim_due(conn: Connection, now: datetime, lease: timedelta, limit: int) -> Sequence[Row]:
     """Due rows no live lease holds, locked for this transaction (SKIP LOCKED on PostgreSQL, so
     several workers take different rows), then leased to the caller."""
     query = (
@@ -83,7 +83,7 @@ def settle(conn: Connection, row: Row, *, delivered_to: list[str], done: bool, e
     conn.execute(update(outbox).where(outbox.c.tenant_id == row.tenant_id, outbox.c.id == row.id).values(**values))
 
 
-def list_items(conn: Connection, tenant_id: int | None, *, state: str | None, limit: int, offset: int) -> tuple[int, Sequence[Row[Any]]]:
+def list_items(conn: Connection, tenant_id: int | None, *, state: str | None, limit: int, offset: int) -> tuple[int, Sequence[Row]]:
     where = []
     if tenant_id is not None:
         where.append(outbox.c.tenant_id == tenant_id)

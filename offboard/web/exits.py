@@ -66,7 +66,9 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
 
 
 def _csrf(request: Request, csrf: str) -> None:
-    check_csrf(request, session_token(request), csrf)
+    token = session_token(request)
+    assert token is not None, "every caller takes the console dependency, which refused a request without a session"
+    check_csrf(request, token, csrf)
 
 
 def _write(request: Request, c: Console):
@@ -350,7 +352,7 @@ def _act(request: Request, c: Console, exit_id: int, fn, notice: str) -> Respons
         if exc.code == "reverification_required":  # a SENSITIVE action (authz.SENSITIVE): give the code, then back here
             raise SignInRequired("/reverify?next=" + quote(f"/exits/{exit_id}")) from None
         return _exit_page(request, c, exit_id, error=_failure(request, exc), status=exc.status)
-    query = {"notice": notice}
+    query: dict[str, str | int] = {"notice": notice}
     if isinstance(result, int):
         query["n"] = result
     elif isinstance(result, dict) and notice == "inherited":
@@ -477,6 +479,7 @@ def self_exit(
     try:
         if confirm.strip() != c.auth.actor.userid:
             raise error(ValidationError, "confirmation_required", "Type your userid {userid} to confirm that you are leaving.", userid=c.auth.actor.userid)
+        assert c.auth.actor.member_id is not None, "a console session is a member's"
         with _write(request, c) as uow:
             exit_actions.start_exit(uow, c.auth.actor.member_id, type="voluntary", reason_category=reason_category, reason=reason)
     except OffboardError as exc:

@@ -43,6 +43,7 @@ class Console:
 
     @property
     def slug(self) -> str:
+        assert self.auth.tenant_slug is not None, "a console session is bound to a tenant"
         return self.auth.tenant_slug
 
     def read(self):

@@ -56,7 +56,9 @@ def policy_page(request: Request, c: Console = Depends(console)):
 @router.post("/settings/policy")
 async def policy_submit(request: Request, c: Console = Depends(console)):
     form = await request.form()
-    check_csrf(request, session_token(request), str(form.get("csrf", ""))[:128])
+    token = session_token(request)
+    assert token is not None, "the console dependency refused a request without a session"
+    check_csrf(request, token, str(form.get("csrf", ""))[:128])
     c.require_recent_verification(Action.MANAGE_ADMINS, "/settings/policy")
     pairs = [f"{key}={str(form.get(key, ''))[:32]}" for key in SETTINGS if key in form]
     try:
