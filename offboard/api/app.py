@@ -11,6 +11,7 @@ from offboard import __version__, logs
 from offboard.actions.context import Services
 from offboard.api import directory, errors, exits, policy, security, system
 from offboard.api.strict import no_unknown_query_params
+from offboard.bootstrap import build
 from offboard.crypto.signing import load_or_create_key
 from offboard.settings import WebSettings
 
@@ -67,3 +68,16 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
 
     security.install(app, trusted_proxies=settings.trusted_proxies)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The application as `offboard serve` runs it, built by uvicorn in the serving process from
+    the import string `offboard.api.app:app_from_env` (its factory mode, which also allows
+    several workers): the database of OFFBOARD_DATABASE_URL, the web settings of the environment."""
+    return create_app(build(), settings=WebSettings.from_env())
+
+
+def demo_app_from_env() -> FastAPI:
+    """The same in demo mode, as `offboard demo` serves it: the sign-in page lists the demo
+    accounts. Only the import string chooses it; no environment variable turns it on."""
+    return create_app(build(), demo=True, settings=WebSettings.from_env())

@@ -3,6 +3,7 @@ work running in the same process unless --no-worker (then run `offboard worker`)
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Annotated
 
@@ -29,19 +30,27 @@ def _sweep_forever(stop: threading.Event, interval: int) -> None:
             log.exception("sweep_failed")
 
 
+# uvicorn builds the application from its import string in the serving process, so this command
+# never imports the API; the application finds the database in OFFBOARD_DATABASE_URL.
+APP = "offboard.api.app:app_from_env"
+DEMO_APP = "offboard.api.app:demo_app_from_env"
+
+
 def run_server(host: str, port: int, *, demo: bool = False, worker: bool = True, interval: int = 30) -> None:
     import uvicorn
 
-    from offboard.api.app import create_app
     from offboard.settings import WebSettings
+    from offboard.store.db import resolve_url
 
-    app = create_app(STATE.services(), demo=demo, settings=WebSettings.from_env())
+    STATE.services()  # a database that is missing or not migrated is refused here, in the CLI's words
+    WebSettings.from_env()  # and so is a malformed OFFBOARD_TRUSTED_PROXIES
+    os.environ["OFFBOARD_DATABASE_URL"] = resolve_url(STATE.db)
     stop = threading.Event()
     if worker:
         threading.Thread(target=_sweep_forever, args=(stop, interval), name="offboard-sweep", daemon=True).start()
     console.print(translate("Serving on {url} (API docs at {url}/docs). Press Ctrl+C to stop.", STATE.locale, url=f"http://{host}:{port}"))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+        uvicorn.run(DEMO_APP if demo else APP, factory=True, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         stop.set()
 
