@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.crypto.secrets import hash_password
@@ -15,6 +15,7 @@ from offboard.domain.org import coverage_delta
 from offboard.domain.vocabulary import PRESENT_STATUSES, USERID_HOLDING_STATUSES, MemberStatus
 from offboard.store import ids, repo
 from offboard.store.org import shift_headcounts
+from offboard.store.rows import AnyRow
 from offboard.store.tables import (
     credentials,
     departments,
@@ -25,7 +26,7 @@ from offboard.store.tables import (
 PROFILE_FIELDS = ("name", "email", "mobile", "title", "external_id", "region")
 
 
-def target_of(conn: Connection, tenant_id: int, member: Row) -> Target:
+def target_of(conn: Connection, tenant_id: int, member: AnyRow) -> Target:
     paths = tuple(r.path for r in repo.member_department_rows(conn, tenant_id, member.id))
     return Target(member_id=member.id, department_paths=paths, is_admin=repo.is_admin(conn, tenant_id, member.id))
 
@@ -81,7 +82,8 @@ def _resolve_manager(conn: Connection, tenant_id: int, manager_userid: str | Non
             raise error(Conflict, "manager_cycle", "{userid} cannot be the manager: that would make a reporting cycle.", userid=manager_userid)
         seen.add(cursor)
         cursor = conn.execute(select(members.c.manager_id).where(members.c.tenant_id == tenant_id, members.c.id == cursor)).scalar()
-    return manager.id
+    manager_id: int = manager.id
+    return manager_id
 
 
 def insert_member(
@@ -153,7 +155,8 @@ def add_member(uow: UnitOfWork, **fields: Any) -> int:
 
 
 def _root_id(uow: UnitOfWork) -> int:
-    return uow.conn.execute(select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.depth == 0).order_by(departments.c.id).limit(1)).scalar_one()
+    root_id: int = uow.conn.execute(select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.depth == 0).order_by(departments.c.id).limit(1)).scalar_one()
+    return root_id
 
 
 def update_member(

@@ -258,12 +258,12 @@ def token_create(
     if operator:
         if by or service:
             raise typer.BadParameter("--operator excludes --by and --service")
-        result = create_operator_token(STATE.services(), name)
+        operator_token = create_operator_token(STATE.services(), name)
         if json_out:
-            emit_json(result)
+            emit_json(operator_token)
         else:
             ok("Operator token created. Copy it now, it is not shown again:")
-            typer.echo(result.token)
+            typer.echo(operator_token.token)
         return
     result = act(lambda u: token_actions.create_token(u, name=name, service=service, scopes=scope or [], expires_days=expires_days), by)
     if json_out:

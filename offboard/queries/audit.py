@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from offboard.audit.chain import verify
 from offboard.domain.authz import Action, Actor, require
 from offboard.store import audit_log
+from offboard.store.rows import AnyRow
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,14 @@ class AuditPage:
     next_before: int | None  # pass as `before` for the next page; None on the last
 
 
-def verify_chain(conn: Connection, tenant: Row, actor: Actor) -> ChainVerdict:
+def verify_chain(conn: Connection, tenant: AnyRow, actor: Actor) -> ChainVerdict:
     require(actor, Action.READ_AUDIT)
     verdict = verify(audit_log.stored_events(conn, tenant.id), tenant.audit_seq, tenant.audit_head)
     finding = verdict.finding
     return ChainVerdict(tenant.slug, verdict.ok, verdict.events, tenant.audit_seq, tenant.audit_head, finding.seq if finding else None, finding.problem if finding else None)
 
 
-def events(conn: Connection, tenant: Row, actor: Actor, *, before: int | None = None, limit: int = 50, action: str | None = None) -> AuditPage:
+def events(conn: Connection, tenant: AnyRow, actor: Actor, *, before: int | None = None, limit: int = 50, action: str | None = None) -> AuditPage:
     """The newest events first, `limit` (1-500) at a time, before a sequence number."""
     require(actor, Action.READ_AUDIT)
     limit = max(1, min(limit, 500))

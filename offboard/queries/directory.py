@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select
 from offboard.actions.context import Services
 from offboard.actions.tenants import require_operator
 from offboard.domain.authz import OPERATOR, Action, Actor, require
+from offboard.domain.vocabulary import Role
 from offboard.store.tables import api_tokens, departments, members, tenants
 
 
@@ -75,7 +76,7 @@ def list_tokens(conn: Connection, tenant_id: int, actor: Actor) -> list[TokenInf
         .where(api_tokens.c.tenant_id == tenant_id)
         .order_by(api_tokens.c.id)
     )
-    if actor.kind == "member" and not actor.has("super_admin"):
+    if actor.kind == "member" and not actor.has(Role.SUPER_ADMIN):
         query = query.where(api_tokens.c.member_id == actor.member_id)
     return [
         TokenInfo(

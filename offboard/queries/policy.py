@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.policy import PRESETS, SETTINGS, Policy
+from offboard.store.rows import AnyRow
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ def _allowed(key: str) -> str:
     return f"{setting.low}-{setting.high}{(' ' + setting.unit) if setting.unit else ''}"
 
 
-def view(tenant: Row, policy: Policy) -> PolicyView:
+def view(tenant: AnyRow, policy: Policy) -> PolicyView:
     values, own = policy.as_dict(), PRESETS[tenant.profile].as_dict()
     presets = {profile.value: p.as_dict() for profile, p in PRESETS.items()}
     settings = [SettingView(key, s.label_en, s.label_zh, values[key], {p: presets[p][key] for p in presets}, values[key] != own[key], _allowed(key)) for key, s in SETTINGS.items()]
     return PolicyView(tenant.profile, {s.key: s.value for s in settings}, {s.key: s.value for s in settings if s.overridden}, settings)
 
 
-def show_policy(conn: Connection, tenant: Row, actor: Actor) -> PolicyView:
+def show_policy(conn: Connection, tenant: AnyRow, actor: Actor) -> PolicyView:
     """Anyone who may read the directory may read the rules it runs by."""
     require(actor, Action.READ_DIRECTORY)
     return view(tenant, Policy.of(tenant.profile, tenant.policy))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -107,7 +107,7 @@ def login_submit(
         result = sign_in(request.app.state.services, tenant, userid.strip(), password, client=_client(request), device_member_id=_device_member(request, tenant))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 404, 423, 429) else 400
-        response = render(
+        response: Response = render(
             request,
             "login.html",
             status_code=status,
@@ -129,8 +129,9 @@ def login_submit(
 
 
 def _with_retry_after(exc: OffboardError, response: Response) -> Response:
-    if getattr(exc, "retry_after", None):
-        response.headers["Retry-After"] = str(exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)  # a refusal that ends by itself says when
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -171,6 +172,7 @@ def totp_submit(
         status = exc.status if exc.status in (401, 423, 429) else 400
         return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(_locale(request))))
     auth = authenticate_session(services, token)
+    assert auth.tenant_slug is not None and auth.actor.member_id is not None, "a console session is a member's, in a tenant"
     response = RedirectResponse(safe_next(next), status_code=303)
     _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", token))  # rotated
     _set_device(response, request, auth.tenant_slug, auth.actor.member_id)
@@ -191,6 +193,7 @@ def reverify_submit(
     c: Console = Depends(console),
 ):
     token = session_token(request)
+    assert token is not None, "the console dependency refused a request without a session"
     check_csrf(request, token, csrf)
     try:
         verify_second_factor(request.app.state.services, token, code, client=_client(request))
@@ -257,7 +260,7 @@ def members_page(
     department: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]*$")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
-    department = _optional_id(department, "department")  # the filter form sends "" for "any"
+    department_id = _optional_id(department, "department")  # the filter form sends "" for "any"
     with c.read() as (conn, tenant, actor):
         result = members_q.list_members(
             conn,
@@ -265,14 +268,14 @@ def members_page(
             actor,
             status=status or None,
             role=role or None,
-            department_id=department,
+            department_id=department_id,
             query=q or None,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
         )
         tree = directory_q.list_departments(conn, tenant.id, actor)
     pages = max(1, -(-result.total // PAGE_SIZE))
-    context = dict(c=c, result=result, page=page, pages=pages, q=q or "", status=status or "", role=role or "", department=department, tree=tree)
+    context: dict[str, Any] = dict(c=c, result=result, page=page, pages=pages, q=q or "", status=status or "", role=role or "", department=department_id, tree=tree)
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "member-table":
         return render(request, "_member_table.html", **context)
     return render(request, "members.html", **context)
