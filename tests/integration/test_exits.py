@@ -189,7 +189,7 @@ def test_r_exit_1_access_is_cut_at_exit_and_inv_7_revoked_credentials_are_reject
     session = open_session(company, "leo")
     personal = act(company, "leo", token_actions.create_token, name="cli", service=False, scopes=["plan"])
     service = act(company, None, token_actions.create_token, name="hr-sync", service=True, scopes=["plan"])
-    assert authenticate_bearer(services, personal["token"]).actor.userid == "leo"
+    assert authenticate_bearer(services, personal.token).actor.userid == "leo"
     assert authenticate_session(services, session).actor.userid == "leo"
     before = headcounts(company)
     start(company, by="boss", successor="sam")
@@ -198,10 +198,10 @@ def test_r_exit_1_access_is_cut_at_exit_and_inv_7_revoked_credentials_are_reject
     assert leo.status == "exited" and leo.exited_at == services.clock.now()
     assert count(company, sessions, sessions.c.member_id == company["leo"], sessions.c.revoked_at.is_(None)) == 0
     assert count(company, api_tokens_table, api_tokens_table.c.member_id == company["leo"], api_tokens_table.c.revoked_at.is_(None)) == 0
-    for check, token in ((authenticate_bearer, personal["token"]), (authenticate_session, session)):
+    for check, token in ((authenticate_bearer, personal.token), (authenticate_session, session)):
         err = refused(check, services, token)
         assert err.status == 401
-    assert authenticate_bearer(services, service["token"]).actor.kind == "service"  # the tenant's token survives
+    assert authenticate_bearer(services, service.token).actor.kind == "service"  # the tenant's token survives
     assert count(company, roles, roles.c.member_id == company["leo"], roles.c.status != "suspended") == 0
     assert count(company, roles, roles.c.member_id == company["leo"]) == 1
     assert count(company, devices, devices.c.member_id == company["leo"], devices.c.status != "wipe_pending") == 0
