@@ -18,7 +18,8 @@ from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
 from offboard.domain.vocabulary import GrantStatus, ReimbursementStatus, DeviceStatus, ExitState, Role
-from offboard.store import access_cut, repo
+from offboard.domain.vocabulary import StepKind
+from offboard.store import access_cut, repo, steps
 from offboard.store.rows import AnyRow
 from offboard.store.tables import (
     app_grants,
@@ -236,7 +237,8 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     retained_until = retention_end(member.exited_at or now, uow.policy.chat_retention_days, uow.tenant.timezone)
     n = conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id == member.id, messages.c.retained_until.is_(None)).values(retained_until=retained_until)).rowcount
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
-    uow.audit("exit.finalized", [f"exit:{exit_id}", f"member:{member.id}"], {"messages_retained": n, "retained_until": retained_until.isoformat()})
+    step_id = steps.begin(conn, tid, exit_id, StepKind.FINALIZE, uow.actor.audit_id, now)
+    uow.audit("exit.finalized", [f"exit:{exit_id}", f"member:{member.id}"], {"messages_retained": n, "retained_until": retained_until.isoformat(), "step_id": step_id})
     uow.emit("exit.finalized", exit_id=exit_id, member_id=member.id)
     return True
 

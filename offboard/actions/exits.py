@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -26,11 +25,12 @@ from offboard.domain.vocabulary import (
     MemberStatus,
     ReasonCategory,
     ResourceKind,
+    StepKind,
     Trigger,
 )
 from offboard.i18n import translate
 from offboard.store import access_cut
-from offboard.store import ids, repo
+from offboard.store import ids, repo, steps
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.planning import snapshot
@@ -224,6 +224,7 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
     if current.blockers:
         raise _blocked(member, current)
     _cut_access(uow, member)
+    step_id = steps.begin(conn, tid, exit_id, StepKind.EXIT, uow.actor.audit_id, now)
     moved = {}
     limit = uow.policy.customer_limit
     for kind_plan in current.kinds:
@@ -241,22 +242,31 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
             kind_plan.destination,
             kind_plan.acceptor_id,
             kind_plan.state,
+            step_id,
             now,
             capacity=capacity,
             self_fallback=_usable_manager(conn, tid, member),
         )
-        apply_moves(conn, tid, exit_id, kind_plan.kind, now)
+        apply_moves(conn, tid, exit_id, kind_plan.kind, step_id, now)
         moved[kind_plan.kind.value] = n
         uow.audit(
             "exit.resources_moved",
             [f"exit:{exit_id}", f"member:{member.id}"] + ([f"member:{kind_plan.acceptor_id}"] if kind_plan.acceptor_id else []),
-            {"kind": kind_plan.kind.value, "count": n, "destination": kind_plan.destination, "reason": kind_plan.reason, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_plan.kind, now)},
+            {
+                "kind": kind_plan.kind.value,
+                "count": n,
+                "destination": kind_plan.destination,
+                "reason": kind_plan.reason,
+                "step_id": step_id,
+                "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind_plan.kind),
+            },
         )
+    steps.close(conn, tid, step_id)
     window = uow.policy.restore_window_hours
     conn.execute(
         update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.OPEN, restore_until=restore_deadline(now, window), updated_at=now, version=exits.c.version + 1)
     )
-    uow.audit("exit.took_effect", [f"member:{member.id}", f"exit:{exit_id}"], {"moved": moved, "restore_until": restore_deadline(now, window).isoformat()})
+    uow.audit("exit.took_effect", [f"member:{member.id}", f"exit:{exit_id}"], {"moved": moved, "restore_until": restore_deadline(now, window).isoformat(), "step_id": step_id})
     uow.emit("member.exited", exit_id=exit_id, member_id=member.id)
     return moved
 
@@ -288,24 +298,6 @@ def _cut_access(uow: UnitOfWork, member: AnyRow) -> None:
             .values(status=DepartmentStatus.PENDING_DISSOLUTION)
         )
     uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose), "cut": cut})
-
-
-def ledger_digest(conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, stamp: datetime) -> str:
-    """SHA-256 over the ledger rows a bulk step wrote, so its one audit event vouches for them (SPEC §8)."""
-    h = hashlib.sha256()
-    rows = conn.execute(
-        select(transfer_ledger.c.resource_id, transfer_ledger.c.to_member_id, transfer_ledger.c.state, transfer_ledger.c.version_after, transfer_ledger.c.correlation_id)
-        .where(
-            transfer_ledger.c.tenant_id == tenant_id,
-            transfer_ledger.c.exit_id == exit_id,
-            transfer_ledger.c.kind == kind.value,
-            (transfer_ledger.c.created_at == stamp) | (transfer_ledger.c.updated_at == stamp),
-        )
-        .order_by(transfer_ledger.c.resource_id, transfer_ledger.c.id)
-    )
-    for r in rows:
-        h.update(f"{r.resource_id}|{r.to_member_id}|{r.state}|{r.version_after}|{r.correlation_id}\n".encode())
-    return h.hexdigest()
 
 
 def cancel_exit(uow: UnitOfWork, exit_id: int) -> dict[str, Any]:
@@ -375,6 +367,7 @@ def exit_summary(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, An
         "acceptors": row.acceptors,
         "plan_id": row.plan_id,
         "ledger": ledger,
+        "steps": steps.of_exit(conn, tenant_id, exit_id),
     }
 
 
@@ -445,6 +438,8 @@ def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind
             "version_after": r.version_after,
             "created_at": r.created_at.isoformat(),
             "updated_at": r.updated_at.isoformat(),
+            "step_id": r.step_id,
+            "changed_step_id": r.changed_step_id,
         }
         for r in rows
     ]

@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import Exists, and_, func, select, update
 
 from offboard.actions.context import UnitOfWork
-from offboard.actions.exits import exit_summary, get_exit_row, ledger_digest
+from offboard.actions.exits import exit_summary, get_exit_row
 from offboard.actions.members import target_of
 from offboard.domain.policy import CustomerTransfer
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, NotFound, ValidationError, error
 from offboard.domain.planning import CUSTOMER_KINDS
-from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind
-from offboard.store import repo
+from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind, StepKind
+from offboard.store import repo, steps
+from offboard.store.locks import lock_exit
 from offboard.store.planning import people
 from offboard.store.rows import AnyRow
 from offboard.store.tables import external_contacts, members, transfer_ledger
@@ -30,8 +31,12 @@ REPORTABLE = {LedgerState.DONE, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL}
 
 
 def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource_ids: list[int] | None = None) -> dict[str, Any]:
-    """Assign the unassigned resources of one kind of an exit to an acceptor, in one batch."""
+    """Assign the unassigned resources of one kind of an exit to an acceptor, in one batch.
+
+    The exit row is locked first: a second inheritance of the same exit waits, then finds
+    only what this one left unassigned (on SQLite the write transaction already serialises)."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    lock_exit(conn, tid, exit_id)
     row = get_exit_row(conn, tid, exit_id)
     leaver = repo.member_by_id(conn, tid, row.member_id)
     uow.require(Action.INHERIT, target_of(conn, tid, leaver))
@@ -53,7 +58,7 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
         limit = uow.policy.customer_limit
         held = conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tid, external_contacts.c.owner_id == acceptor.id)).scalar_one()
         capacity = max(0, limit - held)
-    floor = conn.execute(select(func.coalesce(func.max(L.c.id), 0)).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind_enum.value)).scalar_one()
+    step_id = steps.begin(conn, tid, exit_id, StepKind.INHERIT, uow.actor.audit_id, now)
     n = record_moves(
         conn,
         tid,
@@ -63,6 +68,7 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
         "member",
         acceptor.id,
         LedgerState.WAITING if waiting else LedgerState.DONE,
+        step_id,
         now,
         capacity=capacity,
         only_ids=resource_ids,
@@ -72,9 +78,12 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
         raise error(Conflict, "not_unassigned", "Only unassigned {kind} resources of exit {id} can be inherited; some of the ids given are not.", kind=kind_enum.value, id=exit_id)
     if n == 0:
         raise error(Conflict, "nothing_to_inherit", "Exit {id} has no unassigned {kind} resources.", id=exit_id, kind=kind_enum.value)
-    apply_moves(conn, tid, exit_id, kind_enum, now, rows=L.c.id > floor)  # only the rows written here
+    apply_moves(conn, tid, exit_id, kind_enum, step_id, now)
+    steps.close(conn, tid, step_id)
     uow.audit(
-        "exit.inherited", [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"], {"kind": kind_enum.value, "count": n, "ledger_digest": ledger_digest(conn, tid, exit_id, kind_enum, now)}
+        "exit.inherited",
+        [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
+        {"kind": kind_enum.value, "count": n, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind_enum)},
     )
     uow.emit("resource.transferred", exit_id=exit_id, kind=kind_enum.value, to_member_id=acceptor.id)
     return {"exit_id": exit_id, "kind": kind_enum.value, "to": acceptor.userid, "count": n, "exit": exit_summary(conn, tid, exit_id)}
@@ -99,9 +108,17 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str,
     if outcome == LedgerState.DONE and not conn.execute(select(_active_acceptor()).where(L.c.tenant_id == tid, L.c.id == row.id)).scalar():
         outcome = LedgerState.UNASSIGNED  # the acceptor left meanwhile (R-ORG-4): inherited later instead
     to_member = row.to_member_id if outcome == LedgerState.DONE else None
-    conn.execute(update(L).where(L.c.tenant_id == tid, L.c.id == row.id).values(state=outcome.value, to_member_id=to_member, updated_at=now, version_after=_version_after(row, outcome)))
-    apply_moves(conn, tid, row.exit_id, kind, now, stamp="updated_at", rows=L.c.id == row.id)
-    uow.audit("transfer.result", [f"exit:{row.exit_id}", f"transfer:{row.correlation_id}"], {"kind": kind.value, "resource_id": row.resource_id, "state": outcome.value})
+    step_id = steps.begin(conn, tid, row.exit_id, StepKind.RESULT, uow.actor.audit_id, now)
+    conn.execute(
+        update(L).where(L.c.tenant_id == tid, L.c.id == row.id).values(state=outcome.value, to_member_id=to_member, updated_at=now, version_after=_version_after(row, outcome), changed_step_id=step_id)
+    )
+    apply_moves(conn, tid, row.exit_id, kind, step_id, now, changed=True)
+    steps.close(conn, tid, step_id)
+    uow.audit(
+        "transfer.result",
+        [f"exit:{row.exit_id}", f"transfer:{row.correlation_id}"],
+        {"kind": kind.value, "resource_id": row.resource_id, "state": outcome.value, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind)},
+    )
     return _result(row, outcome)
 
 
@@ -125,15 +142,24 @@ def take_over_exit(uow: UnitOfWork, exit_id: int) -> int:
         .all()
     )
     total = 0
+    if not due:
+        return total
+    step_id = steps.begin(conn, tid, exit_id, StepKind.TAKEOVER, uow.actor.audit_id, now)
     for kind in due:
         waiting = and_(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
         # R-ORG-4: an acceptor who left since the transfer started receives nothing (nothing may be
         # left owned by a departed member); the resource is unassigned and inherited later (R-ORG-5).
-        lost = conn.execute(update(L).where(waiting, ~_active_acceptor()).values(state=LedgerState.UNASSIGNED, to_member_id=None, updated_at=now, version_after=L.c.version_after + 1)).rowcount
-        result = conn.execute(update(L).where(waiting).values(state=LedgerState.DONE, updated_at=now, version_after=L.c.version_after + 1))
-        apply_moves(conn, tid, exit_id, ResourceKind(kind), now, stamp="updated_at")
+        changed = {"updated_at": now, "version_after": L.c.version_after + 1, "changed_step_id": step_id}
+        lost = conn.execute(update(L).where(waiting, ~_active_acceptor()).values(state=LedgerState.UNASSIGNED, to_member_id=None, **changed)).rowcount
+        result = conn.execute(update(L).where(waiting).values(state=LedgerState.DONE, **changed))
+        apply_moves(conn, tid, exit_id, ResourceKind(kind), step_id, now, changed=True)
         total += result.rowcount
-        uow.audit("transfer.taken_over", [f"exit:{exit_id}"], {"kind": kind, "count": result.rowcount, "unassigned": lost, "ledger_digest": ledger_digest(conn, tid, exit_id, ResourceKind(kind), now)})
+        uow.audit(
+            "transfer.taken_over",
+            [f"exit:{exit_id}"],
+            {"kind": kind, "count": result.rowcount, "unassigned": lost, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, ResourceKind(kind))},
+        )
+    steps.close(conn, tid, step_id)
     return total
 
 

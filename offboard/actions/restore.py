@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from offboard.actions.auth import second_factor_ok
 from offboard.domain.errors import Unauthorized
@@ -16,9 +16,9 @@ from offboard.domain.authz import Action
 from offboard.domain.errors import Forbidden, ValidationError, error
 from offboard.domain.lifecycle import check_restorable, next_exit_state, next_member_status
 from offboard.domain.org import covered
-from offboard.domain.vocabulary import PRESENT_STATUSES, ExitState, LedgerState, ResourceKind
+from offboard.domain.vocabulary import PRESENT_STATUSES, ExitState, LedgerState, ResourceKind, StepKind
 from offboard.store import access_cut
-from offboard.store import repo
+from offboard.store import repo, steps
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.tables import exits, members, transfer_ledger
@@ -47,8 +47,9 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
         return {}
     lock_member(conn, tid, member.id)
     next_member_status(member.status, "restore")
+    step_id = steps.begin(conn, tid, exit_id, StepKind.RESTORE, uow.actor.audit_id, now)
     for kind in ResourceKind:
-        revert(conn, tid, exit_id, member.id, kind, now)
+        revert(conn, tid, exit_id, member.id, kind, step_id, now)
     # The manager may have left while this member was away: nobody reports to a departed member
     # (INV-2; a departed manager could never be finalized), so the report is unassigned (R-ORG-4).
     manager_gone = member.manager_id is not None and repo.member_by_id(conn, tid, member.manager_id).status not in PRESENT_STATUSES
@@ -61,13 +62,16 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     gain = covered(r.path for r in repo.member_department_rows(conn, tid, member.id))
     shift_headcounts(conn, tid, gain, ())  # and pending-dissolution departments are active again (R-ORG-1)
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=next_exit_state(row.state, "restore"), updated_at=now, version=exits.c.version + 1))
-    reverted: dict[str, int] = dict(
-        conn.execute(select(L.c.kind, func.count()).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.REVERTED, L.c.updated_at == now).group_by(L.c.kind)).all()
-    )
+    reverted = steps.close(conn, tid, step_id)  # the restore step changes only the rows it reverts
+    digests = {kind: steps.ledger_digest(conn, tid, step_id, ResourceKind(kind)) for kind in reverted}
     kept = [
         {"kind": r.kind, "resource_id": r.resource_id, "state": r.state, "to_member_id": r.to_member_id, "correlation_id": r.correlation_id}
         for r in conn.execute(select(L).where(latest_rows(tid, exit_id), L.c.state != LedgerState.REVERTED).order_by(L.c.kind, L.c.resource_id))
     ]
-    uow.audit("exit.restored", [f"member:{member.id}", f"exit:{exit_id}"], {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone})
+    uow.audit(
+        "exit.restored",
+        [f"member:{member.id}", f"exit:{exit_id}"],
+        {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone, "step_id": step_id, "ledger_digests": digests},
+    )
     uow.emit("member.restored", exit_id=exit_id, member_id=member.id)
     return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "manager_cleared": manager_gone, "state": ExitState.RESTORED.value}

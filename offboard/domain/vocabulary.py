@@ -91,6 +91,17 @@ class LedgerState(StrEnum):
     REVERTED = "reverted"
 
 
+class StepKind(StrEnum):
+    """A step of an exit that writes or changes ledger rows (or, for finalize, closes it)."""
+
+    EXIT = "exit"  # the exit takes effect: a ledger row per moved resource
+    INHERIT = "inherit"  # unassigned resources given to an acceptor: new rows
+    TAKEOVER = "takeover"  # waiting transfers whose 24 h are over: rows changed
+    RESULT = "result"  # a platform's outcome of one waiting transfer: a row changed
+    RESTORE = "restore"  # untouched transfers reverted: rows changed
+    FINALIZE = "finalize"  # the exit is closed: no ledger rows
+
+
 class Role(StrEnum):
     SUPER_ADMIN = "super_admin"
     ADMIN = "admin"

@@ -2,11 +2,13 @@
 
 SQLite is the embedded default (WAL, foreign keys on, every write transaction BEGIN
 IMMEDIATE so a read-then-write never deadlocks on the upgrade of a shared lock);
-PostgreSQL through psycopg 3 for production.
+PostgreSQL through psycopg 3 for production. SQLite gets the functions PostgreSQL has built
+in that a statement of ours needs (`sha256`), so one statement answers alike on both.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,11 +105,19 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        dbapi_conn.create_function("sha256", 1, sha256_hex, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         readonly = conn.get_execution_options().get("offboard_readonly", False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def sha256_hex(value: str | bytes | None) -> str | None:
+    """SQLite's `sha256(text)`: the hex SHA-256 of the text's UTF-8 bytes (NULL stays NULL)."""
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode() if isinstance(value, str) else value).hexdigest()
 
 
 def has_table(conn: Connection, name: str) -> bool:

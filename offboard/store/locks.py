@@ -39,3 +39,12 @@ def try_lock_exit(conn: Connection, tenant_id: int, exit_id: int, *still_due) ->
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(key_share=True, skip_locked=True)
     return conn.execute(query).first() is not None
+
+
+def lock_exit(conn: Connection, tenant_id: int, exit_id: int) -> None:
+    """The exit row, held to the end of the transaction by a step that must not run twice at
+    once on the same exit (two inheritances choosing the same unassigned resources). FOR NO KEY
+    UPDATE: it excludes every other locker of the row, yet the ledger rows inserted meanwhile
+    (whose foreign key check takes KEY SHARE on the exit) never wait for it."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(exits.c.id).where(exits.c.tenant_id == tenant_id, exits.c.id == exit_id).with_for_update(key_share=True))

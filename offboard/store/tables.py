@@ -430,6 +430,23 @@ exits = Table(
     ),
 )
 
+# One row per step of an exit (offboard.domain.vocabulary.StepKind): every ledger row names the
+# step that wrote it, and the step that last changed it; a step's batch is found by its id.
+exit_steps = Table(
+    "exit_steps",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("exit_id", Id, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("actor", String(32), nullable=False),  # audit id
+    Column("counts", Json, nullable=False),  # ledger rows written or changed, per resource kind
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _fk(["exit_id"], "exits", ["id"]),
+    Index("ix_exit_steps_tenant_exit", "tenant_id", "exit_id"),
+)
+
 transfer_ledger = Table(
     "transfer_ledger",
     metadata,
@@ -445,12 +462,18 @@ transfer_ledger = Table(
     Column("version_after", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("step_id", Id, nullable=False),  # the step that wrote the row
+    Column("changed_step_id", Id),  # the step that last changed it (a result, takeover or restore)
     PrimaryKeyConstraint("tenant_id", "id"),
     _fk(["exit_id"], "exits", ["id"]),
+    _fk(["step_id"], "exit_steps", ["id"]),
+    _fk(["changed_step_id"], "exit_steps", ["id"]),
     Index("ix_transfer_ledger_tenant_exit_kind", "tenant_id", "exit_id", "kind", "state"),
     Index("uq_transfer_ledger_tenant_correlation", "tenant_id", "correlation_id", unique=True),
     Index("ix_transfer_ledger_tenant_to", "tenant_id", "to_member_id"),
     Index("ix_transfer_ledger_tenant_state_created", "tenant_id", "state", "created_at"),
+    Index("ix_transfer_ledger_tenant_step_kind", "tenant_id", "step_id", "kind"),
+    Index("ix_transfer_ledger_tenant_changed_step_kind", "tenant_id", "changed_step_id", "kind"),
 )
 
 # SPEC §7: items a tenant adds to the 12 (attested with evidence), attestations, sign-offs.

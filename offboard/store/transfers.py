@@ -124,6 +124,7 @@ def record_moves(
     destination: str,
     acceptor_id: int | None,
     state: LedgerState,
+    step_id: int,
     now: datetime,
     *,
     capacity: int | None = None,
@@ -131,7 +132,8 @@ def record_moves(
     owner_filter: ColumnElement | None = None,
     self_fallback: int | None = None,
 ) -> int:
-    """Write one ledger row per resource of `kind` (one INSERT ... SELECT); returns how many.
+    """Write one ledger row per resource of `kind` (one INSERT ... SELECT), each naming the
+    step `step_id`; returns how many.
 
     `capacity` caps how many external contacts the acceptor can still take: the rest are
     `acceptor_full` (R-ORG-2). `owner_filter` replaces "owned by from_member" (inherit picks
@@ -168,10 +170,11 @@ def record_moves(
         staged.c.ver + case((unchanged, 0), else_=1),
         literal(now, L.c.created_at.type),
         literal(now, L.c.updated_at.type),
+        literal(step_id, BigInteger()),
     )
     result = conn.execute(
         insert(L).from_select(
-            ["tenant_id", "id", "exit_id", "kind", "resource_id", "from_member_id", "to_member_id", "state", "correlation_id", "version_after", "created_at", "updated_at"],
+            ["tenant_id", "id", "exit_id", "kind", "resource_id", "from_member_id", "to_member_id", "state", "correlation_id", "version_after", "created_at", "updated_at", "step_id"],
             source,
         ),
         # SQLAlchemy 2.1 reports rowcount -1 for INSERT ... SELECT on psycopg unless asked to keep it.
@@ -180,48 +183,40 @@ def record_moves(
     return result.rowcount
 
 
-def _batch(tenant_id: int, exit_id: int, kind: ResourceKind, states, now: datetime, stamp: str = "created_at") -> ColumnElement:
-    return and_(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == kind.value, L.c.state.in_([s.value for s in states]), L.c[stamp] == now)
+def _batch(tenant_id: int, exit_id: int, kind: ResourceKind, states, step_id: int, changed: bool) -> ColumnElement:
+    """The ledger rows of one step and kind in `states`: those it wrote, or with `changed`
+    those it changed."""
+    step = L.c.changed_step_id if changed else L.c.step_id
+    return and_(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == kind.value, L.c.state.in_([s.value for s in states]), step == step_id)
 
 
-def apply_moves(
-    conn: Connection,
-    tenant_id: int,
-    exit_id: int,
-    kind: ResourceKind,
-    now: datetime,
-    stamp: str = "created_at",
-    rows: ColumnElement | None = None,
-) -> None:
-    """Bring the resources in line with the ledger rows written at `now`: a statement per outcome.
-
-    `rows` narrows the batch to the ledger rows the caller just wrote or changed: an earlier
-    row of the same exit and kind (one that inherit superseded) can carry the same time stamp
-    when the clock reads the same twice, and must not drive its resource back.
-    """
+def apply_moves(conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, step_id: int, now: datetime, *, changed: bool = False) -> None:
+    """Bring the resources in line with the ledger rows the step `step_id` wrote (or, with
+    `changed`, changed): a statement per outcome. Found by the step's id, so an earlier row of
+    the same exit and kind is never driven again, whatever the clock read."""
     spec = SPECS[kind]
     t = spec.table
-    join = and_(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, *([rows] if rows is not None else []))
+    join = and_(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id)
     owner = spec.owner
-    present = set(conn.execute(select(L.c.state).where(_batch(tenant_id, exit_id, kind, list(LedgerState), now, stamp)).distinct()).scalars())
+    present = set(conn.execute(select(L.c.state).where(_batch(tenant_id, exit_id, kind, list(LedgerState), step_id, changed)).distinct()).scalars())
     extra_done: dict = {}
     extra_gone: dict = {}
     if kind == K.CUSTOMER_GROUP:
         extra_done = {"restricted": False, "restricted_reason": None}
         extra_gone = {"restricted": True, "restricted_reason": "owner_left"}
     if LedgerState.DONE in present:
-        conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.DONE], now, stamp)).values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done}))
+        conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.DONE], step_id, changed)).values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done}))
     for states, values in (
         ((LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL), extra_gone),
         ((LedgerState.KEPT,), {"archived": True} if kind == K.DOCUMENT else {}),
         ((LedgerState.DELETED,), {"deleted_at": now} if kind in (K.DOCUMENT, K.CALENDAR) else {}),
     ):
         if present.intersection(states):
-            conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, states, now, stamp)).values({owner: None, "version": L.c.version_after, **values}))
+            conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, states, step_id, changed)).values({owner: None, "version": L.c.version_after, **values}))
     if kind == K.CUSTOMER_GROUP and LedgerState.WAITING in present:
         # R-ORG-2: until the takeover, the group is restricted and says why.
         conn.execute(
-            update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.WAITING], now, stamp)).values(restricted=True, restricted_reason="transfer_waiting", version=L.c.version_after)
+            update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.WAITING], step_id, changed)).values(restricted=True, restricted_reason="transfer_waiting", version=L.c.version_after)
         )
 
 
@@ -244,15 +239,18 @@ def open_counts(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, dic
     return result
 
 
-def revert(conn: Connection, tenant_id: int, exit_id: int, leaver_id: int, kind: ResourceKind, now: datetime) -> None:
+def revert(conn: Connection, tenant_id: int, exit_id: int, leaver_id: int, kind: ResourceKind, step_id: int, now: datetime) -> None:
     """R-EXIT-6: revert the rows whose resource still has the version the ledger recorded.
 
-    Two statements per kind: mark the untouched rows reverted, then give their resources back.
+    Two statements per kind: mark the untouched rows reverted by the restore step `step_id`,
+    then give back the resources of the rows that step changed.
     """
     spec = SPECS[kind]
     t = spec.table
     untouched = select(t.c.id).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, t.c.version == L.c.version_after).exists()
-    conn.execute(update(L).where(latest_rows(tenant_id, exit_id, kind), L.c.state != LedgerState.REVERTED.value, untouched).values(state=LedgerState.REVERTED.value, updated_at=now))
+    conn.execute(
+        update(L).where(latest_rows(tenant_id, exit_id, kind), L.c.state != LedgerState.REVERTED.value, untouched).values(state=LedgerState.REVERTED.value, updated_at=now, changed_step_id=step_id)
+    )
     values: dict = {spec.owner: leaver_id, "version": t.c.version + 1}
     if kind == K.CUSTOMER_GROUP:
         values.update(restricted=False, restricted_reason=None)
@@ -260,4 +258,4 @@ def revert(conn: Connection, tenant_id: int, exit_id: int, leaver_id: int, kind:
         values.update(archived=False, deleted_at=None)
     if kind == K.CALENDAR:
         values.update(deleted_at=None)
-    conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _batch(tenant_id, exit_id, kind, [LedgerState.REVERTED], now, "updated_at")).values(values))
+    conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _batch(tenant_id, exit_id, kind, [LedgerState.REVERTED], step_id, changed=True)).values(values))

@@ -1,0 +1,77 @@
+"""Ledger steps: one `exit_steps` row per step of an exit (StepKind). Every ledger row names the
+step that wrote it (`step_id`) and the step that last changed it (`changed_step_id`), so a
+step's batch is found by its id, never by equal time stamps, and its digest is computed by the
+database over exactly those rows (SPEC §8: one audit event per step and kind vouches for them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, ColumnElement, Text, cast, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from offboard.domain.vocabulary import ResourceKind, StepKind
+from offboard.store import ids
+from offboard.store.tables import exit_steps, transfer_ledger
+
+L = transfer_ledger
+S = exit_steps
+
+
+def begin(conn: Connection, tenant_id: int, exit_id: int, kind: StepKind, actor: str, now: datetime) -> int:
+    """The step's row, written before its ledger rows (they reference it); returns its id."""
+    step_id = ids.next_id(conn, S, tenant_id)
+    conn.execute(insert(S).values(tenant_id=tenant_id, id=step_id, exit_id=exit_id, kind=kind.value, actor=actor, counts={}, created_at=now))
+    return step_id
+
+
+def touched(tenant_id: int, step_id: int) -> ColumnElement:
+    """The ledger rows a step wrote or changed."""
+    return (L.c.tenant_id == tenant_id) & or_(L.c.step_id == step_id, L.c.changed_step_id == step_id)
+
+
+def close(conn: Connection, tenant_id: int, step_id: int) -> dict[str, int]:
+    """Store on the step how many ledger rows of each kind it wrote or changed (counted by the
+    database), so the step keeps its counts when a later step changes the same rows."""
+    counts = {kind: n for kind, n in conn.execute(select(L.c.kind, func.count()).where(touched(tenant_id, step_id)).group_by(L.c.kind).order_by(L.c.kind))}
+    conn.execute(update(S).where(S.c.tenant_id == tenant_id, S.c.id == step_id).values(counts=counts))
+    return counts
+
+
+def _line() -> ColumnElement:
+    """A ledger row as the digest reads it: `resource|to|state|version_after|correlation\\n`,
+    NULL written as nothing."""
+    parts = [
+        cast(L.c.resource_id, Text),
+        func.coalesce(cast(L.c.to_member_id, Text), ""),
+        L.c.state,
+        func.coalesce(cast(L.c.version_after, Text), ""),
+        L.c.correlation_id,
+    ]
+    line = parts[0]
+    for part in parts[1:]:
+        line = line.op("||")(literal("|", Text)).op("||")(part)
+    return line.op("||")(literal("\n", Text))
+
+
+def ledger_digest(conn: Connection, tenant_id: int, step_id: int, kind: ResourceKind) -> str:
+    """SHA-256 (hex) over the rows of `kind` that the step wrote or changed, ordered by resource
+    and row id: one statement, no row read back into Python. PostgreSQL: `string_agg` ordered
+    in the aggregate, then its `sha256`. SQLite (no ordered aggregate before 3.44):
+    `group_concat` over the ordered subquery, whose order SQLite keeps for an aggregate outer
+    query (it never flattens such a subquery), then the `sha256` offboard.store.db registers."""
+    rows = select(_line().label("line"), L.c.resource_id, L.c.id).where(touched(tenant_id, step_id), L.c.kind == kind.value).order_by(L.c.resource_id, L.c.id).subquery()
+    if conn.dialect.name == "postgresql":
+        text = func.string_agg(rows.c.line, aggregate_order_by(literal_column("''"), rows.c.resource_id, rows.c.id))
+        digest = func.encode(func.sha256(func.convert_to(func.coalesce(text, ""), literal_column("'UTF8'"))), literal_column("'hex'"))
+    else:
+        digest = func.sha256(func.coalesce(func.group_concat(rows.c.line, literal_column("''")), ""))
+    return conn.execute(select(digest).select_from(rows)).scalar_one()
+
+
+def of_exit(conn: Connection, tenant_id: int, exit_id: int) -> list[dict[str, Any]]:
+    """The steps of an exit in order: kind, time, actor and ledger rows per kind."""
+    rows = conn.execute(select(S).where(S.c.tenant_id == tenant_id, S.c.exit_id == exit_id).order_by(S.c.id))
+    return [{"id": r.id, "kind": r.kind, "at": r.created_at.isoformat(), "actor": r.actor, "counts": r.counts} for r in rows]
