@@ -1,6 +1,7 @@
 """Concurrent exits on PostgreSQL (SPEC §10): "one open exit per member" under racing requests
-(the member's row lock plus the partial unique index), and exits of different members that run
-in parallel without blocking each other into failure, leaving a verifying audit chain (INV-5).
+(the member's row lock plus the partial unique index), exits of different members that run
+in parallel without blocking each other into failure, leaving a verifying audit chain (INV-5),
+and racing inheritances of one exit and kind, which the exit's row lock serialises (R-ORG-5).
 
 Committed data in a throwaway database, one Services (engine) per thread, lined up with a barrier
 inside their open transactions, so every thread has read the member before any of them writes.
@@ -17,14 +18,16 @@ from sqlalchemy import func, select
 
 from offboard.queries import audit as audit_q
 from offboard.actions import exits as exit_actions
+from offboard.actions import inheritance
 from offboard.actions import members as member_actions
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.bootstrap import build
 from offboard.domain.authz import OPERATOR
 from offboard.domain.errors import OffboardError
+from offboard.domain.vocabulary import ResourceKind as K
 from offboard.store import repo, schema
 from offboard.store.db import connect
-from offboard.store.tables import departments, exits, transfer_ledger
+from offboard.store.tables import departments, exit_steps, exits, transfer_ledger
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.support.clock import FakeClock
 from tests.support.exits import give, make_company
@@ -130,3 +133,62 @@ def test_exits_of_different_members_run_in_parallel_and_the_audit_chain_verifies
     assert moved == THREADS * 8 * 3  # every resource of every leaver moved once
     assert states == {"open": THREADS}
     assert east_headcount == 3  # leo, sam, rita: no lost headcount update
+
+
+ACCEPTORS = ("tina", "mona", "sam", "rita", "lone", "deputy")
+
+
+def _inherit_in_lockstep(slug, exit_id, kind, resource_ids):
+    def work(i, services, barrier):
+        try:
+            with tenant_transaction(services, slug, "hanna") as uow:
+                barrier.wait()  # everyone is inside a transaction before anyone chooses resources
+                result = inheritance.inherit(uow, exit_id, kind, ACCEPTORS[i], resource_ids=resource_ids(i))
+            return ("ok", result["count"])
+        except OffboardError as exc:
+            return (exc.code, 0)
+
+    return work
+
+
+def _inherited(services, slug, exit_id, kind) -> list:
+    """(resource id, acceptor, step id) of every row the inheritances wrote."""
+    with tenant_read(services, slug) as (conn, tenant, _):
+        L = transfer_ledger
+        return conn.execute(
+            select(L.c.resource_id, L.c.to_member_id, L.c.step_id)
+            .join(exit_steps, (exit_steps.c.tenant_id == L.c.tenant_id) & (exit_steps.c.id == L.c.step_id))
+            .where(L.c.tenant_id == tenant.id, L.c.exit_id == exit_id, L.c.kind == kind, exit_steps.c.kind == "inherit")
+            .order_by(L.c.resource_id)
+        ).all()
+
+
+def test_r_org_5_racing_inheritances_of_one_exit_and_kind_assign_each_unassigned_resource_once(thread_services):
+    assert len(ACCEPTORS) == THREADS
+    setup = thread_services[0]
+    slug = "race-inherit"
+    company = make_company(setup, slug, profile="dingtalk", per_kind=THREADS)
+    with tenant_transaction(setup, slug) as uow:
+        member_actions.update_member(uow, "leo", changes={}, clear_manager=True)
+    with tenant_transaction(setup, slug, "hanna") as uow:  # nobody named: customers and approval templates are unassigned
+        exit_id = exit_actions.start_exit(uow, "leo", type="removal", reason_category="resignation", reason="race")["id"]
+
+    # Everyone asks for all of them: one inheritance takes them, the others find nothing left.
+    outcomes = _run_together(thread_services, _inherit_in_lockstep(slug, exit_id, "external_contact", lambda i: None))
+    assert sorted(outcomes) == sorted([("ok", THREADS)] + [("nothing_to_inherit", 0)] * (THREADS - 1)), outcomes
+    rows = _inherited(setup, slug, exit_id, "external_contact")
+    assert [r.resource_id for r in rows] == sorted(company.resources[K.EXTERNAL_CONTACT])  # each once
+    assert len({(r.to_member_id, r.step_id) for r in rows}) == 1  # by one step, to one acceptor
+
+    # Overlapping choices (thread i asks for templates i and i+1): all or nothing each, so the
+    # winners' choices are disjoint and every template is assigned at most once.
+    templates = sorted(company.resources[K.APPROVAL_TEMPLATE])
+    chosen = [[templates[i], templates[(i + 1) % THREADS]] for i in range(THREADS)]
+    outcomes = _run_together(thread_services, _inherit_in_lockstep(slug, exit_id, "approval_template", lambda i: chosen[i]))
+    assert {code for code, _ in outcomes} <= {"ok", "not_unassigned"} and ("ok", 2) in outcomes, outcomes
+    winners = [set(chosen[i]) for i, (code, _) in enumerate(outcomes) if code == "ok"]
+    assert sum(len(w) for w in winners) == len(set().union(*winners))  # disjoint
+    rows = _inherited(setup, slug, exit_id, "approval_template")
+    assert [r.resource_id for r in rows] == sorted(set().union(*winners))
+    assert len({r.step_id for r in rows}) == len(winners)
+    _check_tenant(setup, slug)
