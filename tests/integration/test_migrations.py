@@ -247,3 +247,81 @@ def test_spec_3_every_unique_constraint_includes_tenant_id(table):
 def test_spec_10_every_index_leads_with_tenant_id(table):
     for index in table.indexes:
         assert [c.name for c in index.columns][0] == "tenant_id", index.name
+
+
+# --- 0006: ledger steps backfilled for a database that has a ledger ------------------------------------
+
+
+def _steps_and_rows(db) -> tuple[list, dict]:
+    """The steps (exit, kind, time, actor, counts) in order, and per ledger row the steps it names."""
+    from sqlalchemy import select
+
+    from offboard.store.tables import exit_steps, transfer_ledger
+
+    with db.engine.connect() as conn:
+        found = conn.execute(select(exit_steps).order_by(exit_steps.c.id)).all()
+        key = {s.id: (s.exit_id, s.kind, s.created_at) for s in found}
+        rows = {r.id: (key[r.step_id], key.get(r.changed_step_id)) for r in conn.execute(select(transfer_ledger))}
+    return [(s.exit_id, s.kind, s.created_at, s.actor, s.counts) for s in found], rows
+
+
+def _migrate(db, revision: str, downgrade: bool = False) -> None:
+    with db.engine.begin() as conn:
+        cfg = schema._config()
+        cfg.attributes["connection"] = conn
+        (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+
+
+def test_0006_backfills_a_step_per_batch_so_the_rows_of_an_existing_ledger_name_their_steps(fresh_url):
+    from offboard.actions import checklist as cl_actions
+    from offboard.actions import inheritance
+    from offboard.actions import restore as restore_actions
+    from offboard.actions.context import tenant_transaction
+    from offboard.jobs import reconciler
+    from tests.support.exits import give, ledger, make_company, start, totp_now
+
+    db = connect(fresh_url)
+    try:
+        schema.upgrade(db)
+        clock = FakeClock()
+        services = build(fresh_url, clock=clock)
+
+        def act(by, fn, *args, **kwargs):
+            with tenant_transaction(services, "acme", by) as uow:
+                return fn(uow, *args, **kwargs)
+
+        # Every kind of step, each at its own time, as a real clock reads.
+        company = make_company(services, profile="wecom", policy={"restore_window_hours": 48})
+        leo = start(company, "leo", successor="sam")["id"]
+        refused_group = next(r for r in ledger(company, leo) if r.kind == "customer_group")
+        clock.advance(minutes=5)
+        act("hanna", inheritance.record_result, refused_group.correlation_id, "refused")
+        clock.advance(minutes=5)
+        act("hanna", inheritance.inherit, leo, "customer_group", "tina", resource_ids=[refused_group.resource_id])
+        clock.advance(hours=25)
+        assert reconciler.reconcile(services).as_dict()["taken_over"] == 4
+        clock.advance(minutes=1)
+        lone = start(company, "lone", successor="tina")["id"]  # moves nothing but its leadership; finalized below
+        give(company, "mona", 1)
+        clock.advance(minutes=1)
+        mona = start(company, "mona", successor="tina")["id"]
+        clock.advance(seconds=31)
+        act("hanna", restore_actions.restore_exit, mona, totp=totp_now("hanna", services), reason="mistaken exit")
+        act("hanna", cl_actions.signoff, lone, "hr")
+        clock.advance(hours=49)
+        act("ivan", cl_actions.signoff, lone, "it")  # the window is over: signing finalizes
+        services.db.dispose()
+        steps, rows = _steps_and_rows(db)
+        kinds = [(e, k) for e, k, *_ in steps]
+        assert kinds == [(leo, "exit"), (leo, "result"), (leo, "inherit"), (leo, "takeover"), (lone, "exit"), (mona, "exit"), (mona, "restore"), (lone, "finalize")]
+
+        # The same database as 0005 left it (no steps), upgraded again: the same steps are found.
+        _migrate(db, "0005", downgrade=True)
+        with db.engine.connect() as conn:
+            assert "step_id" not in {c["name"] for c in inspect(conn).get_columns("transfer_ledger")}
+        _migrate(db, "head")
+        assert _steps_and_rows(db) == (steps, rows)
+        schema.check(db)
+        assert _model_diff(db, metadata) == []
+    finally:
+        db.dispose()

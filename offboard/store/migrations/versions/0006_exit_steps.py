@@ -8,6 +8,8 @@ An existing database is backfilled from what its rows show, a step per batch:
   changed row, a step each (a result changes one row);
 - finalize: a finalized exit, at its finalization.
 The actor is the one of the step's audit event where one is found, else who requested the exit.
+A row shows only its last change, so a change a later one overwrote (a takeover reverted by a
+restore) leaves no batch to find: the row names the later step, as it would have since.
 
 Revision ID: 0006
 Revises: 0005
