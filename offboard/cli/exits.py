@@ -111,6 +111,8 @@ def print_exit(e: dict[str, Any]) -> None:
     ok("Exit {id} of {userid}: {state}.", id=e["id"], userid=e["member"]["userid"], state=e["state"])
     if e["ledger"]:
         table(None, ["kind", "states"], [[k, ", ".join(f"{s} {n}" for s, n in sorted(v.items()))] for k, v in sorted(e["ledger"].items())])
+    if e.get("steps"):
+        table(None, ["step", "kind", "at", "actor", "rows"], [[s["id"], s["kind"], s["at"][:19], s["actor"], ", ".join(f"{k} {n}" for k, n in s["counts"].items())] for s in e["steps"]])
     if e.get("restore_until"):
         console.print(_t("Restore window until {until}.", until=e["restore_until"][:16]))
 

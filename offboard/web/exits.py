@@ -276,7 +276,7 @@ def _exit_page(
         leaver = repo.member_by_id(conn, tenant.id, summary["member"]["id"])
         target = member_actions.target_of(conn, tenant.id, leaver)
         named = [summary["successor_id"], *summary["acceptors"].values()]
-        people = views.userids(conn, tenant.id, {summary["requested_by"]} | {f"member:{i}" for i in named if i})
+        people = views.userids(conn, tenant.id, {summary["requested_by"]} | {f"member:{i}" for i in named if i} | {s["actor"] for s in summary["steps"]})
         can = _permissions(actor, target, summary["type"])
         candidates = _candidates(conn, tenant.id, actor) if can["inherit"] else []
     tz = tenant.timezone
@@ -290,6 +290,8 @@ def _exit_page(
         signed["signed_local"] = views.local_time(signed["signed_at"], tz)
     for row in ledger["items"]:
         row["updated_local"] = views.local_time(row["updated_at"], tz)
+    for step in summary["steps"]:
+        step["at_local"] = views.local_time(step["at"], tz)
     pages = max(1, -(-ledger["total"] // LEDGER_PAGE))
     message = None
     if notice in NOTICES:

@@ -6,14 +6,21 @@ carry the digest the database computes over exactly that step's rows, on SQLite 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 
+import pyotp
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import and_, insert, select, update
 
 from offboard.actions import checklist as cl_actions
 from offboard.actions import inheritance
 from offboard.actions import restore as restore_actions
+from offboard.actions import tokens as token_actions
+from offboard.actions.members import set_credentials
+from offboard.api.app import create_app
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.bootstrap import build
 from offboard.domain.vocabulary import ResourceKind, StepKind
@@ -24,7 +31,7 @@ from offboard.store.schema import upgrade
 from offboard.store.tables import audit_events, audit_side, exits, transfer_ledger
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.support.clock import FakeClock
-from tests.support.exits import Company, give_records, ledger, make_company, start, totp_now
+from tests.support.exits import TOTP_SECRETS, Company, give_records, ledger, make_company, start, totp_now
 from tests.support.factories import make_tenant
 from tests.support.invariants import all_problems
 
@@ -143,15 +150,30 @@ def test_finalization_is_a_step_of_its_own_without_ledger_rows(services, clock):
     assert details["step_id"] == listed[-1]["id"]
 
 
-def test_the_ledger_api_names_each_rows_steps(services):
-    from offboard.actions import exits as exit_actions
-
+def test_the_exits_json_lists_its_steps_the_ledger_names_them_and_the_console_shows_them(services, clock):
     company = make_company(services)
     eid = start(company, "leo", successor="sam")["id"]
-    (step,) = summary(company, eid)["steps"]
-    with tenant_read(services, company.slug, "hanna") as (conn, tenant, actor):
-        items = exit_actions.ledger(conn, tenant.id, actor, eid, limit=1000)["items"]
-    assert items and {(i["step_id"], i["changed_step_id"]) for i in items} == {(step["id"], None)}
+    with tenant_transaction(services, company.slug, "hanna") as uow:
+        token = token_actions.create_token(uow, name="hr", service=False, scopes=["read_directory"])["token"]
+        set_credentials(uow, "hanna", password="pw-hanna-123456")
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    with TestClient(create_app(services)) as client:
+        shown = client.get(f"/api/v1/exits/{eid}", headers=headers).json()
+        assert shown["ledger"]["document"] == {"done": 2}  # the existing fields stay
+        (step,) = shown["steps"]
+        assert (step["kind"], step["actor"], step["at"], step["counts"]["document"]) == ("exit", f"member:{company['hanna']}", clock.now().isoformat(), 2)
+        items = client.get(f"/api/v1/exits/{eid}/ledger", headers=headers, params={"limit": 1000}).json()["items"]
+        assert len(items) == sum(step["counts"].values()) and {(i["step_id"], i["changed_step_id"]) for i in items} == {(step["id"], None)}
+
+        client.get("/login")
+        client.post("/login", data={"tenant": company.slug, "userid": "hanna", "password": "pw-hanna-123456", "pre": client.cookies["ob_pre"]})
+        page = client.get("/login/totp")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        client.post("/login/totp", data={"code": pyotp.TOTP(TOTP_SECRETS["hanna"]).at(clock.now()), "csrf": csrf})
+        html = client.get(f"/exits/{eid}", headers={"Accept-Language": "zh-CN"}).text
+        steps_section = html[html.index('id="steps"') : html.index('id="ledger"')]
+        for words in ("步骤", "退出生效", "<code>hanna</code>", "文档 2"):
+            assert words in steps_section, words
 
 
 # --- the digest: one statement, the same on both databases -----------------------------------------

@@ -46,6 +46,6 @@ def vocabulary_terms() -> list[str]:
     """Words of SPEC §3.1 that pages show translated (statuses, roles, kinds, audit findings)."""
     from offboard.domain import vocabulary as v
 
-    enums = [v.MemberStatus, v.DepartmentStatus, v.Role, v.SuperAdminRank, v.RoleStatus, v.ResourceKind, v.ExitState, v.LedgerState]
+    enums = [v.MemberStatus, v.DepartmentStatus, v.Role, v.SuperAdminRank, v.RoleStatus, v.ResourceKind, v.ExitState, v.LedgerState, v.StepKind]
     findings = ["changed", "missing", "reordered", "side_changed", "truncated", "head_mismatch"]
     return [e.value for enum in enums for e in enum] + findings
