@@ -148,6 +148,13 @@ def test_finalization_is_a_step_of_its_own_without_ledger_rows(services, clock):
     assert listed[-1]["actor"] == f"member:{company['ivan']}"
     ((_, details),) = events(company, "exit.finalized")
     assert details["step_id"] == listed[-1]["id"]
+    with services.db.write() as conn:  # INV-3 catches a row that names a step which wrote nothing
+        tenant_id = repo.tenant_by_slug(conn, company.slug).id
+        row = conn.execute(select(L).where(L.c.tenant_id == tenant_id, L.c.exit_id == eid).order_by(L.c.id).limit(1)).one()
+        conn.execute(update(L).where(L.c.tenant_id == tenant_id, L.c.id == row.id).values(step_id=listed[-1]["id"]))
+        problems = all_problems(conn, tenant_id)["INV-3"]
+    assert f"ledger row {row.id}: step_id {listed[-1]['id']} is no exit/inherit step of exit {eid}" in problems
+    assert any(p.startswith(f"step {listed[0]['id']} (exit) counts") for p in problems)
 
 
 def test_the_exits_json_lists_its_steps_the_ledger_names_them_and_the_console_shows_them(services, clock):

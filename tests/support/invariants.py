@@ -12,6 +12,7 @@ from offboard.domain.vocabulary import (
     LedgerState,
     MemberStatus,
     ResourceKind,
+    StepKind,
     TenantStatus,
 )
 from offboard.store import repo
@@ -20,6 +21,7 @@ from offboard.store.tables import (
     RESOURCE_TABLES,
     api_tokens,
     departments,
+    exit_steps,
     members,
     sessions,
     tenants,
@@ -77,11 +79,13 @@ def inv_3(conn: Connection, tenant_id: int) -> list[str]:
     """The ledger agrees with the resources: correlation ids are unique; per exit a resource has
     one live row (earlier ones were unassigned and superseded by an inheritance); the newest row
     of each resource of the 8 table kinds states its owner and the version it has right after
-    (reverted: one more, the restore's own change)."""
+    (reverted: one more, the restore's own change); every row names the steps that wrote and
+    last changed it."""
     problems = []
     rows = list(conn.execute(select(L).where(L.c.tenant_id == tenant_id).order_by(L.c.id)))
     dupes = [c for c, n in Counter(r.correlation_id for r in rows).items() if n > 1]
     problems += [f"correlation id {c} used twice" for c in dupes]
+    problems += _steps_agree(conn, tenant_id, rows)
     per_exit: dict[tuple, list] = {}
     for r in rows:
         per_exit.setdefault((r.exit_id, r.kind, r.resource_id), []).append(r)
@@ -119,6 +123,32 @@ def inv_3(conn: Connection, tenant_id: int) -> list[str]:
             checked = want_owner is not None or r.state != LedgerState.REVERTED
             if checked and owner != want_owner:
                 problems.append(f"{k} {rid}: owner {owner}, ledger row {r.id} ({r.state}) says {want_owner}")
+    return problems
+
+
+def _steps_agree(conn: Connection, tenant_id: int, rows: list) -> list[str]:
+    """Each row names the exit or inherit step of its own exit that wrote it, once per resource,
+    and the takeover, result or restore step of that exit that last changed it; a writing
+    step's counts are its rows."""
+    problems = []
+    found = {s.id: s for s in conn.execute(select(exit_steps).where(exit_steps.c.tenant_id == tenant_id))}
+    roles = (("step_id", {StepKind.EXIT, StepKind.INHERIT}), ("changed_step_id", {StepKind.TAKEOVER, StepKind.RESULT, StepKind.RESTORE}))
+    for r in rows:
+        for column, kinds in roles:
+            step_id = getattr(r, column)
+            if step_id is None and column == "changed_step_id":
+                continue
+            step = found.get(step_id)
+            if step is None or step.exit_id != r.exit_id or step.kind not in kinds:
+                problems.append(f"ledger row {r.id}: {column} {step_id} is no {'/'.join(sorted(kinds))} step of exit {r.exit_id}")
+    written = Counter((r.step_id, r.kind, r.resource_id) for r in rows)
+    problems += [f"step {s} wrote {n} rows for {k} {rid}" for (s, k, rid), n in written.items() if n > 1]
+    per_step: dict[int, Counter] = {}
+    for r in rows:
+        per_step.setdefault(r.step_id, Counter())[r.kind] += 1
+    for step in found.values():
+        if step.kind in (StepKind.EXIT, StepKind.INHERIT) and step.counts != dict(per_step.get(step.id, {})):
+            problems.append(f"step {step.id} ({step.kind}) counts {step.counts}, its rows {dict(per_step.get(step.id, {}))}")
     return problems
 
 
