@@ -161,7 +161,7 @@ def test_the_exits_json_lists_its_steps_the_ledger_names_them_and_the_console_sh
     company = make_company(services)
     eid = start(company, "leo", successor="sam")["id"]
     with tenant_transaction(services, company.slug, "hanna") as uow:
-        token = token_actions.create_token(uow, name="hr", service=False, scopes=["read_directory"])["token"]
+        token = token_actions.create_token(uow, name="hr", service=False, scopes=["read_directory"]).token
         set_credentials(uow, "hanna", password="pw-hanna-123456")
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
     with TestClient(create_app(services)) as client:
