@@ -121,13 +121,14 @@ def _floor(url: str, leaver: int, successor: int) -> float:
             ),
             {"t": tid, "m": leaver},
         )
+        conn.execute(text("INSERT INTO exit_steps (tenant_id, id, exit_id, kind, actor, counts, created_at) VALUES (:t, 1, 1, 'exit', 'operator', '{}', CURRENT_TIMESTAMP)"), {"t": tid})
         corr = "replace(cast(gen_random_uuid() as text), '-', '')" if pg else "lower(hex(randomblob(16)))"
         for kind, table in FLOOR_TABLES.items():
             ident = "nextval('transfer_ledger_id_seq')" if pg else "(SELECT coalesce(max(id), 0) FROM transfer_ledger WHERE tenant_id = :t) + row_number() OVER (ORDER BY r.id)"
             conn.execute(
                 text(
-                    f"INSERT INTO transfer_ledger (tenant_id, id, exit_id, kind, resource_id, from_member_id, to_member_id, state, correlation_id, version_after, created_at, updated_at) "
-                    f"SELECT :t, {ident}, 1, :k, r.id, :m, :s, 'done', {corr}, r.version + 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM {table} r WHERE r.tenant_id = :t AND r.owner_id = :m"
+                    f"INSERT INTO transfer_ledger (tenant_id, id, exit_id, kind, resource_id, from_member_id, to_member_id, state, correlation_id, version_after, created_at, updated_at, step_id) "
+                    f"SELECT :t, {ident}, 1, :k, r.id, :m, :s, 'done', {corr}, r.version + 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 FROM {table} r WHERE r.tenant_id = :t AND r.owner_id = :m"
                 ),
                 {"t": tid, "k": kind, "m": leaver, "s": successor},
             )
