@@ -97,12 +97,7 @@ def test_issue_8_loading_one_side_loads_nothing_of_the_other():
     """The same seam at run time, transitively: what each side pulls in when it is imported alone."""
     api = sorted(m for m in _modules("api") if m != COMPOSITION_ROOT)
     for side, other in ((["offboard.web.install"], "offboard.web"), (api, "offboard.api")):
-        code = (
-            "import importlib, json, sys\n"
-            f"for name in {side!r}:\n"
-            "    importlib.import_module(name)\n"
-            "print(json.dumps(sorted(sys.modules)))\n"
-        )
+        code = f"import importlib, json, sys\nfor name in {side!r}:\n    importlib.import_module(name)\nprint(json.dumps(sorted(sys.modules)))\n"
         result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
         loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
         forbidden = "offboard.api" if other == "offboard.web" else "offboard.web"
@@ -113,11 +108,7 @@ def test_issue_8_loading_one_side_loads_nothing_of_the_other():
 def test_issue_8_the_scanner_would_catch_a_forbidden_import(tmp_path: Path):
     source = tmp_path / "page.py"
     source.write_text(
-        "from .. import api\n"
-        "from ..api.deps import session_token\n"
-        "def f():\n"
-        "    import offboard.web.routes\n"
-        "    importlib.import_module('offboard.api.errors')\n",
+        "from .. import api\nfrom ..api.deps import session_token\ndef f():\n    import offboard.web.routes\n    importlib.import_module('offboard.api.errors')\n",
         encoding="utf-8",
     )
     imported = _imports(source, "offboard.web.page")
