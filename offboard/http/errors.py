@@ -5,9 +5,9 @@ status for every refusal; a 500 is reserved for real bugs."""
 
 from __future__ import annotations
 
-import structlog
 from collections.abc import Callable
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
