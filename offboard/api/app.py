@@ -1,4 +1,7 @@
-"""The ASGI application: REST API, console and metrics, built around one Services object."""
+"""The ASGI application: REST API, console and metrics, built around one Services object.
+
+The composition root: the only module that imports both offboard.api and offboard.web (the
+console); they share offboard.http and never import each other."""
 
 from __future__ import annotations
 
@@ -9,11 +12,13 @@ from prometheus_client import Counter, Histogram
 
 from offboard import __version__, logs
 from offboard.actions.context import Services
-from offboard.api import directory, errors, exits, policy, security, system
-from offboard.api.strict import no_unknown_query_params
+from offboard.api import directory, exits, policy, system
 from offboard.bootstrap import build
 from offboard.crypto.signing import load_or_create_key
+from offboard.http import errors, security
+from offboard.http.strict import no_unknown_query_params
 from offboard.settings import WebSettings
+from offboard.web import install as console
 
 REQUESTS = Counter("offboard_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("offboard_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -22,7 +27,7 @@ LATENCY = Histogram("offboard_http_request_seconds", "HTTP request latency", ["m
 class OffboardAPI(FastAPI):
     """Starlette re-raises an unexpected error after its handler answered it, so that the server
     logs it again: uvicorn would write a second, multi-line traceback on the event loop. The
-    handler in offboard.api.errors has already logged it as one bounded line, so stop it here."""
+    handler in offboard.http.errors has already logged it as one bounded line, so stop it here."""
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -46,13 +51,11 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
     app.state.settings = settings
     with services.db.write() as conn:
         app.state.cookie_key = load_or_create_key(conn)
-    errors.install(app)
+    errors.install(app, page=console.error_page)
     app.include_router(directory.router)
     app.include_router(exits.router)
     app.include_router(policy.router)
     app.include_router(system.router)
-
-    from offboard.web import install as console
 
     console.install(app)
 

@@ -3,56 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
 from offboard.actions.auth import Authenticated, authenticate_bearer, authenticate_session
 from offboard.actions.context import Services
-from offboard.crypto import signing
-from offboard.crypto.secrets import equal
-from offboard.domain.errors import Forbidden, Unauthorized, ValidationError, error
+from offboard.domain.errors import Unauthorized, ValidationError, error
+from offboard.http.cookies import session_token
+from offboard.http.csrf import CSRF_HEADER, SAFE_METHODS, check_csrf
 
-SESSION_COOKIE = "ob_session"
-DEVICE_COOKIE = "ob_device"
-CSRF_HEADER = "x-csrf-token"
 TENANT_HEADER = "x-offboard-tenant"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def services(request: Request) -> Services:
     return request.app.state.services
-
-
-def cookie_key(request: Request) -> bytes:
-    return request.app.state.cookie_key
-
-
-def session_token(request: Request) -> str | None:
-    return signing.unsign(cookie_key(request), "session", request.cookies.get(SESSION_COOKIE))
-
-
-def csrf_token_for(request: Request, token: str) -> str:
-    return signing.derive(cookie_key(request), "csrf", token)
-
-
-def check_same_origin(request: Request) -> None:
-    """Refuse a state change whose Origin (or Referer) names another site."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if origin is None:
-        return
-    try:
-        netloc = urlsplit(origin).netloc
-    except ValueError:  # "http://[" and the like: no site at all, so not this one
-        netloc = None
-    if netloc != request.headers.get("host", ""):
-        raise error(Forbidden, "cross_site_request", "Cross-site request refused.")
-
-
-def check_csrf(request: Request, token: str, submitted: str | None) -> None:
-    check_same_origin(request)
-    if not equal(submitted, csrf_token_for(request, token)):
-        raise error(Forbidden, "csrf_failed", "The form has expired or did not come from this site; reload the page and try again.")
 
 
 def authenticated(request: Request) -> Authenticated:

@@ -15,9 +15,9 @@ from offboard.actions import inheritance, restore
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.actions.inbox import inbox
 from offboard.api.deps import TenantScope, services, tenant_scope
-from offboard.api.errors import locale_of
 from offboard.api.schemas import DbId, Strict
 from offboard.domain.errors import ValidationError, error
+from offboard.http.locale import locale_of
 
 router = APIRouter(prefix="/api/v1")
 PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -13,10 +13,11 @@ from sqlalchemy import text
 from offboard.actions.context import tenant_read
 from offboard.actions.auth import verify_second_factor
 from offboard.domain.errors import Unauthorized
-from offboard.api.deps import TenantScope, services, session_token, tenant_scope
+from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.schemas import Strict
 from offboard.crypto.secrets import equal
 from offboard.domain.errors import Forbidden, ValidationError, error
+from offboard.http.cookies import session_token
 from offboard.queries import audit as audit_q
 from offboard.queries import members as members_q
 from offboard.queries import outbox as outbox_q

@@ -23,16 +23,19 @@ from offboard.queries.members import MemberDetail, MemberRow
 from offboard.actions.context import tenant_transaction
 from offboard.actions.inbox import inbox
 from offboard.actions.sign_in_locks import unlock_sign_in
-from offboard.api.deps import SESSION_COOKIE, check_csrf, session_token
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError, ValidationError, error
 from offboard.domain.vocabulary import ExitState, LedgerState, ResourceKind, Role
+from offboard.http.cookies import SESSION_COOKIE, session_token
+from offboard.http.csrf import check_csrf
+from offboard.http.errors import failure
+from offboard.http.locale import locale_of
 from offboard.i18n import translate
 from offboard.store import repo
 from offboard.store.transfers import open_counts
 from offboard.domain.lifecycle import leave_moment
 from offboard.web import exit_views as views
-from offboard.web.rendering import locale_of, render
+from offboard.web.rendering import render
 from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
 
 router = APIRouter(include_in_schema=False)
@@ -77,10 +80,6 @@ def _write(request: Request, c: Console):
 
 def _now(request: Request):
     return request.app.state.services.clock.now()
-
-
-def _failure(request: Request, exc: OffboardError) -> dict[str, str]:
-    return {"code": exc.code, "message": exc.render(locale_of(request))}
 
 
 def _candidates(conn, tenant_id: int, actor, member: MemberDetail | None = None) -> list[MemberRow]:
@@ -165,7 +164,7 @@ def plan_submit(
             can_start = allowed(uow.actor, Action.START_REMOVAL, member_actions.target_of(uow.conn, uow.tenant_id, repo.member_by_id(uow.conn, uow.tenant_id, member_id)))
             timezone = uow.tenant.timezone
     except OffboardError as exc:
-        return _plan_form(request, c, member_id, form, error=_failure(request, exc), status=exc.status)
+        return _plan_form(request, c, member_id, form, error=failure(request, exc), status=exc.status)
     locale = locale_of(request)
     issues = {key: [{**i, "message": views.issue_text(i, locale)} for i in plan[key]] for key in ("blockers", "warnings")}
     return _page(
@@ -215,7 +214,7 @@ def confirm_exit(
                 effective_at=leave_moment(leave_date, uow.tenant.timezone),
             )
     except OffboardError as exc:
-        return _plan_form(request, c, member_id, form, error=_failure(request, exc), status=exc.status)
+        return _plan_form(request, c, member_id, form, error=failure(request, exc), status=exc.status)
     notice = "scheduled" if result["state"] == ExitState.SCHEDULED else "started"
     return RedirectResponse(f"/exits/{result['id']}?notice={notice}", status_code=303)
 
@@ -353,7 +352,7 @@ def _act(request: Request, c: Console, exit_id: int, fn, notice: str) -> Respons
     except OffboardError as exc:
         if exc.code == "reverification_required":  # a SENSITIVE action (authz.SENSITIVE): give the code, then back here
             raise SignInRequired("/reverify?next=" + quote(f"/exits/{exit_id}")) from None
-        return _exit_page(request, c, exit_id, error=_failure(request, exc), status=exc.status)
+        return _exit_page(request, c, exit_id, error=failure(request, exc), status=exc.status)
     query: dict[str, str | int] = {"notice": notice}
     if isinstance(result, int):
         query["n"] = result
@@ -487,7 +486,7 @@ def self_exit(
     except OffboardError as exc:
         with c.read() as (conn, tenant, actor):
             member = members_q.show_member(conn, tenant.id, actor, actor.member_id)
-        return _page(request, "me.html", exc.status, c=c, member=member, tenant=tenant, exit_error=_failure(request, exc), exit_form=form)
+        return _page(request, "me.html", exc.status, c=c, member=member, tenant=tenant, exit_error=failure(request, exc), exit_form=form)
     # The exit revoked this session (R-EXIT-1); the browser is told to clear what it kept (R-EXIT-2).
     response = RedirectResponse("/login", status_code=303)
     response.headers["Clear-Site-Data"] = '"cache", "storage"'

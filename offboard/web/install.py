@@ -1,4 +1,5 @@
-"""The console's pages mounted on the application, with its static files and the redirect to sign in."""
+"""The console's pages mounted on the application, with its static files, its error page and the
+redirect to sign in."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from offboard.web import exits, routes, settings
-from offboard.web.rendering import HERE
+from offboard.web.rendering import HERE, render
 from offboard.web.session import SignInRequired
+
+
+def error_page(request: Request, status: int, code: str, message: str) -> Response:
+    """An error met outside a form: the error page, or its fragment for an htmx request."""
+    template = "_error_fragment.html" if request.headers.get("hx-request") else "error.html"
+    return render(request, template, status_code=status, code=code, message=message)
 
 
 def install(app: FastAPI) -> None:

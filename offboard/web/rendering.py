@@ -9,17 +9,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from offboard.i18n import LANG_COOKIE, request_locale, translate
+from offboard.http.locale import locale_of
+from offboard.i18n import LANG_COOKIE, translate
 
-__all__ = ["HERE", "LANG_COOKIE", "locale_of", "render"]
+__all__ = ["HERE", "LANG_COOKIE", "render"]
 
 HERE = Path(__file__).parent
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-
-
-def locale_of(request: Request) -> str:
-    return request_locale(request.cookies, request.headers.get("accept-language"))
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -13,10 +13,12 @@ from offboard.queries import audit as audit_q
 from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
-from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_csrf, check_same_origin, csrf_token_for, session_token
 from offboard.crypto import signing
 from offboard.crypto.secrets import equal, is_digits
 from offboard.domain.errors import Forbidden, OffboardError, ValidationError, error
+from offboard.http.cookies import DEVICE_COOKIE, SESSION_COOKIE, session_token
+from offboard.http.csrf import check_csrf, check_same_origin, csrf_token_for
+from offboard.http.locale import locale_of
 from offboard.store import repo
 from offboard.web.rendering import LANG_COOKIE, render
 from offboard.web.session import PAGE_SIZE, Console, console, safe_next
@@ -115,7 +117,7 @@ def login_submit(
             next=safe_next(next),
             pre=pre,
             logins=_demo_logins(request),
-            error=exc.render(_locale(request)),
+            error=exc.render(locale_of(request)),
             userid=userid,
             tenant=tenant,
         )
@@ -138,12 +140,6 @@ def _with_retry_after(exc: OffboardError, response: Response) -> Response:
 def _set_device(response: Response, request: Request, slug: str, member_id: int) -> None:
     value = signing.sign(request.app.state.cookie_key, "device", f"{slug}:{member_id}:{secrets.token_hex(8)}")
     _cookie(response, request, DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE)
-
-
-def _locale(request: Request) -> str:
-    from offboard.web.rendering import locale_of
-
-    return locale_of(request)
 
 
 @router.get("/login/totp")
@@ -170,7 +166,7 @@ def totp_submit(
         token = verify_second_factor(services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(_locale(request))))
+        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(locale_of(request))))
     auth = authenticate_session(services, token)
     assert auth.tenant_slug is not None and auth.actor.member_id is not None, "a console session is a member's, in a tenant"
     response = RedirectResponse(safe_next(next), status_code=303)
@@ -199,7 +195,7 @@ def reverify_submit(
         verify_second_factor(request.app.state.services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return _with_retry_after(exc, render(request, "reverify.html", status_code=status, c=c, next=safe_next(next), error=exc.render(_locale(request))))
+        return _with_retry_after(exc, render(request, "reverify.html", status_code=status, c=c, next=safe_next(next), error=exc.render(locale_of(request))))
     return RedirectResponse(safe_next(next), status_code=303)
 
 

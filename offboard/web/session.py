@@ -10,9 +10,10 @@ from fastapi import Request
 
 from offboard.actions.auth import Authenticated, authenticate_session
 from offboard.actions.context import tenant_read
-from offboard.api.deps import csrf_token_for, session_token
 from offboard.domain.authz import Action, needs_reverification
 from offboard.domain.errors import OffboardError
+from offboard.http.cookies import session_token
+from offboard.http.csrf import csrf_token_for
 
 PAGE_SIZE = 25  # rows per page of the console's lists
 

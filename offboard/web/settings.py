@@ -9,11 +9,13 @@ from fastapi.responses import RedirectResponse
 from offboard.actions.context import tenant_transaction
 from offboard.actions.policy import parse_assignments, set_policy
 from offboard.queries.policy import show_policy
-from offboard.api.deps import check_csrf, session_token
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError
 from offboard.domain.policy import SETTINGS
-from offboard.web.rendering import locale_of, render
+from offboard.http.cookies import session_token
+from offboard.http.csrf import check_csrf
+from offboard.http.errors import failure
+from offboard.web.rendering import render
 from offboard.web.session import Console, console
 
 router = APIRouter(include_in_schema=False)
@@ -66,5 +68,5 @@ async def policy_submit(request: Request, c: Console = Depends(console)):
         with tenant_transaction(request.app.state.services, c.slug, actor=c.auth.actor) as uow:
             set_policy(uow, changes)
     except OffboardError as exc:
-        return _page(request, c, error={"code": exc.code, "message": exc.render(locale_of(request))}, status_code=exc.status if 400 <= exc.status < 500 else 400)
+        return _page(request, c, error=failure(request, exc), status_code=exc.status if 400 <= exc.status < 500 else 400)
     return RedirectResponse("/settings/policy?saved=1", status_code=303)

@@ -65,7 +65,7 @@ from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions.context import tenant_transaction
-from offboard.api.deps import DEVICE_COOKIE, SESSION_COOKIE
+from offboard.http.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from offboard.i18n import LANG_COOKIE
 from offboard.store import tables
 from offboard.web.routes import PRE_COOKIE

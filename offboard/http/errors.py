@@ -1,17 +1,22 @@
-"""Every error leaves the API as JSON {"error": code, "message": ...} with a 4xx status,
-in the language of Accept-Language. A 500 is reserved for real bugs."""
+"""How every error is answered, by the API and by the console alike: its status, its stable code
+and its message in the request's language (offboard.http.locale). The API answers JSON
+{"error": code, "message": ...}; the console shows the same words on its error page. A 4xx
+status for every refusal; a 500 is reserved for real bugs."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from offboard.domain.errors import OffboardError
-from offboard.i18n import request_locale, translate
+from offboard.http.locale import locale_of
+from offboard.i18n import translate
 
 log = structlog.get_logger("offboard.api")
 
@@ -33,28 +38,33 @@ _HTTP_CODES = {
 }
 
 
-def locale_of(request: Request) -> str:
-    """As the console's: with the language cookie set to en, an API error is in English too."""
-    return request_locale(request.cookies, request.headers.get("accept-language"))
-
-
 _MACHINE_PREFIXES = ("/api/", "/scim/", "/healthz", "/metrics", "/openapi.json", "/docs")
+
+ErrorPage = Callable[[Request, int, str, str], Response]
+"""The console's page for an error: (request, status, code, message) -> the response."""
 
 
 def error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None):
     """JSON for machines; the console gets an error page (or an htmx fragment) in the same words."""
-    if not request.url.path.startswith(_MACHINE_PREFIXES):
-        from offboard.web.rendering import render
-
-        template = "_error_fragment.html" if request.headers.get("hx-request") else "error.html"
-        response = render(request, template, status_code=status, code=code, message=message)
+    page: ErrorPage | None = request.app.state.error_page
+    if page is not None and not request.url.path.startswith(_MACHINE_PREFIXES):
+        response = page(request, status, code, message)
         for key, value in (headers or {}).items():
             response.headers[key] = value
         return response
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def install(app: FastAPI) -> None:
+def failure(request: Request, exc: OffboardError) -> dict[str, str]:
+    """A refusal shown inside a console page, beside the form that caused it."""
+    return {"code": exc.code, "message": exc.render(locale_of(request))}
+
+
+def install(app: FastAPI, *, page: ErrorPage | None = None) -> None:
+    """The error handlers of the whole application; `page` is how the console shows an error
+    (without one, every address answers JSON)."""
+    app.state.error_page = page
+
     @app.exception_handler(OffboardError)
     async def _domain(request: Request, exc: OffboardError):
         retry_after = getattr(exc, "retry_after", None)  # a refusal that ends by itself says when
