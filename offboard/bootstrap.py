@@ -7,7 +7,7 @@ import os
 from offboard.actions.context import Services
 from offboard.clock import SystemClock
 from offboard.crypto.vault import LocalKeyVault, key_file_path
-from offboard.interfaces import Clock
+from offboard.interfaces import Clock, OutboxSubscriber
 from offboard.store import schema
 from offboard.store.db import connect
 from offboard.webhooks.sender import HttpWebhookSender
@@ -36,7 +36,7 @@ def build(db: str | None = None, *, clock: Clock | None = None, check_schema: bo
     )
 
 
-def _subscribers():
+def _subscribers() -> tuple[OutboxSubscriber, ...]:
     """The built-in outbox subscribers, plus any named in OFFBOARD_OUTBOX_SUBSCRIBERS
     (`module:factory`, comma-separated): webhooks and connectors plug in here."""
     from offboard.jobs.outbox import default_subscribers, load_subscribers

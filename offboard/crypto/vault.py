@@ -75,9 +75,7 @@ class LocalKeyVault:
 
     def rotate(self, wrapped: WrappedKey, associated_data: bytes) -> WrappedKey:
         data_key = self.unwrap(wrapped, associated_data)
-        newest = self._newest(wrapped.region)
-        assert newest is not None  # the wrap just opened with a key of this region
-        return _seal(newest, data_key, associated_data)
+        return _seal(self._newest(wrapped.region) or self._kek(wrapped), data_key, associated_data)
 
     def _newest(self, region: str) -> _Kek | None:
         keys = [k for k in self._read(missing_ok=True).values() if k.region == region]

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import inspect
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -33,6 +30,7 @@ from offboard.webhooks.sender import HttpWebhookSender, encode
 from offboard.webhooks.signature import HEADER, verify
 from tests.support.clock import FakeClock
 from tests.support.connectors import RecordingConnector
+from tests.support.http_endpoint import HttpEndpoint
 from tests.support.vault import MemoryKeyVault
 from tests.support.webhooks import RecordingWebhookSender
 
@@ -182,40 +180,6 @@ def test_vault_refuses_a_wrap_of_another_vault(vault, tmp_path):
 
 SECRET = "whsec_test_0123456789"
 PAYLOAD = {"topic": "member.exited", "tenant_id": 1, "ids": {"member_id": 7}, "label": "离职"}
-
-
-class HttpEndpoint:
-    """A receiver on 127.0.0.1 in a thread: records each request, answers with `status`."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.delay = 0.0
-        self.seen: list[tuple[dict[str, str], bytes]] = []  # (headers with lowercase names, body)
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server spelling
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                endpoint.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                time.sleep(endpoint.delay)
-                self.send_response(endpoint.status)
-                if 300 <= endpoint.status < 400:
-                    self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/elsewhere")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/offboard"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass
