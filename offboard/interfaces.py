@@ -82,7 +82,7 @@ class KeyVault(Protocol):
 
     def new_key(self, region: str) -> str:
         """Make a new key-encryption key the region's newest; returns its key id. Older keys
-        stay, so their wraps still unwrap until `rotate` has re-wrapped them."""
+        stay: what they wrapped still unwraps, and `rotate` moves it to the newest."""
         ...
 
     def rotate(self, wrapped: WrappedKey, associated_data: bytes) -> WrappedKey:
