@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from offboard.actions.context import Clock, Services, SystemClock
+import os
+
+from offboard.actions.context import Services
+from offboard.clock import SystemClock
+from offboard.crypto.vault import LocalKeyVault, key_file_path
+from offboard.interfaces import Clock, OutboxSubscriber
 from offboard.store import schema
 from offboard.store.db import connect
+from offboard.webhooks.sender import HttpWebhookSender
 
 
 def build(db: str | None = None, *, clock: Clock | None = None, check_schema: bool = True) -> Services:
-    """Connect to the database (a URL or a SQLite file path) and check that it is migrated."""
+    """Connect to the database (a URL or a SQLite file path) and check that it is migrated.
+    Nothing else is touched: the key file is made on the first wrap, not here."""
     if check_schema:
         _refuse_missing_file(db)
     database = connect(db)
@@ -18,14 +25,20 @@ def build(db: str | None = None, *, clock: Clock | None = None, check_schema: bo
         except Exception:
             database.dispose()
             raise
-    return Services(db=database, clock=clock or SystemClock(), subscribers=_subscribers())
+    clock = clock or SystemClock()
+    return Services(
+        db=database,
+        clock=clock,
+        subscribers=_subscribers(),
+        vault=LocalKeyVault(key_file_path(database.engine.url, os.environ)),
+        webhooks=HttpWebhookSender(clock),
+        connectors=(),  # the WeCom, DingTalk and Feishu connectors plug in here when they land
+    )
 
 
-def _subscribers():
+def _subscribers() -> tuple[OutboxSubscriber, ...]:
     """The built-in outbox subscribers, plus any named in OFFBOARD_OUTBOX_SUBSCRIBERS
     (`module:factory`, comma-separated): webhooks and connectors plug in here."""
-    import os
-
     from offboard.jobs.outbox import default_subscribers, load_subscribers
 
     return default_subscribers() + load_subscribers(os.environ.get("OFFBOARD_OUTBOX_SUBSCRIBERS", ""))

@@ -6,33 +6,26 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from offboard.domain.authz import OPERATOR, Action, Actor, RoleGrant, Target, require, require_fresh, require_scope
 from offboard.domain.errors import Forbidden, OffboardError, error
 from offboard.domain.policy import Policy
-from offboard.interfaces import OutboxSubscriber
+from offboard.clock import SystemClock
+from offboard.interfaces import Clock, KeyVault, OutboxSubscriber, PlatformConnector, WebhookSender
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus
 from offboard.store import audit_log, outbox, repo
 from offboard.store.db import Database
 from offboard.store.rows import AnyRow
 from offboard.store.tables import departments, roles
+from offboard.webhooks.sender import HttpWebhookSender
 
 
 _TOPIC = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+")
 _CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass
@@ -42,6 +35,9 @@ class Services:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     subscribers: tuple[OutboxSubscriber, ...] = ()  # of the outbox, see offboard.jobs.outbox
+    vault: KeyVault | None = None  # None: nothing can be sealed (R-LAW-3) by these services
+    webhooks: WebhookSender = field(default_factory=HttpWebhookSender)
+    connectors: tuple[PlatformConnector, ...] = ()
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Webhooks out (SPEC §9): signed JSON POSTs to the endpoints a tenant subscribes."""
