@@ -4,23 +4,18 @@ third-party grants, the HR + IT sign-off and finalization (R-LAW-2 retention of 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
-from offboard.actions.exits import get_exit_row
-from offboard.actions.members import target_of
 from offboard.domain import checklist as cl
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor, require
+from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
-from offboard.domain.vocabulary import GrantStatus, ReimbursementStatus, DeviceStatus, ExitState, Role
-from offboard.domain.vocabulary import StepKind
-from offboard.store import access_cut, repo, steps
-from offboard.store.rows import AnyRow
+from offboard.domain.vocabulary import DeviceStatus, ExitState, GrantStatus, ReimbursementStatus, Role, StepKind
+from offboard.queries.checklist import ExitChecklist, checklist, custom_items, statuses
+from offboard.store import repo, steps
 from offboard.store.tables import (
     app_grants,
     checklist_attestations,
@@ -32,75 +27,9 @@ from offboard.store.tables import (
     messages,
     reimbursements,
 )
-from offboard.store.transfers import count_owned, open_counts
+from offboard.store.transfers import count_owned
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-
-
-def _custom_items(conn: Connection, tenant_id: int) -> tuple[cl.Item, ...]:
-    rows = conn.execute(select(checklist_items).where(checklist_items.c.tenant_id == tenant_id).order_by(checklist_items.c.created_at, checklist_items.c.key))
-    return tuple(cl.Item(13 + i, r.key, r.title, r.title, Role(r.owner_role), "attest") for i, r in enumerate(rows))
-
-
-def facts(conn: Connection, tenant_id: int, exit_row: AnyRow, now: datetime) -> cl.Facts:
-    mid = exit_row.member_id
-    attested = frozenset(conn.execute(select(checklist_attestations.c.item_key).where(checklist_attestations.c.tenant_id == tenant_id, checklist_attestations.c.exit_id == exit_row.id)).scalars())
-    owned = {k.value: n for k, n in count_owned(conn, tenant_id, mid).items()} if exit_row.state != ExitState.SCHEDULED else {}
-    counting = exit_row.state in (ExitState.OPEN, ExitState.FINALIZED)
-
-    def count(table: Table, *where: ColumnElement[bool]) -> int:
-        found: int = conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, *where)).scalar_one()
-        return found
-
-    return cl.Facts(
-        open_by_kind=open_counts(conn, tenant_id, exit_row.id) if counting else {},
-        owned_by_kind=owned,
-        open_reimbursements=count(reimbursements, reimbursements.c.member_id == mid, reimbursements.c.status == ReimbursementStatus.OPEN),
-        **access_cut.remaining(conn, tenant_id, mid, now),
-        sealed=exit_row.state == ExitState.FINALIZED,
-        attested=attested,
-    )
-
-
-def statuses(conn: Connection, tenant_id: int, exit_row: AnyRow, now: datetime) -> list[cl.Status]:
-    return cl.evaluate(facts(conn, tenant_id, exit_row, now), _custom_items(conn, tenant_id))
-
-
-def checklist(conn: Connection, tenant: AnyRow, actor: Actor, exit_id: int, now: datetime) -> dict[str, Any]:
-    row = get_exit_row(conn, tenant.id, exit_id)
-    member = repo.member_by_id(conn, tenant.id, row.member_id)
-    if actor.member_id != member.id:
-        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant.id, member))
-    signoffs = {
-        r.role: r
-        for r in conn.execute(
-            select(exit_signoffs, members.c.userid)
-            .join(members, (members.c.tenant_id == exit_signoffs.c.tenant_id) & (members.c.id == exit_signoffs.c.member_id))
-            .where(exit_signoffs.c.tenant_id == tenant.id, exit_signoffs.c.exit_id == exit_id)
-        )
-    }
-    items = statuses(conn, tenant.id, row, now)
-    return {
-        "exit_id": exit_id,
-        "member": {"id": member.id, "userid": member.userid, "name": member.name},
-        "state": row.state,
-        "restore_until": row.restore_until.isoformat() if row.restore_until else None,
-        "items": [
-            {
-                "number": s.item.number,
-                "key": s.item.key,
-                "title_zh": s.item.title_zh,
-                "title_en": s.item.title_en,
-                "owner": s.item.owner.value,
-                "check": s.item.check,
-                "done": s.done,
-                "detail": dict(s.detail),
-            }
-            for s in items
-        ],
-        "open_for_signoff": [s.item.key for s in cl.open_items_for_signoff(items)],
-        "signoffs": {role: {"userid": r.userid, "signed_at": r.signed_at.isoformat()} for role, r in signoffs.items()},
-    }
 
 
 def _hr_or_it(uow: UnitOfWork, owner: Role) -> None:
@@ -108,15 +37,15 @@ def _hr_or_it(uow: UnitOfWork, owner: Role) -> None:
     uow.require(action)
 
 
-def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> dict[str, Any]:
+def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> ExitChecklist:
     """Attest what the system cannot know, with evidence: a tenant's own items, and for item 12
     that the devices were wiped or returned."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence or len(evidence) > 4000:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
-    custom = {i.key: i for i in _custom_items(conn, tid)}
+    custom = {i.key: i for i in custom_items(conn, tid)}
     if item_key in custom:
         item = custom[item_key]
     elif item_key == "access_revoked":
@@ -150,7 +79,7 @@ def acknowledge_grants(uow: UnitOfWork, exit_id: int, evidence: str, *, app: str
     """R-POST-1: IT acknowledges that a third-party app was told to re-authorize, with evidence."""
     conn, tid = uow.conn, uow.tenant_id
     uow.require(Action.ATTEST_IT)
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
@@ -168,7 +97,7 @@ def close_reimbursements(uow: UnitOfWork, exit_id: int, evidence: str) -> int:
     """Item 4 (报销流程闭环): HR records that the leaver's open reimbursements were settled, with evidence."""
     conn, tid = uow.conn, uow.tenant_id
     uow.require(Action.ATTEST_HR)
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     evidence = v.clean(evidence, "evidence", multiline=True)
     if not evidence or len(evidence) > 4000:
         raise error(ValidationError, "evidence_required", "Attesting needs evidence text (1-4000 characters): what was checked, where, by whom.")
@@ -195,10 +124,10 @@ def add_item(uow: UnitOfWork, key: str, title: str, owner: str) -> None:
     uow.audit("checklist.item_added", [f"tenant:{uow.tenant_id}"], {"key": key, "title": title, "owner": owner})
 
 
-def signoff(uow: UnitOfWork, exit_id: int, role: str) -> dict[str, Any]:
+def signoff(uow: UnitOfWork, exit_id: int, role: str) -> ExitChecklist:
     """Two-person rule; finalizes at once when the restore window is already over."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     if uow.actor.kind != "member":
         raise error(Forbidden, "person_required", "Sign-off is given by a person: pass --by USERID.")
     if role in cl.SIGNING_ROLES:  # an unknown role is refused by check_signoff with the choices
@@ -220,7 +149,7 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     """The window is over and HR and IT signed: the member is finalized and their chats go under
     retention (item 11) in this same transaction. The data-lifecycle work adds sealing here."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     next_exit_state(row.state, "finalize")
     if row.restore_until is None or now < row.restore_until:
         raise error(Conflict, "restore_window_open", "The restore window of exit {id} is open until {until}; finalization waits for it.", id=exit_id, until=row.restore_until)
@@ -241,36 +170,3 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     uow.audit("exit.finalized", [f"exit:{exit_id}", f"member:{member.id}"], {"messages_retained": n, "retained_until": retained_until.isoformat(), "step_id": step_id})
     uow.emit("exit.finalized", exit_id=exit_id, member_id=member.id)
     return True
-
-
-def checklist_board(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> dict[str, list[dict[str, Any]]]:
-    """The board of open items of every open exit, for anyone who may read the directory."""
-    require(actor, Action.READ_DIRECTORY)
-    return open_items_by_role(conn, tenant, now)
-
-
-def open_items_by_role(conn: Connection, tenant: AnyRow, now: datetime) -> dict[str, list[dict[str, Any]]]:
-    """All open checklist items of open exits, grouped by the role that owns them (the board)."""
-    board: dict[str, list[dict[str, Any]]] = {"hr": [], "it": []}
-    rows = conn.execute(
-        select(exits, members.c.userid, members.c.name)
-        .join(members, (members.c.tenant_id == exits.c.tenant_id) & (members.c.id == exits.c.member_id))
-        .where(exits.c.tenant_id == tenant.id, exits.c.state == ExitState.OPEN)
-        .order_by(exits.c.id)
-    )
-    for r in rows:
-        for s in statuses(conn, tenant.id, r, now):
-            if not s.done and s.item.key != "chats_sealed":
-                board[s.item.owner.value].append(
-                    {
-                        "exit_id": r.id,
-                        "userid": r.userid,
-                        "name": r.name,
-                        "number": s.item.number,
-                        "key": s.item.key,
-                        "title_zh": s.item.title_zh,
-                        "title_en": s.item.title_en,
-                        "detail": dict(s.detail),
-                    }
-                )
-    return board

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, select
 
@@ -93,11 +93,16 @@ class UnitOfWork:
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
 
-    def refuse(self, refusal: OffboardError) -> None:
+    def refuse(self, refusal: OffboardError) -> NoReturn:
         """Refuse the request but keep what was recorded about it (a failed sign-in, a replayed
-        code, the attempt counters): the transaction commits, then `refusal` is raised. The
-        action returns right after calling this."""
+        code, the attempt counters): the action stops here, the transaction commits, then
+        `refusal` is raised."""
         self._refusal = refusal
+        raise _Refused
+
+
+class _Refused(Exception):
+    """Stops an action that called `uow.refuse`; tenant_transaction commits, then raises the refusal."""
 
 
 @contextmanager
@@ -124,7 +129,10 @@ def tenant_transaction(
             create(conn)
         tenant = repo.tenant_by_id(conn, tenant_id) if tenant_id is not None else repo.tenant_by_slug(conn, tenant_slug or "")
         uow = UnitOfWork(conn, tenant, _current(conn, tenant.id, by, actor), services.clock.now())
-        yield uow
+        try:
+            yield uow
+        except _Refused:
+            pass
         outbox.insert_items(conn, tenant.id, uow._outbox, uow.now)
         audit_log.append(conn, tenant.id, uow._events, uow.now)
     if uow._refusal is not None:

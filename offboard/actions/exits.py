@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
@@ -21,27 +20,25 @@ from offboard.domain.vocabulary import (
     DepartmentStatus,
     ExitState,
     ExitType,
-    LedgerState,
     MemberStatus,
     ReasonCategory,
     ResourceKind,
     StepKind,
     Trigger,
 )
-from offboard.i18n import translate
 from offboard.store import access_cut
 from offboard.store import ids, repo, steps
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.planning import snapshot
 from offboard.store.rows import AnyRow
+from offboard.queries.exits import ExitSummary, PlanView, describe_plan, exit_summary
 from offboard.store.tables import (
     departments,
     exit_plans,
     external_contacts,
     members,
     exits,
-    transfer_ledger,
 )
 from offboard.store.transfers import apply_moves, fingerprint, record_moves
 
@@ -69,7 +66,7 @@ def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choi
     return plan, digest(plan.body(), {"owned": owned, "member_version": member.version})
 
 
-def plan(uow: UnitOfWork, member_ref: str | int, *, successor: str | int | None = None, acceptors: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+def plan(uow: UnitOfWork, member_ref: str | int, *, successor: str | int | None = None, acceptors: Mapping[str, str | int] | None = None) -> PlanView:
     """R-EXIT-5: compute and store a plan; nothing else changes."""
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, member_ref)
@@ -83,28 +80,9 @@ def plan(uow: UnitOfWork, member_ref: str | int, *, successor: str | int | None 
     return describe_plan(conn, tid, plan_id, member, body, plan_digest)
 
 
-def describe_plan(conn: Connection, tenant_id: int, plan_id: int, member: AnyRow, body: dict[str, Any], plan_digest: str) -> dict[str, Any]:
-    ids_ = {k["acceptor_id"] for k in body["kinds"] if k["acceptor_id"]}
-    names = {r.id: r.userid for r in conn.execute(select(members.c.id, members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id.in_(ids_)))} if ids_ else {}
-    return {
-        "plan_id": plan_id,
-        "digest": plan_digest,
-        "member": {"id": member.id, "userid": member.userid, "name": member.name},
-        "ok": not body["blockers"],
-        "kinds": [{**k, "acceptor": names.get(k["acceptor_id"])} for k in body["kinds"]],
-        "blockers": body["blockers"],
-        "warnings": body["warnings"],
-        "choices": body["choices"],
-    }
-
-
 def check_can_plan(conn: Connection, tenant_id: int, actor: Actor, member_id: int) -> None:
     """Before showing the plan form: may this actor plan this member's exit?"""
     require(actor, Action.PLAN_EXIT, target_of(conn, tenant_id, repo.member_by_id(conn, tenant_id, member_id)))
-
-
-def render_issue(issue: dict[str, Any], locale: str) -> str:
-    return translate(issue["template"], locale, **issue["params"])
 
 
 def _open_exit(conn: Connection, tenant_id: int, member_id: int) -> AnyRow | None:
@@ -123,7 +101,7 @@ def start_exit(
     successor: str | int | None = None,
     acceptors: Mapping[str, str | int] | None = None,
     effective_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> ExitSummary:
     """Start an exit: at once, or scheduled for a future effective time (R-EXIT-8)."""
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, member_ref)
@@ -300,10 +278,10 @@ def _cut_access(uow: UnitOfWork, member: AnyRow) -> None:
     uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose), "cut": cut})
 
 
-def cancel_exit(uow: UnitOfWork, exit_id: int) -> dict[str, Any]:
+def cancel_exit(uow: UnitOfWork, exit_id: int) -> ExitSummary:
     """A scheduled exit can be cancelled before it takes effect."""
     conn, tid = uow.conn, uow.tenant_id
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     member = repo.member_by_id(conn, tid, row.member_id)
     uow.require(Action.START_REMOVAL if row.type == ExitType.REMOVAL else Action.VOLUNTARY_EXIT, target_of(conn, tid, member))
     next_exit_state(row.state, "cancel")
@@ -311,136 +289,3 @@ def cancel_exit(uow: UnitOfWork, exit_id: int) -> dict[str, Any]:
     uow.audit("exit.cancelled", [f"member:{member.id}", f"exit:{exit_id}"], {})
     uow.emit("exit.cancelled", exit_id=exit_id, member_id=member.id)
     return exit_summary(conn, tid, exit_id)
-
-
-def get_exit_row(conn: Connection, tenant_id: int, exit_id: int) -> AnyRow:
-    row = conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.id == exit_id)).first()
-    if row is None:
-        raise error(NotFound, "exit_not_found", "No exit with id {id} in this enterprise.", id=exit_id)
-    return row
-
-
-def exit_of(conn: Connection, tenant_id: int, member_ref: str | int, *, open_only: bool = False) -> AnyRow:
-    """A member's open exit, else their latest one."""
-    member = repo.member_ref(conn, tenant_id, member_ref)
-    query = select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member.id)
-    if open_only:
-        query = query.where(exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))
-    row = conn.execute(query.order_by(exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]).desc(), exits.c.id.desc()).limit(1)).first()
-    if row is None:
-        raise error(NotFound, "exit_not_found", "{userid} has no exit.", userid=member.userid)
-    return row
-
-
-def show_exit(conn: Connection, tenant_id: int, actor: Actor, exit_id: int) -> dict[str, Any]:
-    """An exit for a reader: the leaver, or someone allowed to read the leaver's directory entry."""
-    row = get_exit_row(conn, tenant_id, exit_id)
-    if actor.member_id != row.member_id:
-        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, repo.member_by_id(conn, tenant_id, row.member_id)))
-    return exit_summary(conn, tenant_id, exit_id)
-
-
-def exit_summary(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, Any]:
-    row = get_exit_row(conn, tenant_id, exit_id)
-    member = repo.member_by_id(conn, tenant_id, row.member_id)
-    counts = conn.execute(
-        select(transfer_ledger.c.kind, transfer_ledger.c.state, func.count())
-        .where(transfer_ledger.c.tenant_id == tenant_id, transfer_ledger.c.exit_id == exit_id)
-        .group_by(transfer_ledger.c.kind, transfer_ledger.c.state)
-    ).all()
-    ledger: dict[str, dict[str, int]] = {}
-    for kind, state, n in counts:
-        ledger.setdefault(kind, {})[state] = n
-    return {
-        "id": row.id,
-        "member": {"id": member.id, "userid": member.userid, "name": member.name, "status": member.status},
-        "state": row.state,
-        "type": row.type,
-        "reason_category": row.reason_category,
-        "reason": row.reason,
-        "trigger": row.trigger,
-        "requested_by": row.requested_by,
-        "effective_at": row.effective_at.isoformat(),
-        "restore_until": row.restore_until.isoformat() if row.restore_until else None,
-        "finalized_at": row.finalized_at.isoformat() if row.finalized_at else None,
-        "successor_id": row.successor_id,
-        "acceptors": row.acceptors,
-        "plan_id": row.plan_id,
-        "ledger": ledger,
-        "steps": steps.of_exit(conn, tenant_id, exit_id),
-    }
-
-
-def list_exits(conn: Connection, tenant_id: int, actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    require(actor, Action.READ_DIRECTORY)
-    if not 1 <= limit <= 500 or offset < 0:
-        raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
-    where = [exits.c.tenant_id == tenant_id]
-    if state:
-        where.append(exits.c.state == v.choice(state, ExitState, "state"))
-    total = conn.execute(select(func.count()).select_from(exits).where(*where)).scalar_one()
-    rows = conn.execute(
-        select(exits, members.c.userid, members.c.name)
-        .join(members, and_(members.c.tenant_id == exits.c.tenant_id, members.c.id == exits.c.member_id))
-        .where(*where)
-        .order_by(exits.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    items = [
-        {
-            "id": r.id,
-            "userid": r.userid,
-            "name": r.name,
-            "state": r.state,
-            "type": r.type,
-            "reason_category": r.reason_category,
-            "effective_at": r.effective_at.isoformat(),
-            "restore_until": r.restore_until.isoformat() if r.restore_until else None,
-        }
-        for r in rows
-    ]
-    return {"total": total, "limit": limit, "offset": offset, "items": items}
-
-
-def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind: str | None = None, state: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """The transfer ledger of an exit, filtered by kind and state, paged."""
-    row = get_exit_row(conn, tenant_id, exit_id)
-    member = repo.member_by_id(conn, tenant_id, row.member_id)
-    if actor.member_id != member.id:
-        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise error(ValidationError, "invalid_page", "limit must be 1-{max} and offset 0 or more.", max=1000)
-    L = transfer_ledger
-    where = [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id]
-    if kind:
-        where.append(L.c.kind == v.choice(kind, ResourceKind, "kind"))
-    if state:
-        where.append(L.c.state == v.choice(state, LedgerState, "state"))
-    total = conn.execute(select(func.count()).select_from(L).where(*where)).scalar_one()
-    to = members.alias("to_member")
-    rows = conn.execute(
-        select(L, to.c.userid.label("to_userid"))
-        .select_from(L.outerjoin(to, and_(to.c.tenant_id == L.c.tenant_id, to.c.id == L.c.to_member_id)))
-        .where(*where)
-        .order_by(L.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    items = [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "resource_id": r.resource_id,
-            "to": r.to_userid,
-            "state": r.state,
-            "correlation_id": r.correlation_id,
-            "version_after": r.version_after,
-            "created_at": r.created_at.isoformat(),
-            "updated_at": r.updated_at.isoformat(),
-            "step_id": r.step_id,
-            "changed_step_id": r.changed_step_id,
-        }
-        for r in rows
-    ]
-    return {"total": total, "limit": limit, "offset": offset, "items": items}

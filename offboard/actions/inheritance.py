@@ -3,13 +3,12 @@ reported from outside (R-ORG-2): a customer's refusal, a platform's result, the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Exists, and_, func, select, update
 
 from offboard.actions.context import UnitOfWork
-from offboard.actions.exits import exit_summary, get_exit_row
 from offboard.actions.members import target_of
 from offboard.domain.policy import CustomerTransfer
 from offboard.domain import validation as v
@@ -21,6 +20,7 @@ from offboard.store import repo, steps
 from offboard.store.locks import lock_exit
 from offboard.store.planning import people
 from offboard.store.rows import AnyRow
+from offboard.queries.exits import ExitSummary, exit_summary
 from offboard.store.tables import external_contacts, members, transfer_ledger
 from offboard.store.transfers import SPECS, apply_moves, latest_rows, record_moves
 
@@ -30,14 +30,33 @@ UNASSIGNED_STATES = (LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.AC
 REPORTABLE = {LedgerState.DONE, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL}
 
 
-def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource_ids: list[int] | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Inherited:
+    exit_id: int
+    kind: str
+    to: str  # the acceptor's userid
+    count: int
+    exit: ExitSummary
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    correlation_id: str
+    exit_id: int
+    kind: str
+    resource_id: int
+    state: str
+    replayed: bool  # the same outcome was reported before: nothing changed
+
+
+def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource_ids: list[int] | None = None) -> Inherited:
     """Assign the unassigned resources of one kind of an exit to an acceptor, in one batch.
 
     The exit row is locked first: a second inheritance of the same exit waits, then finds
     only what this one left unassigned (on SQLite the write transaction already serialises)."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     lock_exit(conn, tid, exit_id)
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     leaver = repo.member_by_id(conn, tid, row.member_id)
     uow.require(Action.INHERIT, target_of(conn, tid, leaver))
     kind_enum = ResourceKind(v.choice(kind, ResourceKind, "kind"))
@@ -86,10 +105,10 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
         {"kind": kind_enum.value, "count": n, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind_enum)},
     )
     uow.emit("resource.transferred", exit_id=exit_id, kind=kind_enum.value, to_member_id=acceptor.id)
-    return {"exit_id": exit_id, "kind": kind_enum.value, "to": acceptor.userid, "count": n, "exit": exit_summary(conn, tid, exit_id)}
+    return Inherited(exit_id, kind_enum.value, acceptor.userid, n, exit_summary(conn, tid, exit_id))
 
 
-def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str, Any]:
+def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> TransferResult:
     """Record the outcome of a waiting transfer by its correlation id (refused, acceptor_full or done)."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     outcome = LedgerState(v.choice(state, LedgerState, "state"))
@@ -98,7 +117,7 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> dict[str,
     row = conn.execute(select(L).where(L.c.tenant_id == tid, L.c.correlation_id == (correlation_id or "")[:36])).first()
     if row is None:
         raise error(NotFound, "transfer_not_found", "No transfer with correlation id {id} in this enterprise.", id=correlation_id)
-    exit_row = get_exit_row(conn, tid, row.exit_id)
+    exit_row = repo.exit_by_id(conn, tid, row.exit_id)
     uow.require(Action.INHERIT, target_of(conn, tid, repo.member_by_id(conn, tid, exit_row.member_id)))
     if row.state != LedgerState.WAITING:
         if row.state == outcome:
@@ -128,8 +147,8 @@ def _version_after(row: AnyRow, outcome: LedgerState) -> int:
     return version
 
 
-def _result(row: AnyRow, outcome: LedgerState, replayed: bool = False) -> dict[str, Any]:
-    return {"correlation_id": row.correlation_id, "exit_id": row.exit_id, "kind": row.kind, "resource_id": row.resource_id, "state": outcome.value, "replayed": replayed}
+def _result(row: AnyRow, outcome: LedgerState, replayed: bool = False) -> TransferResult:
+    return TransferResult(row.correlation_id, row.exit_id, row.kind, row.resource_id, outcome.value, replayed)
 
 
 def take_over_exit(uow: UnitOfWork, exit_id: int) -> int:

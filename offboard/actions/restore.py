@@ -2,36 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, fields
 
 from sqlalchemy import select, update
 
 from offboard.actions.auth import second_factor_ok
 from offboard.domain.errors import Unauthorized
 from offboard.actions.context import UnitOfWork
-from offboard.actions.exits import exit_summary, get_exit_row
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
 from offboard.domain.errors import Forbidden, ValidationError, error
 from offboard.domain.lifecycle import check_restorable, next_exit_state, next_member_status
 from offboard.domain.org import covered
-from offboard.domain.vocabulary import PRESENT_STATUSES, ExitState, LedgerState, ResourceKind, StepKind
+from offboard.domain.vocabulary import PRESENT_STATUSES, LedgerState, ResourceKind, StepKind
 from offboard.store import access_cut
 from offboard.store import repo, steps
 from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.tables import exits, members, transfer_ledger
+from offboard.queries.exits import ExitSummary, exit_summary
 from offboard.store.transfers import latest_rows, revert
 
 L = transfer_ledger
 
 
-def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KeptTransfer:
+    """A transfer a restore did not revert: its resource changed since, or it is still waiting."""
+
+    kind: str
+    resource_id: int
+    state: str
+    to_member_id: int | None
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class RestoredExit(ExitSummary):
+    reverted: dict[str, int]  # resource kind -> rows reverted
+    not_reverted: list[KeptTransfer]
+    manager_cleared: bool  # the manager had left meanwhile: the member reports to nobody now
+
+
+def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> RestoredExit:
     """Undo an exit: status, departments, roles, access, and every transfer whose resource is
     untouched since (one statement pair per kind); what was touched is reported, not forced."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    row = get_exit_row(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
     member = repo.member_by_id(conn, tid, row.member_id)
     uow.require(Action.RESTORE, target_of(conn, tid, member))
     if uow.actor.kind != "member":
@@ -44,7 +62,6 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     if not second_factor_ok(uow, uow.actor.member_id, totp):
         # Refused, but the wrong code counts against the second factor's throttle and is audited.
         uow.refuse(error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code."))
-        return {}
     lock_member(conn, tid, member.id)
     next_member_status(member.status, "restore")
     step_id = steps.begin(conn, tid, exit_id, StepKind.RESTORE, uow.actor.audit_id, now)
@@ -65,7 +82,7 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
     reverted = steps.close(conn, tid, step_id)  # the restore step changes only the rows it reverts
     digests = {kind: steps.ledger_digest(conn, tid, step_id, ResourceKind(kind)) for kind in reverted}
     kept = [
-        {"kind": r.kind, "resource_id": r.resource_id, "state": r.state, "to_member_id": r.to_member_id, "correlation_id": r.correlation_id}
+        KeptTransfer(r.kind, r.resource_id, r.state, r.to_member_id, r.correlation_id)
         for r in conn.execute(select(L).where(latest_rows(tid, exit_id), L.c.state != LedgerState.REVERTED).order_by(L.c.kind, L.c.resource_id))
     ]
     uow.audit(
@@ -74,4 +91,5 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> di
         {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone, "step_id": step_id, "ledger_digests": digests},
     )
     uow.emit("member.restored", exit_id=exit_id, member_id=member.id)
-    return {**exit_summary(conn, tid, exit_id), "reverted": reverted, "not_reverted": kept, "manager_cleared": manager_gone, "state": ExitState.RESTORED.value}
+    summary = exit_summary(conn, tid, exit_id)
+    return RestoredExit(**{f.name: getattr(summary, f.name) for f in fields(ExitSummary)}, reverted=reverted, not_reverted=kept, manager_cleared=manager_gone)

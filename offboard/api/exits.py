@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import Field
 
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
 from offboard.actions.context import tenant_read, tenant_transaction
-from offboard.actions.inbox import inbox
+from offboard.queries import checklist as cl_queries
+from offboard.queries import exits as exit_queries
+from offboard.queries.checklist import ChecklistBoard, ExitChecklist
+from offboard.queries.exits import ExitPage, ExitSummary, LedgerPage, PlanView
+from offboard.queries.inbox import Inbox, inbox
 from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.schemas import DbId, Strict
 from offboard.domain.errors import ValidationError, error
@@ -73,6 +77,16 @@ class SignoffRequest(Strict):
     role: Annotated[str, Field(max_length=8)]
 
 
+@dataclass(frozen=True)
+class GrantsAcknowledged:
+    acknowledged: int  # grants recorded as told to re-authorize
+
+
+@dataclass(frozen=True)
+class ReimbursementsClosed:
+    closed: int  # open reimbursements recorded as settled
+
+
 def _write(request: Request, scope: TenantScope):
     return tenant_transaction(services(request), scope.slug, actor=scope.auth.actor)
 
@@ -88,17 +102,14 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 @router.post("/members/{member_id}/exit-plans", status_code=201, tags=["exits"], summary="Plan an exit (R-EXIT-5); changes nothing else")
-def post_plan(request: Request, member_id: PathId, body: PlanRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_plan(request: Request, member_id: PathId, body: PlanRequest, scope: TenantScope = Depends(tenant_scope)) -> PlanView:
     with _write(request, scope) as uow:
         result = exit_actions.plan(uow, member_id, successor=body.successor, acceptors=body.acceptors)
-    locale = locale_of(request)
-    for issue in result["blockers"] + result["warnings"]:
-        issue["message"] = exit_actions.render_issue(issue, locale)
-    return result
+    return result.in_language(locale_of(request))
 
 
 @router.post("/exits", status_code=201, tags=["exits"], summary="Start an exit (with the plan_id that was shown), or schedule it")
-def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(tenant_scope)) -> ExitSummary:
     with _write(request, scope) as uow:
         return exit_actions.start_exit(
             uow,
@@ -114,7 +125,7 @@ def post_exit(request: Request, body: ExitRequest, scope: TenantScope = Depends(
 
 
 @router.post("/me/exit", status_code=201, tags=["me"], summary="Leave the enterprise (self-service, R-EXIT-2)")
-def post_self_exit(request: Request, body: SelfExitRequest, scope: TenantScope = Depends(tenant_scope)) -> JSONResponse:
+def post_self_exit(request: Request, response: Response, body: SelfExitRequest, scope: TenantScope = Depends(tenant_scope)) -> ExitSummary:
     actor = scope.auth.actor
     if actor.kind != "member":
         raise error(ValidationError, "member_required", "Only a member leaves by self-service; use POST /api/v1/exits for a removal.")
@@ -130,7 +141,8 @@ def post_self_exit(request: Request, body: SelfExitRequest, scope: TenantScope =
             effective_at=_aware(body.effective_at),
         )
     # R-EXIT-2: the member's client clears its local cache; enterprise data stays.
-    return JSONResponse(result, status_code=201, headers={"Clear-Site-Data": '"cache", "storage"'})
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return result
 
 
 @router.get("/exits", tags=["exits"])
@@ -140,15 +152,15 @@ def get_exits(
     state: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
+) -> ExitPage:
     with _read(request, scope) as (conn, tenant, actor):
-        return exit_actions.list_exits(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
+        return exit_queries.list_exits(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
 
 
 @router.get("/exits/{exit_id}", tags=["exits"])
-def get_exit(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def get_exit(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> ExitSummary:
     with _read(request, scope) as (conn, tenant, actor):
-        return exit_actions.show_exit(conn, tenant.id, actor, exit_id)
+        return exit_queries.show_exit(conn, tenant.id, actor, exit_id)
 
 
 @router.get("/exits/{exit_id}/ledger", tags=["exits"], summary="The transfer ledger, by kind and state")
@@ -160,72 +172,72 @@ def get_ledger(
     state: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
-) -> dict[str, Any]:
+) -> LedgerPage:
     with _read(request, scope) as (conn, tenant, actor):
-        return exit_actions.ledger(conn, tenant.id, actor, exit_id, kind=kind, state=state, limit=limit, offset=offset)
+        return exit_queries.ledger(conn, tenant.id, actor, exit_id, kind=kind, state=state, limit=limit, offset=offset)
 
 
 @router.post("/exits/{exit_id}/cancel", tags=["exits"], summary="Cancel a scheduled exit")
-def post_cancel(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_cancel(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> ExitSummary:
     with _write(request, scope) as uow:
         return exit_actions.cancel_exit(uow, exit_id)
 
 
 @router.post("/exits/{exit_id}/restore", tags=["exits"], summary="Restore a mistaken exit within its window (re-verified with TOTP)")
-def post_restore(request: Request, exit_id: PathId, body: RestoreRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_restore(request: Request, exit_id: PathId, body: RestoreRequest, scope: TenantScope = Depends(tenant_scope)) -> restore.RestoredExit:
     with _write(request, scope) as uow:
         return restore.restore_exit(uow, exit_id, totp=body.totp, reason=body.reason)
 
 
 @router.post("/exits/{exit_id}/inherit", tags=["exits"], summary="Assign unassigned resources of one kind (离职继承)")
-def post_inherit(request: Request, exit_id: PathId, body: InheritRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_inherit(request: Request, exit_id: PathId, body: InheritRequest, scope: TenantScope = Depends(tenant_scope)) -> inheritance.Inherited:
     with _write(request, scope) as uow:
         return inheritance.inherit(uow, exit_id, body.kind, body.to, resource_ids=body.resource_ids)
 
 
 @router.post("/transfers/{correlation_id}/result", tags=["exits"], summary="Record a waiting transfer's outcome by correlation id")
-def post_result(request: Request, correlation_id: Annotated[str, Path(min_length=1, max_length=36)], body: ResultRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_result(request: Request, correlation_id: Annotated[str, Path(min_length=1, max_length=36)], body: ResultRequest, scope: TenantScope = Depends(tenant_scope)) -> inheritance.TransferResult:
     with _write(request, scope) as uow:
         return inheritance.record_result(uow, correlation_id, body.state)
 
 
 @router.get("/exits/{exit_id}/checklist", tags=["checklist"])
-def get_checklist(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def get_checklist(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> ExitChecklist:
     with _read(request, scope) as (conn, tenant, actor):
-        return cl_actions.checklist(conn, tenant, actor, exit_id, services(request).clock.now())
+        return cl_queries.checklist(conn, tenant, actor, exit_id, services(request).clock.now())
 
 
 @router.post("/exits/{exit_id}/checklist/{item}/attest", tags=["checklist"], summary="Attest an item with evidence")
-def post_attest(request: Request, exit_id: PathId, item: Annotated[str, Path(max_length=40)], body: Evidence, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_attest(request: Request, exit_id: PathId, item: Annotated[str, Path(max_length=40)], body: Evidence, scope: TenantScope = Depends(tenant_scope)) -> ExitChecklist:
     with _write(request, scope) as uow:
         return cl_actions.attest(uow, exit_id, item, body.evidence)
 
 
 @router.post("/exits/{exit_id}/grants/ack", tags=["checklist"], summary="Acknowledge third-party re-authorization (item 8)")
-def post_grants_ack(request: Request, exit_id: PathId, body: GrantAck, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_grants_ack(request: Request, exit_id: PathId, body: GrantAck, scope: TenantScope = Depends(tenant_scope)) -> GrantsAcknowledged:
     with _write(request, scope) as uow:
-        return {"acknowledged": cl_actions.acknowledge_grants(uow, exit_id, body.evidence, app=body.app)}
+        return GrantsAcknowledged(cl_actions.acknowledge_grants(uow, exit_id, body.evidence, app=body.app))
 
 
 @router.post("/exits/{exit_id}/reimbursements/close", tags=["checklist"], summary="Record settled reimbursements (item 4)")
-def post_reimbursements_close(request: Request, exit_id: PathId, body: Evidence, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_reimbursements_close(request: Request, exit_id: PathId, body: Evidence, scope: TenantScope = Depends(tenant_scope)) -> ReimbursementsClosed:
     with _write(request, scope) as uow:
-        return {"closed": cl_actions.close_reimbursements(uow, exit_id, body.evidence)}
+        return ReimbursementsClosed(cl_actions.close_reimbursements(uow, exit_id, body.evidence))
 
 
 @router.post("/exits/{exit_id}/signoff", tags=["checklist"], summary="Sign off as hr or it (two different people)")
-def post_signoff(request: Request, exit_id: PathId, body: SignoffRequest, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_signoff(request: Request, exit_id: PathId, body: SignoffRequest, scope: TenantScope = Depends(tenant_scope)) -> ExitChecklist:
     with _write(request, scope) as uow:
         return cl_actions.signoff(uow, exit_id, body.role)
 
 
 @router.get("/checklist/board", tags=["checklist"], summary="Open checklist items of open exits, by owner role")
-def get_board(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def get_board(request: Request, scope: TenantScope = Depends(tenant_scope)) -> ChecklistBoard:
     with _read(request, scope) as (conn, tenant, actor):
-        return cl_actions.checklist_board(conn, tenant, actor, services(request).clock.now())
+        return cl_queries.checklist_board(conn, tenant, actor, services(request).clock.now())
 
 
 @router.get("/me/inbox", tags=["me"], summary="What waits for me (R-EXIT-9)")
-def get_inbox(request: Request, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def get_inbox(request: Request, scope: TenantScope = Depends(tenant_scope)) -> Inbox:
     with _read(request, scope) as (conn, tenant, actor):
         return inbox(conn, tenant, actor, services(request).clock.now())

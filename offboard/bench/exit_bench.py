@@ -165,7 +165,7 @@ def run_one(database: str, n: int, pg_server: str | None, workdir: Path) -> Resu
         plan_s = time.perf_counter() - started
         started = time.perf_counter()
         with tenant_transaction(services, "bench") as uow:
-            exit_actions.start_exit(uow, "leaver", type="removal", reason_category="resignation", reason="bench", plan_id=plan["plan_id"])
+            exit_actions.start_exit(uow, "leaver", type="removal", reason_category="resignation", reason="bench", plan_id=plan.plan_id)
         exit_s = time.perf_counter() - started
         services.db.dispose()
     finally:

@@ -10,6 +10,11 @@ import typer
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
+from offboard.queries import checklist as cl_queries
+from offboard.queries import exits as exit_queries
+from offboard.queries.checklist import ExitChecklist
+from offboard.queries.exits import ExitSummary, PlanView
+from offboard.store import repo
 from offboard.cli.common import ByOpt, JsonOpt, act, ok, parse_ids, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
@@ -39,23 +44,23 @@ def _t(text: str, **params: Any) -> str:
     return translate(text, STATE.locale, **params)
 
 
-def print_plan(p: dict[str, Any]) -> None:
+def print_plan(p: PlanView) -> None:
     table(
-        _t("Plan {id} for {name} ({userid})", id=p["plan_id"], name=p["member"]["name"], userid=p["member"]["userid"]),
+        _t("Plan {id} for {name} ({userid})", id=p.plan_id, name=p.member.name, userid=p.member.userid),
         ["kind", "count", "goes to", "why", "starts as"],
-        [[k["kind"], k["count"], k["acceptor"] or k["destination"], k["reason"], k["state"]] for k in p["kinds"] if k["count"]],
+        [[k.kind, k.count, k.acceptor or k.destination, k.reason, k.state] for k in p.kinds if k.count],
     )
-    for b in p["blockers"]:
-        console.print(f"[red]✗ {exit_actions.render_issue(b, STATE.locale)}[/red] [dim]({b['code']})[/dim]")
-    for w in p["warnings"]:
-        console.print(f"[yellow]! {exit_actions.render_issue(w, STATE.locale)}[/yellow] [dim]({w['code']})[/dim]")
-    if p["ok"]:
-        console.print(f"[green]✓[/green] {_t('No blockers.')} digest {p['digest'][:16]}")
+    for b in p.blockers:
+        console.print(f"[red]✗ {b.message}[/red] [dim]({b.code})[/dim]")
+    for w in p.warnings:
+        console.print(f"[yellow]! {w.message}[/yellow] [dim]({w.code})[/dim]")
+    if p.ok:
+        console.print(f"[green]✓[/green] {_t('No blockers.')} digest {p.digest[:16]}")
 
 
 def plan(member: str, successor: SuccessorOpt = None, acceptor: AcceptorOpt = None, by: ByOpt = None, json_out: JsonOpt = False) -> None:
     """Show where each kind of the member's resources would go, blockers and warnings; changes nothing else."""
-    result = act(lambda u: exit_actions.plan(u, member, successor=successor, acceptors=_acceptors(acceptor)), by)
+    result = act(lambda u: exit_actions.plan(u, member, successor=successor, acceptors=_acceptors(acceptor)), by).in_language(STATE.locale)
     if json_out:
         emit_json(result)
     else:
@@ -78,13 +83,13 @@ def exit_cmd(
     acceptors = _acceptors(acceptor)
     plan_id = None
     if not yes:
-        planned = act(lambda u: exit_actions.plan(u, member, successor=successor, acceptors=acceptors), by)
+        planned = act(lambda u: exit_actions.plan(u, member, successor=successor, acceptors=acceptors), by).in_language(STATE.locale)
         print_plan(planned)
-        if not planned["ok"]:
+        if not planned.ok:
             raise typer.Exit(1)
         if not typer.confirm(_t("Start this exit?"), default=False):
             raise typer.Abort()
-        plan_id = planned["plan_id"]
+        plan_id = planned.plan_id
 
     def _run(u):
         when = leave_moment(effective, u.tenant.timezone)
@@ -107,14 +112,14 @@ def exit_cmd(
     print_exit(result)
 
 
-def print_exit(e: dict[str, Any]) -> None:
-    ok("Exit {id} of {userid}: {state}.", id=e["id"], userid=e["member"]["userid"], state=e["state"])
-    if e["ledger"]:
-        table(None, ["kind", "states"], [[k, ", ".join(f"{s} {n}" for s, n in sorted(v.items()))] for k, v in sorted(e["ledger"].items())])
-    if e.get("steps"):
-        table(None, ["step", "kind", "at", "actor", "rows"], [[s["id"], s["kind"], s["at"][:19], s["actor"], ", ".join(f"{k} {n}" for k, n in s["counts"].items())] for s in e["steps"]])
-    if e.get("restore_until"):
-        console.print(_t("Restore window until {until}.", until=e["restore_until"][:16]))
+def print_exit(e: ExitSummary) -> None:
+    ok("Exit {id} of {userid}: {state}.", id=e.id, userid=e.member.userid, state=e.state)
+    if e.ledger:
+        table(None, ["kind", "states"], [[k, ", ".join(f"{s} {n}" for s, n in sorted(v.items()))] for k, v in sorted(e.ledger.items())])
+    if e.steps:
+        table(None, ["step", "kind", "at", "actor", "rows"], [[s.id, s.kind, s.at[:19], s.actor, ", ".join(f"{k} {n}" for k, n in s.counts.items())] for s in e.steps])
+    if e.restore_until:
+        console.print(_t("Restore window until {until}.", until=e.restore_until[:16]))
 
 
 def exits_cmd(
@@ -126,14 +131,14 @@ def exits_cmd(
 ) -> None:
     """List exits."""
     with reading(by) as (conn, tenant, actor):
-        page = exit_actions.list_exits(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
+        page = exit_queries.list_exits(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
     if json_out:
         emit_json(page)
         return
     table(
-        f"{len(page['items'])} / {page['total']}",
+        f"{len(page.items)} / {page.total}",
         ["id", "userid", "name", "state", "type", "reason", "effective", "restore until"],
-        [[e["id"], e["userid"], e["name"], e["state"], e["type"], e["reason_category"], e["effective_at"][:16], (e["restore_until"] or "")[:16]] for e in page["items"]],
+        [[e.id, e.userid, e.name, e.state, e.type, e.reason_category, e.effective_at[:16], (e.restore_until or "")[:16]] for e in page.items],
     )
 
 
@@ -145,16 +150,16 @@ def restore_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Undo a mistaken exit within the restore window (R-EXIT-6)."""
-    result = act(lambda u: restore.restore_exit(u, exit_actions.exit_of(u.conn, u.tenant_id, member, open_only=True).id, totp=totp, reason=reason), by)
+    result = act(lambda u: restore.restore_exit(u, repo.exit_of(u.conn, u.tenant_id, member, open_only=True).id, totp=totp, reason=reason), by)
     if json_out:
         emit_json(result)
         return
-    ok("{userid} restored; reverted: {reverted}.", userid=result["member"]["userid"], reverted=", ".join(f"{k} {n}" for k, n in sorted(result["reverted"].items())) or "-")
-    if result["not_reverted"]:
+    ok("{userid} restored; reverted: {reverted}.", userid=result.member.userid, reverted=", ".join(f"{k} {n}" for k, n in sorted(result.reverted.items())) or "-")
+    if result.not_reverted:
         table(
             _t("Changed since the exit, not reverted"),
             ["kind", "resource", "state", "correlation id"],
-            [[r["kind"], r["resource_id"], r["state"], r["correlation_id"]] for r in result["not_reverted"]],
+            [[r.kind, r.resource_id, r.state, r.correlation_id] for r in result.not_reverted],
         )
 
 
@@ -167,11 +172,11 @@ def inherit_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Assign a departed member's unassigned resources of one kind to an acceptor (离职继承)."""
-    result = act(lambda u: inheritance.inherit(u, exit_actions.exit_of(u.conn, u.tenant_id, member).id, kind, to, resource_ids=parse_ids(ids)), by)
+    result = act(lambda u: inheritance.inherit(u, repo.exit_of(u.conn, u.tenant_id, member).id, kind, to, resource_ids=parse_ids(ids)), by)
     if json_out:
         emit_json(result)
     else:
-        ok("{n} {kind} of {userid} inherited by {to}.", n=result["count"], kind=kind, userid=member, to=to)
+        ok("{n} {kind} of {userid} inherited by {to}.", n=result.count, kind=kind, userid=member, to=to)
 
 
 @transfer_app.command("result")
@@ -186,7 +191,7 @@ def transfer_result(
     if json_out:
         emit_json(result)
     else:
-        ok("Transfer {id}: {state}.", id=correlation_id, state=result["state"])
+        ok("Transfer {id}: {state}.", id=correlation_id, state=result.state)
 
 
 @grant_app.command("ack")
@@ -197,7 +202,7 @@ def grant_ack(
     by: ByOpt = None,
 ) -> None:
     """IT acknowledges that third-party apps re-authorized (checklist item 8)."""
-    n = act(lambda u: cl_actions.acknowledge_grants(u, exit_actions.exit_of(u.conn, u.tenant_id, member).id, evidence, app=app), by)
+    n = act(lambda u: cl_actions.acknowledge_grants(u, repo.exit_of(u.conn, u.tenant_id, member).id, evidence, app=app), by)
     ok("{n} grant(s) acknowledged.", n=n)
 
 
@@ -208,7 +213,7 @@ def reimbursement_close(
     by: ByOpt = None,
 ) -> None:
     """HR records that the leaver's open reimbursements were settled (checklist item 4)."""
-    n = act(lambda u: cl_actions.close_reimbursements(u, exit_actions.exit_of(u.conn, u.tenant_id, member).id, evidence), by)
+    n = act(lambda u: cl_actions.close_reimbursements(u, repo.exit_of(u.conn, u.tenant_id, member).id, evidence), by)
     ok("{n} reimbursement(s) closed.", n=n)
 
 
@@ -223,24 +228,24 @@ def checklist_cmd(
     """The 12-item exit checklist of a member (SPEC §7), or the board of all open items."""
     if board:
         with reading(by) as (conn, tenant, actor):
-            data = cl_actions.checklist_board(conn, tenant, actor, STATE.services().clock.now())
+            found = cl_queries.checklist_board(conn, tenant, actor, STATE.services().clock.now())
         if json_out:
-            emit_json(data)
+            emit_json(found)
             return
-        for role, items in data.items():
+        for role, items in (("HR", found.hr), ("IT", found.it)):
             table(
-                role.upper(),
+                role,
                 ["exit", "member", "#", "item", "detail"],
-                [[i["exit_id"], i["userid"], i["number"], i["title_zh"] if STATE.locale == "zh-CN" else i["title_en"], _detail(i["detail"])] for i in items],
+                [[i.exit_id, i.userid, i.number, i.title_zh if STATE.locale == "zh-CN" else i.title_en, _detail(i.detail)] for i in items],
             )
         return
     if not member:
         raise typer.BadParameter("name a member, or use --board")
     if attest:
-        data = act(lambda u: cl_actions.attest(u, exit_actions.exit_of(u.conn, u.tenant_id, member).id, attest, evidence or ""), by)
+        data = act(lambda u: cl_actions.attest(u, repo.exit_of(u.conn, u.tenant_id, member).id, attest, evidence or ""), by)
     else:
         with reading(by) as (conn, tenant, actor):
-            data = cl_actions.checklist(conn, tenant, actor, exit_actions.exit_of(conn, tenant.id, member).id, STATE.services().clock.now())
+            data = cl_queries.checklist(conn, tenant, actor, repo.exit_of(conn, tenant.id, member).id, STATE.services().clock.now())
     if json_out:
         emit_json(data)
         return
@@ -251,14 +256,14 @@ def _detail(detail: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in detail.items() if v)
 
 
-def print_checklist(data: dict[str, Any]) -> None:
+def print_checklist(data: ExitChecklist) -> None:
     zh = STATE.locale == "zh-CN"
     table(
-        _t("Checklist of exit {id}: {name} ({userid}), {state}", id=data["exit_id"], name=data["member"]["name"], userid=data["member"]["userid"], state=data["state"]),
+        _t("Checklist of exit {id}: {name} ({userid}), {state}", id=data.exit_id, name=data.member.name, userid=data.member.userid, state=data.state),
         ["#", "item", "owner", "", "open"],
-        [[i["number"], i["title_zh"] if zh else i["title_en"], i["owner"], "✓" if i["done"] else "·", _detail(i["detail"]) if not i["done"] else ""] for i in data["items"]],
+        [[i.number, i.title_zh if zh else i.title_en, i.owner, "✓" if i.done else "·", _detail(i.detail) if not i.done else ""] for i in data.items],
     )
-    signed = ", ".join(f"{role}: {s['userid']}" for role, s in data["signoffs"].items()) or "-"
+    signed = ", ".join(f"{role}: {s.userid}" for role, s in data.signoffs.items()) or "-"
     console.print(_t("Signed off: {signed}.", signed=signed))
 
 
@@ -269,7 +274,7 @@ def signoff_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Sign off an exit's checklist as HR or IT (two different people)."""
-    data = act(lambda u: cl_actions.signoff(u, exit_actions.exit_of(u.conn, u.tenant_id, member, open_only=True).id, as_role), by)
+    data = act(lambda u: cl_actions.signoff(u, repo.exit_of(u.conn, u.tenant_id, member, open_only=True).id, as_role), by)
     if json_out:
         emit_json(data)
     else:
@@ -278,11 +283,11 @@ def signoff_cmd(
 
 def cancel_cmd(member: str, by: ByOpt = None, json_out: JsonOpt = False) -> None:
     """Cancel a scheduled exit before it takes effect."""
-    result = act(lambda u: exit_actions.cancel_exit(u, exit_actions.exit_of(u.conn, u.tenant_id, member, open_only=True).id), by)
+    result = act(lambda u: exit_actions.cancel_exit(u, repo.exit_of(u.conn, u.tenant_id, member, open_only=True).id), by)
     if json_out:
         emit_json(result)
     else:
-        ok("Exit {id} of {userid}: {state}.", id=result["id"], userid=result["member"]["userid"], state=result["state"])
+        ok("Exit {id} of {userid}: {state}.", id=result.id, userid=result.member.userid, state=result.state)
 
 
 checklist_item_app = typer.Typer(help="Checklist items an enterprise adds to the 12 (attested with evidence).", no_args_is_help=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, Row, func, select
 
 from offboard.domain.errors import NotFound, error
-from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus
-from offboard.store.tables import departments, member_departments, members, roles, tenants
+from offboard.domain.vocabulary import OPEN_EXIT_STATES, MemberStatus, Role, RoleStatus
+from offboard.store.tables import departments, exits, member_departments, members, roles, tenants
 
 
 def _missing(code: str, template: str, **params: object) -> NotFound:
@@ -53,6 +53,26 @@ def member_by_id(conn: Connection, tenant_id: int, member_id: int) -> Row:
     row = conn.execute(select(members).where(members.c.tenant_id == tenant_id, members.c.id == member_id)).first()
     if row is None:
         raise _missing("member_not_found", "No member with id {id} in this enterprise.", id=member_id)
+    return row
+
+
+def exit_by_id(conn: Connection, tenant_id: int, exit_id: int) -> Row:
+    row = conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.id == exit_id)).first()
+    if row is None:
+        raise _missing("exit_not_found", "No exit with id {id} in this enterprise.", id=exit_id)
+    return row
+
+
+def exit_of(conn: Connection, tenant_id: int, member_ref_: str | int, *, open_only: bool = False) -> Row:
+    """A member's open exit, else their latest one."""
+    member = member_ref(conn, tenant_id, member_ref_)
+    open_states = [s.value for s in OPEN_EXIT_STATES]
+    query = select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member.id)
+    if open_only:
+        query = query.where(exits.c.state.in_(open_states))
+    row = conn.execute(query.order_by(exits.c.state.in_(open_states).desc(), exits.c.id.desc()).limit(1)).first()
+    if row is None:
+        raise _missing("exit_not_found", "{userid} has no exit.", userid=member.userid)
     return row
 
 

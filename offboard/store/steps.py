@@ -7,13 +7,13 @@ database over exactly those rows (SPEC §8: one audit event per step and kind vo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, ColumnElement, Text, cast, func, insert, literal, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from offboard.domain.vocabulary import ResourceKind, StepKind
 from offboard.store import ids
+from offboard.store.rows import AnyRow
 from offboard.store.tables import exit_steps, transfer_ledger
 
 L = transfer_ledger
@@ -71,7 +71,6 @@ def ledger_digest(conn: Connection, tenant_id: int, step_id: int, kind: Resource
     return conn.execute(select(digest).select_from(rows)).scalar_one()
 
 
-def of_exit(conn: Connection, tenant_id: int, exit_id: int) -> list[dict[str, Any]]:
+def rows_of_exit(conn: Connection, tenant_id: int, exit_id: int) -> list[AnyRow]:
     """The steps of an exit in order: kind, time, actor and ledger rows per kind."""
-    rows = conn.execute(select(S).where(S.c.tenant_id == tenant_id, S.c.exit_id == exit_id).order_by(S.c.id))
-    return [{"id": r.id, "kind": r.kind, "at": r.created_at.isoformat(), "actor": r.actor, "counts": r.counts} for r in rows]
+    return list(conn.execute(select(S).where(S.c.tenant_id == tenant_id, S.c.exit_id == exit_id).order_by(S.c.id)))

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row
 
-from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import NotFound, OffboardError
@@ -207,7 +206,7 @@ def member_exit_links(conn, tenant_id: int, actor, member_id: int) -> dict[str, 
     """For the member page: may this actor plan the member's exit, and the member's latest exit."""
     member = repo.member_by_id(conn, tenant_id, member_id)
     try:
-        latest = exit_actions.exit_of(conn, tenant_id, member_id)
+        latest = repo.exit_of(conn, tenant_id, member_id)
     except OffboardError:
         latest = None
     return {

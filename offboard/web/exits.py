@@ -8,6 +8,7 @@ call, and shows its answer, or its error with the stable code, on the same page.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -18,10 +19,14 @@ from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
 from offboard.actions import members as member_actions
+from offboard.actions.inheritance import Inherited
+from offboard.actions.restore import RestoredExit
+from offboard.queries import checklist as cl_queries
+from offboard.queries import exits as exit_queries
 from offboard.queries import members as members_q
+from offboard.queries.inbox import inbox
 from offboard.queries.members import MemberDetail, MemberRow
 from offboard.actions.context import tenant_transaction
-from offboard.actions.inbox import inbox
 from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError, ValidationError, error
@@ -166,7 +171,7 @@ def plan_submit(
     except OffboardError as exc:
         return _plan_form(request, c, member_id, form, error=failure(request, exc), status=exc.status)
     locale = locale_of(request)
-    issues = {key: [{**i, "message": views.issue_text(i, locale)} for i in plan[key]] for key in ("blockers", "warnings")}
+    issues = {key: [{**asdict(i), "message": views.issue_text(asdict(i), locale)} for i in getattr(plan, key)] for key in ("blockers", "warnings")}
     return _page(
         request,
         "exit_plan.html",
@@ -178,8 +183,8 @@ def plan_submit(
         prefill=_prefill_query(form),
         effective=views.local_time(effective, timezone) if effective else None,
         timezone=timezone,
-        moving=[k for k in plan["kinds"] if k["count"]],
-        idle=[k["kind"] for k in plan["kinds"] if not k["count"]],
+        moving=[k for k in plan.kinds if k.count],
+        idle=[k.kind for k in plan.kinds if not k.count],
     )
 
 
@@ -215,8 +220,8 @@ def confirm_exit(
             )
     except OffboardError as exc:
         return _plan_form(request, c, member_id, form, error=failure(request, exc), status=exc.status)
-    notice = "scheduled" if result["state"] == ExitState.SCHEDULED else "started"
-    return RedirectResponse(f"/exits/{result['id']}?notice={notice}", status_code=303)
+    notice = "scheduled" if result.state == ExitState.SCHEDULED else "started"
+    return RedirectResponse(f"/exits/{result.id}?notice={notice}", status_code=303)
 
 
 # --- exits -----------------------------------------------------------------------------------
@@ -230,7 +235,8 @@ def exits_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
     with c.read() as (conn, tenant, actor):
-        result = exit_actions.list_exits(conn, tenant.id, actor, state=state or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        found = exit_queries.list_exits(conn, tenant.id, actor, state=state or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    result = asdict(found)
     for item in result["items"]:
         item["effective_local"] = views.local_time(item["effective_at"], tenant.timezone)
         item["restore_local"] = views.local_time(item["restore_until"], tenant.timezone) if item["restore_until"] else "—"
@@ -267,9 +273,9 @@ def _exit_page(
     now, locale = _now(request), locale_of(request)
     with c.read() as (conn, tenant, actor):
         # The ledger checks that this actor may read the exit; everything else follows it.
-        ledger = exit_actions.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None, limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE)
-        summary = exit_actions.exit_summary(conn, tenant.id, exit_id)
-        checklist = cl_actions.checklist(conn, tenant, actor, exit_id, now)
+        ledger = asdict(exit_queries.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None, limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE))
+        summary = asdict(exit_queries.exit_summary(conn, tenant.id, exit_id))
+        checklist = asdict(cl_queries.checklist(conn, tenant, actor, exit_id, now))
         still_open = open_counts(conn, tenant.id, exit_id)
         history = views.timeline(conn, tenant, exit_id, locale)
         leaver = repo.member_by_id(conn, tenant.id, summary["member"]["id"])
@@ -356,10 +362,10 @@ def _act(request: Request, c: Console, exit_id: int, fn, notice: str) -> Respons
     query: dict[str, str | int] = {"notice": notice}
     if isinstance(result, int):
         query["n"] = result
-    elif isinstance(result, dict) and notice == "inherited":
-        query["n"] = result["count"]
-    elif isinstance(result, dict) and notice == "restored":
-        query.update(n=sum(result["reverted"].values()), kept=len(result["not_reverted"]))
+    elif isinstance(result, Inherited):
+        query["n"] = result.count
+    elif isinstance(result, RestoredExit):
+        query.update(n=sum(result.reverted.values()), kept=len(result.not_reverted))
     return RedirectResponse(f"/exits/{exit_id}?{urlencode(query)}", status_code=303)
 
 
@@ -425,7 +431,7 @@ def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[st
 def board_page(request: Request, c: Console = Depends(console)):
     locale = locale_of(request)
     with c.read() as (conn, tenant, actor):
-        board = cl_actions.checklist_board(conn, tenant, actor, _now(request))
+        board = asdict(cl_queries.checklist_board(conn, tenant, actor, _now(request)))
     for items in board.values():
         for item in items:
             item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
@@ -437,7 +443,7 @@ def board_page(request: Request, c: Console = Depends(console)):
 def inbox_page(request: Request, c: Console = Depends(console)):
     locale = locale_of(request)
     with c.read() as (conn, tenant, actor):
-        box = inbox(conn, tenant, actor, _now(request))
+        box = asdict(inbox(conn, tenant, actor, _now(request)))
     for item in box["checklist"]:
         item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
         item["open_text"] = views.detail_text(item["detail"], locale)

@@ -203,9 +203,9 @@ def _exit_with_a_waiting_transfer(uow, prefix: str, title: str, department: int)
     uow.conn.execute(insert(documents).values(id=document, title=f"{title} plan.docx", size_bytes=1000, archived=False, deleted_at=None, **owned))
     started = exit_actions.start_exit(uow, leaver, type="removal", reason_category="resignation", reason="moved on", successor=f"{prefix}-admin")
     correlation = uow.conn.execute(
-        select(transfer_ledger.c.correlation_id).where(transfer_ledger.c.tenant_id == uow.tenant_id, transfer_ledger.c.exit_id == started["id"], transfer_ledger.c.state == "waiting")
+        select(transfer_ledger.c.correlation_id).where(transfer_ledger.c.tenant_id == uow.tenant_id, transfer_ledger.c.exit_id == started.id, transfer_ledger.c.state == "waiting")
     ).scalar_one()
-    return {"leaver": leaver, "exit": started["id"], "correlation_id": correlation}
+    return {"leaver": leaver, "exit": started.id, "correlation_id": correlation}
 
 
 def _populate(services: Services) -> tuple[Org, Org, str]:

@@ -53,7 +53,7 @@ def _member(w: World, dept: int, roles: tuple[str, ...] = (), *, customers: int 
 def _exit(w: World, member_id: int) -> int:
     """A removal that took effect, started by the operator with no successor (customers stay unassigned)."""
     with tenant_transaction(w.services, w.a.slug) as uow:
-        return exit_actions.start_exit(uow, member_id, type="removal", reason_category="dismissal", reason="test")["id"]
+        return exit_actions.start_exit(uow, member_id, type="removal", reason_category="dismissal", reason="test").id
 
 
 def _fresh_code(w: World, who: str) -> str:

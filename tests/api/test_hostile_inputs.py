@@ -583,7 +583,7 @@ class Requests:
                 return self._leaver
         with tenant_transaction(self.world.services, self.world.a.slug, by=self.world.a["super"].userid) as uow:
             member = member_actions.add_member(uow, userid=fresh("alpha-leaver"), name=LEAVER_NAME, department_ids=[self.world.a.sales])
-            self._leaver = (member, exit_actions.plan(uow, member)["plan_id"])
+            self._leaver = (member, exit_actions.plan(uow, member).plan_id)
         return self._leaver
 
     def valid(self, f: Field) -> Any:

@@ -45,7 +45,7 @@ CHECKS = ("require", "require_scope", "allowed", "require_fresh")
 # Routes whose action checks no §3.2 action, and why.
 API_WITHOUT_ACTION = {
     ("GET", "/api/v1/tokens"): "a member lists their own tokens; a super admin all (list_tokens filters by who asks)",
-    ("GET", "/api/v1/me/inbox"): "what waits for the signed-in member: each section is filtered by allowed() in actions/inbox.py",
+    ("GET", "/api/v1/me/inbox"): "what waits for the signed-in member: each section is filtered by allowed() in queries/inbox.py",
     ("GET", "/api/v1/me"): "the signed-in member's own entry",
     ("POST", "/api/v1/me/reverify"): "gives the second factor again: the check of the credential itself",
 }
@@ -123,7 +123,7 @@ def _planned(w: World) -> dict:
     member = _member(w)
     with tenant_transaction(w.services, w.a.slug) as uow:
         plan = exit_actions.plan(uow, member)
-    return {"member_id": member, "plan_id": plan["plan_id"], "reason_category": "dismissal", "reason": "test"}
+    return {"member_id": member, "plan_id": plan.plan_id, "reason_category": "dismissal", "reason": "test"}
 
 
 # (method, path) -> (who, the action it must check, a valid form)

@@ -24,6 +24,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
+from offboard.queries import checklist as cl_queries
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
@@ -31,7 +32,7 @@ from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
 from offboard.actions.context import tenant_transaction
 from offboard.domain.authz import Action
-from offboard.store import ids
+from offboard.store import ids, repo
 from offboard.store.tables import app_grants, external_contacts, reimbursements
 from tests.api.conftest import World, api_operations, fresh
 from tests.support.db import audit_seq
@@ -133,15 +134,15 @@ def _exit(w: World, member_id: int, *, scheduled: bool = False) -> int:
     """A removal started by the operator with no successor (customers stay unassigned)."""
     with tenant_transaction(w.services, w.a.slug) as uow:
         when = uow.now + timedelta(days=7) if scheduled else None
-        return exit_actions.start_exit(uow, member_id, type="removal", reason_category="dismissal", reason="test", effective_at=when)["id"]
+        return exit_actions.start_exit(uow, member_id, type="removal", reason_category="dismissal", reason="test", effective_at=when).id
 
 
 def _own_scheduled_exit(w: World, who: str) -> int:
     """The voluntary exit that `who` scheduled for themselves (one at a time: reused if refused)."""
     with tenant_transaction(w.services, w.a.slug, w.a[who].userid) as uow:
         if exit_actions._open_exit(uow.conn, uow.tenant_id, w.a[who].member_id) is not None:
-            return exit_actions.exit_of(uow.conn, uow.tenant_id, w.a[who].member_id, open_only=True).id
-        return exit_actions.start_exit(uow, w.a[who].member_id, type="voluntary", reason_category="resignation", reason="new job", effective_at=uow.now + timedelta(days=7))["id"]
+            return repo.exit_of(uow.conn, uow.tenant_id, w.a[who].member_id, open_only=True).id
+        return exit_actions.start_exit(uow, w.a[who].member_id, type="voluntary", reason_category="resignation", reason="new job", effective_at=uow.now + timedelta(days=7)).id
 
 
 def _custom_hr_item(w: World) -> str:
@@ -367,8 +368,8 @@ def _exit_ready_for_signoff(world: World) -> int:
     """An exit that took effect, of a member who owned nothing: every item but 11 is done."""
     eid = _exit(world, _member(world))
     with tenant_transaction(world.services, world.a.slug) as uow:
-        items = cl_actions.checklist(uow.conn, uow.tenant, uow.actor, eid, uow.now)
-    assert items["open_for_signoff"] == [], items
+        items = cl_queries.checklist(uow.conn, uow.tenant, uow.actor, eid, uow.now)
+    assert items.open_for_signoff == [], items
     return eid
 
 

@@ -40,7 +40,7 @@ def test_r_exit_1_r_exit_6_cut_then_restore_through_the_registry(services):
     assert _count(company, devices, devices.c.member_id == leo, devices.c.status == "wipe_pending") == 2
     assert _count(company, app_grants, app_grants.c.member_id == leo, app_grants.c.status == "reauth_required") == 2
     assert _count(company, attendance_records, attendance_records.c.member_id == leo, attendance_records.c.archived_at.is_(None)) == 0
-    act(company, "hanna", restore_exit, exit_["id"], totp=totp_now("hanna", services), reason="mistake")
+    act(company, "hanna", restore_exit, exit_.id, totp=totp_now("hanna", services), reason="mistake")
     assert _count(company, roles, roles.c.member_id == leo, roles.c.status == "active") == 1
     assert _count(company, devices, devices.c.member_id == leo, devices.c.status == "active") == 2
     assert _count(company, app_grants, app_grants.c.member_id == leo, app_grants.c.status == "active", app_grants.c.revoked_at.is_(None)) == 2
@@ -55,7 +55,7 @@ def test_r_exit_1_the_checklist_counts_what_each_step_left_from_the_same_registr
     named by the Facts field it fills, so a new step is counted by the checklist too."""
     from dataclasses import fields
 
-    from offboard.actions.checklist import checklist
+    from offboard.queries.checklist import checklist
     from offboard.domain.authz import OPERATOR
     from offboard.domain.checklist import Facts
     from offboard.store import repo
@@ -72,8 +72,8 @@ def test_r_exit_1_the_checklist_counts_what_each_step_left_from_the_same_registr
     exit_ = start(company, "leo", by=None)  # HR may not remove an admin (SPEC §3.2)
     with services.db.read() as conn:
         after = access_cut.remaining(conn, company.tenant_id, leo, services.clock.now())
-        items = {i["key"]: i for i in checklist(conn, repo.tenant_by_id(conn, company.tenant_id), OPERATOR, exit_["id"], services.clock.now())["items"]}
+        items = {i.key: i for i in checklist(conn, repo.tenant_by_id(conn, company.tenant_id), OPERATOR, exit_.id, services.clock.now()).items}
     # The cut revoked and archived; wipes and grants wait for IT, the admin role for a handover.
     assert after == {"live_sessions": 0, "live_tokens": 0, "admin_roles": 1, "devices_not_wiped": 2, "unacknowledged_grants": 2, "unarchived_attendance": 0}
-    assert items["attendance_archived"]["done"] and not items["admin_rights"]["done"] and not items["third_party_reauth"]["done"]
-    assert items["access_revoked"]["detail"] == {"sessions": 0, "tokens": 0, "devices": 2}
+    assert items["attendance_archived"].done and not items["admin_rights"].done and not items["third_party_reauth"].done
+    assert items["access_revoked"].detail == {"sessions": 0, "tokens": 0, "devices": 2}

@@ -70,7 +70,7 @@ def _exit_in_lockstep(slug, userid, successor):
             with tenant_transaction(services, slug, "hanna") as uow:
                 barrier.wait()  # everyone is inside a transaction before anyone starts the exit
                 result = exit_actions.start_exit(uow, userid(i), type="removal", reason_category="resignation", reason=f"thread {i}", successor=successor)
-            return ("ok", result["id"])
+            return ("ok", result.id)
         except OffboardError as exc:
             return (exc.code, str(exc))
 
@@ -144,7 +144,7 @@ def _inherit_in_lockstep(slug, exit_id, kind, resource_ids):
             with tenant_transaction(services, slug, "hanna") as uow:
                 barrier.wait()  # everyone is inside a transaction before anyone chooses resources
                 result = inheritance.inherit(uow, exit_id, kind, ACCEPTORS[i], resource_ids=resource_ids(i))
-            return ("ok", result["count"])
+            return ("ok", result.count)
         except OffboardError as exc:
             return (exc.code, 0)
 
@@ -171,7 +171,7 @@ def test_r_org_5_racing_inheritances_of_one_exit_and_kind_assign_each_unassigned
     with tenant_transaction(setup, slug) as uow:
         member_actions.update_member(uow, "leo", changes={}, clear_manager=True)
     with tenant_transaction(setup, slug, "hanna") as uow:  # nobody named: customers and approval templates are unassigned
-        exit_id = exit_actions.start_exit(uow, "leo", type="removal", reason_category="resignation", reason="race")["id"]
+        exit_id = exit_actions.start_exit(uow, "leo", type="removal", reason_category="resignation", reason="race").id
 
     # Everyone asks for all of them: one inheritance takes them, the others find nothing left.
     outcomes = _run_together(thread_services, _inherit_in_lockstep(slug, exit_id, "external_contact", lambda i: None))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import pyotp
 from sqlalchemy import func, select, update
 
+from offboard.queries import checklist as cl_queries
+from offboard.queries import exits as exit_queries
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance
@@ -70,15 +72,15 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
 
     # --- plan, then exit by the plan --------------------------------------------------------------
     plan = act("wangfang", exit_actions.plan, "chenjing", successor="zhaolei")
-    assert plan["ok"], plan["blockers"]
-    kinds = {k["kind"]: k for k in plan["kinds"]}
-    assert (kinds["external_contact"]["count"], kinds["external_contact"]["state"]) == (72, "waiting")
-    assert (kinds["customer_group"]["count"], kinds["customer_group"]["state"]) == (6, "waiting")
-    assert kinds["direct_report"]["count"] == 9
-    assert {k["acceptor"] for k in plan["kinds"] if k["count"]} == {"zhaolei"}
-    exit_ = act("wangfang", exit_actions.start_exit, "chenjing", type="removal", reason_category="resignation", reason="个人原因离职", plan_id=plan["plan_id"])
-    eid = exit_["id"]
-    assert (exit_["state"], exit_["trigger"], exit_["member"]["status"]) == ("open", "hr", "exited")
+    assert plan.ok, plan.blockers
+    kinds = {k.kind: k for k in plan.kinds}
+    assert (kinds["external_contact"].count, kinds["external_contact"].state) == (72, "waiting")
+    assert (kinds["customer_group"].count, kinds["customer_group"].state) == (6, "waiting")
+    assert kinds["direct_report"].count == 9
+    assert {k.acceptor for k in plan.kinds if k.count} == {"zhaolei"}
+    exit_ = act("wangfang", exit_actions.start_exit, "chenjing", type="removal", reason_category="resignation", reason="个人原因离职", plan_id=plan.plan_id)
+    eid = exit_.id
+    assert (exit_.state, exit_.trigger, exit_.member.status) == ("open", "hr", "exited")
 
     groups = q(select(customer_groups.c.owner_id, customer_groups.c.restricted, customer_groups.c.restricted_reason).where(customer_groups.c.name.like("华东大客户群%")))
     assert groups == [(chenjing, True, "transfer_waiting")] * 6
@@ -95,9 +97,9 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
         .order_by(transfer_ledger.c.resource_id)
         .limit(1)
     )[0]
-    assert act("wangfang", inheritance.record_result, cid, "refused")["state"] == "refused"
+    assert act("wangfang", inheritance.record_result, cid, "refused").state == "refused"
     assert q(select(external_contacts.c.owner_id).where(external_contacts.c.id == refused_id)) == [(None,)]
-    assert act("wangfang", inheritance.inherit, eid, "external_contact", other_sales)["count"] == 1
+    assert act("wangfang", inheritance.inherit, eid, "external_contact", other_sales).count == 1
 
     # --- the mistaken exit of sunli, restored within the window -----------------------------------
     legal_before = q(select(departments.c.id, departments.c.headcount, departments.c.status).order_by(departments.c.id))
@@ -105,8 +107,8 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
     assert q(select(departments.c.headcount, departments.c.status).where(departments.c.name == "法务合规部")) == [(0, "pending_dissolution")]
     clock.advance(minutes=5)
     code = pyotp.TOTP(totp_secret_for("wangfang")).at(clock.now())
-    restored = act("wangfang", restore_actions.restore_exit, mistaken["id"], totp=code, reason="选错了人，误删孙丽")
-    assert restored["state"] == "restored" and restored["not_reverted"] == []
+    restored = act("wangfang", restore_actions.restore_exit, mistaken.id, totp=code, reason="选错了人，误删孙丽")
+    assert restored.state == "restored" and restored.not_reverted == []
     assert q(select(members.c.status).where(members.c.userid == "sunli")) == [("active",)]
     assert q(select(departments.c.id, departments.c.headcount, departments.c.status).order_by(departments.c.id)) == legal_before
 
@@ -118,10 +120,10 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
     assert (report["taken_over"], report["failed"]) == (71 + 6, [])
     groups = q(select(customer_groups.c.owner_id, customer_groups.c.restricted).where(customer_groups.c.name.like("华东大客户群%")))
     assert groups == [(zhaolei, False)] * 6
-    checklist = read(lambda conn, tenant, actor: cl_actions.checklist(conn, tenant, actor, eid, clock.now()))
-    items = {i["key"]: i for i in checklist["items"]}
-    assert items["external_contacts"]["detail"] == {"external_contact": 1}  # the re-assigned one still waits
-    assert items["customer_groups"]["done"]
+    checklist = read(lambda conn, tenant, actor: cl_queries.checklist(conn, tenant, actor, eid, clock.now()))
+    items = {i.key: i for i in checklist.items}
+    assert items["external_contacts"].detail == {"external_contact": 1}  # the re-assigned one still waits
+    assert items["customer_groups"].done
     clock.advance(hours=1)
     assert reconciler.reconcile(services).as_dict()["taken_over"] == 1
     assert q(select(external_contacts.c.owner_id).where(external_contacts.c.id == refused_id)) == [(other_id,)]
@@ -131,20 +133,20 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
     assert act("wangfang", cl_actions.close_reimbursements, eid, "财务系统已结清 2 笔报销 (单号 BX-1, BX-2)") == 2
     assert act("liuyang", cl_actions.acknowledge_grants, eid, "已通知纷享销客等应用重新授权") == 3
     act("liuyang", cl_actions.attest, eid, "access_revoked", "笔记本已归还 IT 仓库，手机已远程擦除")
-    checklist = read(lambda conn, tenant, actor: cl_actions.checklist(conn, tenant, actor, eid, clock.now()))
-    assert checklist["open_for_signoff"] == []
-    assert [i["key"] for i in checklist["items"] if not i["done"]] == ["chats_sealed"]
+    checklist = read(lambda conn, tenant, actor: cl_queries.checklist(conn, tenant, actor, eid, clock.now()))
+    assert checklist.open_for_signoff == []
+    assert [i.key for i in checklist.items if not i.done] == ["chats_sealed"]
     act("wangfang", cl_actions.signoff, eid, "hr")
     signed = act("liuyang", cl_actions.signoff, eid, "it")
-    assert set(signed["signoffs"]) == {"hr", "it"} and signed["state"] == "open"
+    assert set(signed.signoffs) == {"hr", "it"} and signed.state == "open"
 
     # --- the window passes; the sweep finalizes ------------------------------------------------------
     assert reconciler.reconcile(services).as_dict()["finalized"] == 0
     clock.advance(hours=WINDOW_HOURS - 25)  # exactly the end of the window
     report = reconciler.reconcile(services).as_dict()
     assert (report["finalized"], report["failed"]) == (1, [])
-    summary = read(lambda conn, tenant, actor: exit_actions.exit_summary(conn, tenant.id, eid))
-    assert (summary["state"], summary["member"]["status"]) == ("finalized", "finalized")
+    summary = read(lambda conn, tenant, actor: exit_queries.exit_summary(conn, tenant.id, eid))
+    assert (summary.state, summary.member.status) == ("finalized", "finalized")
     assert q(select(func.count(), func.count(messages.c.retained_until)).where(messages.c.author_id == chenjing)) == [(40, 40)]
     with tenant_read(services, SLUG) as (conn, tenant, _):
         assert all_problems(conn, tenant.id) == {}

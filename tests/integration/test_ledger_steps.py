@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import and_, insert, select, update
 
+from offboard.queries import exits as exit_queries
 from offboard.actions import checklist as cl_actions
 from offboard.actions import inheritance
 from offboard.actions import restore as restore_actions
@@ -45,10 +46,9 @@ def act(company: Company, by: str | None, fn, *args, **kwargs):
 
 
 def summary(company: Company, exit_id: int) -> dict:
-    from offboard.actions import exits as exit_actions
 
     with tenant_read(company.services, company.slug) as (conn, tenant, _):
-        return exit_actions.exit_summary(conn, tenant.id, exit_id)
+        return exit_queries.exit_summary(conn, tenant.id, exit_id)
 
 
 def events(company: Company, *actions: str) -> list[tuple[str, dict]]:
@@ -80,18 +80,18 @@ def of_step(rows, step_id: int, kind: str) -> list:
 def test_inv_3_every_step_of_an_exit_has_a_row_and_every_ledger_row_names_the_steps_that_wrote_and_changed_it(services, clock):
     company = make_company(services, profile="wecom", policy={"restore_window_hours": 48})
     hanna = f"member:{company['hanna']}"
-    eid = start(company, "leo", successor="sam")["id"]
+    eid = start(company, "leo", successor="sam").id
     rows = ledger(company, eid)
-    (exit_step,) = summary(company, eid)["steps"]
-    assert (exit_step["kind"], exit_step["actor"], exit_step["at"]) == ("exit", hanna, clock.now().isoformat())
-    assert exit_step["counts"] == {k.value: 2 for k in K if k not in (K.DIRECT_REPORT, K.DEPARTMENT_LEADER)} | {"direct_report": 2, "department_leader": 1}
-    assert {r.step_id for r in rows} == {exit_step["id"]} and {r.changed_step_id for r in rows} == {None}
+    (exit_step,) = summary(company, eid).steps
+    assert (exit_step.kind, exit_step.actor, exit_step.at) == ("exit", hanna, clock.now().isoformat())
+    assert exit_step.counts == {k.value: 2 for k in K if k not in (K.DIRECT_REPORT, K.DEPARTMENT_LEADER)} | {"direct_report": 2, "department_leader": 1}
+    assert {r.step_id for r in rows} == {exit_step.id} and {r.changed_step_id for r in rows} == {None}
     # Each kind's event vouches for that kind's rows of the step, digested by the database.
     moved = events(company, "exit.resources_moved")
-    assert len(moved) == len(exit_step["counts"])
+    assert len(moved) == len(exit_step.counts)
     for _, details in moved:
-        assert details["step_id"] == exit_step["id"]
-        assert details["ledger_digest"] == python_digest(of_step(rows, exit_step["id"], details["kind"]))
+        assert details["step_id"] == exit_step.id
+        assert details["ledger_digest"] == python_digest(of_step(rows, exit_step.id, details["kind"]))
 
     first, second = company.resources[K.CUSTOMER_GROUP]
     by_resource = {(r.kind, r.resource_id): r for r in rows}
@@ -104,14 +104,14 @@ def test_inv_3_every_step_of_an_exit_has_a_row_and_every_ledger_row_names_the_st
     clock.advance(seconds=31)  # a fresh TOTP step
     restored = act(company, "hanna", restore_actions.restore_exit, eid, totp=totp_now("hanna", services), reason="mistaken exit")
 
-    listed = summary(company, eid)["steps"]
-    assert [s["kind"] for s in listed] == ["exit", "result", "inherit", "takeover", "restore"]
-    assert [s["actor"] for s in listed] == [hanna, hanna, hanna, "operator", hanna]
+    listed = summary(company, eid).steps
+    assert [s.kind for s in listed] == ["exit", "result", "inherit", "takeover", "restore"]
+    assert [s.actor for s in listed] == [hanna, hanna, hanna, "operator", hanna]
     assert listed[0] == exit_step  # a step keeps its counts when later steps change its rows
-    exit_, result, inherit, takeover, restore = (s["id"] for s in listed)
-    assert listed[1]["counts"] == {"customer_group": 1} == listed[2]["counts"]
-    assert listed[3]["counts"] == {"customer_group": 2, "external_contact": 2}
-    assert listed[4]["counts"] == restored["reverted"]
+    exit_, result, inherit, takeover, restore = (s.id for s in listed)
+    assert listed[1].counts == {"customer_group": 1} == listed[2].counts
+    assert listed[3].counts == {"customer_group": 2, "external_contact": 2}
+    assert listed[4].counts == restored.reverted
     rows = {r.id: r for r in ledger(company, eid)}
     refused_row = by_resource[("customer_group", first)].id
     (inherited,) = [r for r in rows.values() if r.step_id == inherit]
@@ -128,7 +128,7 @@ def test_inv_3_every_step_of_an_exit_has_a_row_and_every_ledger_row_names_the_st
         ("transfer.taken_over", takeover),
         ("exit.restored", restore),
     ]
-    assert named[-1][1]["ledger_digests"] == {kind: python_digest(of_step(rows.values(), restore, kind)) for kind in restored["reverted"]}
+    assert named[-1][1]["ledger_digests"] == {kind: python_digest(of_step(rows.values(), restore, kind)) for kind in restored.reverted}
     with tenant_read(services, company.slug) as (conn, tenant, _):
         assert all_problems(conn, tenant.id) == {}
 
@@ -136,30 +136,30 @@ def test_inv_3_every_step_of_an_exit_has_a_row_and_every_ledger_row_names_the_st
 def test_finalization_is_a_step_of_its_own_without_ledger_rows(services, clock):
     company = make_company(services)
     give_records(company, "leo")
-    eid = start(company, "leo", successor="sam")["id"]
+    eid = start(company, "leo", successor="sam").id
     act(company, "hanna", cl_actions.close_reimbursements, eid, "settled in the finance system (BX-1)")
     act(company, "ivan", cl_actions.acknowledge_grants, eid, "CRM told to re-authorize")
     act(company, "ivan", cl_actions.attest, eid, "access_revoked", "laptop returned, phone wiped remotely")
     act(company, "hanna", cl_actions.signoff, eid, "hr")
     clock.advance(hours=24)
     act(company, "ivan", cl_actions.signoff, eid, "it")  # the window is over: signing finalizes
-    listed = summary(company, eid)["steps"]
-    assert [(s["kind"], s["counts"]) for s in listed[1:]] == [("finalize", {})]
-    assert listed[-1]["actor"] == f"member:{company['ivan']}"
+    listed = summary(company, eid).steps
+    assert [(s.kind, s.counts) for s in listed[1:]] == [("finalize", {})]
+    assert listed[-1].actor == f"member:{company['ivan']}"
     ((_, details),) = events(company, "exit.finalized")
-    assert details["step_id"] == listed[-1]["id"]
+    assert details["step_id"] == listed[-1].id
     with services.db.write() as conn:  # INV-3 catches a row that names a step which wrote nothing
         tenant_id = repo.tenant_by_slug(conn, company.slug).id
         row = conn.execute(select(L).where(L.c.tenant_id == tenant_id, L.c.exit_id == eid).order_by(L.c.id).limit(1)).one()
-        conn.execute(update(L).where(L.c.tenant_id == tenant_id, L.c.id == row.id).values(step_id=listed[-1]["id"]))
+        conn.execute(update(L).where(L.c.tenant_id == tenant_id, L.c.id == row.id).values(step_id=listed[-1].id))
         problems = all_problems(conn, tenant_id)["INV-3"]
-    assert f"ledger row {row.id}: step_id {listed[-1]['id']} is no exit/inherit step of exit {eid}" in problems
-    assert any(p.startswith(f"step {listed[0]['id']} (exit) counts") for p in problems)
+    assert f"ledger row {row.id}: step_id {listed[-1].id} is no exit/inherit step of exit {eid}" in problems
+    assert any(p.startswith(f"step {listed[0].id} (exit) counts") for p in problems)
 
 
 def test_the_exits_json_lists_its_steps_the_ledger_names_them_and_the_console_shows_them(services, clock):
     company = make_company(services)
-    eid = start(company, "leo", successor="sam")["id"]
+    eid = start(company, "leo", successor="sam").id
     with tenant_transaction(services, company.slug, "hanna") as uow:
         token = token_actions.create_token(uow, name="hr", service=False, scopes=["read_directory"]).token
         set_credentials(uow, "hanna", password="pw-hanna-123456")

@@ -292,7 +292,7 @@ def test_0006_backfills_a_step_per_batch_so_the_rows_of_an_existing_ledger_name_
 
         # Every kind of step, each at its own time, as a real clock reads.
         company = make_company(services, profile="wecom", policy={"restore_window_hours": 48})
-        leo = start(company, "leo", successor="sam")["id"]
+        leo = start(company, "leo", successor="sam").id
         refused_group = next(r for r in ledger(company, leo) if r.kind == "customer_group")
         clock.advance(minutes=5)
         act("hanna", inheritance.record_result, refused_group.correlation_id, "refused")
@@ -301,10 +301,10 @@ def test_0006_backfills_a_step_per_batch_so_the_rows_of_an_existing_ledger_name_
         clock.advance(hours=25)
         assert reconciler.reconcile(services).as_dict()["taken_over"] == 4
         clock.advance(minutes=1)
-        lone = start(company, "lone", successor="tina")["id"]  # moves nothing but its leadership; finalized below
+        lone = start(company, "lone", successor="tina").id  # moves nothing but its leadership; finalized below
         give(company, "mona", 1)
         clock.advance(minutes=1)
-        mona = start(company, "mona", successor="tina")["id"]
+        mona = start(company, "mona", successor="tina").id
         clock.advance(seconds=31)
         act("hanna", restore_actions.restore_exit, mona, totp=totp_now("hanna", services), reason="mistaken exit")
         act("hanna", cl_actions.signoff, lone, "hr")

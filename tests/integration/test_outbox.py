@@ -63,7 +63,7 @@ def test_spec_10_an_exit_writes_its_event_in_the_same_transaction_and_a_rollback
     assert _rows(services, company.tenant_id) == []
     exit_ = start(company)
     (row,) = [r for r in _rows(services, company.tenant_id) if r.topic == "member.exited"]
-    assert row.payload == {"ids": {"exit_id": exit_["id"], "member_id": exit_["member"]["id"]}}
+    assert row.payload == {"ids": {"exit_id": exit_.id, "member_id": exit_.member.id}}
     assert row.state == "pending" and row.attempts == 0 and row.key == f"member.exited/{company.tenant_id}/{row.id}"
 
 
@@ -85,10 +85,10 @@ def test_spec_10_each_subscriber_and_each_row_is_delivered_on_its_own_with_back_
     second = start(company, "sam")
     report = runner.drain(services)
     assert report.delivered == 0 and report.failed == 2  # both member.exited rows wait for `broken`
-    assert {d.ids["exit_id"] for d in good.seen if d.topic == "member.exited"} == {first["id"], second["id"]}
+    assert {d.ids["exit_id"] for d in good.seen if d.topic == "member.exited"} == {first.id, second.id}
     rows = {r.payload["ids"]["exit_id"]: r for r in _rows(services, company.tenant_id) if r.topic == "member.exited"}
     assert all(r.state == "failing" and r.attempts == 1 and r.delivered_to == ["collect"] for r in rows.values())
-    assert "ConnectionError" in rows[first["id"]].last_error
+    assert "ConnectionError" in rows[first.id].last_error
     # Not due again before its back-off; the healthy subscriber is not called a second time.
     assert runner.drain(services).failed == 0 and broken.calls == 2
     clock.advance(seconds=runner.retry_delay(0).total_seconds())
@@ -100,7 +100,7 @@ def test_spec_10_each_subscriber_and_each_row_is_delivered_on_its_own_with_back_
 
     with tenant_read(services, company.slug, "boss") as (conn, tenant, actor):
         failing = list_outbox(conn, tenant.id, actor, state="failing")
-    assert failing.total == 2 and {i.ids["exit_id"] for i in failing.items} == {first["id"], second["id"]}
+    assert failing.total == 2 and {i.ids["exit_id"] for i in failing.items} == {first.id, second.id}
     # Once the endpoint is back, both are delivered and stay delivered.
     services.subscribers = (good,)
     clock.advance(hours=2)
@@ -179,7 +179,7 @@ def test_spec_10_a_worker_killed_between_commit_and_delivery_loses_nothing(db_ur
     try:
         (row,) = [r for r in _rows(services, company.tenant_id) if r.topic == "member.exited"]
         assert row.state == "pending" and row.claimed_until is not None and row.delivered_at is None
-        assert row.payload["ids"]["exit_id"] == exit_["id"] and marker.read_text() == row.key
+        assert row.payload["ids"]["exit_id"] == exit_.id and marker.read_text() == row.key
         time.sleep(2.2)  # the dead worker's lease runs out
         second = _worker(db_url, "recording", "--once", TEST_RECORD=str(record))
         out, err = second.communicate(timeout=60)

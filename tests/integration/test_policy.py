@@ -59,9 +59,9 @@ def test_spec_6_a_change_is_audited_with_its_old_and_new_value_and_takes_effect_
         "restore_window_hours": {"before": 24, "after": 48},
     }  # an unchanged value (customer_limit) is not recorded as a change
     exit_ = start(company, "leo")
-    assert {row.state for row in ledger(company, exit_["id"]) if row.kind == "external_contact"} == {"done"}
-    assert exit_["restore_until"] > exit_["effective_at"]
-    window = datetime.fromisoformat(exit_["restore_until"]) - datetime.fromisoformat(exit_["effective_at"])
+    assert {row.state for row in ledger(company, exit_.id) if row.kind == "external_contact"} == {"done"}
+    assert exit_.restore_until > exit_.effective_at
+    window = datetime.fromisoformat(exit_.restore_until) - datetime.fromisoformat(exit_.effective_at)
     assert window.total_seconds() == 48 * 3600
 
 

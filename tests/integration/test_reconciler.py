@@ -42,7 +42,7 @@ def test_r_exit_8_one_failing_item_stops_nothing_else_in_the_pass(services, cloc
     real = exit_actions.take_effect
 
     def take_effect(uow, exit_id, current=None):
-        if exit_id == buggy["id"]:
+        if exit_id == buggy.id:
             raise RuntimeError("a bug in one item")
         return real(uow, exit_id, current)
 
@@ -50,13 +50,13 @@ def test_r_exit_8_one_failing_item_stops_nothing_else_in_the_pass(services, cloc
     clock.advance(hours=2)
     report = reconciler.reconcile(services)
     assert report.took_effect == 1
-    assert sorted((f["exit_id"], f["error"]) for f in report.failed) == sorted([(blocked["id"], "exit_blocked"), (buggy["id"], "internal_error")])
+    assert sorted((f["exit_id"], f["error"]) for f in report.failed) == sorted([(blocked.id, "exit_blocked"), (buggy.id, "internal_error")])
     with services.db.read() as conn:
-        states = dict(conn.execute(select(exits.c.id, exits.c.state).where(exits.c.id.in_([blocked["id"], buggy["id"], fine["id"]]))).all())
-    assert states == {blocked["id"]: "scheduled", buggy["id"]: "scheduled", fine["id"]: "open"}
+        states = dict(conn.execute(select(exits.c.id, exits.c.state).where(exits.c.id.in_([blocked.id, buggy.id, fine.id]))).all())
+    assert states == {blocked.id: "scheduled", buggy.id: "scheduled", fine.id: "open"}
     monkeypatch.undo()
     again = reconciler.reconcile(services)  # the buggy one is retried and now succeeds; nothing is done twice
-    assert again.took_effect == 1 and [f["exit_id"] for f in again.failed] == [blocked["id"]]
+    assert again.took_effect == 1 and [f["exit_id"] for f in again.failed] == [blocked.id]
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_r_exit_8_two_workers_racing_over_the_same_due_items_do_each_exactly_onc
             company.ids[f"w{i}"] = member_actions.add_member(uow, userid=f"w{i}", name=f"Worker {i}", department_ids=[company.departments["Sales"]])
     for i in range(12):
         give(company, f"w{i}", 2)
-    scheduled = {start(company, f"w{i}", successor="mona", effective_at=clock.now() + timedelta(hours=1))["id"] for i in range(12)}
+    scheduled = {start(company, f"w{i}", successor="mona", effective_at=clock.now() + timedelta(hours=1)).id for i in range(12)}
     tenant_id = company.tenant_id
     setup.db.dispose()
     clock.advance(hours=2)

@@ -25,6 +25,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
+from offboard.queries import checklist as cl_queries
 from offboard.actions import checklist as cl_actions
 from offboard.actions import departments as dept_actions
 from offboard.actions import exits as exit_actions
@@ -194,10 +195,10 @@ class ExitMachine(RuleBasedStateMachine):
             with tenant_read(self.services, self.slug) as (conn, tenant, _):
                 before = conn.execute(select(transfer_ledger.c.id).where(transfer_ledger.c.tenant_id == tenant.id)).all()
             plan = self._act("hanna", exit_actions.plan, leaver, successor=successor, acceptors=acceptors)
-            assert plan["ok"] == (not blocked), plan["blockers"]
+            assert plan.ok == (not blocked), plan.blockers
             with tenant_read(self.services, self.slug) as (conn, tenant, _):
                 assert conn.execute(select(transfer_ledger.c.id).where(transfer_ledger.c.tenant_id == tenant.id)).all() == before
-            plan_id = plan["plan_id"]
+            plan_id = plan.plan_id
         outcome = self._outcome(
             "boss",
             exit_actions.start_exit,
@@ -317,13 +318,13 @@ class ExitMachine(RuleBasedStateMachine):
             self._act("ivan", cl_actions.acknowledge_grants, exit_row.id, "vendor told")
         self._act("ivan", cl_actions.attest, exit_row.id, "access_revoked", "devices returned")
         with tenant_read(self.services, self.slug, "hanna") as (conn, tenant, actor):
-            sheet = cl_actions.checklist(conn, tenant, actor, exit_row.id, self.clock.now())
+            sheet = cl_queries.checklist(conn, tenant, actor, exit_row.id, self.clock.now())
         for by, role in (("hanna", "hr"), ("ivan", "it")):
-            if role in sheet["signoffs"]:
+            if role in sheet.signoffs:
                 continue
             outcome = self._outcome(by, cl_actions.signoff, exit_row.id, role)
             event(f"signoff {outcome}")
-            assert outcome == ("checklist_open" if sheet["open_for_signoff"] else "ok"), sheet["open_for_signoff"]
+            assert outcome == ("checklist_open" if sheet.open_for_signoff else "ok"), sheet.open_for_signoff
 
     # --- invariants ---------------------------------------------------------------------------------
 

@@ -4,24 +4,58 @@ an account (super admins, IT) sees the accounts locked by failed sign-ins."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from offboard.actions.checklist import open_items_by_role
-from offboard.actions.sign_in_locks import locked_accounts
+from offboard.actions.sign_in_locks import LockedAccount, locked_accounts
 from offboard.domain.authz import Actor
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, ExitState, Role
+from offboard.queries.checklist import BoardItem, open_items_by_role
 from offboard.store.rows import AnyRow
 from offboard.store.tables import exits, members, transfer_ledger
 
 L = transfer_ledger
 
 
-def inbox(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Received:
+    """Resources of one kind a departed colleague's exit gave (or is giving) the reader."""
+
+    exit_id: int
+    from_userid: str
+    from_name: str
+    kind: str
+    state: str  # done | waiting
+    count: int
+
+
+@dataclass(frozen=True)
+class LeavingReport:
+    exit_id: int
+    userid: str
+    name: str
+    state: str
+    effective_at: str
+
+
+@dataclass(frozen=True)
+class OwnedItem(BoardItem):
+    owner: str  # the reader's role that owns the item: hr | it
+
+
+@dataclass(frozen=True)
+class Inbox:
+    received: list[Received]
+    reports_leaving: list[LeavingReport]
+    checklist: list[OwnedItem]
+    locked_accounts: list[LockedAccount]
+
+
+def inbox(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> Inbox:
     if actor.kind != "member":
-        return {"received": [], "reports_leaving": [], "checklist": [], "locked_accounts": []}
+        return Inbox([], [], [], [])
     leaver = members.alias("leaver")
     received = conn.execute(
         select(L.c.exit_id, L.c.kind, L.c.state, func.count().label("n"), leaver.c.userid, leaver.c.name)
@@ -38,17 +72,15 @@ def inbox(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> dict
         .order_by(exits.c.effective_at)
     ).all()
     roles = {g.role for g in actor.roles}
-    checklist: list[dict[str, Any]] = []
+    checklist: list[OwnedItem] = []
     if Role.HR in roles or Role.IT in roles:
         board = open_items_by_role(conn, tenant, now)
         for role in (Role.HR, Role.IT):
             if role in roles:
-                checklist.extend({**item, "owner": role.value} for item in board[role.value])
-    return {
-        "received": [{"exit_id": r.exit_id, "from": r.userid, "from_name": r.name, "kind": r.kind, "state": r.state, "count": r.n} for r in received],
-        "reports_leaving": [{"exit_id": r.id, "userid": r.userid, "name": r.name, "state": r.state, "effective_at": r.effective_at.isoformat()} for r in leaving],
-        "checklist": checklist,
-        "locked_accounts": [
-            {"member_id": a.member_id, "userid": a.userid, "name": a.name, "reason": a.reason, "failures": a.failures, "since": a.since.isoformat()} for a in locked_accounts(conn, tenant.id, actor)
-        ],
-    }
+                checklist.extend(OwnedItem(**vars(item), owner=role.value) for item in board.of(role))
+    return Inbox(
+        received=[Received(r.exit_id, r.userid, r.name, r.kind, r.state, r.n) for r in received],
+        reports_leaving=[LeavingReport(r.id, r.userid, r.name, r.state, r.effective_at.isoformat()) for r in leaving],
+        checklist=checklist,
+        locked_accounts=locked_accounts(conn, tenant.id, actor),
+    )

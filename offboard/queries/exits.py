@@ -1,0 +1,282 @@
+"""Exits as their readers see them: one exit in summary, a page of exits, an exit's ledger, and
+a stored plan described with its acceptors' userids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from offboard.actions.members import target_of
+from offboard.domain import validation as v
+from offboard.domain.authz import Action, Actor, require
+from offboard.domain.errors import ValidationError, error
+from offboard.domain.vocabulary import ExitState, LedgerState, ResourceKind
+from offboard.i18n import translate
+from offboard.store import repo, steps
+from offboard.store.rows import AnyRow
+from offboard.store.tables import exits, members, transfer_ledger
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    id: int
+    userid: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ExitMember(MemberRef):
+    status: str
+
+
+@dataclass(frozen=True)
+class ExitStep:
+    """One recorded step of an exit (exit, inherit, result, takeover, restore, finalize)."""
+
+    id: int
+    kind: str
+    at: str
+    actor: str  # an audit id: member:N, system, operator, token:N
+    counts: dict[str, int]  # ledger rows written or changed, by resource kind
+
+
+@dataclass(frozen=True)
+class ExitSummary:
+    id: int
+    member: ExitMember
+    state: str
+    type: str
+    reason_category: str
+    reason: str
+    trigger: str
+    requested_by: str
+    effective_at: str
+    restore_until: str | None
+    finalized_at: str | None
+    successor_id: int | None
+    acceptors: dict[str, int]  # resource kind -> member id, as chosen
+    plan_id: int | None
+    ledger: dict[str, dict[str, int]]  # resource kind -> ledger state -> rows
+    steps: list[ExitStep]
+
+
+@dataclass(frozen=True)
+class ExitListItem:
+    id: int
+    userid: str
+    name: str
+    state: str
+    type: str
+    reason_category: str
+    effective_at: str
+    restore_until: str | None
+
+
+@dataclass(frozen=True)
+class ExitPage:
+    total: int
+    limit: int
+    offset: int
+    items: list[ExitListItem]
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: int
+    kind: str
+    resource_id: int
+    to: str | None  # the acceptor's userid
+    state: str
+    correlation_id: str
+    version_after: int
+    created_at: str
+    updated_at: str
+    step_id: int  # the step that wrote the row
+    changed_step_id: int | None  # the step that last changed it
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    total: int
+    limit: int
+    offset: int
+    items: list[LedgerRow]
+
+
+@dataclass(frozen=True)
+class PlannedKind:
+    kind: str
+    count: int
+    destination: str  # member | archive | delete | first_member | unassigned
+    acceptor_id: int | None
+    reason: str  # acceptor | successor | manager | fallback | file_policy
+    state: str  # the ledger state each resource of the kind starts in
+    acceptor: str | None  # the acceptor's userid
+
+
+@dataclass(frozen=True)
+class PlanIssue:
+    """A blocker or a warning of a plan; `message` is filled in the reader's language."""
+
+    code: str
+    template: str
+    params: dict[str, Any]
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanChoices:
+    successor_id: int | None
+    acceptors: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan_id: int
+    digest: str
+    member: MemberRef
+    ok: bool
+    kinds: list[PlannedKind]
+    blockers: list[PlanIssue]
+    warnings: list[PlanIssue]
+    choices: PlanChoices
+
+    def in_language(self, locale: str) -> PlanView:
+        """The same plan with every blocker's and warning's message in `locale`."""
+
+        def told(issues: list[PlanIssue]) -> list[PlanIssue]:
+            return [replace(i, message=translate(i.template, locale, **i.params)) for i in issues]
+
+        return replace(self, blockers=told(self.blockers), warnings=told(self.warnings))
+
+
+def describe_plan(conn: Connection, tenant_id: int, plan_id: int, member: AnyRow, body: dict[str, Any], plan_digest: str) -> PlanView:
+    ids_ = {k["acceptor_id"] for k in body["kinds"] if k["acceptor_id"]}
+    names = {r.id: r.userid for r in conn.execute(select(members.c.id, members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id.in_(ids_)))} if ids_ else {}
+    issue_fields = ("code", "template", "params")
+    return PlanView(
+        plan_id=plan_id,
+        digest=plan_digest,
+        member=MemberRef(member.id, member.userid, member.name),
+        ok=not body["blockers"],
+        kinds=[PlannedKind(**k, acceptor=names.get(k["acceptor_id"])) for k in body["kinds"]],
+        blockers=[PlanIssue(**{f: b[f] for f in issue_fields}) for b in body["blockers"]],
+        warnings=[PlanIssue(**{f: w[f] for f in issue_fields}) for w in body["warnings"]],
+        choices=PlanChoices(body["choices"]["successor_id"], dict(body["choices"]["acceptors"])),
+    )
+
+
+def show_exit(conn: Connection, tenant_id: int, actor: Actor, exit_id: int) -> ExitSummary:
+    """An exit for a reader: the leaver, or someone allowed to read the leaver's directory entry."""
+    row = repo.exit_by_id(conn, tenant_id, exit_id)
+    if actor.member_id != row.member_id:
+        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, repo.member_by_id(conn, tenant_id, row.member_id)))
+    return exit_summary(conn, tenant_id, exit_id)
+
+
+def exit_summary(conn: Connection, tenant_id: int, exit_id: int) -> ExitSummary:
+    row = repo.exit_by_id(conn, tenant_id, exit_id)
+    member = repo.member_by_id(conn, tenant_id, row.member_id)
+    counts = conn.execute(
+        select(transfer_ledger.c.kind, transfer_ledger.c.state, func.count())
+        .where(transfer_ledger.c.tenant_id == tenant_id, transfer_ledger.c.exit_id == exit_id)
+        .group_by(transfer_ledger.c.kind, transfer_ledger.c.state)
+    ).all()
+    ledger_counts: dict[str, dict[str, int]] = {}
+    for kind, state, n in counts:
+        ledger_counts.setdefault(kind, {})[state] = n
+    return ExitSummary(
+        id=row.id,
+        member=ExitMember(member.id, member.userid, member.name, member.status),
+        state=row.state,
+        type=row.type,
+        reason_category=row.reason_category,
+        reason=row.reason,
+        trigger=row.trigger,
+        requested_by=row.requested_by,
+        effective_at=row.effective_at.isoformat(),
+        restore_until=row.restore_until.isoformat() if row.restore_until else None,
+        finalized_at=row.finalized_at.isoformat() if row.finalized_at else None,
+        successor_id=row.successor_id,
+        acceptors=dict(row.acceptors or {}),
+        plan_id=row.plan_id,
+        ledger=ledger_counts,
+        steps=[ExitStep(s.id, s.kind, s.created_at.isoformat(), s.actor, dict(s.counts or {})) for s in steps.rows_of_exit(conn, tenant_id, exit_id)],
+    )
+
+
+def list_exits(conn: Connection, tenant_id: int, actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0) -> ExitPage:
+    require(actor, Action.READ_DIRECTORY)
+    if not 1 <= limit <= 500 or offset < 0:
+        raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
+    where = [exits.c.tenant_id == tenant_id]
+    if state:
+        where.append(exits.c.state == v.choice(state, ExitState, "state"))
+    total = conn.execute(select(func.count()).select_from(exits).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(exits, members.c.userid, members.c.name)
+        .join(members, and_(members.c.tenant_id == exits.c.tenant_id, members.c.id == exits.c.member_id))
+        .where(*where)
+        .order_by(exits.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [
+        ExitListItem(
+            id=r.id,
+            userid=r.userid,
+            name=r.name,
+            state=r.state,
+            type=r.type,
+            reason_category=r.reason_category,
+            effective_at=r.effective_at.isoformat(),
+            restore_until=r.restore_until.isoformat() if r.restore_until else None,
+        )
+        for r in rows
+    ]
+    return ExitPage(total, limit, offset, items)
+
+
+def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind: str | None = None, state: str | None = None, limit: int = 100, offset: int = 0) -> LedgerPage:
+    """The transfer ledger of an exit, filtered by kind and state, paged."""
+    row = repo.exit_by_id(conn, tenant_id, exit_id)
+    member = repo.member_by_id(conn, tenant_id, row.member_id)
+    if actor.member_id != member.id:
+        require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise error(ValidationError, "invalid_page", "limit must be 1-{max} and offset 0 or more.", max=1000)
+    L = transfer_ledger
+    where = [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id]
+    if kind:
+        where.append(L.c.kind == v.choice(kind, ResourceKind, "kind"))
+    if state:
+        where.append(L.c.state == v.choice(state, LedgerState, "state"))
+    total = conn.execute(select(func.count()).select_from(L).where(*where)).scalar_one()
+    to = members.alias("to_member")
+    rows = conn.execute(
+        select(L, to.c.userid.label("to_userid"))
+        .select_from(L.outerjoin(to, and_(to.c.tenant_id == L.c.tenant_id, to.c.id == L.c.to_member_id)))
+        .where(*where)
+        .order_by(L.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [
+        LedgerRow(
+            id=r.id,
+            kind=r.kind,
+            resource_id=r.resource_id,
+            to=r.to_userid,
+            state=r.state,
+            correlation_id=r.correlation_id,
+            version_after=r.version_after,
+            created_at=r.created_at.isoformat(),
+            updated_at=r.updated_at.isoformat(),
+            step_id=r.step_id,
+            changed_step_id=r.changed_step_id,
+        )
+        for r in rows
+    ]
+    return LedgerPage(total, limit, offset, items)
