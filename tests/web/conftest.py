@@ -55,14 +55,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The demo company served in demo mode, as `offboard demo` serves it."""
+def _serve_demo(path: Path):
+    """The demo company built in a fresh SQLite file and served in demo mode, as `offboard demo`
+    serves it; yields its base URL."""
     import uvicorn
 
     from offboard.api.app import create_app
 
-    path = tmp_path_factory.mktemp("web") / "demo.db"
     db = connect(str(path))
     schema.upgrade(db)
     db.dispose()
@@ -80,6 +79,18 @@ def live_server(tmp_path_factory):
     server.should_exit = True
     thread.join(timeout=10)
     services.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The demo company shared by the browser tests of a session."""
+    yield from _serve_demo(tmp_path_factory.mktemp("web") / "demo.db")
+
+
+@pytest.fixture(scope="module")
+def own_live_server(tmp_path_factory):
+    """A demo company of the module's own, so its personas' one-time codes are its own too."""
+    yield from _serve_demo(tmp_path_factory.mktemp("web-own") / "demo.db")
 
 
 # --- the demo company through the ASGI app, on SQLite and PostgreSQL --------------------------------
