@@ -18,6 +18,7 @@ from offboard.api.schemas import Strict
 from offboard.crypto.secrets import equal
 from offboard.domain.errors import Forbidden, ValidationError, error
 from offboard.http.cookies import session_token
+from offboard.http.locale import locale_of
 from offboard.queries import audit as audit_q
 from offboard.queries import members as members_q
 from offboard.queries import outbox as outbox_q
@@ -28,16 +29,22 @@ from offboard.queries.members import MemberDetail
 router = APIRouter()
 
 
-@router.get("/api/v1/audit", tags=["audit"], summary="Audit events, newest first, paged by sequence number")
+@router.get("/api/v1/audit", tags=["audit"], summary="Audit events, newest first, paged by sequence number, with names and a sentence")
 def get_audit(
     request: Request,
     scope: TenantScope = Depends(tenant_scope),
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only events before this sequence number.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64, description="An action (member.added), or a prefix ending in a dot (exit.).")] = None,
+    actor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only events done by this member (id).")] = None,
+    member: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only events about this member (id), among their targets.")] = None,
+    since: Annotated[str | None, Query(alias="from", max_length=32, description="First day, YYYY-MM-DD in the enterprise's time zone.")] = None,
+    until: Annotated[str | None, Query(alias="to", max_length=32, description="Last day, YYYY-MM-DD in the enterprise's time zone.")] = None,
 ) -> AuditPage:
-    with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
-        return audit_q.events(conn, tenant, actor, before=before, limit=limit, action=action)
+    """Each event keeps its stored fields and adds `at_local`, the actor and targets resolved to
+    names, and `sentence`, in the request's language (Accept-Language)."""
+    with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, reader):
+        return audit_q.events(conn, tenant, reader, before=before, limit=limit, action=action, by=actor, member=member, since=since, until=until, locale=locale_of(request))
 
 
 @router.get("/api/v1/outbox", tags=["audit"], summary="Work handed to subscribers after commit, with its attempts")

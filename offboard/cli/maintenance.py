@@ -57,14 +57,18 @@ def audit_verify(by: ByOpt = None, json_out: JsonOpt = False) -> None:
 def audit_list(
     before: Annotated[int | None, typer.Option(help="Show events before this sequence number.")] = None,
     limit: Annotated[int, typer.Option(help="How many (1-500).")] = 50,
-    action: Annotated[str | None, typer.Option(help="Only this action, e.g. member.added.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. member.added, or a prefix ending in a dot, e.g. exit.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only events done by this member (userid).")] = None,
+    member: Annotated[str | None, typer.Option(help="Only events about this member (userid).")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD in the enterprise's time zone.")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD in the enterprise's time zone.")] = None,
     by: ByOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """The newest audit events first."""
-    with reading(by) as (conn, tenant, actor):
-        rows = audit_q.events(conn, tenant, actor, before=before, limit=limit, action=action).items
+    """The newest audit events first, each told in words."""
+    with reading(by) as (conn, tenant, reader):
+        rows = audit_q.events(conn, tenant, reader, before=before, limit=limit, action=action, by=actor, member=member, since=since, until=until, locale=STATE.locale).items
     if json_out:
         emit_json(rows)
         return
-    table(None, ["seq", "at", "actor", "action", "targets"], [[r.seq, r.at[:19], r.actor, r.action, " ".join(r.targets)] for r in rows])
+    table(None, ["seq", "at", "action", "what happened"], [[r.seq, r.at_local, r.action, r.sentence] for r in rows])

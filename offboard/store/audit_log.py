@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, exists, func, insert, literal_column, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
 
 from offboard.audit.chain import Core, StoredEvent, format_time, side_digest
 from offboard.store.locks import lock_tenant
@@ -82,7 +83,28 @@ def stored_events(conn: Connection, tenant_id: int, batch: int = 5000) -> Iterat
         after = rows[-1].seq
 
 
-def page(conn: Connection, tenant_id: int, *, before: int | None, limit: int, action: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a page reads; every field narrows it (None: any)."""
+
+    actor: str | None = None  # an audit id: member:12, token:3, operator, system
+    action: str | None = None  # an action name, or a prefix ending in "." (exit.)
+    target: str | None = None  # events whose targets include this audit id
+    at_from: str | None = None  # core time text (UTC), inclusive
+    at_until: str | None = None  # core time text (UTC), exclusive
+
+
+def _names_target(conn: Connection, ref: str) -> ColumnElement[bool]:
+    """targets (a JSON array of audit ids) holds `ref`: JSONB containment on PostgreSQL, the
+    array's elements on SQLite."""
+    if conn.dialect.name == "postgresql":
+        return type_coerce(audit_events.c.targets, JSONB).contains([ref])
+    element = func.json_each(audit_events.c.targets).table_valued("value").alias("target")
+    return exists(select(literal_column("1")).select_from(element).where(element.c.value == ref))
+
+
+def page(conn: Connection, tenant_id: int, *, before: int | None, limit: int, action: str | None = None, where: EventFilter | None = None) -> list[dict[str, Any]]:
+    where = where or EventFilter(action=action)
     query = (
         select(audit_events, audit_side.c.details)
         .select_from(
@@ -97,8 +119,17 @@ def page(conn: Connection, tenant_id: int, *, before: int | None, limit: int, ac
     )
     if before is not None:
         query = query.where(audit_events.c.seq < before)
-    if action:
-        query = query.where(audit_events.c.action == action)
+    if where.action:
+        is_prefix = where.action.endswith(".")
+        query = query.where(audit_events.c.action.startswith(where.action, autoescape=True) if is_prefix else audit_events.c.action == where.action)
+    if where.actor:
+        query = query.where(audit_events.c.actor == where.actor)
+    if where.target:
+        query = query.where(_names_target(conn, where.target))
+    if where.at_from:
+        query = query.where(audit_events.c.at >= where.at_from)
+    if where.at_until:
+        query = query.where(audit_events.c.at < where.at_until)
     return [
         {
             "seq": r.seq,

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from offboard.web import exits, routes, settings
+from offboard.web import audit, exits, routes, settings
 from offboard.web.rendering import HERE, render
 from offboard.web.session import SignInRequired
 
@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(exits.router)
     app.include_router(settings.router)
+    app.include_router(audit.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(SignInRequired)

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from offboard.queries import audit as audit_q
 from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
@@ -292,25 +291,6 @@ def departments_page(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
         tree = directory_q.list_departments(conn, tenant.id, actor)
     return render(request, "departments.html", c=c, tree=tree)
-
-
-@router.get("/audit")
-def audit_page(
-    request: Request,
-    c: Console = Depends(console),
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-):
-    with c.read() as (conn, tenant, actor):
-        page = audit_q.events(conn, tenant, actor, before=before, limit=PAGE_SIZE, action=action or None)
-    return render(request, "audit.html", c=c, events=page.items, action=action or "", next_before=page.next_before)
-
-
-@router.get("/audit/verify")
-def audit_verify(request: Request, c: Console = Depends(console)):
-    with c.read() as (conn, tenant, actor):
-        result = audit_q.verify_chain(conn, tenant, actor)
-    return render(request, "_verify.html", result=result)
 
 
 @router.get("/me")

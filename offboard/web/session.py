@@ -14,6 +14,7 @@ from offboard.domain.authz import Action, needs_reverification
 from offboard.domain.errors import OffboardError
 from offboard.http.cookies import session_token
 from offboard.http.csrf import csrf_token_for
+from offboard.web import menu
 
 PAGE_SIZE = 25  # rows per page of the console's lists
 
@@ -41,6 +42,11 @@ class Console:
         the last check is over 5 minutes old (the action would refuse it), and come back here."""
         if needs_reverification(self.auth.actor, action, self.request.app.state.services.clock.now()):
             raise SignInRequired("/reverify?next=" + quote(safe_next(back)))
+
+    @property
+    def menu(self) -> list[menu.Item]:
+        """The menu entries the signed-in member may open."""
+        return menu.visible(self.auth.actor, self.request.url.path)
 
     @property
     def slug(self) -> str:

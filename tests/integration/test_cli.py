@@ -342,3 +342,12 @@ def test_issue_8_token_create_without_a_scope_is_refused_with_the_scopes_to_choo
     assert code == 0 and "manage_directory" in out
     code, tokens, _ = _json(cli, "--db", db, "token", "list", "--json")
     assert tokens == []
+
+
+def test_issue_9_audit_list_filters_by_member_and_tells_each_event_in_words(cli, db):
+    code, events, _ = _json(cli, "--db", db, "audit", "list", "--member", "bob", "--json")
+    assert code == 0 and events
+    assert all(any(t["userid"] == "bob" for t in e["target_parties"]) for e in events)
+    assert "The operator added Bob to the directory" in {e["sentence"] for e in events}
+    code, refusal, _ = _json(cli, "--db", db, "audit", "list", "--from", "2026-13-01", "--json")
+    assert code != 0 and refusal["error"] == "invalid_date"

@@ -1,5 +1,8 @@
 """Browser tests: the demo company served by uvicorn on a free port, driven by Playwright in
-Debian's Chromium (ECOSYSTEM.md). Without Chromium they skip, except under CI=true."""
+Debian's Chromium (ECOSYSTEM.md). Without Chromium they skip, except under CI=true.
+
+Console tests without a browser take `demo_company`: the same demo through the ASGI app
+(TestClient), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,13 +12,26 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
+import re
+import shutil
+from dataclasses import dataclass
 
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+
+from offboard.actions import exits as exit_actions
+from offboard.actions.context import Services, tenant_transaction
+from offboard.api.app import create_app
 from offboard.bootstrap import build
-from offboard.demo import build_demo
-from offboard.store import schema
+from offboard.demo import DEMO_SLUG, build_demo
+from offboard.demo.personas import password_for, totp_secret_for
+from offboard.store import repo, schema
 from offboard.store.db import connect
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, create_pg_database, drop_pg_database
+from tests.support.clock import FakeClock
+
+CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -39,14 +55,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The demo company served in demo mode, as `offboard demo` serves it."""
+def _serve_demo(path: Path):
+    """The demo company built in a fresh SQLite file and served in demo mode, as `offboard demo`
+    serves it; yields its base URL."""
     import uvicorn
 
     from offboard.api.app import create_app
 
-    path = tmp_path_factory.mktemp("web") / "demo.db"
     db = connect(str(path))
     schema.upgrade(db)
     db.dispose()
@@ -64,3 +79,73 @@ def live_server(tmp_path_factory):
     server.should_exit = True
     thread.join(timeout=10)
     services.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The demo company shared by the browser tests of a session."""
+    yield from _serve_demo(tmp_path_factory.mktemp("web") / "demo.db")
+
+
+@pytest.fixture(scope="module")
+def own_live_server(tmp_path_factory):
+    """A demo company of the module's own, so its personas' one-time codes are its own too."""
+    yield from _serve_demo(tmp_path_factory.mktemp("web-own") / "demo.db")
+
+
+# --- the demo company through the ASGI app, on SQLite and PostgreSQL --------------------------------
+
+
+@dataclass
+class DemoCompany:
+    """The demo enterprise with one exit more: HR (wangfang) removed chenjing, zhaolei succeeds."""
+
+    services: Services
+    clock: FakeClock
+    app: object
+    exit_id: int
+    db_url: str
+
+    def member_id(self, userid: str) -> int:
+        with self.services.db.read() as conn:
+            return repo.member_by_userid(conn, repo.tenant_by_slug(conn, DEMO_SLUG).id, userid).id
+
+    def signed_in(self, userid: str, locale: str = "zh-CN") -> TestClient:
+        """A console session of a persona (password, then its TOTP code when a role needs one).
+        The clock moves to a fresh 30 s step first, so no code is refused as replayed."""
+        self.clock.advance(seconds=31)
+        client = TestClient(self.app, follow_redirects=False, headers={"Accept-Language": locale})
+        client.get("/login")
+        response = client.post("/login", data={"tenant": DEMO_SLUG, "userid": userid, "password": password_for(userid), "pre": client.cookies["ob_pre"]})
+        assert response.status_code == 303, response.text
+        if response.headers["location"].startswith("/login/totp"):
+            csrf = CSRF_INPUT.search(client.get("/login/totp").text).group(1)
+            code = pyotp.TOTP(totp_secret_for(userid)).at(self.clock.now())
+            done = client.post("/login/totp", data={"code": code, "csrf": csrf})
+            assert done.status_code == 303, done.text
+        return client
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def demo_company(request, tmp_path_factory):
+    """Built once per test module and database; tests read it and add only audit-neutral rows."""
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("demo-asgi") / "demo.db")
+        shutil.copy(request.getfixturevalue("sqlite_template"), url)
+    else:
+        server = request.getfixturevalue("pg_server_url")
+        url = create_pg_database(server)
+        db = connect(url)
+        schema.upgrade(db)
+        db.dispose()
+    clock = FakeClock()
+    services = build(url, clock=clock)
+    try:
+        build_demo(services)
+        with tenant_transaction(services, DEMO_SLUG, by="wangfang") as uow:
+            started = exit_actions.start_exit(uow, "chenjing", type="removal", reason_category="resignation", reason="个人原因", successor="zhaolei")
+        yield DemoCompany(services, clock, create_app(services), started["id"], url)
+    finally:
+        services.db.dispose()
+        if request.param == "postgresql":
+            drop_pg_database(request.getfixturevalue("pg_server_url"), url)
