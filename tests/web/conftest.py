@@ -144,7 +144,7 @@ def demo_company(request, tmp_path_factory):
         build_demo(services)
         with tenant_transaction(services, DEMO_SLUG, by="wangfang") as uow:
             started = exit_actions.start_exit(uow, "chenjing", type="removal", reason_category="resignation", reason="个人原因", successor="zhaolei")
-        yield DemoCompany(services, clock, create_app(services), started["id"], url)
+        yield DemoCompany(services, clock, create_app(services), started.id, url)
     finally:
         services.db.dispose()
         if request.param == "postgresql":
