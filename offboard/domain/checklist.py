@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from offboard.domain.errors import Conflict, Forbidden, ValidationError, error
+from offboard.domain.errors import Conflict, Forbidden, OffboardError, ValidationError, error
 from offboard.domain.vocabulary import Role
 
 
@@ -103,21 +103,29 @@ def open_items_for_signoff(statuses: list[Status]) -> list[Status]:
     return [s for s in statuses if not s.done and s.item.key != "chats_sealed"]
 
 
-def check_signoff(role: str, signer_id: int, signer_roles: set[str], existing: Mapping[str, int], statuses: list[Status]) -> None:
-    """The two-person rule: one HR member and one different IT member, once every item but 11 is done."""
+def signoff_refusal(role: str, signer_id: int, signer_roles: set[str], existing: Mapping[str, int], statuses: list[Status]) -> OffboardError | None:
+    """Why this signer may not sign off as `role` now, or None when they may (the two-person
+    rule: one HR member and one different IT member, once every item but 11 is done)."""
     if role not in (r.value for r in SIGNING_ROLES):
-        raise error(ValidationError, "invalid_signoff_role", "Sign off as hr or it.")
+        return error(ValidationError, "invalid_signoff_role", "Sign off as hr or it.")
     if role not in signer_roles:
-        raise error(Forbidden, "signoff_role_missing", "Signing off as {role} needs the {role} role.", role=role)
+        return error(Forbidden, "signoff_role_missing", "Signing off as {role} needs the {role} role.", role=role)
     if role in existing:
-        raise error(Conflict, "already_signed", "This exit already has its {role} sign-off.", role=role)
+        return error(Conflict, "already_signed", "This exit already has its {role} sign-off.", role=role)
     if signer_id in existing.values():
-        raise error(Conflict, "same_signer", "HR and IT sign-offs must come from two different people.")
+        return error(Conflict, "same_signer", "HR and IT sign-offs must come from two different people.")
     still_open = open_items_for_signoff(statuses)
     if still_open:
-        raise error(
+        return error(
             Conflict,
             "checklist_open",
             "Sign-off needs every checklist item but 11 done; still open: {items}.",
             items=", ".join(f"{s.item.number} {s.item.key}" for s in still_open),
         )
+    return None
+
+
+def check_signoff(role: str, signer_id: int, signer_roles: set[str], existing: Mapping[str, int], statuses: list[Status]) -> None:
+    refusal = signoff_refusal(role, signer_id, signer_roles, existing, statuses)
+    if refusal is not None:
+        raise refusal

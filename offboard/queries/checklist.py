@@ -132,17 +132,25 @@ def checklist_board(conn: Connection, tenant: AnyRow, actor: Actor, now: datetim
     return open_items_by_role(conn, tenant, now)
 
 
-def open_items_by_role(conn: Connection, tenant: AnyRow, now: datetime) -> ChecklistBoard:
-    """All open checklist items of open exits, grouped by the role that owns them (the board)."""
-    board = ChecklistBoard(hr=[], it=[])
+def open_exit_statuses(conn: Connection, tenant: AnyRow, now: datetime) -> list[tuple[AnyRow, list[cl.Status]]]:
+    """Every open exit (with the leaver's userid and name) and the statuses of its items."""
     rows = conn.execute(
         select(exits, members.c.userid, members.c.name)
         .join(members, (members.c.tenant_id == exits.c.tenant_id) & (members.c.id == exits.c.member_id))
         .where(exits.c.tenant_id == tenant.id, exits.c.state == ExitState.OPEN)
         .order_by(exits.c.id)
-    )
-    for r in rows:
-        for s in statuses(conn, tenant.id, r, now):
-            if not s.done and s.item.key != "chats_sealed":
-                board.of(s.item.owner).append(BoardItem(r.id, r.userid, r.name, s.item.number, s.item.key, s.item.title_zh, s.item.title_en, dict(s.detail)))
+    ).all()
+    return [(r, statuses(conn, tenant.id, r, now)) for r in rows]
+
+
+def board_item(row: AnyRow, status: cl.Status) -> BoardItem:
+    return BoardItem(row.id, row.userid, row.name, status.item.number, status.item.key, status.item.title_zh, status.item.title_en, dict(status.detail))
+
+
+def open_items_by_role(conn: Connection, tenant: AnyRow, now: datetime) -> ChecklistBoard:
+    """All open checklist items of open exits, grouped by the role that owns them (the board)."""
+    board = ChecklistBoard(hr=[], it=[])
+    for row, found in open_exit_statuses(conn, tenant, now):
+        for s in cl.open_items_for_signoff(found):
+            board.of(s.item.owner).append(board_item(row, s))
     return board

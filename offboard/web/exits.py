@@ -447,6 +447,8 @@ def inbox_page(request: Request, c: Console = Depends(console)):
     for item in box["checklist"]:
         item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
         item["open_text"] = views.detail_text(item["detail"], locale)
+    for awaiting in box["awaiting_signoff"]:
+        awaiting["restore_local"] = views.local_time(awaiting["restore_until"], tenant.timezone) if awaiting["restore_until"] else None
     for report in box["reports_leaving"]:
         report["effective_local"] = views.local_time(report["effective_at"], tenant.timezone)
     for account in box["locked_accounts"]:

@@ -7,6 +7,7 @@ that would refuse the click (tests/web/test_menu.py walks every entry for every 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from offboard.domain.authz import Action, Actor, allowed
@@ -45,8 +46,10 @@ class Item:
     path: str
     label: str
     current: bool
+    badge: int = 0  # how many things there wait for the reader
 
 
-def visible(actor: Actor, path: str) -> list[Item]:
-    """The entries this actor may open, the one of `path` marked current."""
-    return [Item(e.path, e.label, e.is_current(path)) for e in MENU if e.needs is None or allowed(actor, e.needs)]
+def visible(actor: Actor, path: str, badges: Mapping[str, int] | None = None) -> list[Item]:
+    """The entries this actor may open, the one of `path` marked current, each with its badge."""
+    counts = badges or {}
+    return [Item(e.path, e.label, e.is_current(path), counts.get(e.path, 0)) for e in MENU if e.needs is None or allowed(actor, e.needs)]

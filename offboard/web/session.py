@@ -4,6 +4,7 @@ page modules never import each other."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from urllib.parse import quote
 
 from fastapi import Request
@@ -14,6 +15,7 @@ from offboard.domain.authz import Action, needs_reverification
 from offboard.domain.errors import OffboardError
 from offboard.http.cookies import session_token
 from offboard.http.csrf import csrf_token_for
+from offboard.queries.inbox import inbox
 from offboard.web import menu
 
 PAGE_SIZE = 25  # rows per page of the console's lists
@@ -45,8 +47,14 @@ class Console:
 
     @property
     def menu(self) -> list[menu.Item]:
-        """The menu entries the signed-in member may open."""
-        return menu.visible(self.auth.actor, self.request.url.path)
+        """The menu entries the signed-in member may open, the inbox with what asks them to act."""
+        return menu.visible(self.auth.actor, self.request.url.path, {"/inbox": self.to_do})
+
+    @cached_property
+    def to_do(self) -> int:
+        """Sign-offs, customers to accept, overdue checklist items and locked accounts waiting for this member."""
+        with self.read() as (conn, tenant, actor):
+            return inbox(conn, tenant, actor, self.request.app.state.services.clock.now()).to_do
 
     @property
     def slug(self) -> str:

@@ -11,7 +11,7 @@ from offboard.demo.personas import PERSONAS
 from offboard.web.menu import MENU
 
 NAV = re.compile(r'<nav class="nav">(.*?)</nav>', re.S)
-LINK = re.compile(r'<a href="([^"]+)"[^>]*>([^<]+)</a>')
+LINK = re.compile(r'<a href="([^"]+)"[^>]*>([^<]+?)\s*(?:<span class="count">.*?</span></span>)?</a>')
 
 
 def _menu(client) -> dict[str, str]:
