@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import re
@@ -55,9 +56,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve_demo(path: Path):
+def _serve_demo(path: Path, prepare=None):
     """The demo company built in a fresh SQLite file and served in demo mode, as `offboard demo`
-    serves it; yields its base URL."""
+    serves it (after `prepare(services)`, when given); yields its base URL."""
     import uvicorn
 
     from offboard.api.app import create_app
@@ -67,6 +68,8 @@ def _serve_demo(path: Path):
     db.dispose()
     services = build(str(path))
     build_demo(services)
+    if prepare is not None:
+        prepare(services)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(services, demo=True), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -91,6 +94,20 @@ def live_server(tmp_path_factory):
 def own_live_server(tmp_path_factory):
     """A demo company of the module's own, so its personas' one-time codes are its own too."""
     yield from _serve_demo(tmp_path_factory.mktemp("web-own") / "demo.db")
+
+
+def start_demo_exits(services: Services) -> None:
+    """The demo with exits in each state a page shows: chenjing removed by HR (open, zhaolei
+    succeeds), sunli's exit scheduled for next week."""
+    with tenant_transaction(services, DEMO_SLUG, by="wangfang") as uow:
+        exit_actions.start_exit(uow, "chenjing", type="removal", reason_category="resignation", reason="个人原因", successor="zhaolei")
+        exit_actions.start_exit(uow, "sunli", type="removal", reason_category="contract_end", reason="合同到期", effective_at=uow.now + timedelta(days=7))
+
+
+@pytest.fixture(scope="module")
+def live_server_with_exits(tmp_path_factory):
+    """A demo company of the module's own with an open and a scheduled exit (start_demo_exits)."""
+    yield from _serve_demo(tmp_path_factory.mktemp("web-exits") / "demo.db", start_demo_exits)
 
 
 # --- the demo company through the ASGI app, on SQLite and PostgreSQL --------------------------------

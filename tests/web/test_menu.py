@@ -10,7 +10,7 @@ import pytest
 from offboard.demo.personas import PERSONAS
 from offboard.web.menu import MENU
 
-NAV = re.compile(r'<nav class="nav">(.*?)</nav>', re.S)
+NAV = re.compile(r'<nav class="nav"[^>]*>(.*?)</nav>', re.S)
 LINK = re.compile(r'<a href="([^"]+)"[^>]*>([^<]+?)\s*(?:<span class="count">.*?</span></span>)?</a>')
 
 
