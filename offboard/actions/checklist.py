@@ -51,7 +51,7 @@ def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> ExitC
     elif item_key == "access_revoked":
         item = cl.BY_KEY[item_key]
     elif item_key in cl.BY_KEY:
-        raise error(Conflict, "system_verified", "Item {key} is verified by the system from its own data; do the work and it turns green by itself.", key=item_key)
+        raise error(Conflict, "system_verified", "Item {key} is verified by the system from its own data; do the work and it turns green by itself.", key=Term("checklist_item", item_key))
     else:
         raise error(NotFound, "unknown_item", "No checklist item {key}.", key=item_key)
     _hr_or_it(uow, item.owner)

@@ -13,7 +13,7 @@ from offboard.actions.members import target_of
 from offboard.domain.policy import CustomerTransfer
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
-from offboard.domain.errors import Conflict, NotFound, Term, ValidationError, error
+from offboard.domain.errors import Conflict, NotFound, Term, Terms, ValidationError, error
 from offboard.domain.planning import CUSTOMER_KINDS
 from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind, StepKind
 from offboard.store import repo, steps
@@ -113,7 +113,7 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> TransferR
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     outcome = LedgerState(v.choice(state, LedgerState, "state"))
     if outcome not in REPORTABLE:
-        raise error(ValidationError, "invalid_result", "A transfer result is done, refused or acceptor_full.")
+        raise error(ValidationError, "invalid_result", "A transfer result is one of: {choices}.", choices=Terms("ledger_state", tuple(sorted(REPORTABLE))))
     row = conn.execute(select(L).where(L.c.tenant_id == tid, L.c.correlation_id == (correlation_id or "")[:36])).first()
     if row is None:
         raise error(NotFound, "transfer_not_found", "No transfer with correlation id {id} in this enterprise.", id=correlation_id)

@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select
 from offboard.actions.context import UnitOfWork
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
-from offboard.domain.errors import Conflict, Term, ValidationError, error
+from offboard.domain.errors import Conflict, Term, Terms, ValidationError, error
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import ids, repo
 from offboard.store.locks import lock_tenant
@@ -72,7 +72,7 @@ def grant_role(
         lock_tenant(conn, tid)
         rank_enum = SuperAdminRank(v.choice(rank or "backup", SuperAdminRank, "rank"))
     elif rank:
-        raise error(ValidationError, "rank_not_applicable", "Only the super_admin role has a rank (primary or backup).")
+        raise error(ValidationError, "rank_not_applicable", "Only the {role} role has a rank ({ranks}).", role=Term("role", Role.SUPER_ADMIN), ranks=Terms("super_admin_rank", tuple(SuperAdminRank)))
     if role_enum == Role.ADMIN:
         if not scope:
             raise error(ValidationError, "scope_required", "An admin role needs a scope: one or more department ids.")

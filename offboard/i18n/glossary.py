@@ -90,7 +90,7 @@ GLOSSARY: dict[str, dict[str, Label]] = {
     "step_kind": {
         "exit": ("离职生效", "Exit took effect"),
         "inherit": ("离职继承", "Inheritance"),
-        "takeover": ("24 小时接替", "24 h takeover"),
+        "takeover": ("24 小时接替", "Takeover after 24 h"),
         "result": ("转接结果", "Transfer result"),
         "restore": ("恢复", "Restore"),
         "finalize": ("完结", "Finalization"),
