@@ -11,7 +11,7 @@ from offboard.actions.context import UnitOfWork
 from offboard.domain import checklist as cl
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
-from offboard.domain.errors import Conflict, Forbidden, NotFound, ValidationError, error
+from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Terms, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
 from offboard.domain.vocabulary import DeviceStatus, ExitState, GrantStatus, ReimbursementStatus, Role, StepKind
 from offboard.queries.checklist import ExitChecklist, checklist, custom_items, statuses
@@ -51,12 +51,12 @@ def attest(uow: UnitOfWork, exit_id: int, item_key: str, evidence: str) -> ExitC
     elif item_key == "access_revoked":
         item = cl.BY_KEY[item_key]
     elif item_key in cl.BY_KEY:
-        raise error(Conflict, "system_verified", "Item {key} is verified by the system from its own data; do the work and it turns green by itself.", key=item_key)
+        raise error(Conflict, "system_verified", "Item {key} is verified by the system from its own data; do the work and it turns green by itself.", key=Term("checklist_item", item_key))
     else:
         raise error(NotFound, "unknown_item", "No checklist item {key}.", key=item_key)
     _hr_or_it(uow, item.owner)
     if row.state != ExitState.OPEN:
-        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
+        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=Term("exit_state", row.state))
     if item_key == "access_revoked":
         wiped = conn.execute(
             update(devices)
@@ -133,7 +133,7 @@ def signoff(uow: UnitOfWork, exit_id: int, role: str) -> ExitChecklist:
     if role in cl.SIGNING_ROLES:  # an unknown role is refused by check_signoff with the choices
         uow.require_fresh_scope(Action.ATTEST_HR if role == "hr" else Action.ATTEST_IT)
     if row.state != ExitState.OPEN:
-        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=row.state)
+        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; this needs an exit that took effect and is not finalized.", id=exit_id, state=Term("exit_state", row.state))
     existing = {r.role: r.member_id for r in conn.execute(select(exit_signoffs).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id == exit_id))}
     held = {g.role.value for g in uow.actor.roles}
     assert uow.actor.member_id is not None, "a member actor has its member id"
@@ -158,7 +158,7 @@ def finalize(uow: UnitOfWork, exit_id: int) -> bool:
         raise error(Conflict, "signoff_missing", "Exit {id} needs both the HR and the IT sign-off before it is finalized.", id=exit_id)
     still_owned = {k.value: n for k, n in count_owned(conn, tid, row.member_id).items() if n}
     if still_owned:  # INV-2: nothing may stay owned by a finalized member
-        raise error(Conflict, "resources_still_owned", "The member still owns {kinds}; hand them over before finalizing.", kinds=", ".join(f"{k} ({n})" for k, n in still_owned.items()))
+        raise error(Conflict, "resources_still_owned", "The member still owns {kinds}; hand them over before finalizing.", kinds=Terms.counted("resource_kind", still_owned))
     member = repo.member_by_id(conn, tid, row.member_id)
     conn.execute(
         update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=next_member_status(member.status, "finalize"), updated_at=now, version=members.c.version + 1)

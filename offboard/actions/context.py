@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 from sqlalchemy import Connection, select
 
 from offboard.domain.authz import OPERATOR, Action, Actor, RoleGrant, Target, require, require_fresh, require_scope
-from offboard.domain.errors import Forbidden, OffboardError, error
+from offboard.domain.errors import Forbidden, OffboardError, Term, error
 from offboard.domain.policy import Policy
 from offboard.clock import SystemClock
 from offboard.interfaces import Clock, KeyVault, OutboxSubscriber, PlatformConnector, WebhookSender
@@ -162,7 +162,7 @@ def resolve_actor(conn: Connection, tenant_id: int, by: str | None) -> Actor:
         return OPERATOR
     member = repo.member_by_userid(conn, tenant_id, by)
     if member.status != MemberStatus.ACTIVE:
-        raise error(Forbidden, "actor_inactive", "{userid} is {status} and cannot act.", userid=by, status=member.status)
+        raise error(Forbidden, "actor_inactive", "{userid} is {status} and cannot act.", userid=by, status=Term("member_status", member.status))
     grants = []
     for r in conn.execute(select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member.id, roles.c.status == RoleStatus.ACTIVE)):
         scope_paths: tuple[str, ...] = ()

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from offboard.actions.context import UnitOfWork
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, Target
-from offboard.domain.errors import Conflict, ValidationError, error
+from offboard.domain.errors import Conflict, Term, ValidationError, error
 from offboard.domain.org import ancestor_ids, check_move, child_path, subtree_upper_bound
 from offboard.domain.vocabulary import PRESENT_STATUSES, DepartmentStatus
 from offboard.store import ids, repo
@@ -91,7 +91,7 @@ def set_leader(uow: UnitOfWork, department_id: int, leader_userid: str | None) -
     if leader_userid:
         leader = repo.member_by_userid(conn, tid, leader_userid)
         if leader.status not in PRESENT_STATUSES:
-            raise error(ValidationError, "leader_inactive", "{userid} is {status}; a leader must be a current member.", userid=leader_userid, status=leader.status)
+            raise error(ValidationError, "leader_inactive", "{userid} is {status}; a leader must be a current member.", userid=leader_userid, status=Term("member_status", leader.status))
         leader_id = leader.id
     conn.execute(update(departments).where(departments.c.tenant_id == tid, departments.c.id == dept.id).values(leader_id=leader_id, version=departments.c.version + 1))
     uow.audit("department.leader_set", [f"department:{dept.id}"], {"from": dept.leader_id, "to": leader_id})

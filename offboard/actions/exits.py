@@ -11,7 +11,7 @@ from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, Actor, require
-from offboard.domain.errors import Conflict, NotFound, ValidationError, error
+from offboard.domain.errors import Conflict, NotFound, Term, Terms, ValidationError, error
 from offboard.domain.lifecycle import check_effective_at, next_exit_state, next_member_status, restore_deadline
 from offboard.domain.org import covered
 from offboard.domain.planning import Choices, ExitPlan, digest, plan_exit
@@ -53,7 +53,7 @@ def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None,
         try:
             key = ResourceKind(kind)
         except ValueError:
-            raise error(ValidationError, "unknown_kind", "Unknown resource kind {kind}; choose from: {choices}.", kind=kind, choices=", ".join(k.value for k in ResourceKind)) from None
+            raise error(ValidationError, "unknown_kind", "Unknown resource kind {kind}; choose from: {choices}.", kind=kind, choices=Terms("resource_kind", tuple(ResourceKind))) from None
         resolved[key] = repo.member_ref(conn, tenant_id, ref).id
     return Choices(successor_id, resolved)
 
@@ -120,7 +120,7 @@ def start_exit(
     lock_member(conn, tid, member.id)
     existing = _open_exit(conn, tid, member.id)
     if existing is not None:
-        raise error(Conflict, "exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=member.userid, state=existing.state, id=existing.id)
+        raise error(Conflict, "exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=member.userid, state=Term("exit_state", existing.state), id=existing.id)
     if plan_id is not None:
         stored = conn.execute(select(exit_plans).where(exit_plans.c.tenant_id == tid, exit_plans.c.id == plan_id)).first()
         if stored is None or stored.member_id != member.id:
@@ -170,9 +170,9 @@ def _blocked(member: AnyRow, current: ExitPlan) -> Conflict:
     return error(
         Conflict,
         "exit_blocked",
-        "The exit of {userid} is blocked ({codes}); plan it to see why and what to fix.",
+        "The exit of {userid} is blocked ({blockers}); plan it to see why and what to fix.",
         userid=member.userid,
-        codes=", ".join(b.code for b in current.blockers),
+        blockers=Terms("plan_issue", tuple(b.code for b in current.blockers)),
     )
 
 

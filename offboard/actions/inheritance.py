@@ -13,7 +13,7 @@ from offboard.actions.members import target_of
 from offboard.domain.policy import CustomerTransfer
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
-from offboard.domain.errors import Conflict, NotFound, ValidationError, error
+from offboard.domain.errors import Conflict, NotFound, Term, Terms, ValidationError, error
 from offboard.domain.planning import CUSTOMER_KINDS
 from offboard.domain.vocabulary import ExitState, LedgerState, MemberStatus, ResourceKind, StepKind
 from offboard.store import repo, steps
@@ -61,7 +61,7 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
     uow.require(Action.INHERIT, target_of(conn, tid, leaver))
     kind_enum = ResourceKind(v.choice(kind, ResourceKind, "kind"))
     if row.state not in (ExitState.OPEN, ExitState.FINALIZED):
-        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; only the resources of an exit that took effect are inherited.", id=exit_id, state=row.state)
+        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; only the resources of an exit that took effect are inherited.", id=exit_id, state=Term("exit_state", row.state))
     acceptor = repo.member_ref(conn, tid, to)
     person = people(conn, tid, [acceptor.id])[acceptor.id]
     if person.member_id == leaver.id or person.status != MemberStatus.ACTIVE or person.leaving:
@@ -94,9 +94,9 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
         owner_filter=owner_filter,
     )
     if resource_ids is not None and n != len(set(resource_ids)):
-        raise error(Conflict, "not_unassigned", "Only unassigned {kind} resources of exit {id} can be inherited; some of the ids given are not.", kind=kind_enum.value, id=exit_id)
+        raise error(Conflict, "not_unassigned", "Only unassigned {kind} resources of exit {id} can be inherited; some of the ids given are not.", kind=Term("resource_kind", kind_enum), id=exit_id)
     if n == 0:
-        raise error(Conflict, "nothing_to_inherit", "Exit {id} has no unassigned {kind} resources.", id=exit_id, kind=kind_enum.value)
+        raise error(Conflict, "nothing_to_inherit", "Exit {id} has no unassigned {kind} resources.", id=exit_id, kind=Term("resource_kind", kind_enum))
     apply_moves(conn, tid, exit_id, kind_enum, step_id, now)
     steps.close(conn, tid, step_id)
     uow.audit(
@@ -113,7 +113,7 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> TransferR
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     outcome = LedgerState(v.choice(state, LedgerState, "state"))
     if outcome not in REPORTABLE:
-        raise error(ValidationError, "invalid_result", "A transfer result is done, refused or acceptor_full.")
+        raise error(ValidationError, "invalid_result", "A transfer result is one of: {choices}.", choices=Terms("ledger_state", tuple(sorted(REPORTABLE))))
     row = conn.execute(select(L).where(L.c.tenant_id == tid, L.c.correlation_id == (correlation_id or "")[:36])).first()
     if row is None:
         raise error(NotFound, "transfer_not_found", "No transfer with correlation id {id} in this enterprise.", id=correlation_id)
@@ -122,7 +122,7 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> TransferR
     if row.state != LedgerState.WAITING:
         if row.state == outcome:
             return _result(row, outcome, replayed=True)  # the platform told us twice: nothing more to do
-        raise error(Conflict, "transfer_not_waiting", "Transfer {id} is {state}, no longer waiting for a result.", id=correlation_id, state=row.state)
+        raise error(Conflict, "transfer_not_waiting", "Transfer {id} is {state}, no longer waiting for a result.", id=correlation_id, state=Term("ledger_state", row.state))
     kind = ResourceKind(row.kind)
     if outcome == LedgerState.DONE and not conn.execute(select(_active_acceptor()).where(L.c.tenant_id == tid, L.c.id == row.id)).scalar():
         outcome = LedgerState.UNASSIGNED  # the acceptor left meanwhile (R-ORG-4): inherited later instead

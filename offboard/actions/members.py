@@ -10,7 +10,7 @@ from offboard.actions.context import UnitOfWork
 from offboard.crypto.secrets import hash_password
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, Target
-from offboard.domain.errors import Conflict, ValidationError, error
+from offboard.domain.errors import Conflict, Term, ValidationError, error
 from offboard.domain.org import coverage_delta
 from offboard.domain.vocabulary import PRESENT_STATUSES, USERID_HOLDING_STATUSES, MemberStatus
 from offboard.store import ids, repo
@@ -74,7 +74,7 @@ def _resolve_manager(conn: Connection, tenant_id: int, manager_userid: str | Non
         return None
     manager = repo.member_by_userid(conn, tenant_id, manager_userid)
     if manager.status not in PRESENT_STATUSES:
-        raise error(ValidationError, "manager_inactive", "Manager {userid} is {status}; choose a current member.", userid=manager_userid, status=manager.status)
+        raise error(ValidationError, "manager_inactive", "Manager {userid} is {status}; choose a current member.", userid=manager_userid, status=Term("member_status", manager.status))
     # Walk up the chain: a member may not (indirectly) manage themselves. O(depth of the chain).
     seen, cursor = set(), manager.id
     while cursor is not None and cursor not in seen:
@@ -173,7 +173,7 @@ def update_member(
     userid = member.userid
     uow.require(Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
     if member.status not in PRESENT_STATUSES:
-        raise error(Conflict, "member_not_present", "{userid} is {status}; only current members can be edited.", userid=userid, status=member.status)
+        raise error(Conflict, "member_not_present", "{userid} is {status}; only current members can be edited.", userid=userid, status=Term("member_status", member.status))
     values: dict[str, Any] = {}
     for key, value in changes.items():
         if key not in PROFILE_FIELDS:

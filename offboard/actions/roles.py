@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select
 from offboard.actions.context import UnitOfWork
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
-from offboard.domain.errors import Conflict, ValidationError, error
+from offboard.domain.errors import Conflict, Term, Terms, ValidationError, error
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import ids, repo
 from offboard.store.locks import lock_tenant
@@ -64,15 +64,15 @@ def grant_role(
     member = repo.member_ref(conn, tid, ref)
     userid = member.userid
     if member.status != MemberStatus.ACTIVE:
-        raise error(Conflict, "member_not_active", "{userid} is {status}; roles go to active members only.", userid=userid, status=member.status)
+        raise error(Conflict, "member_not_active", "{userid} is {status}; roles go to active members only.", userid=userid, status=Term("member_status", member.status))
     if any(r.role == role_enum for r in repo.member_roles(conn, tid, member.id)):
-        raise error(Conflict, "role_exists", "{userid} already holds the {role} role.", userid=userid, role=role_enum.value)
+        raise error(Conflict, "role_exists", "{userid} already holds the {role} role.", userid=userid, role=Term("role", role_enum))
     rank_enum = None
     if role_enum == Role.SUPER_ADMIN:
         lock_tenant(conn, tid)
         rank_enum = SuperAdminRank(v.choice(rank or "backup", SuperAdminRank, "rank"))
     elif rank:
-        raise error(ValidationError, "rank_not_applicable", "Only the super_admin role has a rank (primary or backup).")
+        raise error(ValidationError, "rank_not_applicable", "Only the {role} role has a rank ({ranks}).", role=Term("role", Role.SUPER_ADMIN), ranks=Terms("super_admin_rank", tuple(SuperAdminRank)))
     if role_enum == Role.ADMIN:
         if not scope:
             raise error(ValidationError, "scope_required", "An admin role needs a scope: one or more department ids.")
@@ -99,7 +99,7 @@ def remove_role(uow: UnitOfWork, ref: int | str, role: str) -> None:
         lock_tenant(conn, tid)
     row = conn.execute(select(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member.id, roles.c.role == role_enum)).first()
     if row is None:
-        raise error(Conflict, "role_missing", "{userid} does not hold the {role} role.", userid=userid, role=role_enum.value)
+        raise error(Conflict, "role_missing", "{userid} does not hold the {role} role.", userid=userid, role=Term("role", role_enum))
     if role_enum == Role.SUPER_ADMIN:
         counted = row.status == RoleStatus.ACTIVE and member.status == MemberStatus.ACTIVE
         if counted and repo.active_super_admin_count(conn, tid) <= 1:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from offboard.domain.errors import Conflict, Forbidden, OffboardError, ValidationError, error
+from offboard.domain.errors import Conflict, Forbidden, OffboardError, Term, Terms, ValidationError, error
 from offboard.domain.vocabulary import Role
+from offboard.i18n.glossary import GLOSSARY
 
 
 @dataclass(frozen=True)
@@ -20,19 +21,25 @@ class Item:
     check: str  # system | attest | finalization
 
 
+def _titles(key: str) -> tuple[str, str]:
+    """An item's title in zh-CN and en, from the glossary every page and message uses."""
+    zh, en = GLOSSARY["checklist_item"][key]
+    return zh, en
+
+
 ITEMS: tuple[Item, ...] = (
-    Item(1, "external_contacts", "外部联系人移交确认", "External contacts handed over", Role.HR, "system"),
-    Item(2, "customer_groups", "客户群转交", "Customer groups transferred", Role.HR, "system"),
-    Item(3, "attendance_archived", "打卡记录归档", "Attendance records archived", Role.HR, "system"),
-    Item(4, "reimbursements_closed", "报销流程闭环", "Reimbursements closed", Role.HR, "system"),
-    Item(5, "approvals_moved", "审批模板与待办转交", "Approval templates and tasks moved", Role.HR, "system"),
-    Item(6, "admin_rights", "管理员权限移交", "Admin rights handed over", Role.IT, "system"),
-    Item(7, "self_built_apps", "自建应用授权转移", "Self-built apps re-bound", Role.IT, "system"),
-    Item(8, "third_party_reauth", "第三方应用重新授权", "Third-party apps re-authorized", Role.IT, "system"),
-    Item(9, "documents", "文件文档按策略处理", "Documents handled by policy", Role.IT, "system"),
-    Item(10, "calendars", "共享日历清理", "Shared calendars cleaned up", Role.IT, "system"),
-    Item(11, "chats_sealed", "聊天记录加密封存", "Chats sealed", Role.IT, "finalization"),
-    Item(12, "access_revoked", "账号会话与设备注销", "Sessions, tokens and devices revoked", Role.IT, "system"),
+    Item(1, "external_contacts", *_titles("external_contacts"), Role.HR, "system"),
+    Item(2, "customer_groups", *_titles("customer_groups"), Role.HR, "system"),
+    Item(3, "attendance_archived", *_titles("attendance_archived"), Role.HR, "system"),
+    Item(4, "reimbursements_closed", *_titles("reimbursements_closed"), Role.HR, "system"),
+    Item(5, "approvals_moved", *_titles("approvals_moved"), Role.HR, "system"),
+    Item(6, "admin_rights", *_titles("admin_rights"), Role.IT, "system"),
+    Item(7, "self_built_apps", *_titles("self_built_apps"), Role.IT, "system"),
+    Item(8, "third_party_reauth", *_titles("third_party_reauth"), Role.IT, "system"),
+    Item(9, "documents", *_titles("documents"), Role.IT, "system"),
+    Item(10, "calendars", *_titles("calendars"), Role.IT, "system"),
+    Item(11, "chats_sealed", *_titles("chats_sealed"), Role.IT, "finalization"),
+    Item(12, "access_revoked", *_titles("access_revoked"), Role.IT, "system"),
 )
 BY_KEY = {item.key: item for item in ITEMS}
 SIGNING_ROLES = (Role.HR, Role.IT)
@@ -107,11 +114,11 @@ def signoff_refusal(role: str, signer_id: int, signer_roles: set[str], existing:
     """Why this signer may not sign off as `role` now, or None when they may (the two-person
     rule: one HR member and one different IT member, once every item but 11 is done)."""
     if role not in (r.value for r in SIGNING_ROLES):
-        return error(ValidationError, "invalid_signoff_role", "Sign off as hr or it.")
+        return error(ValidationError, "invalid_signoff_role", "Sign off as {hr} or {it}.", hr=Term("role", "hr"), it=Term("role", "it"))
     if role not in signer_roles:
-        return error(Forbidden, "signoff_role_missing", "Signing off as {role} needs the {role} role.", role=role)
+        return error(Forbidden, "signoff_role_missing", "Signing off as {role} needs the {role} role.", role=Term("role", role))
     if role in existing:
-        return error(Conflict, "already_signed", "This exit already has its {role} sign-off.", role=role)
+        return error(Conflict, "already_signed", "This exit already has its {role} sign-off.", role=Term("role", role))
     if signer_id in existing.values():
         return error(Conflict, "same_signer", "HR and IT sign-offs must come from two different people.")
     still_open = open_items_for_signoff(statuses)
@@ -120,7 +127,7 @@ def signoff_refusal(role: str, signer_id: int, signer_roles: set[str], existing:
             Conflict,
             "checklist_open",
             "Sign-off needs every checklist item but 11 done; still open: {items}.",
-            items=", ".join(f"{s.item.number} {s.item.key}" for s in still_open),
+            items=Terms("checklist_item", tuple(s.item.key for s in still_open)),
         )
     return None
 

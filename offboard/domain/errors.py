@@ -1,12 +1,19 @@
 """Domain errors: a stable, language-neutral code, an HTTP status and an actionable message.
 
 The message is an English template (also the msgid of the zh-CN catalogue); parameters are
-filled in at rendering time so every entry point (CLI, REST, console) shows the same text.
+filled in at rendering time so every entry point (CLI, REST, console) shows the same text. A
+parameter that is a vocabulary value (a state, a kind, a role, checklist items) is passed as a
+`Term` or `Terms`, so the reader sees its word in their language, not its key; the code stays
+the machine's handle.
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
+
+from offboard.i18n.glossary import Term, Terms
+
+__all__ = ["Conflict", "Forbidden", "NotFound", "OffboardError", "Term", "Terms", "TenantFrozen", "Unauthorized", "ValidationError", "error"]
 
 
 class OffboardError(Exception):

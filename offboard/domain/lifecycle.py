@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from offboard.domain.errors import Conflict, ValidationError, error
+from offboard.domain.errors import Conflict, Term, ValidationError, error
 from offboard.domain.vocabulary import ExitState, MemberStatus
 
 EXIT_TRANSITIONS: dict[ExitState, dict[str, ExitState]] = {
@@ -34,14 +34,14 @@ MEMBER_TRANSITIONS: dict[MemberStatus, dict[str, MemberStatus]] = {
 def next_exit_state(state: str, event: str) -> ExitState:
     target = EXIT_TRANSITIONS[ExitState(state)].get(event)
     if target is None:
-        raise error(Conflict, "exit_state_conflict", "This exit is {state}; it cannot {event}.", state=state, event=event)
+        raise error(Conflict, "exit_state_conflict", "This exit is {state}; it cannot {event}.", state=Term("exit_state", state), event=Term("lifecycle_event", event))
     return target
 
 
 def next_member_status(status: str, event: str) -> MemberStatus:
     target = MEMBER_TRANSITIONS[MemberStatus(status)].get(event)
     if target is None:
-        raise error(Conflict, "member_state_conflict", "The member is {status}; they cannot {event}.", status=status, event=event)
+        raise error(Conflict, "member_state_conflict", "The member is {status}; they cannot {event}.", status=Term("member_status", status), event=Term("lifecycle_event", event))
     return target
 
 

@@ -191,7 +191,7 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
             warnings.append(
                 Issue(
                     "acceptor_near_limit",
-                    "{userid} would hold {total} customers (limit {limit}); {over} would end acceptor_full.",
+                    "{userid} would hold {total} customers (limit {limit}); {over} of them would be refused because the acceptor is full.",
                     {"userid": person.userid, "total": person.customers + contact_plan.count, "limit": limit, "over": over},
                 )
             )

@@ -12,6 +12,10 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from offboard.i18n.glossary import Term, Terms, term
+
+__all__ = ["LANG_COOKIE", "SUPPORTED", "Term", "Terms", "catalogue", "env_locale", "normalize", "request_locale", "term", "translate"]
+
 SUPPORTED = ("zh-CN", "en")
 _DIR = Path(__file__).parent
 
@@ -56,7 +60,10 @@ def env_locale() -> str:
 
 
 def translate(template: str, locale: str = "en", **params: object) -> str:
+    """The template in `locale` with its parameters filled in; a vocabulary parameter (a
+    glossary Term or Terms) is filled in with its word in that language, never its key."""
     text = catalogue(locale).get(template, template)
+    params = {k: v.render(locale) if isinstance(v, Term | Terms) else v for k, v in params.items()}
     try:
         return text.format(**params) if params else text
     except (KeyError, IndexError, ValueError):

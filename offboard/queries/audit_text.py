@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from offboard.domain.checklist import BY_KEY as CHECKLIST_ITEMS
-from offboard.i18n import catalogue, translate
+from offboard.i18n import catalogue, glossary, translate
 
 
 def _(text: str) -> str:
@@ -178,8 +178,8 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
     def words(value: Any) -> Part:
         return Part(NOTHING if value is None or value == "" else str(value))
 
-    def term(value: Any) -> Part:
-        return Part(translate(str(value), locale)) if value else Part(NOTHING)
+    def term(kind: str, value: Any) -> Part:
+        return Part(glossary.term(kind, value, locale)) if value else Part(NOTHING)
 
     members = [t for t in targets if t.kind == "member"]
     exit_ = next((t for t in targets if t.kind == "exit"), None)
@@ -199,9 +199,9 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
         "department": Part(department.name) if department else words(details.get("name")),
         "token": Part(token.name) if token else Part(NOTHING),
         "count": words(details.get("count")),
-        "kind": term(details.get("kind")),
-        "role": term(details.get("role")),
-        "state": term(details.get("state")),
+        "kind": term("resource_kind", details.get("kind")),
+        "role": term("role", details.get("role")),
+        "state": term("ledger_state", details.get("state")),
         "item": Part((item.title_zh if locale == "zh-CN" else item.title_en) if item else str(details.get("item") or NOTHING)),
         "when": Part(tenant_time(details.get("effective_at"), tz)),
         "until": Part(tenant_time(details.get("restore_until") or details.get("retained_until"), tz)),
@@ -211,7 +211,7 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
         "name": words(details.get("name")),
     }
     if action == "exit.resources_moved":
-        params["destination"] = _person(others[0]) if others else term(DESTINATIONS.get(str(destination), destination))
+        params["destination"] = _person(others[0]) if others else (Part(translate(DESTINATIONS[str(destination)], locale)) if str(destination) in DESTINATIONS else words(destination))
     return params
 
 

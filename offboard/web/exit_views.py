@@ -15,7 +15,8 @@ from offboard.actions import members as member_actions
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import NotFound, OffboardError
 from offboard.domain.vocabulary import MemberStatus
-from offboard.i18n import translate
+from offboard.i18n import Term, Terms, translate
+from offboard.i18n.glossary import join, term
 from offboard.store import audit_log, repo
 
 
@@ -24,24 +25,6 @@ def _(text: str) -> str:
     return text
 
 
-TYPES = {"removal": _("Removal (被动退出)"), "voluntary": _("Voluntary exit (主动退出)")}
-REASONS = {
-    "resignation": _("Resignation"),
-    "dismissal": _("Dismissal"),
-    "contract_end": _("Contract ended"),
-    "retirement": _("Retirement"),
-    "transfer": _("Transfer"),
-    "other": _("Other"),
-}
-TRIGGERS = {
-    "self": _("The member themselves"),
-    "admin": _("An admin"),
-    "hr": _("HR"),
-    "scim": _("HR system (SCIM)"),
-    "feed": _("HR feed"),
-    "approval": _("Approval flow"),
-    "platform": _("Platform"),
-}
 DESTINATIONS = {
     "archive": _("Enterprise archive"),
     "delete": _("Deleted"),
@@ -65,7 +48,7 @@ DETAILS = {
     "tokens": _("live tokens"),
     "devices": _("devices not wiped"),
 }
-LABELS = {"types": TYPES, "reasons": REASONS, "triggers": TRIGGERS, "destinations": DESTINATIONS, "why": WHY, "details": DETAILS}
+LABELS = {"destinations": DESTINATIONS, "why": WHY, "details": DETAILS}
 
 # One sentence per audit action of an exit; parameters come from the event's details.
 EVENTS = {
@@ -76,7 +59,7 @@ EVENTS = {
     "exit.inherited": _("{count} × {kind} inherited by {userid}"),
     "transfer.result": _("Transfer of {kind} {resource_id}: {state}"),
     "transfer.taken_over": _("{count} × {kind} taken over after 24 h"),
-    "checklist.attested": _("Item {item} attested"),
+    "checklist.attested": _("Attested: {item}"),
     "devices.wiped": _("{count} device(s) recorded as wiped or returned"),
     "grants.acknowledged": _("{count} third-party grant(s) acknowledged"),
     "reimbursements.closed": _("{count} reimbursement(s) closed"),
@@ -85,9 +68,9 @@ EVENTS = {
     "exit.cancelled": _("Cancelled before it took effect"),
     "exit.finalized": _("Finalized: chats retained until {until}"),
 }
-# Plan issues carry vocabulary words as parameters (a status, the successor, a list of kinds).
-ISSUE_WORDS = {"successor": _("successor")}
-TRANSLATED_PARAMS = ("role", "status", "kinds")
+# Plan issues are stored with plain parameters; these name vocabulary values, shown as words.
+ISSUE_TERMS = {"status": "member_status", "kinds": "resource_kind"}
+ROLES_NAMED = {"successor": _("successor"), "acceptor for {kind}": _("acceptor for {kind}")}
 TIMELINE_SCAN = 5000  # newest audit events searched for an exit's timeline
 
 
@@ -117,10 +100,15 @@ def time_left(until: str | None, now: datetime) -> dict[str, int] | None:
 def issue_text(issue: dict[str, Any], locale: str) -> str:
     """A plan blocker or warning in the reader's language, its vocabulary parameters included."""
     params = dict(issue["params"])
-    for key in TRANSLATED_PARAMS:
+    for key, kind in ISSUE_TERMS.items():
         if isinstance(params.get(key), str):
-            words = [translate(w.strip(), locale) for w in params[key].split(",")]
-            params[key] = ("、" if locale == "zh-CN" else ", ").join(words)
+            params[key] = Terms(kind, tuple(w.strip() for w in params[key].split(",")))
+    role = params.get("role")
+    if isinstance(role, str):  # "successor" or "acceptor for <kind>" (domain/planning.py)
+        if role.startswith("acceptor for "):
+            params["role"] = translate(ROLES_NAMED["acceptor for {kind}"], locale, kind=Term("resource_kind", role.removeprefix("acceptor for ")))
+        else:
+            params["role"] = translate(ROLES_NAMED.get(role, role), locale)
     return translate(issue["template"], locale, **params)
 
 
@@ -129,8 +117,8 @@ def detail_text(detail: dict[str, int], locale: str) -> str:
     parts = []
     for key, n in detail.items():
         if n and key != "sealed":
-            parts.append(f"{translate(DETAILS.get(key, key), locale)} {n}")
-    return ", ".join(parts)
+            parts.append(f"{translate(DETAILS[key], locale) if key in DETAILS else term('resource_kind', key, locale)} {n}")
+    return join(parts, locale)
 
 
 def userids(conn: Connection, tenant_id: int, refs: set[str]) -> dict[str, str]:
@@ -170,14 +158,14 @@ def timeline(conn: Connection, tenant: Row, exit_id: int, locale: str) -> dict[s
 
 def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -> dict[str, Any]:
     d = event["details"] or {}
-    kind = translate(d["kind"], locale) if d.get("kind") else ""
+    kind = term("resource_kind", d["kind"], locale) if d.get("kind") else ""
     params: dict[str, Any] = {
         "count": d.get("count", ""),
         "kind": kind,
-        "role": translate(d.get("role", ""), locale),
-        "item": d.get("item", ""),
+        "role": term("role", d.get("role", ""), locale),
+        "item": term("checklist_item", d["item"], locale) if d.get("item") else "",
         "resource_id": d.get("resource_id", ""),
-        "state": translate(d.get("state", ""), locale),
+        "state": term("ledger_state", d.get("state", ""), locale),
     }
     action = event["action"]
     if action == "exit.scheduled":
@@ -197,8 +185,8 @@ def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -
     if action == "exit.resources_moved":
         note = translate(WHY.get(note, note), locale)
     elif action == "exit.started":
-        labels = (TYPES.get(d.get("type", ""), ""), REASONS.get(d.get("reason_category", ""), ""))
-        note = " · ".join(x for x in (*(translate(t, locale) for t in labels if t), d.get("reason", "")) if x)
+        words = (term("exit_type", d["type"], locale) if d.get("type") else "", term("reason_category", d["reason_category"], locale) if d.get("reason_category") else "")
+        note = " · ".join(x for x in (*words, d.get("reason", "")) if x)
     return {"seq": event["seq"], "at": local_time(event["at"], tz), "actor": names.get(event["actor"], event["actor"]), "action": action, "text": text, "note": note}
 
 

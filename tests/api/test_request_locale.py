@@ -24,8 +24,8 @@ CASES = [  # (language cookie, Accept-Language, the locale both must answer in)
     (None, EN, "en"),
 ]
 PAGE_LANG = re.compile(r'<html lang="([^"]+)"')
-ALERT = re.compile(r'<div class="alert" role="alert">([^<]*?)\s*(?:<code>|</div>)')
-CODE = re.compile(r"<code>([^<]+)</code>")
+ALERT = re.compile(r'<div class="alert" role="alert">([^<]*?)\s*(?:<small class="ref">|</div>)')
+CODE = re.compile(r'<small class="ref">[^<]*?(\S+)</small>')  # the code, a reference for support
 
 
 def _chinese(text: str) -> bool:

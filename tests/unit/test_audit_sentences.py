@@ -72,7 +72,7 @@ def test_an_exit_started_by_hr_reads_with_both_names_in_both_languages():
 
 def test_names_are_parts_that_link_to_the_member_and_the_rest_is_text():
     parts = sentence_parts("exit.inherited", WANG, [EXIT_EN, ZHANG, LI], {"kind": "document", "count": 4}, "en", TZ)
-    assert "".join(p.text for p in parts) == "王芳 had 李四 inherit 4 × document of 张三"
+    assert "".join(p.text for p in parts) == "王芳 had 李四 inherit 4 × Document of 张三"
     assert [(p.text, p.member_id) for p in parts if p.member_id] == [("王芳", 3), ("李四", 10), ("张三", 9)]
     zh = sentence("exit.inherited", WANG, [EXIT_ZH, ZHANG, LI], {"kind": "document", "count": 4}, "zh-CN", TZ)
     assert zh == "王芳 将 张三 的 4 × 文档 交由 李四 继承"

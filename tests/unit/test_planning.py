@@ -248,7 +248,7 @@ def test_r_org_2_warning_when_the_acceptor_comes_near_the_customer_limit():
     plan = plan_exit(snap(owned=owned, people=people, policy={"customer_limit": 100}), Choices(SUCCESSOR))
     (warning,) = [w for w in plan.warnings if w.code == "acceptor_near_limit"]
     assert warning.params == {"userid": f"m{SUCCESSOR}", "total": 100, "limit": 100, "over": 0}
-    # Beyond the limit, the warning says how many would end acceptor_full.
+    # Beyond the limit, the warning says how many would be refused with the acceptor full.
     plan = plan_exit(snap(owned=owned, people={SUCCESSOR: person(SUCCESSOR, customers=98)}, policy={"customer_limit": 100}), Choices(SUCCESSOR))
     (warning,) = [w for w in plan.warnings if w.code == "acceptor_near_limit"]
     assert warning.params["over"] == 3

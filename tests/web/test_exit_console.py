@@ -44,7 +44,7 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
     # The plan, grouped by kind: customers wait for the 24 h takeover by the successor (R-EXIT-5, R-ORG-2).
     hr.goto(f"{live_server}/members?q=chenjing")
     hr.locator("#member-table a", has_text="chenjing").first.click()
-    hr.click("text=计划退出")
+    hr.click("text=计划离职")
     hr.fill("input[name=successor]", "zhaolei")
     hr.fill("textarea[name=reason]", "个人原因离职，最后工作日已与上级确认")
     hr.click("button:has-text('查看计划')")
@@ -55,19 +55,20 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
     expect(hr.locator("tr.kind-row[data-kind=document]")).to_contain_text("继任者")
     expect(hr.locator("#kinds .alert")).to_have_count(0)
 
-    hr.click("button:has-text('确认并开始退出')")
+    hr.click("button:has-text('确认并开始离职')")
     expect(hr).to_have_url(re.compile(r"/exits/\d+\?notice=started"))
     exit_url = hr.url.split("?")[0]
-    expect(hr.locator(".notice.ok")).to_contain_text("退出已开始")
+    expect(hr.locator(".notice.ok")).to_contain_text("离职已开始")
     expect(hr.locator("#exit-state")).to_have_text("进行中")
     expect(hr.locator("#ledger")).to_contain_text("等待接替")
     expect(hr.locator("#checklist tr[data-key=external_contacts]")).to_contain_text("外部联系人")
-    expect(hr.locator("#timeline")).to_contain_text("退出已生效")
+    expect(hr.locator("#timeline")).to_contain_text("离职已生效")
 
     # HR may not sign off while items are open: the refusal says which, with its code.
     hr.click("button:has-text('以 HR 身份签核')")
-    expect(hr.locator(".alert")).to_contain_text("checklist_open")
-    expect(hr.locator(".alert")).to_contain_text("external_contacts")
+    expect(hr.locator(".alert")).to_contain_text("外部联系人移交确认")
+    expect(hr.locator(".alert")).not_to_contain_text("external_contacts")
+    expect(hr.locator(".alert .ref")).to_contain_text("checklist_open")
 
     # The board lists the open items of open exits by owner role.
     hr.goto(f"{live_server}/checklist")
@@ -128,8 +129,8 @@ def test_r_exit_6_a_mistaken_removal_is_restored_from_the_exit_page(browser: Bro
     page.goto(f"{live_server}/members?q=dongtao")
     page.locator("#member-table a", has_text="dongtao").first.click()
     member_url = page.url
-    page.click("text=计划退出")
-    expect(page.locator("h1")).to_contain_text("退出计划")
+    page.click("text=计划离职")
+    expect(page.locator("h1")).to_contain_text("离职计划")
     page.fill("textarea[name=reason]", "调整组织架构")
     page.click("button:has-text('查看计划')")
     expect(page.locator("#kinds")).to_be_visible()
@@ -139,13 +140,13 @@ def test_r_exit_6_a_mistaken_removal_is_restored_from_the_exit_page(browser: Bro
     member_id = member_url.rsplit("/", 1)[1]
     changed = page.request.patch(f"{live_server}/api/v1/members/{member_id}", data={"title": "战略发展高级经理"}, headers={"X-CSRF-Token": csrf})
     assert changed.ok, changed.text()
-    page.click("button:has-text('确认并开始退出')")
+    page.click("button:has-text('确认并开始离职')")
     expect(page.locator(".alert")).to_contain_text("plan_stale")
     expect(page.locator("textarea[name=reason]")).to_have_value("调整组织架构")
 
     # Planned again, the exit starts; lina then finds it was a mistake.
     page.click("button:has-text('查看计划')")
-    page.click("button:has-text('确认并开始退出')")
+    page.click("button:has-text('确认并开始离职')")
     expect(page).to_have_url(re.compile(r"/exits/\d+\?notice=started"))
     exit_url = page.url.split("?")[0]
     expect(page.locator("#restore")).to_contain_text("剩余")

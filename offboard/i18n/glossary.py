@@ -1,0 +1,235 @@
+"""The words a person reads for the values of SPEC §3.1, in zh-CN and en: one table, used by
+every page, message and export, so that no internal key reaches a sentence.
+
+A value is named by its kind (the enum it belongs to: "member_status", "resource_kind", ...)
+because the same key means different things in different kinds: `active` is 在职 for a member
+and 正常 for a department. HR's words come from the seed and SPEC §2: 离职 for an exit (never
+退出 alone, which reads as signing out), 办理离职 when HR or an admin handles it, 员工自助退出企业
+for the member's own path, 离职继承 for inheritance.
+
+Plain Python with no import of offboard: domain errors carry `Term` and `Terms` parameters, and
+`offboard.i18n.translate` renders them in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+Label = tuple[str, str]  # (zh-CN, en)
+
+GLOSSARY: dict[str, dict[str, Label]] = {
+    "exit_type": {
+        "voluntary": ("员工自助退出企业", "Self-service exit"),
+        "removal": ("办理离职", "Exit handled by HR or an admin"),
+    },
+    "reason_category": {
+        "resignation": ("辞职", "Resignation"),
+        "dismissal": ("辞退", "Dismissal"),
+        "contract_end": ("合同到期", "Contract ended"),
+        "retirement": ("退休", "Retirement"),
+        "transfer": ("调离", "Transfer"),
+        "other": ("其他", "Other"),
+    },
+    "trigger": {
+        "self": ("成员本人", "The member themselves"),
+        "admin": ("管理员", "An admin"),
+        "hr": ("HR", "HR"),
+        "scim": ("HR 系统(SCIM)", "HR system (SCIM)"),
+        "feed": ("HR 数据同步", "HR feed"),
+        "approval": ("审批流程", "Approval flow"),
+        "platform": ("平台", "Platform"),
+    },
+    "resource_kind": {
+        "external_contact": ("外部联系人", "External contact"),
+        "customer_group": ("客户群", "Customer group"),
+        "internal_group": ("内部群", "Internal group chat"),
+        "document": ("文档", "Document"),
+        "calendar": ("共享日历", "Shared calendar"),
+        "approval_template": ("审批模板", "Approval template"),
+        "approval_task": ("待办审批", "Pending approval"),
+        "self_built_app": ("自建应用", "Self-built app"),
+        "direct_report": ("直属下属", "Direct report"),
+        "department_leader": ("部门负责人", "Department leadership"),
+    },
+    "ledger_state": {
+        "pending": ("待处理", "Pending"),
+        "waiting": ("等待接替", "Waiting for takeover"),
+        "done": ("已完成", "Done"),
+        "refused": ("已拒绝", "Refused"),
+        "acceptor_full": ("接收人已满", "Acceptor full"),
+        "unassigned": ("未分配", "Unassigned"),
+        "kept": ("已归档", "Archived"),
+        "deleted": ("已删除", "Deleted"),
+        "failed": ("失败", "Failed"),
+        "reverted": ("已撤回", "Reverted"),
+    },
+    "exit_state": {
+        "scheduled": ("待生效", "Scheduled"),
+        "open": ("进行中", "Open"),
+        "finalized": ("已完结", "Finalized"),
+        "restored": ("已恢复", "Restored"),
+        "cancelled": ("已取消", "Cancelled"),
+    },
+    "member_status": {
+        "active": ("在职", "Active"),
+        "frozen": ("已冻结", "Frozen"),
+        "exited": ("已离职", "Exited"),
+        "finalized": ("离职已完结", "Exit finalized"),
+        "erased": ("已擦除", "Erased"),
+    },
+    "tenant_status": {
+        "active": ("正常", "Active"),
+        "frozen": ("已冻结", "Frozen"),
+    },
+    "department_status": {
+        "active": ("正常", "Active"),
+        "pending_dissolution": ("待解散", "Pending dissolution"),
+        "dissolved": ("已解散", "Dissolved"),
+    },
+    "step_kind": {
+        "exit": ("离职生效", "Exit took effect"),
+        "inherit": ("离职继承", "Inheritance"),
+        "takeover": ("24 小时接替", "Takeover after 24 h"),
+        "result": ("转接结果", "Transfer result"),
+        "restore": ("恢复", "Restore"),
+        "finalize": ("完结", "Finalization"),
+    },
+    "role": {
+        "super_admin": ("超级管理员", "Super admin"),
+        "admin": ("分级管理员", "Admin"),
+        "hr": ("HR", "HR"),
+        "it": ("IT", "IT"),
+    },
+    "super_admin_rank": {
+        "primary": ("主管理员", "Primary"),
+        "backup": ("备用管理员", "Backup"),
+    },
+    "role_status": {
+        "active": ("有效", "Active"),
+        "suspended": ("已暂停", "Suspended"),
+    },
+    "device_status": {
+        "active": ("使用中", "In use"),
+        "wipe_pending": ("待擦除", "Wipe pending"),
+        "wiped": ("已擦除", "Wiped"),
+        "returned": ("已归还", "Returned"),
+    },
+    "grant_status": {
+        "active": ("有效", "Active"),
+        "reauth_required": ("需重新授权", "Re-authorization required"),
+        "acknowledged": ("已确认", "Acknowledged"),
+    },
+    "reimbursement_status": {
+        "open": ("未闭环", "Open"),
+        "closed": ("已闭环", "Closed"),
+    },
+    "outbox_state": {
+        "pending": ("待投递", "Pending"),
+        "failing": ("投递失败,重试中", "Failing, retried"),
+        "delivered": ("已投递", "Delivered"),
+        "dead": ("已放弃", "Given up"),
+    },
+    "profile": {
+        "wecom": ("企业微信", "WeCom"),
+        "dingtalk": ("钉钉", "DingTalk"),
+        "feishu": ("飞书", "Feishu"),
+    },
+    # What cannot happen to an exit or a member in its present state (domain/lifecycle.py): the
+    # English words follow "it cannot".
+    "lifecycle_event": {
+        "take_effect": ("生效", "take effect"),
+        "cancel": ("取消", "be cancelled"),
+        "finalize": ("完结", "be finalized"),
+        "restore": ("恢复", "be restored"),
+        "exit": ("离职", "leave"),
+        "freeze": ("冻结", "be frozen"),
+        "unfreeze": ("解冻", "be unfrozen"),
+        "erase": ("擦除", "be erased"),
+    },
+    # The 12 items of SPEC §7 (offboard.domain.checklist.ITEMS holds their numbers and owners).
+    "checklist_item": {
+        "external_contacts": ("外部联系人移交确认", "External contacts handed over"),
+        "customer_groups": ("客户群转交", "Customer groups transferred"),
+        "attendance_archived": ("打卡记录归档", "Attendance records archived"),
+        "reimbursements_closed": ("报销流程闭环", "Reimbursements closed"),
+        "approvals_moved": ("审批模板与待办转交", "Approval templates and tasks moved"),
+        "admin_rights": ("管理员权限移交", "Admin rights handed over"),
+        "self_built_apps": ("自建应用授权转移", "Self-built apps re-bound"),
+        "third_party_reauth": ("第三方应用重新授权", "Third-party apps re-authorized"),
+        "documents": ("文件文档按策略处理", "Documents handled by policy"),
+        "calendars": ("共享日历清理", "Shared calendars cleaned up"),
+        "chats_sealed": ("聊天记录加密封存", "Chats sealed"),
+        "access_revoked": ("账号会话与设备注销", "Sessions, tokens and devices revoked"),
+    },
+    # What blocks or deserves a look in an exit plan (offboard.domain.planning Issue codes).
+    "plan_issue": {
+        "member_not_present": ("成员已不在企业", "Not a current member"),
+        "last_super_admin": ("最后一位超级管理员", "Last super admin"),
+        "super_admin_not_handed_over": ("超级管理员权限未移交", "Super admin role not handed over"),
+        "acceptor_invalid": ("接收人无效", "Acceptor not usable"),
+        "acceptor_is_leaver": ("接收人是离职者本人", "Acceptor is the leaver"),
+        "acceptor_leaving": ("接收人也在离职", "Acceptor leaving too"),
+        "unassigned_resources": ("有资源无人接收", "Resources without an acceptor"),
+        "departments_pending_dissolution": ("部门将待解散", "Departments left empty"),
+        "no_backup_admin": ("没有备用超级管理员", "No backup super admin"),
+        "personal_tokens_in_use": ("个人 API 令牌仍在使用", "Personal API tokens in use"),
+        "acceptor_near_limit": ("接收人客户将近上限", "Acceptor near the customer limit"),
+    },
+}
+
+# The separator of a list of words in a sentence.
+_LIST_SEP = {"zh-CN": "、", "en": ", "}
+
+
+def term(kind: str, value: object, locale: str = "en") -> str:
+    """The word for `value` of `kind` in `locale`. An unknown kind is a bug (KeyError); a value
+    not in the glossary (say, a row written by a newer version) is shown as it is, and the
+    glossary tests fail on any enum value without a label."""
+    labels = GLOSSARY[kind]
+    key = str(getattr(value, "value", value))
+    label = labels.get(key)
+    if label is None:
+        return key
+    return label[0] if locale == "zh-CN" else label[1]
+
+
+def join(words: Iterable[str], locale: str = "en") -> str:
+    return _LIST_SEP.get(locale, ", ").join(words)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A message parameter that is a vocabulary value: rendered as its word, per reader."""
+
+    kind: str
+    value: str
+
+    def render(self, locale: str) -> str:
+        return term(self.kind, self.value, locale)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A list of vocabulary values as one message parameter, e.g. the open checklist items;
+    `counts` (same order) adds how many of each."""
+
+    kind: str
+    values: tuple[str, ...]
+    counts: tuple[int, ...] | None = None
+
+    @classmethod
+    def counted(cls, kind: str, counts: Mapping[str, int]) -> Terms:
+        return cls(kind, tuple(str(getattr(k, "value", k)) for k in counts), tuple(counts.values()))
+
+    def render(self, locale: str) -> str:
+        words = [term(self.kind, v, locale) for v in self.values]
+        if self.counts is not None:
+            words = [f"{w} ({n})" for w, n in zip(words, self.counts)]
+        return join(words, locale)
+
+    def __str__(self) -> str:
+        return self.render("en")
