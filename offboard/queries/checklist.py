@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Connection, Table, func, select
 from offboard.actions.members import target_of
 from offboard.domain import checklist as cl
 from offboard.domain.authz import Action, Actor, require
+from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ExitState, ReimbursementStatus, Role
 from offboard.queries.exits import MemberRef
 from offboard.store import access_cut, repo
@@ -124,6 +125,18 @@ def checklist(conn: Connection, tenant: AnyRow, actor: Actor, exit_id: int, now:
         open_for_signoff=[s.item.key for s in cl.open_items_for_signoff(items)],
         signoffs=signoffs,
     )
+
+
+def signoff_refusals(conn: Connection, tenant: AnyRow, actor: Actor, exit_id: int, now: datetime) -> dict[str, OffboardError | None]:
+    """For each signing role: why the reader may not sign this exit off now, or None when they
+    may (the same rule the sign-off checks, so the console disables the button with its reason)."""
+    row = repo.exit_by_id(conn, tenant.id, exit_id)
+    if actor.member_id is None:
+        return {}
+    existing = {r.role: r.member_id for r in conn.execute(select(exit_signoffs.c.role, exit_signoffs.c.member_id).where(exit_signoffs.c.tenant_id == tenant.id, exit_signoffs.c.exit_id == exit_id))}
+    held = {g.role.value for g in actor.roles}
+    found = statuses(conn, tenant.id, row, now)
+    return {role.value: cl.signoff_refusal(role.value, actor.member_id, held, existing, found) for role in cl.SIGNING_ROLES}
 
 
 def checklist_board(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> ChecklistBoard:

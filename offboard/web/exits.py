@@ -276,6 +276,7 @@ def _exit_page(
         ledger = asdict(exit_queries.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None, limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE))
         summary = asdict(exit_queries.exit_summary(conn, tenant.id, exit_id))
         checklist = asdict(cl_queries.checklist(conn, tenant, actor, exit_id, now))
+        refusals = cl_queries.signoff_refusals(conn, tenant, actor, exit_id, now) if summary["state"] == ExitState.OPEN else {}
         still_open = open_counts(conn, tenant.id, exit_id)
         history = views.timeline(conn, tenant, exit_id, locale)
         leaver = repo.member_by_id(conn, tenant.id, summary["member"]["id"])
@@ -309,6 +310,7 @@ def _exit_page(
         e=summary,
         ledger=ledger,
         checklist=checklist,
+        signoff_blocked={role: refusal.render(locale) for role, refusal in refusals.items() if refusal is not None},
         timeline=history,
         can=can,
         candidates=candidates,

@@ -64,11 +64,10 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
     expect(hr.locator("#checklist tr[data-key=external_contacts]")).to_contain_text("外部联系人")
     expect(hr.locator("#timeline")).to_contain_text("离职已生效")
 
-    # HR may not sign off while items are open: the refusal says which, with its code.
-    hr.click("button:has-text('以 HR 身份签核')")
-    expect(hr.locator(".alert")).to_contain_text("外部联系人移交确认")
-    expect(hr.locator(".alert")).not_to_contain_text("external_contacts")
-    expect(hr.locator(".alert .ref")).to_contain_text("checklist_open")
+    # HR may not sign off while items are open: the button is disabled and says which, in words.
+    expect(hr.locator("button:has-text('以 HR 身份签核')")).to_be_disabled()
+    expect(hr.locator("#signoff-why-hr")).to_contain_text("外部联系人移交确认")
+    expect(hr.locator("#signoff-why-hr")).not_to_contain_text("external_contacts")
 
     # The board lists the open items of open exits by owner role.
     hr.goto(f"{live_server}/checklist")
