@@ -148,3 +148,21 @@ def test_spec_7_the_handover_sheet_pdf_names_the_successor_and_embeds_a_cjk_font
     embedded = [font for page in pdf.pages for font in page["/Resources"]["/Font"].values() if "NotoSansCJK" in str(font["/BaseFont"]).replace("-", "")]
     descriptor = embedded[0]["/DescendantFonts"][0].get_object()["/FontDescriptor"] if "/DescendantFonts" in embedded[0] else embedded[0]["/FontDescriptor"]
     assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")), "the CJK font is referenced, not embedded"
+
+
+def test_spec_9_offboard_export_writes_the_file_and_audits_it(company, db_url, tmp_path, monkeypatch):
+    from offboard.cli.main import main
+
+    monkeypatch.setenv("OFFBOARD_LANG", "en")
+    out = tmp_path / "ledger.csv"
+    before = audit_seq(company.services, company.slug)
+    with pytest.raises(SystemExit) as done:
+        main(["--db", db_url, "--tenant", company.slug, "export", "leo", "--what", "ledger", "--format", "csv", "--out", str(out), "--by", "hanna"])
+    assert done.value.code in (0, None)
+    table = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert table[0][0] == "Ledger row" and len(table) == 1 + len(ledger(company, company.exit_id))
+    assert audit_seq(company.services, company.slug) == before + 1 and _last_event(company)["details"]["format"] == "csv"
+    with pytest.raises(SystemExit) as refused:
+        main(["--db", db_url, "--tenant", company.slug, "export", "leo", "--what", "ledger", "--format", "pdf", "--by", "hanna"])
+    assert refused.value.code == 2
+    assert audit_seq(company.services, company.slug) == before + 1
