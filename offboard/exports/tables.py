@@ -67,13 +67,13 @@ def ledger_table(leaver: str, rows: list[NamedLedgerRow], tz: str, locale: str) 
         [
             [
                 r.id,
-                term(r.kind, locale),
+                term("resource_kind", r.kind, locale),
                 r.resource or NOBODY,
                 r.resource_id,
                 leaver,
                 r.to.name if r.to else NOBODY,
                 r.to.userid if r.to else None,
-                term(r.state, locale),
+                term("ledger_state", r.state, locale),
                 r.correlation_id,
                 r.step_id if r.changed_step_id is None else f"{r.step_id} → {r.changed_step_id}",
                 local_time(r.updated_at, tz),
@@ -97,7 +97,7 @@ def checklist_table(items: list[SheetItem], tz: str, locale: str) -> Table:
             [
                 i.number,
                 i.title_zh if locale == "zh-CN" else i.title_en,
-                term(i.owner, locale),
+                term("role", i.owner, locale),
                 item_status(i, locale),
                 detail_text(i.detail, locale) or None,
                 "\n".join(e.text for e in i.evidence) or None,

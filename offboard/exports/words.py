@@ -1,12 +1,12 @@
-"""Words the exports use for the vocabulary: English msgids of the zh-CN catalogue, the same ones
-the console's exit page shows, so each is translated once."""
+"""Words the exports use: the glossary's for the vocabulary (offboard.i18n.glossary), and the
+console's msgids for the rest, so each is translated once."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from offboard.i18n import translate
+from offboard.i18n import glossary, translate
 
 
 def _(text: str) -> str:
@@ -14,24 +14,6 @@ def _(text: str) -> str:
     return text
 
 
-TYPES = {"removal": _("Removal (被动退出)"), "voluntary": _("Voluntary exit (主动退出)")}
-REASONS = {
-    "resignation": _("Resignation"),
-    "dismissal": _("Dismissal"),
-    "contract_end": _("Contract ended"),
-    "retirement": _("Retirement"),
-    "transfer": _("Transfer"),
-    "other": _("Other"),
-}
-TRIGGERS = {
-    "self": _("The member themselves"),
-    "admin": _("An admin"),
-    "hr": _("HR"),
-    "scim": _("HR system (SCIM)"),
-    "feed": _("HR feed"),
-    "approval": _("Approval flow"),
-    "platform": _("Platform"),
-}
 DETAILS = {
     "open": _("open reimbursements"),
     "unacknowledged": _("grants not acknowledged"),
@@ -46,11 +28,9 @@ TOKEN = _("API token #{id}")
 NOBODY = "—"
 
 
-def term(value: str | None, locale: str, labels: dict[str, str] | None = None) -> str:
-    """A vocabulary value in words: its label when it has one, else the value as the catalogue has it."""
-    if not value:
-        return NOBODY
-    return translate(labels.get(value, value) if labels else value, locale)
+def term(kind: str, value: str | None, locale: str) -> str:
+    """A vocabulary value of `kind` in words (offboard.i18n.glossary)."""
+    return glossary.term(kind, value, locale) if value else NOBODY
 
 
 def local_time(value: str | None, tz: str) -> str:
@@ -74,5 +54,6 @@ def actor_words(ref: str, name: str | None, locale: str) -> str:
 
 
 def detail_text(detail: dict[str, int], locale: str) -> str:
-    """What an open item still waits for, e.g. "外部联系人 72, 会话 1"."""
-    return ", ".join(f"{term(key, locale, DETAILS)} {n}" for key, n in detail.items() if n and key != "sealed")
+    """What an open item still waits for, e.g. "外部联系人 72、会话 1"."""
+    words = [f"{translate(DETAILS[key], locale) if key in DETAILS else term('resource_kind', key, locale)} {n}" for key, n in detail.items() if n and key != "sealed"]
+    return glossary.join(words, locale)

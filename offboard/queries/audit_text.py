@@ -211,7 +211,7 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
         "settings": Part(", ".join(sorted(changes)) if isinstance(changes, Mapping) and changes else NOTHING),
         "title": words(details.get("title")),
         "name": words(details.get("name")),
-        "what": term(EXPORTS.get(str(details.get("what")), details.get("what"))),
+        "what": Part(translate(EXPORTS[str(details.get("what"))], locale)) if str(details.get("what")) in EXPORTS else words(details.get("what")),
         "format": words(str(details["format"]).upper() if details.get("format") else None),
     }
     if action == "exit.resources_moved":

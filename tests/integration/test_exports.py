@@ -89,8 +89,8 @@ def test_spec_7_the_ledger_csv_is_utf8_with_a_bom_and_quotes_formulas(company):
     table = list(csv.reader(io.StringIO(found.content.decode("utf-8-sig"))))
     assert table[0][:6] == ["Ledger row", "Resource kind", "Resource", "Resource id", "From", "To"]
     assert len(table) == 1 + found.rows == 1 + len(ledger(company, company.exit_id))
-    contact = next(r for r in table[1:] if r[1] == "external_contact" and r[2].startswith("'="))
-    assert contact[2] == "'" + '=HYPERLINK("http://x","点我")' and contact[5] == "田娜" and contact[7] == "done"
+    contact = next(r for r in table[1:] if r[1] == "External contact" and r[2].startswith("'="))
+    assert contact[2] == "'" + '=HYPERLINK("http://x","点我")' and contact[5] == "田娜" and contact[7] == "Done"
 
 
 def test_spec_7_the_checklist_export_carries_evidence_and_who_gave_it(company):
