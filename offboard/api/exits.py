@@ -12,6 +12,7 @@ from pydantic import Field
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
+from offboard.actions.exports import MEDIA_TYPES, export
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.queries import checklist as cl_queries
 from offboard.queries import exits as exit_queries
@@ -21,6 +22,7 @@ from offboard.queries.inbox import Inbox, inbox
 from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.schemas import DbId, Strict
 from offboard.domain.errors import ValidationError, error
+from offboard.http.downloads import download
 from offboard.http.locale import locale_of
 
 router = APIRouter(prefix="/api/v1")
@@ -175,6 +177,25 @@ def get_ledger(
 ) -> LedgerPage:
     with _read(request, scope) as (conn, tenant, actor):
         return exit_queries.ledger(conn, tenant.id, actor, exit_id, kind=kind, state=state, limit=limit, offset=offset)
+
+
+@router.get(
+    "/exits/{exit_id}/export/{what}.{fmt}",
+    tags=["exits"],
+    summary="Download the ledger or the checklist (xlsx, csv) or the handover sheet (pdf); audited",
+    response_class=Response,
+    responses={200: {"content": {media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()}}},
+)
+def get_export(
+    request: Request,
+    exit_id: PathId,
+    what: Annotated[str, Path(max_length=24, description="ledger, checklist or handover-sheet")],
+    fmt: Annotated[str, Path(max_length=8, description="xlsx or csv (ledger, checklist), pdf (handover-sheet)")],
+    scope: TenantScope = Depends(tenant_scope),
+) -> Response:
+    with _write(request, scope) as uow:
+        found = export(uow, exit_id, what, fmt, locale_of(request))
+    return download(found)
 
 
 @router.post("/exits/{exit_id}/cancel", tags=["exits"], summary="Cancel a scheduled exit")

@@ -14,7 +14,7 @@ from offboard.cli.directory import department_app, member_app, tenant_app, token
 from offboard.cli.policy import policy_app
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
-from offboard.cli import exits, jobs
+from offboard.cli import exits, exports, jobs
 from offboard.cli.bench import bench_app
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
@@ -55,6 +55,7 @@ app.command("restore")(exits.restore_cmd)
 app.command("inherit")(exits.inherit_cmd)
 app.command("checklist")(exits.checklist_cmd)
 app.command("signoff")(exits.signoff_cmd)
+app.command("export")(exports.export_cmd)
 app.command("worker")(jobs.worker)
 app.add_typer(jobs.outbox_app, name="outbox")
 app.add_typer(bench_app, name="bench")

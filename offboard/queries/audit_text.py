@@ -53,7 +53,7 @@ class Part:
 # them all in the source). Placeholders: {actor}; the people {member} (first member target),
 # {leaver} (whose exit it is), {other} (a second member: the acceptor); {department}, {token};
 # and from the details {count}, {kind}, {role}, {item}, {state}, {when}, {until}, {failures},
-# {destination}, {settings}, {title}, {name}.
+# {destination}, {settings}, {title}, {name}, {what} and {format} (of an export).
 SENTENCES: dict[str, str] = {
     "tenant.created": _("{actor} created the enterprise {name}"),
     "department.added": _("{actor} added the department {department}"),
@@ -90,6 +90,7 @@ SENTENCES: dict[str, str] = {
     "exit.restored": _("{actor} restored {leaver}: the exit is undone"),
     "exit.signed_off": _("{actor} signed off the exit of {leaver} as {role}"),
     "exit.finalized": _("{actor} finalized the exit of {leaver}; chats are retained until {until}"),
+    "exit.exported": _("{actor} exported the {what} of the exit of {leaver} as {format}"),
     "transfer.result": _("{actor} reported a transfer of {kind} of {leaver}: {state}"),
     "transfer.taken_over": _("{count} × {kind} of {leaver} were taken over after 24 h"),
     "checklist.attested": _("{actor} attested the item {item} of the exit of {leaver}"),
@@ -127,6 +128,7 @@ DESTINATIONS = {
     "first_member": _("First member who joined"),
     "unassigned": _("Unassigned"),
 }
+EXPORTS = {"ledger": _("Transfer ledger"), "checklist": _("Exit checklist"), "handover-sheet": _("Handover sheet")}
 ACTORS = {"system": _("The system"), "operator": _("The operator")}
 EXIT_OF = _("the exit of {name}")
 TOKEN = _('API token "{name}"')
@@ -209,6 +211,8 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
         "settings": Part(", ".join(sorted(changes)) if isinstance(changes, Mapping) and changes else NOTHING),
         "title": words(details.get("title")),
         "name": words(details.get("name")),
+        "what": Part(translate(EXPORTS[str(details.get("what"))], locale)) if str(details.get("what")) in EXPORTS else words(details.get("what")),
+        "format": words(str(details["format"]).upper() if details.get("format") else None),
     }
     if action == "exit.resources_moved":
         params["destination"] = _person(others[0]) if others else (Part(translate(DESTINATIONS[str(destination)], locale)) if str(destination) in DESTINATIONS else words(destination))

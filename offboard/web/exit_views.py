@@ -17,6 +17,7 @@ from offboard.domain.errors import NotFound, OffboardError
 from offboard.domain.vocabulary import MemberStatus
 from offboard.i18n import Term, Terms, translate
 from offboard.i18n.glossary import join, term
+from offboard.queries.audit_text import EXPORTS
 from offboard.store import audit_log, repo
 
 
@@ -67,6 +68,7 @@ EVENTS = {
     "exit.restored": _("Restored"),
     "exit.cancelled": _("Cancelled before it took effect"),
     "exit.finalized": _("Finalized: chats retained until {until}"),
+    "exit.exported": _("Exported the {what} as {format}"),
 }
 # Plan issues are stored with plain parameters; these name vocabulary values, shown as words.
 ISSUE_TERMS = {"status": "member_status", "kinds": "resource_kind"}
@@ -166,6 +168,8 @@ def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -
         "item": term("checklist_item", d["item"], locale) if d.get("item") else "",
         "resource_id": d.get("resource_id", ""),
         "state": term("ledger_state", d.get("state", ""), locale),
+        "what": translate(EXPORTS.get(d.get("what", ""), d.get("what", "")), locale),
+        "format": str(d.get("format", "")).upper(),
     }
     action = event["action"]
     if action == "exit.scheduled":

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from offboard.web import audit, exits, routes, settings
+from offboard.web import audit, exits, exports, routes, settings
 from offboard.web.rendering import HERE, render
 from offboard.web.session import SignInRequired
 
@@ -21,6 +21,7 @@ def error_page(request: Request, status: int, code: str, message: str) -> Respon
 def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(exits.router)
+    app.include_router(exports.router)
     app.include_router(settings.router)
     app.include_router(audit.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

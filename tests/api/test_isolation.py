@@ -48,6 +48,7 @@ def _path_values(world: World) -> dict[str, object]:
     values["role"] = "hr"  # alpha-lab-hr holds it
     values["item"] = "access_revoked"  # the one built-in item a person attests
     values["correlation_id"] = a.extra["correlation_id"]  # A's customer transfer, waiting
+    values["what"], values["fmt"] = "handover-sheet", "pdf"  # the export that shows the most of A's exit
     return values
 
 

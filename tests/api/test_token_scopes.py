@@ -78,6 +78,8 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/exits"): Action.READ_DIRECTORY.value,
     ("GET", "/api/v1/exits/{exit_id}"): Action.READ_DIRECTORY.value,
     ("GET", "/api/v1/exits/{exit_id}/ledger"): Action.READ_DIRECTORY.value,
+    # Whoever may read the exit may export it (and the export is audited).
+    ("GET", "/api/v1/exits/{exit_id}/export/{what}.{fmt}"): Action.READ_DIRECTORY.value,
     # remove for a scheduled removal, voluntary_exit for a scheduled voluntary exit (VARIANTS).
     ("POST", "/api/v1/exits/{exit_id}/cancel"): Action.START_REMOVAL.value,
     ("POST", "/api/v1/exits/{exit_id}/restore"): Action.RESTORE.value,
@@ -234,6 +236,7 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("GET", "/api/v1/exits"): ("super", _get(lambda w: "/api/v1/exits")),
     ("GET", "/api/v1/exits/{exit_id}"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}")),
     ("GET", "/api/v1/exits/{exit_id}/ledger"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/ledger")),
+    ("GET", "/api/v1/exits/{exit_id}/export/{what}.{fmt}"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/export/ledger.csv")),
     ("POST", "/api/v1/exits/{exit_id}/cancel"): ("super", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w), scheduled=True)}/cancel", None)),
     ("POST", "/api/v1/exits/{exit_id}/restore"): ("super", lambda w, who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})),
     ("POST", "/api/v1/exits/{exit_id}/inherit"): ("super", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})),

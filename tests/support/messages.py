@@ -13,7 +13,7 @@ _TEMPLATE_ARG = {"error": 2, "_missing": 1, "ok": 0, "translate": 0, "_": 0, "t"
 
 
 _JINJA_CALL = re.compile(r"""_\(\s*(["'])((?:(?!\1).)+)\1""")
-TEMPLATES_DIR = PACKAGE / "web" / "templates"
+TEMPLATES_DIRS = (PACKAGE / "web" / "templates", PACKAGE / "exports" / "templates")
 
 
 def templates() -> dict[str, str]:
@@ -33,7 +33,7 @@ def templates() -> dict[str, str]:
                 for stmt in node.body:
                     if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "template" for t in stmt.targets) and isinstance(stmt.value, ast.Constant):
                         found.setdefault(stmt.value.value, f"{path.relative_to(PACKAGE.parent)}:{stmt.lineno}")
-    for path in sorted(TEMPLATES_DIR.glob("*.html")):
+    for path in sorted(p for d in TEMPLATES_DIRS for p in d.glob("*.html")):
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for match in _JINJA_CALL.finditer(line):
                 found.setdefault(match.group(2), f"{path.relative_to(PACKAGE.parent)}:{lineno}")
