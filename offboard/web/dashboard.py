@@ -71,11 +71,7 @@ def _month_row(label: str, counts: list[int], months: list[Month], **filters: ob
 
 
 def by_reason(found: ExitsByMonth, locale: str) -> Chart:
-    rows = [
-        _month_row(translate(REASONS.get(s.reason_category, s.reason_category), locale), s.counts, found.months, reason=s.reason_category, state=found.states)
-        for s in found.by_reason
-        if s.total
-    ]
+    rows = [_month_row(translate(REASONS.get(s.reason_category, s.reason_category), locale), s.counts, found.months, reason=s.reason_category, state=found.states) for s in found.by_reason if s.total]
     return Chart("exits-by-reason", translate(_("Exits per month by reason"), locale), [m.key for m in found.months], rows, empty=not rows)
 
 
