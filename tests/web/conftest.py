@@ -55,9 +55,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve_demo(path: Path):
+def _serve_demo(path: Path, prepare=None):
     """The demo company built in a fresh SQLite file and served in demo mode, as `offboard demo`
-    serves it; yields its base URL."""
+    serves it; `prepare(services)` adds what a test module needs first. Yields its base URL."""
     import uvicorn
 
     from offboard.api.app import create_app
@@ -67,6 +67,8 @@ def _serve_demo(path: Path):
     db.dispose()
     services = build(str(path))
     build_demo(services)
+    if prepare is not None:
+        prepare(services)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(services, demo=True), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
