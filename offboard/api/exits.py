@@ -151,12 +151,33 @@ def post_self_exit(request: Request, response: Response, body: SelfExitRequest, 
 def get_exits(
     request: Request,
     scope: TenantScope = Depends(tenant_scope),
-    state: Annotated[str | None, Query(max_length=16)] = None,
+    state: Annotated[list[Annotated[str, Field(max_length=16)]] | None, Query(max_length=5, description="One or more states (repeat the parameter).")] = None,
+    q: Annotated[str | None, Query(max_length=64, description="Part of the leaver's name or userid.")] = None,
+    department: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="The leaver's primary department (id).")] = None,
+    subdepartments: Annotated[bool, Query(description="With department: its sub-departments too.")] = True,
+    reason: Annotated[str | None, Query(max_length=16, description="A reason category.")] = None,
+    since: Annotated[str | None, Query(alias="from", max_length=32, description="First day of the effective date, YYYY-MM-DD in the enterprise's time zone.")] = None,
+    until: Annotated[str | None, Query(alias="to", max_length=32, description="Last day of the effective date, YYYY-MM-DD in the enterprise's time zone.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> ExitPage:
+    """Newest first; each item has its checklist progress (items done of all) and the roles that signed it off."""
     with _read(request, scope) as (conn, tenant, actor):
-        return exit_queries.list_exits(conn, tenant.id, actor, state=state, limit=limit, offset=offset)
+        return exit_queries.list_exits(
+            conn,
+            tenant.id,
+            actor,
+            state=state,
+            query=q,
+            department_id=department,
+            subdepartments=subdepartments,
+            reason_category=reason,
+            since=since,
+            until=until,
+            now=services(request).clock.now(),
+            limit=limit,
+            offset=offset,
+        )
 
 
 @router.get("/exits/{exit_id}", tags=["exits"])

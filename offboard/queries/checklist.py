@@ -14,10 +14,11 @@ from offboard.domain import checklist as cl
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ExitState, ReimbursementStatus, Role
+from offboard.queries.checklist_facts import custom_items as custom_items  # re-exported: the actions read it here
 from offboard.queries.exits import MemberRef
 from offboard.store import access_cut, repo
 from offboard.store.rows import AnyRow
-from offboard.store.tables import checklist_attestations, checklist_items, exit_signoffs, exits, members, reimbursements
+from offboard.store.tables import checklist_attestations, exit_signoffs, exits, members, reimbursements
 from offboard.store.transfers import count_owned, open_counts
 
 
@@ -71,11 +72,6 @@ class ChecklistBoard:
 
     def of(self, role: Role) -> list[BoardItem]:
         return self.hr if role == Role.HR else self.it
-
-
-def custom_items(conn: Connection, tenant_id: int) -> tuple[cl.Item, ...]:
-    rows = conn.execute(select(checklist_items).where(checklist_items.c.tenant_id == tenant_id).order_by(checklist_items.c.created_at, checklist_items.c.key))
-    return tuple(cl.Item(13 + i, r.key, r.title, r.title, Role(r.owner_role), "attest") for i, r in enumerate(rows))
 
 
 def facts(conn: Connection, tenant_id: int, exit_row: AnyRow, now: datetime) -> cl.Facts:

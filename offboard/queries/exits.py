@@ -3,20 +3,25 @@ a stored plan described with its acceptors' userids."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import ValidationError, error
-from offboard.domain.vocabulary import ExitState, LedgerState, ResourceKind
+from offboard.domain.org import subtree_upper_bound
+from offboard.domain.vocabulary import ExitState, LedgerState, ReasonCategory, ResourceKind
 from offboard.i18n import translate
 from offboard.store import repo, steps
 from offboard.store.rows import AnyRow
-from offboard.store.tables import exits, members, transfer_ledger
+from offboard.queries.checklist_facts import progress_of_exits, signoffs_of_exits
+from offboard.store.tables import departments, exits, member_departments, members, tenants, transfer_ledger
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,11 @@ class ExitListItem:
     reason_category: str
     effective_at: str
     restore_until: str | None
+    department_id: int | None = None  # the leaver's primary department
+    department: str | None = None
+    checklist_done: int | None = None  # items done, of checklist_total; None without a checklist (restored, cancelled)
+    checklist_total: int | None = None
+    signed_off: list[str] = field(default_factory=list)  # the roles that signed off: hr, it
 
 
 @dataclass(frozen=True)
@@ -207,22 +217,46 @@ def exit_summary(conn: Connection, tenant_id: int, exit_id: int) -> ExitSummary:
     )
 
 
-def list_exits(conn: Connection, tenant_id: int, actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0) -> ExitPage:
+def list_exits(
+    conn: Connection,
+    tenant_id: int,
+    actor: Actor,
+    *,
+    state: str | Sequence[str] | None = None,
+    query: str | None = None,
+    department_id: int | None = None,
+    subdepartments: bool = True,
+    reason_category: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    now: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> ExitPage:
+    """A page of exits, newest first, narrowed by state (one or several), a part of the leaver's
+    name or userid, the leaver's primary department (with its sub-departments unless
+    `subdepartments` is false), the reason category and the days `since`..`until` (YYYY-MM-DD in
+    the enterprise's time zone) of the effective date. With `now`, each item carries its
+    checklist progress, read for the whole page at once."""
     require(actor, Action.READ_DIRECTORY)
     if not 1 <= limit <= 500 or offset < 0:
         raise error(ValidationError, "invalid_page", "limit must be 1-500 and offset 0 or more.")
-    where = [exits.c.tenant_id == tenant_id]
-    if state:
-        where.append(exits.c.state == v.choice(state, ExitState, "state"))
-    total = conn.execute(select(func.count()).select_from(exits).where(*where)).scalar_one()
+    where = exit_filters(conn, tenant_id, state=state, query=query, department_id=department_id, subdepartments=subdepartments, reason_category=reason_category, since=since, until=until)
+    md, dept = member_departments, departments
+    leavers = exits.join(members, and_(members.c.tenant_id == exits.c.tenant_id, members.c.id == exits.c.member_id)).outerjoin(
+        md, and_(md.c.tenant_id == exits.c.tenant_id, md.c.member_id == exits.c.member_id, md.c.is_primary)
+    )
+    total = conn.execute(select(func.count()).select_from(leavers).where(*where)).scalar_one()
     rows = conn.execute(
-        select(exits, members.c.userid, members.c.name)
-        .join(members, and_(members.c.tenant_id == exits.c.tenant_id, members.c.id == exits.c.member_id))
+        select(exits, members.c.userid, members.c.name, dept.c.id.label("department_id"), dept.c.name.label("department"))
+        .select_from(leavers.outerjoin(dept, and_(dept.c.tenant_id == md.c.tenant_id, dept.c.id == md.c.department_id)))
         .where(*where)
         .order_by(exits.c.id.desc())
         .limit(limit)
         .offset(offset)
-    )
+    ).all()
+    progress = progress_of_exits(conn, tenant_id, rows, now) if now is not None else {}
+    signed = signoffs_of_exits(conn, tenant_id, [r.id for r in rows])
     items = [
         ExitListItem(
             id=r.id,
@@ -233,10 +267,70 @@ def list_exits(conn: Connection, tenant_id: int, actor: Actor, *, state: str | N
             reason_category=r.reason_category,
             effective_at=r.effective_at.isoformat(),
             restore_until=r.restore_until.isoformat() if r.restore_until else None,
+            department_id=r.department_id,
+            department=r.department,
+            checklist_done=progress[r.id].done if r.id in progress else None,
+            checklist_total=progress[r.id].total if r.id in progress else None,
+            signed_off=list(signed.get(r.id, [])),
         )
         for r in rows
     ]
     return ExitPage(total, limit, offset, items)
+
+
+def exit_filters(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    state: str | Sequence[str] | None = None,
+    query: str | None = None,
+    department_id: int | None = None,
+    subdepartments: bool = True,
+    reason_category: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the exits list over exits joined to the leaver (members) and their
+    primary membership (member_departments); every value is checked first, with a stable code."""
+    where: list[ColumnElement[bool]] = [exits.c.tenant_id == tenant_id]
+    states = [state] if isinstance(state, str) else list(state or [])
+    if states := [s for s in states if s]:
+        where.append(exits.c.state.in_([v.choice(s, ExitState, "state") for s in states]))
+    if reason_category:
+        where.append(exits.c.reason_category == v.choice(reason_category, ReasonCategory, "reason"))
+    if query and (text := v.clean(query, "search")):
+        # The query is text to find, not a pattern: % _ and the escape character match themselves.
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(members.c.userid.ilike(like, escape="\\"), members.c.name.ilike(like, escape="\\")))
+    if department_id is not None:
+        path = repo.department_by_id(conn, tenant_id, department_id).path
+        primary = member_departments.c.department_id
+        if subdepartments:
+            inside = select(departments.c.id).where(departments.c.tenant_id == tenant_id, departments.c.path >= path, departments.c.path < subtree_upper_bound(path))
+            where.append(primary.in_(inside))
+        else:
+            where.append(primary == department_id)
+    first, last = _day(since, "from"), _day(until, "to")
+    if first and last and first > last:
+        raise error(ValidationError, "invalid_date_range", "The date range ends ({until}) before it starts ({since}).", since=since, until=until)
+    if first or last:
+        tz = ZoneInfo(conn.execute(select(tenants.c.timezone).where(tenants.c.id == tenant_id)).scalar_one())
+        if first and first > date.min:
+            where.append(exits.c.effective_at >= datetime.combine(first, time.min, tz))
+        if last and last < date.max:
+            where.append(exits.c.effective_at < datetime.combine(last + timedelta(days=1), time.min, tz))
+    return where
+
+
+def _day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise error(ValidationError, "invalid_date", "{field} must be a date like 2026-05-31, not {value!r}.", field=field, value=value)
 
 
 def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind: str | None = None, state: str | None = None, limit: int = 100, offset: int = 0) -> LedgerPage:

@@ -22,6 +22,7 @@ from offboard.actions import members as member_actions
 from offboard.actions.inheritance import Inherited
 from offboard.actions.restore import RestoredExit
 from offboard.queries import checklist as cl_queries
+from offboard.queries import directory as directory_q
 from offboard.queries import exits as exit_queries
 from offboard.queries import members as members_q
 from offboard.queries.inbox import inbox
@@ -30,7 +31,7 @@ from offboard.actions.context import tenant_transaction
 from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError, ValidationError, error
-from offboard.domain.vocabulary import ExitState, LedgerState, ResourceKind, Role
+from offboard.domain.vocabulary import ExitState, LedgerState, ReasonCategory, ResourceKind, Role
 from offboard.http.cookies import SESSION_COOKIE, session_token
 from offboard.http.csrf import check_csrf
 from offboard.http.errors import failure
@@ -231,17 +232,63 @@ def confirm_exit(
 def exits_page(
     request: Request,
     c: Console = Depends(console),
-    state: Annotated[str, Query(max_length=16)] = "",
+    q: Annotated[str, Query(max_length=64)] = "",
+    department: Annotated[str, Query(max_length=19, pattern=r"^[0-9]*$")] = "",
+    subdepartments: Annotated[bool, Query()] = True,
+    state: Annotated[list[str] | None, Query(max_length=5)] = None,
+    reason: Annotated[str, Query(max_length=16)] = "",
+    since: Annotated[str, Query(alias="from", max_length=32)] = "",
+    until: Annotated[str, Query(alias="to", max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
+    """The exits with search and filters; the paging links keep every filter."""
+    states = [s for s in (state or []) if s]
+    typed: dict[str, Any] = {"q": q.strip(), "department": department, "reason": reason, "from": since.strip(), "to": until.strip()}
+    problem: dict[str, str] | None = None
+    status, found = 200, None
     with c.read() as (conn, tenant, actor):
-        found = exit_queries.list_exits(conn, tenant.id, actor, state=state or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    result = asdict(found)
+        tree = directory_q.list_departments(conn, tenant.id, actor)
+        try:
+            found = exit_queries.list_exits(
+                conn,
+                tenant.id,
+                actor,
+                state=states,
+                query=typed["q"] or None,
+                department_id=int(department) if department else None,
+                subdepartments=subdepartments,
+                reason_category=reason or None,
+                since=typed["from"] or None,
+                until=typed["to"] or None,
+                now=_now(request),
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+            )
+        except OffboardError as exc:
+            problem, status = failure(request, exc), exc.status
+    kept = [(k, v) for k, v in typed.items() if v] + [("state", s) for s in states] + ([] if subdepartments else [("subdepartments", "false")])
+    result: dict[str, Any] = asdict(found) if found else {"total": 0, "offset": 0, "items": []}
     for item in result["items"]:
         item["effective_local"] = views.local_time(item["effective_at"], tenant.timezone)
         item["restore_local"] = views.local_time(item["restore_until"], tenant.timezone) if item["restore_until"] else "—"
     pages = max(1, -(-result["total"] // PAGE_SIZE))
-    return _page(request, "exits.html", c=c, result=result, state=state, page=page, pages=pages, states=[s.value for s in ExitState])
+    return _page(
+        request,
+        "exits.html",
+        status_code=status,
+        c=c,
+        result=result,
+        typed=typed,
+        chosen_states=states,
+        subdepartments=subdepartments,
+        problem=problem,
+        tree=tree,
+        page=page,
+        pages=pages,
+        query_of=lambda number: urlencode([*kept, ("page", number)]),
+        states=[s.value for s in ExitState],
+        reasons=[r.value for r in ReasonCategory],
+    )
 
 
 def _permissions(actor, target, exit_type: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from offboard.queries import dashboard as dashboard_q
 from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
@@ -19,6 +20,7 @@ from offboard.http.cookies import DEVICE_COOKIE, SESSION_COOKIE, session_token
 from offboard.http.csrf import check_csrf, check_same_origin, csrf_token_for
 from offboard.http.locale import locale_of
 from offboard.store import repo
+from offboard.web.dashboard import overview
 from offboard.web.rendering import LANG_COOKIE, render
 from offboard.web.session import PAGE_SIZE, Console, console, safe_next
 
@@ -235,8 +237,10 @@ def dashboard(request: Request, c: Console = Depends(console)):
         me = members_q.show_member(conn, tenant.id, actor, actor.member_id)
         counts = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
         tree = directory_q.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
+        figures = dashboard_q.dashboard(conn, tenant, actor, request.app.state.services.clock.now()) if _can_read_directory(actor) else None
     pending = [d for d in tree if d.status == "pending_dissolution"]
-    return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending)
+    shown = overview(figures, locale_of(request)) if figures else None
+    return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending, overview=shown)
 
 
 def _can_read_directory(actor) -> bool:

@@ -93,6 +93,7 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     # §3.2 "attest / sign off HR items": attest_hr as hr, attest_it as it (VARIANTS).
     ("POST", "/api/v1/exits/{exit_id}/signoff"): Action.ATTEST_HR.value,
     ("GET", "/api/v1/checklist/board"): Action.READ_DIRECTORY.value,
+    ("GET", "/api/v1/dashboard"): Action.READ_DIRECTORY.value,
     # The caller's own things: identity, inbox, re-verification of a console session.
     ("GET", "/api/v1/me/inbox"): None,
     ("GET", "/api/v1/audit"): Action.READ_AUDIT.value,
@@ -253,6 +254,7 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ),
     ("POST", "/api/v1/exits/{exit_id}/signoff"): ("hr", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/signoff", {"role": "hr"})),
     ("GET", "/api/v1/checklist/board"): ("super", _get(lambda w: "/api/v1/checklist/board")),
+    ("GET", "/api/v1/dashboard"): ("super", _get(lambda w: "/api/v1/dashboard")),
     ("GET", "/api/v1/audit"): ("super", _get(lambda w: "/api/v1/audit")),
     ("GET", "/api/v1/outbox"): ("super", _get(lambda w: "/api/v1/outbox")),
     ("GET", "/api/v1/policy"): ("super", _get(lambda w: "/api/v1/policy")),
