@@ -20,7 +20,7 @@ from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
 from offboard.domain.errors import ValidationError, error
 from offboard.domain.lifecycle import leave_moment
-from offboard.i18n import translate
+from offboard.i18n import glossary, translate
 
 transfer_app = typer.Typer(help="Outcomes of asynchronous transfers, by correlation id.", no_args_is_help=True)
 grant_app = typer.Typer(help="Third-party app grants of a departed member (R-POST-1).", no_args_is_help=True)
@@ -42,6 +42,11 @@ def _acceptors(values: list[str] | None) -> dict[str, str]:
 
 def _t(text: str, **params: Any) -> str:
     return translate(text, STATE.locale, **params)
+
+
+def _w(kind: str, value: object) -> str:
+    """A vocabulary value as its word in the reader's language (the glossary)."""
+    return glossary.term(kind, value, STATE.locale)
 
 
 def print_plan(p: PlanView) -> None:
@@ -113,9 +118,9 @@ def exit_cmd(
 
 
 def print_exit(e: ExitSummary) -> None:
-    ok("Exit {id} of {userid}: {state}.", id=e.id, userid=e.member.userid, state=e.state)
+    ok("Exit {id} of {userid}: {state}.", id=e.id, userid=e.member.userid, state=_w("exit_state", e.state))
     if e.ledger:
-        table(None, ["kind", "states"], [[k, ", ".join(f"{s} {n}" for s, n in sorted(v.items()))] for k, v in sorted(e.ledger.items())])
+        table(None, ["kind", "states"], [[_w("resource_kind", k), ", ".join(f"{_w('ledger_state', s)} {n}" for s, n in sorted(v.items()))] for k, v in sorted(e.ledger.items())])
     if e.steps:
         table(None, ["step", "kind", "at", "actor", "rows"], [[s.id, s.kind, s.at[:19], s.actor, ", ".join(f"{k} {n}" for k, n in s.counts.items())] for s in e.steps])
     if e.restore_until:
@@ -232,7 +237,7 @@ def checklist_cmd(
         if json_out:
             emit_json(found)
             return
-        for role, items in (("HR", found.hr), ("IT", found.it)):
+        for role, items in ((_w("role", "hr"), found.hr), (_w("role", "it"), found.it)):
             table(
                 role,
                 ["exit", "member", "#", "item", "detail"],
@@ -253,17 +258,18 @@ def checklist_cmd(
 
 
 def _detail(detail: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in detail.items() if v)
+    """An open item's counts: resource kinds by their word, other counts by their key."""
+    return ", ".join(f"{_w('resource_kind', k)} {v}" for k, v in detail.items() if v)
 
 
 def print_checklist(data: ExitChecklist) -> None:
     zh = STATE.locale == "zh-CN"
     table(
-        _t("Checklist of exit {id}: {name} ({userid}), {state}", id=data.exit_id, name=data.member.name, userid=data.member.userid, state=data.state),
+        _t("Checklist of exit {id}: {name} ({userid}), {state}", id=data.exit_id, name=data.member.name, userid=data.member.userid, state=_w("exit_state", data.state)),
         ["#", "item", "owner", "", "open"],
-        [[i.number, i.title_zh if zh else i.title_en, i.owner, "✓" if i.done else "·", _detail(i.detail) if not i.done else ""] for i in data.items],
+        [[i.number, i.title_zh if zh else i.title_en, _w("role", i.owner), "✓" if i.done else "·", _detail(i.detail) if not i.done else ""] for i in data.items],
     )
-    signed = ", ".join(f"{role}: {s.userid}" for role, s in data.signoffs.items()) or "-"
+    signed = ", ".join(f"{_w('role', role)}: {s.userid}" for role, s in data.signoffs.items()) or "-"
     console.print(_t("Signed off: {signed}.", signed=signed))
 
 

@@ -88,7 +88,7 @@ def by_department(found: ExitsByMonth, locale: str) -> Chart:
 
 
 def open_items(figures: Dashboard, locale: str) -> Chart:
-    roles = [translate(o.role, locale) for o in figures.open_items]
+    roles = [glossary.term("role", o.role, locale) for o in figures.open_items]
     cells = [Cell(o.items, f"/checklist#board-{o.role}") for o in figures.open_items]
     row = Row(translate(_("Open items"), locale), cells, Cell(sum(c.n for c in cells), "/checklist"))
     return Chart("open-items", translate(_("Open checklist items by owner"), locale), roles, [row], stacked=False, empty=False)
@@ -101,8 +101,8 @@ def customer_transfers(figures: Dashboard, locale: str) -> Chart:
     for kind in dict.fromkeys(c.kind for c in counts):
         cells = [Cell(c.count, TRANSFERS_LIST if c.count else None) for state in states for c in counts if c.kind == kind and c.state == state]
         total = sum(c.n for c in cells)
-        rows.append(Row(translate(kind, locale), cells, Cell(total, TRANSFERS_LIST if total else None)))
-    return Chart("customer-transfers", translate(_("Customer transfers waiting or refused"), locale), [translate(s, locale) for s in states], rows, stacked=False, empty=False)
+        rows.append(Row(glossary.term("resource_kind", kind, locale), cells, Cell(total, TRANSFERS_LIST if total else None)))
+    return Chart("customer-transfers", translate(_("Customer transfers waiting or refused"), locale), [glossary.term("ledger_state", s, locale) for s in states], rows, stacked=False, empty=False)
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,8 @@ def overview(figures: Dashboard, locale: str) -> Overview:
                 "exit_id": t.exit_id,
                 "name": t.member.name,
                 "userid": t.member.userid,
-                "kind": translate(t.kind, locale),
-                "state": translate(t.state, locale),
+                "kind": glossary.term("resource_kind", t.kind, locale),
+                "state": glossary.term("ledger_state", t.state, locale),
                 "count": t.count,
                 "href": f"/exits/{t.exit_id}?{urlencode({'kind': t.kind, 'state': t.state})}#ledger",
             }

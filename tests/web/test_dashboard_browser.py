@@ -182,7 +182,7 @@ def test_issue_9_the_exits_list_is_searched_and_filtered(page: Page, dashboard_s
     page.select_option("select[name=state]", "scheduled")
     page.click("#exit-filters button:has-text('筛选')")
     expect(rows).to_have_count(1)
-    expect(rows.first.locator(".badge")).to_have_text("已计划")
+    expect(rows.first.locator(".badge")).to_have_text("待生效")
     expect(rows.first.locator(".checklist-progress")).to_have_text(re.compile(r"^\d+/12$"))
     shoot(page, output_path, "exits-filtered.png")
 
