@@ -297,10 +297,18 @@ def _heads(world: World) -> list[tuple]:
         return [tuple(h) for h in conn.execute(select(tenants.c.slug, tenants.c.audit_seq, tenants.c.audit_head).order_by(tenants.c.slug))]
 
 
+# An export is a read the law wants on record (R-DATA-4, issue 9: every export is an audited
+# event): the GET that downloads it changes no data but appends `exit.exported` to the trail.
+AUDITED_READS = {"/api/v1/exits/{exit_id}/export/{what}.{fmt}", "/exits/{exit_id}/export/{what}.{fmt}", "/exits/{exit_id}/handover-sheet.pdf"}
+
+
 def test_spec_9_get_requests_change_nothing(world, client):
-    """Safe methods are safe: no GET route writes the audit chain or adds or removes rows."""
+    """Safe methods are safe: no GET route adds or removes rows or writes the audit chain, but
+    for the audited reads, which write only their own `exit.exported` events."""
     sign_in(client, world, world.a, "super")
     values = {
+        "what": "ledger",
+        "fmt": "csv",
         "member_id": world.a["member"].member_id,
         "department_id": world.a.sales,
         "token_id": world.a["member"].token_id,
@@ -310,6 +318,7 @@ def test_spec_9_get_requests_change_nothing(world, client):
         "correlation_id": world.a.extra["correlation_id"],
     }
     before = snapshot(world.services)
+    before_seq = audit_seq(world.services, world.a.slug)
     checked = []
     for method, path, route in routes(world.app):
         if method != "GET" or path in SIGN_IN_PATHS:
@@ -318,11 +327,20 @@ def test_spec_9_get_requests_change_nothing(world, client):
         assert params <= set(values), f"GET {path}: teach this test to fill {sorted(params - set(values))}"
         url = path.format(**{p: values[p] for p in params})
         for headers in ({}, world.a.bearer("super")) if path.startswith("/api/") else ({},):
+            seq = audit_seq(world.services, world.a.slug)
             response = client.get(url, headers=headers)
             assert response.status_code < 500, f"GET {path}: {response.status_code}"
-            assert _heads(world) == before["heads"], f"GET {path} wrote the audit chain"
+            if path in AUDITED_READS:
+                assert set(actions_since(world.services, world.a.slug, seq)) <= {"exit.exported"}, f"GET {path} wrote more than its export event"
+            else:
+                assert audit_seq(world.services, world.a.slug) == seq, f"GET {path} wrote the audit chain"
         checked.append(path)
-    assert snapshot(world.services) == before
+    after = snapshot(world.services)
+    exported = len(actions_since(world.services, world.a.slug, before_seq))
+    grown = {table: n - before["counts"][table] for table, n in after["counts"].items() if n != before["counts"][table]}
+    assert grown == {table: exported for table in grown} and set(grown) <= {"audit_events", "audit_side"}  # an event and its side row each
+    assert {"/api/v1/members", "/api/v1/exits/{exit_id}", "/members", "/audit", "/"} <= set(checked)
+    assert AUDITED_READS <= set(checked) and exported >= len(AUDITED_READS)
     assert {"/api/v1/members", "/api/v1/exits/{exit_id}", "/members", "/audit", "/"} <= set(checked)
 
 
