@@ -315,8 +315,10 @@ def _exit_page(
     n: int | None = None,
     kept: int | None = None,
     error: dict | None = None,
+    typed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
+    """The exit page; after a refused form, `typed` holds what the person typed, shown again."""
     now, locale = _now(request), locale_of(request)
     with c.read() as (conn, tenant, actor):
         # The ledger checks that this actor may read the exit; everything else follows it.
@@ -357,6 +359,7 @@ def _exit_page(
         e=summary,
         ledger=ledger,
         checklist=checklist,
+        typed=typed or {},
         signoff_blocked={role: refusal.render(locale) for role, refusal in refusals.items() if refusal is not None},
         timeline=history,
         can=can,
@@ -399,15 +402,16 @@ def exit_page(
     return _exit_page(request, c, exit_id, kind=kind, state=state, page=page, notice=notice, n=n, kept=kept)
 
 
-def _act(request: Request, c: Console, exit_id: int, fn, notice: str) -> Response:
-    """Run one action in a transaction; back to the exit page with a notice, or with the error."""
+def _act(request: Request, c: Console, exit_id: int, fn, notice: str, typed: dict[str, str] | None = None) -> Response:
+    """Run one action in a transaction; back to the exit page with a notice, or with the error
+    and what was typed into the form (`typed`), so nothing has to be typed again."""
     try:
         with _write(request, c) as uow:
             result = fn(uow)
     except OffboardError as exc:
         if exc.code == "reverification_required":  # a SENSITIVE action (authz.SENSITIVE): give the code, then back here
             raise SignInRequired("/reverify?next=" + quote(f"/exits/{exit_id}")) from None
-        return _exit_page(request, c, exit_id, error=failure(request, exc), status=exc.status)
+        return _exit_page(request, c, exit_id, error=failure(request, exc), typed=typed, status=exc.status)
     query: dict[str, str | int] = {"notice": notice}
     if isinstance(result, int):
         query["n"] = result
@@ -429,7 +433,7 @@ def restore_submit(request: Request, exit_id: Id, csrf: Csrf, totp: Annotated[st
     """R-EXIT-6. The code typed into this form is the re-verification: restore_exit checks it (once per 30 s step),
     so no separate 5-minute check is asked for, which would need two codes in a row."""
     _csrf(request, csrf)
-    return _act(request, c, exit_id, lambda u: restore.restore_exit(u, exit_id, totp=totp, reason=reason), "restored")
+    return _act(request, c, exit_id, lambda u: restore.restore_exit(u, exit_id, totp=totp, reason=reason), "restored", typed={"reason": reason})
 
 
 @router.post("/exits/{exit_id}/inherit")
