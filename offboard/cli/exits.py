@@ -20,6 +20,7 @@ from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
 from offboard.domain.errors import ValidationError, error
 from offboard.domain.lifecycle import leave_moment
+from offboard.exports.words import detail_text
 from offboard.i18n import glossary, translate
 
 transfer_app = typer.Typer(help="Outcomes of asynchronous transfers, by correlation id.", no_args_is_help=True)
@@ -258,8 +259,8 @@ def checklist_cmd(
 
 
 def _detail(detail: dict[str, int]) -> str:
-    """An open item's counts: resource kinds by their word, other counts by their key."""
-    return ", ".join(f"{_w('resource_kind', k)} {v}" for k, v in detail.items() if v)
+    """An open item's counts in words, as the console and the exports write them."""
+    return detail_text(detail, STATE.locale)
 
 
 def print_checklist(data: ExitChecklist) -> None:

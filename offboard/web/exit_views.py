@@ -16,7 +16,7 @@ from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import NotFound, OffboardError
 from offboard.domain.vocabulary import MemberStatus
 from offboard.i18n import Term, Terms, translate
-from offboard.i18n.glossary import join, term
+from offboard.i18n.glossary import term
 from offboard.queries.audit_text import EXPORTS
 from offboard.store import audit_log, repo
 
@@ -40,16 +40,7 @@ WHY = {
     "fallback": _("Fallback of this kind"),
     "file_policy": _("Enterprise file policy"),
 }
-DETAILS = {
-    "open": _("open reimbursements"),
-    "unacknowledged": _("grants not acknowledged"),
-    "unarchived": _("records not archived"),
-    "admin_roles": _("admin roles"),
-    "sessions": _("live sessions"),
-    "tokens": _("live tokens"),
-    "devices": _("devices not wiped"),
-}
-LABELS = {"destinations": DESTINATIONS, "why": WHY, "details": DETAILS}
+LABELS = {"destinations": DESTINATIONS, "why": WHY}
 
 # One sentence per audit action of an exit; parameters come from the event's details.
 EVENTS = {
@@ -112,15 +103,6 @@ def issue_text(issue: dict[str, Any], locale: str) -> str:
         else:
             params["role"] = translate(ROLES_NAMED.get(role, role), locale)
     return translate(issue["template"], locale, **params)
-
-
-def detail_text(detail: dict[str, int], locale: str) -> str:
-    """An open checklist item's counts, e.g. "外部联系人 72"."""
-    parts = []
-    for key, n in detail.items():
-        if n and key != "sealed":
-            parts.append(f"{translate(DETAILS[key], locale) if key in DETAILS else term('resource_kind', key, locale)} {n}")
-    return join(parts, locale)
 
 
 def userids(conn: Connection, tenant_id: int, refs: set[str]) -> dict[str, str]:

@@ -40,6 +40,7 @@ from offboard.i18n import translate
 from offboard.store import repo
 from offboard.store.transfers import open_counts
 from offboard.domain.lifecycle import leave_moment
+from offboard.exports.words import detail_text
 from offboard.web import exit_views as views
 from offboard.web.rendering import render
 from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
@@ -340,7 +341,7 @@ def _exit_page(
     in_window = summary["state"] == ExitState.OPEN and views.time_left(summary["restore_until"], now) is not None
     for item in checklist["items"]:
         item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
-        item["open_text"] = views.detail_text(item["detail"], locale)
+        item["open_text"] = detail_text(item["detail"], locale)
     for signed in checklist["signoffs"].values():
         signed["signed_local"] = views.local_time(signed["signed_at"], tz)
     for row in ledger["items"]:
@@ -488,7 +489,7 @@ def board_page(request: Request, c: Console = Depends(console)):
     for items in board.values():
         for item in items:
             item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
-            item["open_text"] = views.detail_text(item["detail"], locale)
+            item["open_text"] = detail_text(item["detail"], locale)
     return _page(request, "checklist_board.html", c=c, board=board)
 
 
@@ -499,7 +500,7 @@ def inbox_page(request: Request, c: Console = Depends(console)):
         box = asdict(inbox(conn, tenant, actor, _now(request)))
     for item in box["checklist"]:
         item["title"] = item["title_zh"] if locale == "zh-CN" else item["title_en"]
-        item["open_text"] = views.detail_text(item["detail"], locale)
+        item["open_text"] = detail_text(item["detail"], locale)
     for awaiting in box["awaiting_signoff"]:
         awaiting["restore_local"] = views.local_time(awaiting["restore_until"], tenant.timezone) if awaiting["restore_until"] else None
     for report in box["reports_leaving"]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from fastapi.testclient import TestClient
 
 from offboard.actions import exits as exit_actions
@@ -48,6 +49,19 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": CHROMIUM,
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     }
+
+
+def sign_in_page(page, base: str, userid: str) -> None:
+    """Sign a persona in through the console's forms, reading the code from the demo panel."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=userid]", userid)
+    page.fill("input[name=password]", password_for(userid))
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    if "/login/totp" in page.url:
+        page.fill("input[name=code]", page.locator(f"code[data-userid='{userid}']").inner_text().strip())
+        page.click("button[type=submit]")
+    expect(page.locator("header.topbar")).to_be_visible()
 
 
 def _free_port() -> int:

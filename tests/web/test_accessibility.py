@@ -13,25 +13,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from offboard.demo.personas import password_for
 from offboard.i18n import LANG_COOKIE
+from tests.web.conftest import sign_in_page
 
 AXE = Axe()
 WIDTHS = {"laptop": 1280, "phone": 390}
 LANGUAGES = {"zh-CN": "zh-CN,zh;q=0.9", "en": "en"}
 OUT = Path("test-results") / "accessibility"
-
-
-def _sign_in(page: Page, base: str, userid: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=userid]", userid)
-    page.fill("input[name=password]", password_for(userid))
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    if "/login/totp" in page.url:
-        page.fill("input[name=code]", page.locator(f"code[data-userid='{userid}']").inner_text().strip())
-        page.click("button[type=submit]")
-    expect(page.locator("header.topbar")).to_be_visible()
 
 
 def _first_link(page: Page, base: str, listing: str, pattern: str) -> str | None:
@@ -69,7 +57,7 @@ def test_issue_9_every_page_passes_axe_and_fits_a_phone(browser: Browser, live_s
     switches the console between Chinese and English."""
     context = browser.new_context(extra_http_headers={"Accept-Language": LANGUAGES["zh-CN"]}, viewport={"width": WIDTHS["laptop"], "height": 900})
     page = context.new_page()
-    _sign_in(page, live_server_with_exits, userid)
+    sign_in_page(page, live_server_with_exits, userid)
     problems: dict[str, list[str]] = {}
     OUT.mkdir(parents=True, exist_ok=True)
     paths = _pages(page, live_server_with_exits)
@@ -93,7 +81,7 @@ def test_issue_9_every_page_passes_axe_and_fits_a_phone(browser: Browser, live_s
 def test_issue_9_the_menu_collapses_on_a_phone_and_opens_with_the_keyboard(browser: Browser, live_server_with_exits: str):
     context = browser.new_context(extra_http_headers={"Accept-Language": LANGUAGES["zh-CN"]}, viewport={"width": 390, "height": 800})
     page = context.new_page()
-    _sign_in(page, live_server_with_exits, "wangfang")
+    sign_in_page(page, live_server_with_exits, "wangfang")
     toggle = page.locator("header.topbar .menu-toggle")
     expect(toggle).to_be_visible()
     expect(page.locator("nav.nav")).to_be_hidden()

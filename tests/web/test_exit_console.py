@@ -15,7 +15,8 @@ import time
 import pyotp
 from playwright.sync_api import Browser, Page, expect
 
-from offboard.demo.personas import password_for, totp_secret_for
+from offboard.demo.personas import totp_secret_for
+from tests.web.conftest import sign_in_page
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
@@ -25,21 +26,9 @@ def _page(browser: Browser) -> Page:
     return browser.new_context(extra_http_headers=ZH).new_page()
 
 
-def _sign_in(page: Page, base: str, userid: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=userid]", userid)
-    page.fill("input[name=password]", password_for(userid))
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    if "/login/totp" in page.url:
-        page.fill("input[name=code]", page.locator(f"code[data-userid='{userid}']").inner_text().strip())
-        page.click("button[type=submit]")
-    expect(page.locator("header.topbar")).to_be_visible()
-
-
 def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(browser: Browser, live_server: str):
     hr = _page(browser)
-    _sign_in(hr, live_server, "wangfang")
+    sign_in_page(hr, live_server, "wangfang")
 
     # The plan, grouped by kind: customers wait for the 24 h takeover by the successor (R-EXIT-5, R-ORG-2).
     hr.goto(f"{live_server}/members?q=chenjing")
@@ -76,7 +65,7 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
 
     # IT attests the devices and acknowledges the third-party grants (items 12 and 8).
     it = _page(browser)
-    _sign_in(it, live_server, "liuyang")
+    sign_in_page(it, live_server, "liuyang")
     it.goto(exit_url)
     it.fill("tr[data-key=access_revoked] input[name=evidence]", "笔记本已交还 IT，手机已远程擦除")
     it.click("tr[data-key=access_revoked] button")
@@ -124,7 +113,7 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
 
 def test_r_exit_6_a_mistaken_removal_is_restored_from_the_exit_page(browser: Browser, live_server: str):
     page = _page(browser)
-    _sign_in(page, live_server, "lina")
+    sign_in_page(page, live_server, "lina")
     page.goto(f"{live_server}/members?q=dongtao")
     page.locator("#member-table a", has_text="dongtao").first.click()
     member_url = page.url
@@ -168,7 +157,7 @@ def test_r_exit_6_a_mistaken_removal_is_restored_from_the_exit_page(browser: Bro
 
 def test_r_exit_2_zhaolei_leaves_the_enterprise_by_self_service(page: Page, live_server: str):
     page.set_extra_http_headers(ZH)
-    _sign_in(page, live_server, "zhaolei")
+    sign_in_page(page, live_server, "zhaolei")
     page.click("header a.me")
     leave = page.locator("#leave")
     expect(leave).to_contain_text("退出企业")
