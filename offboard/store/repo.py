@@ -56,6 +56,13 @@ def member_by_id(conn: Connection, tenant_id: int, member_id: int) -> Row:
     return row
 
 
+def member_names(conn: Connection, tenant_id: int, member_ids: set[int]) -> dict[int, str]:
+    """The names of these members, in one query (unknown ids are left out)."""
+    if not member_ids:
+        return {}
+    return {r.id: r.name for r in conn.execute(select(members.c.id, members.c.name).where(members.c.tenant_id == tenant_id, members.c.id.in_(member_ids)))}
+
+
 def exit_by_id(conn: Connection, tenant_id: int, exit_id: int) -> Row:
     row = conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.id == exit_id)).first()
     if row is None:

@@ -13,11 +13,12 @@ from sqlalchemy import Connection, Row
 
 from offboard.actions import members as member_actions
 from offboard.domain.authz import Action, allowed
-from offboard.domain.errors import NotFound, OffboardError
+from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import MemberStatus
 from offboard.i18n import Term, Terms, translate
 from offboard.i18n.glossary import term
 from offboard.queries.audit_text import EXPORTS
+from offboard.exports.words import actor_words
 from offboard.store import audit_log, repo
 
 
@@ -105,17 +106,12 @@ def issue_text(issue: dict[str, Any], locale: str) -> str:
     return translate(issue["template"], locale, **params)
 
 
-def userids(conn: Connection, tenant_id: int, refs: set[str]) -> dict[str, str]:
-    """ "member:12" -> "zhaolei" for the audit ids of members; other actors keep their id."""
-    names: dict[str, str] = {}
-    for ref in refs:
-        kind, _sep, raw = (ref or "").partition(":")
-        if kind == "member" and raw.isascii() and raw.isdigit() and len(raw) <= 18:
-            try:
-                names[ref] = repo.member_by_id(conn, tenant_id, int(raw)).userid
-            except NotFound:
-                names[ref] = ref
-    return names
+def people(conn: Connection, tenant_id: int, refs: set[str], locale: str) -> dict[str, str]:
+    """Audit ids as a person reads them, in one query: "member:12" -> the member's name; the
+    system, the operator and API tokens in words."""
+    ids = {int(raw) for kind, _sep, raw in (ref.partition(":") for ref in refs if ref) if kind == "member" and raw.isascii() and raw.isdigit() and len(raw) <= 18}
+    names = {f"member:{i}": name for i, name in repo.member_names(conn, tenant_id, ids).items()}
+    return {ref: actor_words(ref, names.get(ref), locale) for ref in refs if ref}
 
 
 def timeline(conn: Connection, tenant: Row, exit_id: int, locale: str) -> dict[str, Any]:
@@ -135,7 +131,7 @@ def timeline(conn: Connection, tenant: Row, exit_id: int, locale: str) -> dict[s
                 complete = complete or event["action"] in ("exit.started", "exit.scheduled")
         scanned += len(page)
         before = page[-1]["seq"]
-    names = userids(conn, tenant.id, {e["actor"] for e in found} | {t for e in found for t in e["targets"] if t.startswith("member:")})
+    names = people(conn, tenant.id, {e["actor"] for e in found} | {t for e in found for t in e["targets"] if t.startswith("member:")}, locale)
     entries = [_entry(e, names, tenant.timezone, locale) for e in reversed(found)]
     return {"entries": entries, "complete": complete}
 

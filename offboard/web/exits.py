@@ -332,7 +332,7 @@ def _exit_page(
         leaver = repo.member_by_id(conn, tenant.id, summary["member"]["id"])
         target = member_actions.target_of(conn, tenant.id, leaver)
         named = [summary["successor_id"], *summary["acceptors"].values()]
-        people = views.userids(conn, tenant.id, {summary["requested_by"]} | {f"member:{i}" for i in named if i} | {s["actor"] for s in summary["steps"]})
+        people = views.people(conn, tenant.id, {summary["requested_by"]} | {f"member:{i}" for i in named if i} | {s["actor"] for s in summary["steps"]}, locale)
         can = _permissions(actor, target, summary["type"])
         candidates = _candidates(conn, tenant.id, actor) if can["inherit"] else []
     tz = tenant.timezone
