@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Exists, and_, func, select, update
+from sqlalchemy import Exists, Select, and_, func, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
@@ -55,57 +56,78 @@ def inherit(uow: UnitOfWork, exit_id: int, kind: str, to: str | int, *, resource
     The exit row is locked first: a second inheritance of the same exit waits, then finds
     only what this one left unassigned (on SQLite the write transaction already serialises)."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    lock_exit(conn, tid, exit_id)
-    row = repo.exit_by_id(conn, tid, exit_id)
-    leaver = repo.member_by_id(conn, tid, row.member_id)
-    uow.require(Action.INHERIT, target_of(conn, tid, leaver))
+    row, leaver = open_exit_for_inheritance(uow, exit_id)
     kind_enum = ResourceKind(v.choice(kind, ResourceKind, "kind"))
-    if row.state not in (ExitState.OPEN, ExitState.FINALIZED):
-        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; only the resources of an exit that took effect are inherited.", id=exit_id, state=Term("exit_state", row.state))
-    acceptor = repo.member_ref(conn, tid, to)
-    person = people(conn, tid, [acceptor.id])[acceptor.id]
-    if person.member_id == leaver.id or person.status != MemberStatus.ACTIVE or person.leaving:
-        raise error(Conflict, "acceptor_invalid", "The acceptor {userid} must be an active member who is not leaving.", userid=acceptor.userid)
-    t = SPECS[kind_enum].table
-    unassigned = select(L.c.resource_id).where(latest_rows(tid, exit_id, kind_enum), L.c.state.in_([s.value for s in UNASSIGNED_STATES]))
-    owner_filter = and_(t.c.tenant_id == tid, t.c.id.in_(unassigned), t.c[SPECS[kind_enum].owner].is_(None))
-    if kind_enum == ResourceKind.DIRECT_REPORT:
-        owner_filter = and_(owner_filter, t.c.id != acceptor.id)  # nobody becomes their own manager: no row, no move
-    waiting = uow.policy.customer_transfer == CustomerTransfer.ASYNC_24H and kind_enum in CUSTOMER_KINDS
-    capacity = None
-    if kind_enum == ResourceKind.EXTERNAL_CONTACT:
-        limit = uow.policy.customer_limit
-        held = conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tid, external_contacts.c.owner_id == acceptor.id)).scalar_one()
-        capacity = max(0, limit - held)
+    acceptor = acceptor_of(uow, leaver, to)
     step_id = steps.begin(conn, tid, exit_id, StepKind.INHERIT, uow.actor.audit_id, now)
-    n = record_moves(
-        conn,
-        tid,
-        exit_id,
-        kind_enum,
-        leaver.id,
-        "member",
-        acceptor.id,
-        LedgerState.WAITING if waiting else LedgerState.DONE,
-        step_id,
-        now,
-        capacity=capacity,
-        only_ids=resource_ids,
-        owner_filter=owner_filter,
-    )
+    unassigned = select(L.c.resource_id).where(latest_rows(tid, exit_id, kind_enum), L.c.state.in_([s.value for s in UNASSIGNED_STATES]))
+    n = inherit_kind(uow, step_id, exit_id, leaver, acceptor, kind_enum, unassigned, only_ids=resource_ids)
     if resource_ids is not None and n != len(set(resource_ids)):
         raise error(Conflict, "not_unassigned", "Only unassigned {kind} resources of exit {id} can be inherited; some of the ids given are not.", kind=Term("resource_kind", kind_enum), id=exit_id)
     if n == 0:
         raise error(Conflict, "nothing_to_inherit", "Exit {id} has no unassigned {kind} resources.", id=exit_id, kind=Term("resource_kind", kind_enum))
-    apply_moves(conn, tid, exit_id, kind_enum, step_id, now)
     steps.close(conn, tid, step_id)
-    uow.audit(
-        "exit.inherited",
-        [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
-        {"kind": kind_enum.value, "count": n, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind_enum)},
-    )
-    uow.emit("resource.transferred", exit_id=exit_id, kind=kind_enum.value, to_member_id=acceptor.id)
     return Inherited(exit_id, kind_enum.value, acceptor.userid, n, exit_summary(conn, tid, exit_id))
+
+
+def open_exit_for_inheritance(uow: UnitOfWork, exit_id: int) -> tuple[AnyRow, AnyRow]:
+    """The exit (locked) and its leaver, once the actor may hand the leaver's resources on and
+    the exit has taken effect."""
+    conn, tid = uow.conn, uow.tenant_id
+    lock_exit(conn, tid, exit_id)
+    row = repo.exit_by_id(conn, tid, exit_id)
+    leaver = repo.member_by_id(conn, tid, row.member_id)
+    uow.require(Action.INHERIT, target_of(conn, tid, leaver))
+    if row.state not in (ExitState.OPEN, ExitState.FINALIZED):
+        raise error(Conflict, "exit_not_open", "Exit {id} is {state}; only the resources of an exit that took effect are inherited.", id=exit_id, state=Term("exit_state", row.state))
+    return row, leaver
+
+
+def acceptor_of(uow: UnitOfWork, leaver: AnyRow, to: str | int) -> AnyRow:
+    """The member named to receive: active, not leaving, not the leaver (R-ORG-4)."""
+    acceptor = repo.member_ref(uow.conn, uow.tenant_id, to)
+    person = people(uow.conn, uow.tenant_id, [acceptor.id])[acceptor.id]
+    if person.member_id == leaver.id or person.status != MemberStatus.ACTIVE or person.leaving:
+        raise error(Conflict, "acceptor_invalid", "The acceptor {userid} must be an active member who is not leaving.", userid=acceptor.userid)
+    return acceptor
+
+
+def inherit_kind(
+    uow: UnitOfWork,
+    step_id: int,
+    exit_id: int,
+    leaver: AnyRow,
+    acceptor: AnyRow,
+    kind: ResourceKind,
+    resource_ids: Select[Any],
+    *,
+    only_ids: list[int] | None = None,
+    action: str = "exit.inherited",
+) -> int:
+    """Write the step's ledger rows giving `acceptor` the resources of `kind` among
+    `resource_ids` (a subquery) that nobody owns, move them, and audit it as `action`; returns how many."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    t = SPECS[kind].table
+    owner_filter = and_(t.c.tenant_id == tid, t.c.id.in_(resource_ids), t.c[SPECS[kind].owner].is_(None))
+    if kind == ResourceKind.DIRECT_REPORT:
+        owner_filter = and_(owner_filter, t.c.id != acceptor.id)  # nobody becomes their own manager: no row, no move
+    waiting = uow.policy.customer_transfer == CustomerTransfer.ASYNC_24H and kind in CUSTOMER_KINDS
+    capacity = None
+    if kind == ResourceKind.EXTERNAL_CONTACT:
+        held = conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tid, external_contacts.c.owner_id == acceptor.id)).scalar_one()
+        capacity = max(0, uow.policy.customer_limit - held)
+    state = LedgerState.WAITING if waiting else LedgerState.DONE
+    n = record_moves(conn, tid, exit_id, kind, leaver.id, "member", acceptor.id, state, step_id, now, capacity=capacity, only_ids=only_ids, owner_filter=owner_filter)
+    if n == 0:
+        return 0
+    apply_moves(conn, tid, exit_id, kind, step_id, now)
+    uow.audit(
+        action,
+        [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
+        {"kind": kind.value, "count": n, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind)},
+    )
+    uow.emit("resource.transferred", exit_id=exit_id, kind=kind.value, to_member_id=acceptor.id)
+    return n
 
 
 def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> TransferResult:

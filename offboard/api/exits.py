@@ -11,7 +11,8 @@ from pydantic import Field
 
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
-from offboard.actions import inheritance, restore
+from offboard.actions import inheritance, ledger_bulk, restore
+from offboard.domain.ledger_bulk import Selection, action_of
 from offboard.actions.exports import MEDIA_TYPES, export
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.queries import checklist as cl_queries
@@ -61,6 +62,19 @@ class InheritRequest(Strict):
     kind: Annotated[str, Field(max_length=24)]
     to: Ref
     resource_ids: Annotated[list[DbId], Field(min_length=1, max_length=10000)] | None = None
+
+
+class BulkRequest(Strict):
+    action: Annotated[
+        str, Field(max_length=16, description="result (record an outcome of waiting transfers), reassign (hand waiting transfers to another acceptor) or inherit (give unassigned resources)")
+    ]
+    state: Annotated[str, Field(max_length=16, description="The outcome, for result: done, refused or acceptor_full")] | None = None
+    to: Ref | None = Field(default=None, description="The acceptor's userid, for reassign and inherit")
+    correlation_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=36)]], Field(max_length=10000)] | None = None
+    everything: bool = Field(default=False, description="Every newest ledger row of the exit the action applies to (of `kind`, in `in_state`) instead of correlation_ids")
+    kind: Annotated[str, Field(max_length=24)] | None = None
+    in_state: Annotated[str, Field(max_length=16)] | None = Field(default=None, description="With everything: only the rows in this state")
+    expected: Annotated[int, Field(ge=0)] | None = Field(default=None, description="The count the caller expects; refused with selection_changed when it no longer holds")
 
 
 class ResultRequest(Strict):
@@ -235,6 +249,13 @@ def post_restore(request: Request, exit_id: PathId, body: RestoreRequest, scope:
 def post_inherit(request: Request, exit_id: PathId, body: InheritRequest, scope: TenantScope = Depends(tenant_scope)) -> inheritance.Inherited:
     with _write(request, scope) as uow:
         return inheritance.inherit(uow, exit_id, body.kind, body.to, resource_ids=body.resource_ids)
+
+
+@router.post("/exits/{exit_id}/ledger/bulk", tags=["exits"], summary="One action on many ledger rows: record an outcome, re-assign, or inherit")
+def post_bulk(request: Request, exit_id: PathId, body: BulkRequest, scope: TenantScope = Depends(tenant_scope)) -> ledger_bulk.BulkDone:
+    selection = Selection.of(body.correlation_ids, kind=body.kind, everything=body.everything, state=body.in_state)
+    with _write(request, scope) as uow:
+        return ledger_bulk.bulk(uow, exit_id, action_of(body.action), selection, expected=body.expected, state=body.state, to=body.to)
 
 
 @router.post("/transfers/{correlation_id}/result", tags=["exits"], summary="Record a waiting transfer's outcome by correlation id")

@@ -95,6 +95,11 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "restore": ("恢复", "Restore"),
         "finalize": ("完结", "Finalization"),
     },
+    "bulk_action": {
+        "result": ("记录转接结果", "Record the outcome"),
+        "reassign": ("改交他人接收", "Hand to another acceptor"),
+        "inherit": ("离职继承", "Inherit"),
+    },
     "role": {
         "super_admin": ("超级管理员", "Super admin"),
         "admin": ("分级管理员", "Admin"),

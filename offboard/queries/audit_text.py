@@ -92,6 +92,8 @@ SENTENCES: dict[str, str] = {
     "exit.finalized": _("{actor} finalized the exit of {leaver}; chats are retained until {until}"),
     "exit.exported": _("{actor} exported the {what} of the exit of {leaver} as {format}"),
     "transfer.result": _("{actor} reported a transfer of {kind} of {leaver}: {state}"),
+    "transfer.results": _("{actor} recorded {count} transfer(s) of {kind} of {leaver} as {state}"),
+    "transfer.reassigned": _("{actor} withdrew {count} waiting transfer(s) of {kind} of {leaver} to hand them to {other}"),
     "transfer.taken_over": _("{count} × {kind} of {leaver} were taken over after 24 h"),
     "checklist.attested": _("{actor} attested the item {item} of the exit of {leaver}"),
     "checklist.item_added": _("{actor} added the checklist item {title}"),

@@ -38,6 +38,7 @@ class ChecklistItem:
 class Signoff:
     userid: str
     signed_at: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,9 @@ def checklist(conn: Connection, tenant: AnyRow, actor: Actor, exit_id: int, now:
     if actor.member_id != member.id:
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant.id, member))
     signoffs = {
-        r.role: Signoff(r.userid, r.signed_at.isoformat())
+        r.role: Signoff(r.userid, r.signed_at.isoformat(), r.name)
         for r in conn.execute(
-            select(exit_signoffs.c.role, exit_signoffs.c.signed_at, members.c.userid)
+            select(exit_signoffs.c.role, exit_signoffs.c.signed_at, members.c.userid, members.c.name)
             .join(members, (members.c.tenant_id == exit_signoffs.c.tenant_id) & (members.c.id == exit_signoffs.c.member_id))
             .where(exit_signoffs.c.tenant_id == tenant.id, exit_signoffs.c.exit_id == exit_id)
         )

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
@@ -19,6 +19,8 @@ from offboard.domain.org import subtree_upper_bound
 from offboard.domain.vocabulary import ExitState, LedgerState, ReasonCategory, ResourceKind
 from offboard.i18n import translate
 from offboard.store import repo, steps
+from offboard.store.transfers import latest_rows
+from offboard.queries.resource_names import names_of
 from offboard.store.rows import AnyRow
 from offboard.queries.checklist_facts import progress_of_exits, signoffs_of_exits
 from offboard.store.tables import departments, exits, member_departments, members, tenants, transfer_ledger
@@ -105,6 +107,9 @@ class LedgerRow:
     updated_at: str
     step_id: int  # the step that wrote the row
     changed_step_id: int | None  # the step that last changed it
+    resource: str | None = None  # the resource's name or title; None when it is gone
+    to_id: int | None = None  # the acceptor's member id
+    to_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -333,8 +338,26 @@ def _day(value: str | None, field: str) -> date | None:
     raise error(ValidationError, "invalid_date", "{field} must be a date like 2026-05-31, not {value!r}.", field=field, value=value)
 
 
-def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind: str | None = None, state: str | None = None, limit: int = 100, offset: int = 0) -> LedgerPage:
-    """The transfer ledger of an exit, filtered by kind and state, paged."""
+KIND_ORDER = case({k.value: i for i, k in enumerate(ResourceKind)}, value=transfer_ledger.c.kind, else_=len(ResourceKind))
+
+
+def ledger(
+    conn: Connection,
+    tenant_id: int,
+    actor: Actor,
+    exit_id: int,
+    *,
+    kind: str | None = None,
+    state: str | None = None,
+    to: int | None = None,
+    current: bool = False,
+    grouped: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> LedgerPage:
+    """The transfer ledger of an exit, filtered by kind, state and acceptor (a member id), paged,
+    each resource named; with `current`, only the newest row of each resource (what is still to
+    do or done), not the rows a later inheritance superseded; `grouped` orders by kind first."""
     row = repo.exit_by_id(conn, tenant_id, exit_id)
     member = repo.member_by_id(conn, tenant_id, row.member_id)
     if actor.member_id != member.id:
@@ -342,21 +365,27 @@ def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind
     if not 1 <= limit <= 1000 or offset < 0:
         raise error(ValidationError, "invalid_page", "limit must be 1-{max} and offset 0 or more.", max=1000)
     L = transfer_ledger
-    where = [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id]
+    where = [latest_rows(tenant_id, exit_id)] if current else [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id]
     if kind:
         where.append(L.c.kind == v.choice(kind, ResourceKind, "kind"))
     if state:
         where.append(L.c.state == v.choice(state, LedgerState, "state"))
+    if to is not None:
+        where.append(L.c.to_member_id == to)
     total = conn.execute(select(func.count()).select_from(L).where(*where)).scalar_one()
-    to = members.alias("to_member")
+    receiver = members.alias("to_member")
     rows = conn.execute(
-        select(L, to.c.userid.label("to_userid"))
-        .select_from(L.outerjoin(to, and_(to.c.tenant_id == L.c.tenant_id, to.c.id == L.c.to_member_id)))
+        select(L, receiver.c.userid.label("to_userid"), receiver.c.name.label("to_name"))
+        .select_from(L.outerjoin(receiver, and_(receiver.c.tenant_id == L.c.tenant_id, receiver.c.id == L.c.to_member_id)))
         .where(*where)
-        .order_by(L.c.id)
+        .order_by(*([KIND_ORDER] if grouped else []), L.c.id)
         .limit(limit)
         .offset(offset)
-    )
+    ).all()
+    wanted: dict[str, set[int]] = {}
+    for r in rows:
+        wanted.setdefault(r.kind, set()).add(r.resource_id)
+    names = names_of(conn, tenant_id, wanted)
     items = [
         LedgerRow(
             id=r.id,
@@ -370,6 +399,9 @@ def ledger(conn: Connection, tenant_id: int, actor: Actor, exit_id: int, *, kind
             updated_at=r.updated_at.isoformat(),
             step_id=r.step_id,
             changed_step_id=r.changed_step_id,
+            resource=names.get((r.kind, r.resource_id)),
+            to_id=r.to_member_id,
+            to_name=r.to_name,
         )
         for r in rows
     ]

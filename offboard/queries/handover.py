@@ -12,48 +12,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from offboard.actions.members import target_of
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.vocabulary import ResourceKind
 from offboard.queries.checklist import statuses
+from offboard.queries.resource_names import names_of
 from offboard.store import audit_log, repo
 from offboard.store.audit_log import EventFilter
 from offboard.store.rows import AnyRow
 from offboard.store.tables import (
-    approval_tasks,
-    approval_templates,
-    calendars,
     checklist_attestations,
-    customer_groups,
     departments,
-    documents,
     exit_signoffs,
-    external_contacts,
-    internal_groups,
     member_departments,
     members,
-    self_built_apps,
     transfer_ledger,
 )
 
 K = ResourceKind
 L = transfer_ledger
-
-# What a person calls each kind of resource: its name or title column.
-TITLES: dict[ResourceKind, Column[str]] = {
-    K.EXTERNAL_CONTACT: external_contacts.c.name,
-    K.CUSTOMER_GROUP: customer_groups.c.name,
-    K.INTERNAL_GROUP: internal_groups.c.name,
-    K.DOCUMENT: documents.c.title,
-    K.CALENDAR: calendars.c.name,
-    K.APPROVAL_TEMPLATE: approval_templates.c.name,
-    K.APPROVAL_TASK: approval_tasks.c.title,
-    K.SELF_BUILT_APP: self_built_apps.c.name,
-    K.DIRECT_REPORT: members.c.name,
-    K.DEPARTMENT_LEADER: departments.c.name,
-}
 
 # Items whose evidence is recorded with the change it attests, in the audit trail rather than
 # in checklist_attestations (offboard.actions.checklist).
@@ -186,14 +165,15 @@ def named_ledger(conn: Connection, tenant_id: int, exit_id: int, *, limit: int |
         .order_by(L.c.id)
     )
     rows = conn.execute(query.limit(limit) if limit is not None else query).all()
-    names: dict[tuple[str, int], str] = {}
-    for kind in {r.kind for r in rows}:
-        column = TITLES[ResourceKind(kind)]
-        table = column.table
-        # All of the exit's rows of the kind as a subquery; the ids themselves for a page of them.
-        of_kind = select(L.c.resource_id).where(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == kind) if limit is None else {r.resource_id for r in rows if r.kind == kind}
-        for rid, title in conn.execute(select(table.c.id, column).where(table.c.tenant_id == tenant_id, table.c.id.in_(of_kind))):
-            names[(kind, rid)] = title
+    # All of the exit's rows of a kind as a subquery; the ids themselves for a page of them.
+    names = names_of(
+        conn,
+        tenant_id,
+        {
+            kind: select(L.c.resource_id).where(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == kind) if limit is None else {r.resource_id for r in rows if r.kind == kind}
+            for kind in {r.kind for r in rows}
+        },
+    )
     return [
         NamedLedgerRow(
             id=r.id,

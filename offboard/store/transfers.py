@@ -4,7 +4,7 @@ time in Python (SPEC §10)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +12,8 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    FromClause,
+    Select,
     String,
     Table,
     and_,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     insert,
     literal,
     null,
+    or_,
     select,
     update,
 )
@@ -220,14 +223,38 @@ def apply_moves(conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKi
         )
 
 
-def latest_rows(tenant_id: int, exit_id: int, kind: ResourceKind | None = None):
-    """The newest ledger row of each resource in an exit (inherit adds rows after the first)."""
+def latest_rows(tenant_id: int, exit_id: int, kind: ResourceKind | None = None, of: FromClause = L):
+    """The newest ledger row of each resource in an exit (inherit adds rows after the first);
+    `of` names the ledger under an alias, for a subquery of a statement that changes the ledger."""
     l2 = L.alias("newer")
-    newest = select(func.max(l2.c.id)).where(l2.c.tenant_id == L.c.tenant_id, l2.c.exit_id == L.c.exit_id, l2.c.kind == L.c.kind, l2.c.resource_id == L.c.resource_id).scalar_subquery()
-    conditions = [L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.id == newest]
+    newest = select(func.max(l2.c.id)).where(l2.c.tenant_id == of.c.tenant_id, l2.c.exit_id == of.c.exit_id, l2.c.kind == of.c.kind, l2.c.resource_id == of.c.resource_id).scalar_subquery()
+    conditions = [of.c.tenant_id == tenant_id, of.c.exit_id == exit_id, of.c.id == newest]
     if kind is not None:
-        conditions.append(L.c.kind == kind.value)
+        conditions.append(of.c.kind == kind.value)
     return and_(*conditions)
+
+
+def chosen_rows(
+    tenant_id: int,
+    exit_id: int,
+    states: Collection[LedgerState],
+    *,
+    kinds: Collection[ResourceKind] = (),
+    correlation_ids: Collection[str] | None = None,
+    not_to: int | None = None,
+) -> Select:
+    """The newest ledger rows of an exit in `states` (id, kind, resource_id, to_member_id), of
+    `kinds` (all when empty), among `correlation_ids` (all when None), not already going to
+    `not_to`. Over an alias of the ledger, so it can drive an UPDATE of the ledger itself."""
+    cur = L.alias("chosen")
+    where = [latest_rows(tenant_id, exit_id, of=cur), cur.c.state.in_([s.value for s in states])]
+    if kinds:
+        where.append(cur.c.kind.in_([k.value for k in kinds]))
+    if correlation_ids is not None:
+        where.append(cur.c.correlation_id.in_(list(correlation_ids)))
+    if not_to is not None:
+        where.append(or_(cur.c.to_member_id.is_(None), cur.c.to_member_id != not_to))
+    return select(cur.c.id, cur.c.kind, cur.c.resource_id, cur.c.to_member_id).where(*where)
 
 
 def open_counts(conn: Connection, tenant_id: int, exit_id: int) -> dict[str, dict[str, int]]:

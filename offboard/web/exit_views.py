@@ -51,6 +51,8 @@ EVENTS = {
     "exit.took_effect": _("Took effect: access cut, restore window until {until}"),
     "exit.inherited": _("{count} × {kind} inherited by {userid}"),
     "transfer.result": _("Transfer of {kind} {resource_id}: {state}"),
+    "transfer.results": _("{count} × {kind} recorded as {state}"),
+    "transfer.reassigned": _("{count} waiting × {kind} withdrawn, to be handed to {userid}"),
     "transfer.taken_over": _("{count} × {kind} taken over after 24 h"),
     "checklist.attested": _("Attested: {item}"),
     "devices.wiped": _("{count} device(s) recorded as wiped or returned"),
@@ -159,7 +161,7 @@ def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -
     elif action == "exit.resources_moved":
         acceptor = next((names.get(t, t) for t in event["targets"][2:] if t.startswith("member:")), None)
         params["destination"] = acceptor or translate(DESTINATIONS.get(d.get("destination", ""), d.get("destination", "")), locale)
-    elif action == "exit.inherited":
+    elif action in ("exit.inherited", "transfer.reassigned"):
         params["userid"] = names.get(event["targets"][-1], event["targets"][-1])
     template = EVENTS.get(action)
     text = translate(template, locale, **params) if template else action

@@ -9,6 +9,7 @@ call, and shows its answer, or its error with the stable code, on the same page.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -20,11 +21,16 @@ from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance, restore
 from offboard.actions import members as member_actions
 from offboard.actions.inheritance import Inherited
+from offboard.actions import ledger_bulk
+from offboard.actions.ledger_bulk import BulkDone
+from offboard.queries.ledger_bulk import preview as bulk_preview
 from offboard.actions.restore import RestoredExit
 from offboard.queries import checklist as cl_queries
 from offboard.queries import directory as directory_q
 from offboard.queries import exits as exit_queries
 from offboard.queries import members as members_q
+from offboard.queries import handover as handover_q
+from offboard.queries.checklist_subjects import subjects as checklist_subjects
 from offboard.queries.inbox import inbox
 from offboard.queries.members import MemberDetail, MemberRow
 from offboard.actions.context import tenant_transaction
@@ -41,6 +47,8 @@ from offboard.store import repo
 from offboard.store.transfers import open_counts
 from offboard.domain.lifecycle import leave_moment
 from offboard.exports.words import detail_text
+from offboard.domain.ledger_bulk import APPLIES, RESULTS, BulkAction, Selection, action_of, result_of
+from offboard.web import exit_progress
 from offboard.web import exit_views as views
 from offboard.web.rendering import render
 from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
@@ -61,7 +69,7 @@ NOTICES = {
     "started": _("The exit has started: access is cut and the resources are moving."),
     "scheduled": _("The exit is scheduled; nothing happens before the leave date."),
     "inherited": _("{n} resource(s) assigned."),
-    "result": _("Outcome recorded."),
+    "bulk": _("Done for {n} row(s) of the ledger."),
     "attested": _("Item attested."),
     "acknowledged": _("{n} grant(s) acknowledged."),
     "closed": _("{n} reimbursement(s) closed."),
@@ -304,37 +312,50 @@ def _permissions(actor, target, exit_type: str) -> dict[str, Any]:
     }
 
 
+Tab = Annotated[str, Query(pattern="^(overview|handover|checklist|timeline)$")]
+
+
 def _exit_page(
     request: Request,
     c: Console,
     exit_id: int,
     *,
+    tab: str = "overview",
     kind: str = "",
     state: str = "",
+    history: bool = False,
     page: int = 1,
     notice: str | None = None,
     n: int | None = None,
     kept: int | None = None,
     error: dict | None = None,
-    typed: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    """The exit page; after a refused form, `typed` holds what the person typed, shown again."""
+    """One exit on one screen: the step bar and what happens next on top, then one tab (overview,
+    handover, checklist, timeline). After a refused form, `typed` holds what was typed, shown again."""
     now, locale = _now(request), locale_of(request)
     with c.read() as (conn, tenant, actor):
-        # The ledger checks that this actor may read the exit; everything else follows it.
-        ledger = asdict(exit_queries.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None, limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE))
-        summary = asdict(exit_queries.exit_summary(conn, tenant.id, exit_id))
+        # The checklist checks that this actor may read the exit; everything else follows it.
         checklist = asdict(cl_queries.checklist(conn, tenant, actor, exit_id, now))
-        refusals = cl_queries.signoff_refusals(conn, tenant, actor, exit_id, now) if summary["state"] == ExitState.OPEN else {}
+        summary = asdict(exit_queries.exit_summary(conn, tenant.id, exit_id))
         still_open = open_counts(conn, tenant.id, exit_id)
-        history = views.timeline(conn, tenant, exit_id, locale)
         leaver = repo.member_by_id(conn, tenant.id, summary["member"]["id"])
         target = member_actions.target_of(conn, tenant.id, leaver)
+        can = _permissions(actor, target, summary["type"])
         named = [summary["successor_id"], *summary["acceptors"].values()]
         people = views.people(conn, tenant.id, {summary["requested_by"]} | {f"member:{i}" for i in named if i} | {s["actor"] for s in summary["steps"]}, locale)
-        can = _permissions(actor, target, summary["type"])
-        candidates = _candidates(conn, tenant.id, actor) if can["inherit"] else []
+        extra: dict[str, Any] = {}
+        if tab == "handover":
+            found = exit_queries.ledger(conn, tenant.id, actor, exit_id, kind=kind or None, state=state or None, current=not history, grouped=True, limit=LEDGER_PAGE, offset=(page - 1) * LEDGER_PAGE)
+            extra["ledger"] = asdict(found)
+        elif tab == "checklist":
+            refusals = cl_queries.signoff_refusals(conn, tenant, actor, exit_id, now) if summary["state"] == ExitState.OPEN else {}
+            extra["signoff_blocked"] = {role: refusal.render(locale) for role, refusal in refusals.items() if refusal is not None}
+            extra["subjects"] = {k: asdict(v) for k, v in checklist_subjects(conn, tenant.id, leaver.id, now).items()}
+            extra["evidence"] = {i.key: [asdict(e) for e in i.evidence] for i in handover_q.checklist_items(conn, tenant.id, repo.exit_by_id(conn, tenant.id, exit_id), now)}
+        elif tab == "timeline":
+            extra["timeline"] = views.timeline(conn, tenant, exit_id, locale)
     tz = tenant.timezone
     unassigned = {k: sum(v.get(s.value, 0) for s in inheritance.UNASSIGNED_STATES) for k, v in still_open.items()}
     waiting = {k: v.get(LedgerState.WAITING.value, 0) for k, v in still_open.items()}
@@ -344,11 +365,29 @@ def _exit_page(
         item["open_text"] = detail_text(item["detail"], locale)
     for signed in checklist["signoffs"].values():
         signed["signed_local"] = views.local_time(signed["signed_at"], tz)
-    for row in ledger["items"]:
+    for row in extra.get("ledger", {}).get("items", []):
         row["updated_local"] = views.local_time(row["updated_at"], tz)
+    for given in extra.get("evidence", {}).values():
+        for e in given:
+            e["at_local"] = views.local_time(e["at"], tz)
     for step in summary["steps"]:
         step["at_local"] = views.local_time(step["at"], tz)
-    pages = max(1, -(-ledger["total"] // LEDGER_PAGE))
+    ended = next((s["at_local"] for s in reversed(summary["steps"]) if s["kind"] == "restore"), None)
+    bar = exit_progress.progress(
+        exit_progress.Facts(
+            state=summary["state"],
+            now=now,
+            restore_until=datetime.fromisoformat(summary["restore_until"]) if summary["restore_until"] else None,
+            effective=views.local_time(summary["effective_at"], tz),
+            restore_until_local=views.local_time(summary["restore_until"], tz),
+            finalized_local=views.local_time(summary["finalized_at"], tz) if summary["finalized_at"] else None,
+            ended_local=ended,
+            transfers_open=sum(sum(v.values()) for v in still_open.values()),
+            items_open=len(checklist["open_for_signoff"]),
+            signed=frozenset(checklist["signoffs"]),
+        )
+    )
+    total = extra.get("ledger", {}).get("total", 0)
     message = None
     if notice in NOTICES:
         message = translate(NOTICES[notice], locale, n=n if n is not None else "", kept=kept if kept is not None else "")
@@ -358,13 +397,12 @@ def _exit_page(
         status,
         c=c,
         e=summary,
-        ledger=ledger,
+        tab=tab,
         checklist=checklist,
         typed=typed or {},
-        signoff_blocked={role: refusal.render(locale) for role, refusal in refusals.items() if refusal is not None},
-        timeline=history,
         can=can,
-        candidates=candidates,
+        bar=bar,
+        stage_labels=exit_progress.LABELS,
         unassigned={k: v for k, v in unassigned.items() if v},
         waiting={k: v for k, v in waiting.items() if v},
         done=sum(n for states in summary["ledger"].values() for s, n in states.items() if s == "done"),
@@ -378,13 +416,17 @@ def _exit_page(
         finalized=views.local_time(summary["finalized_at"], tz) if summary["finalized_at"] else None,
         kinds=[k.value for k in ResourceKind],
         ledger_states=[s.value for s in LedgerState],
+        actionable=[s.value for s in APPLIES[BulkAction.RESULT] + APPLIES[BulkAction.INHERIT]],
         kind=kind,
         state=state,
+        history=history,
         page=page,
-        pages=pages,
+        pages=max(1, -(-total // LEDGER_PAGE)),
         notice=message,
         error=error,
-        results=[LedgerState.DONE.value, LedgerState.REFUSED.value, LedgerState.ACCEPTOR_FULL.value],
+        results=[s.value for s in RESULTS],
+        bulk_actions=[a.value for a in BulkAction],
+        **extra,
     )
 
 
@@ -393,30 +435,32 @@ def exit_page(
     request: Request,
     exit_id: Id,
     c: Console = Depends(console),
+    tab: Tab = "overview",
     kind: Annotated[str, Query(max_length=24)] = "",
     state: Annotated[str, Query(max_length=16)] = "",
+    history: Annotated[bool, Query()] = False,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     notice: Annotated[str | None, Query(max_length=16)] = None,
     n: Annotated[int | None, Query(ge=0, le=10**9)] = None,
     kept: Annotated[int | None, Query(ge=0, le=10**9)] = None,
 ):
-    return _exit_page(request, c, exit_id, kind=kind, state=state, page=page, notice=notice, n=n, kept=kept)
+    return _exit_page(request, c, exit_id, tab=tab, kind=kind, state=state, history=history, page=page, notice=notice, n=n, kept=kept)
 
 
-def _act(request: Request, c: Console, exit_id: int, fn, notice: str, typed: dict[str, str] | None = None) -> Response:
-    """Run one action in a transaction; back to the exit page with a notice, or with the error
+def _act(request: Request, c: Console, exit_id: int, fn, notice: str, typed: dict[str, Any] | None = None, *, tab: str = "overview") -> Response:
+    """Run one action in a transaction; back to the exit's tab with a notice, or with the error
     and what was typed into the form (`typed`), so nothing has to be typed again."""
     try:
         with _write(request, c) as uow:
             result = fn(uow)
     except OffboardError as exc:
         if exc.code == "reverification_required":  # a SENSITIVE action (authz.SENSITIVE): give the code, then back here
-            raise SignInRequired("/reverify?next=" + quote(f"/exits/{exit_id}")) from None
-        return _exit_page(request, c, exit_id, error=failure(request, exc), typed=typed, status=exc.status)
-    query: dict[str, str | int] = {"notice": notice}
+            raise SignInRequired("/reverify?next=" + quote(f"/exits/{exit_id}?tab={tab}")) from None
+        return _exit_page(request, c, exit_id, tab=tab, error=failure(request, exc), typed=typed, status=exc.status)
+    query: dict[str, str | int] = {"tab": tab, "notice": notice}
     if isinstance(result, int):
         query["n"] = result
-    elif isinstance(result, Inherited):
+    elif isinstance(result, (Inherited, BulkDone)):
         query["n"] = result.count
     elif isinstance(result, RestoredExit):
         query.update(n=sum(result.reverted.values()), kept=len(result.not_reverted))
@@ -440,42 +484,101 @@ def restore_submit(request: Request, exit_id: Id, csrf: Csrf, totp: Annotated[st
 @router.post("/exits/{exit_id}/inherit")
 def inherit_submit(request: Request, exit_id: Id, csrf: Csrf, kind: Annotated[str, Form(max_length=24)], to: Annotated[str, Form(max_length=64)], c: Console = Depends(console)):
     _csrf(request, csrf)
-    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}#unassigned")
-    return _act(request, c, exit_id, lambda u: inheritance.inherit(u, exit_id, kind, to.strip()), "inherited")
+    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover")
+    return _act(request, c, exit_id, lambda u: inheritance.inherit(u, exit_id, kind, to.strip()), "inherited", typed={f"to:{kind}": to}, tab="handover")
 
 
-@router.post("/exits/{exit_id}/transfers/{correlation_id}/result")
-def result_submit(
-    request: Request, exit_id: Id, correlation_id: Annotated[str, Path(min_length=1, max_length=36)], csrf: Csrf, state: Annotated[str, Form(max_length=16)], c: Console = Depends(console)
-):
-    """Record what the platform reported for one waiting transfer (R-ORG-2), e.g. the customer refused."""
+def _bulk_form(
+    action: Annotated[str, Form(max_length=16)] = "",
+    result: Annotated[str, Form(max_length=16)] = "",
+    to: Annotated[str, Form(max_length=64)] = "",
+    row: Annotated[list[str] | None, Form()] = None,
+    everything: Annotated[bool, Form()] = False,
+    kind: Annotated[str, Form(max_length=24)] = "",
+    state: Annotated[str, Form(max_length=16)] = "",
+) -> dict[str, Any]:
+    return {"action": action, "result": result, "to": (to or "").strip(), "row": [r for r in row or [] if r], "everything": everything, "kind": kind, "state": state}
+
+
+BulkFields = Annotated[dict[str, Any], Depends(_bulk_form)]
+
+
+def _bulk_choice(form: dict[str, Any]) -> tuple[BulkAction, Selection]:
+    if not form["action"]:
+        raise error(ValidationError, "action_required", "Choose what to do with the chosen rows.")
+    action = action_of(form["action"])
+    if action == BulkAction.RESULT:
+        result_of(form["result"])
+    elif not form["to"]:
+        raise error(ValidationError, "acceptor_required", "Choose who receives the chosen rows.")
+    return action, Selection.of(form["row"], kind=form["kind"] or None, everything=form["everything"], state=form["state"] or None)
+
+
+def _bulk_refused(request: Request, c: Console, exit_id: int, form: dict[str, Any], exc: OffboardError) -> Response:
+    return _exit_page(request, c, exit_id, tab="handover", kind=form["kind"], state=form["state"], error=failure(request, exc), typed={"bulk": form}, status=exc.status)
+
+
+@router.post("/exits/{exit_id}/ledger/bulk")
+def bulk_review(request: Request, exit_id: Id, csrf: Csrf, form: BulkFields, c: Console = Depends(console)):
+    """The confirmation of a bulk action: how many rows it applies to and which, nothing done yet.
+    The code is asked for here, before the confirmation, when the last check is over 5 minutes old."""
     _csrf(request, csrf)
-    return _act(request, c, exit_id, lambda u: inheritance.record_result(u, correlation_id, state), "result")
+    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover")
+    try:
+        action, selection = _bulk_choice(form)
+        with c.read() as (conn, tenant, actor):
+            to = repo.member_ref(conn, tenant.id, form["to"]) if form["to"] and action != BulkAction.RESULT else None
+            found = bulk_preview(conn, tenant.id, actor, exit_id, action, selection, to_id=to.id if to else None)
+            summary = exit_queries.exit_summary(conn, tenant.id, exit_id)
+    except OffboardError as exc:
+        return _bulk_refused(request, c, exit_id, form, exc)
+    return _page(request, "exit_bulk.html", c=c, e=summary, form=form, preview=found, to=to)
+
+
+@router.post("/exits/{exit_id}/ledger/bulk/confirm")
+def bulk_confirm(request: Request, exit_id: Id, csrf: Csrf, form: BulkFields, expected: Annotated[int, Form(ge=0, le=10**9)], c: Console = Depends(console)):
+    """Run the bulk action the person confirmed; refused, and nothing changed, when the count they
+    saw no longer holds."""
+    _csrf(request, csrf)
+    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover")
+    try:
+        action, selection = _bulk_choice(form)
+    except OffboardError as exc:
+        return _bulk_refused(request, c, exit_id, form, exc)
+    return _act(
+        request,
+        c,
+        exit_id,
+        lambda u: ledger_bulk.bulk(u, exit_id, action, selection, expected=expected, state=form["result"] or None, to=form["to"] or None),
+        "bulk",
+        typed={"bulk": form},
+        tab="handover",
+    )
 
 
 @router.post("/exits/{exit_id}/checklist/{item}/attest")
 def attest_submit(request: Request, exit_id: Id, item: Annotated[str, Path(max_length=40)], csrf: Csrf, evidence: Text, c: Console = Depends(console)):
     _csrf(request, csrf)
-    return _act(request, c, exit_id, lambda u: cl_actions.attest(u, exit_id, item, evidence), "attested")
+    return _act(request, c, exit_id, lambda u: cl_actions.attest(u, exit_id, item, evidence), "attested", typed={f"evidence:{item}": evidence}, tab="checklist")
 
 
 @router.post("/exits/{exit_id}/grants/ack")
 def grants_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console)):
     _csrf(request, csrf)
-    return _act(request, c, exit_id, lambda u: cl_actions.acknowledge_grants(u, exit_id, evidence), "acknowledged")
+    return _act(request, c, exit_id, lambda u: cl_actions.acknowledge_grants(u, exit_id, evidence), "acknowledged", typed={"evidence:third_party_reauth": evidence}, tab="checklist")
 
 
 @router.post("/exits/{exit_id}/reimbursements/close")
 def reimbursements_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console)):
     _csrf(request, csrf)
-    return _act(request, c, exit_id, lambda u: cl_actions.close_reimbursements(u, exit_id, evidence), "closed")
+    return _act(request, c, exit_id, lambda u: cl_actions.close_reimbursements(u, exit_id, evidence), "closed", typed={"evidence:reimbursements_closed": evidence}, tab="checklist")
 
 
 @router.post("/exits/{exit_id}/signoff")
 def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[str, Form(max_length=8)], c: Console = Depends(console)):
     _csrf(request, csrf)
-    c.require_recent_verification(Action.ATTEST_IT if role == "it" else Action.ATTEST_HR, f"/exits/{exit_id}#checklist")
-    return _act(request, c, exit_id, lambda u: cl_actions.signoff(u, exit_id, role), "signed")
+    c.require_recent_verification(Action.ATTEST_IT if role == "it" else Action.ATTEST_HR, f"/exits/{exit_id}?tab=checklist")
+    return _act(request, c, exit_id, lambda u: cl_actions.signoff(u, exit_id, role), "signed", tab="checklist")
 
 
 # --- the board, the inbox --------------------------------------------------------------------

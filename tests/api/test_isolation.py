@@ -31,6 +31,7 @@ BODIES = {
     ("POST", "/api/v1/exits/{exit_id}/restore"): lambda w: {"totp": "000000", "reason": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/inherit"): lambda w: {"kind": "external_contact", "to": "alpha-admin"},
     ("POST", "/api/v1/transfers/{correlation_id}/result"): lambda w: {"state": "refused"},
+    ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): lambda w: {"action": "result", "state": "refused", "everything": True},
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/grants/ack"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): lambda w: {"evidence": "planted"},

@@ -133,10 +133,15 @@ CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ("POST", "/exits/{exit_id}/cancel"): ("hr", Action.START_REMOVAL, lambda w, _who: (f"/exits/{_exit(w, _member(w), scheduled=True)}/cancel", {})),
     ("POST", "/exits/{exit_id}/restore"): ("hr", Action.RESTORE, lambda w, who: (f"/exits/{_exit(w, _member(w))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})),
     ("POST", "/exits/{exit_id}/inherit"): ("hr", Action.INHERIT, lambda w, _who: (f"/exits/{_exit(w, _member(w, customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})),
-    ("POST", "/exits/{exit_id}/transfers/{correlation_id}/result"): (
+    ("POST", "/exits/{exit_id}/ledger/bulk"): (
         "super",
         Action.INHERIT,
-        lambda w, _who: (f"/exits/{w.a.extra['exit']}/transfers/{w.a.extra['correlation_id']}/result", {"state": "refused"}),
+        lambda w, _who: (f"/exits/{w.a.extra['exit']}/ledger/bulk", {"action": "result", "result": "refused", "row": w.a.extra["correlation_id"]}),
+    ),
+    ("POST", "/exits/{exit_id}/ledger/bulk/confirm"): (
+        "super",
+        Action.INHERIT,
+        lambda w, _who: (f"/exits/{w.a.extra['exit']}/ledger/bulk/confirm", {"action": "result", "result": "refused", "row": w.a.extra["correlation_id"], "expected": "1"}),
     ),
     ("POST", "/exits/{exit_id}/checklist/{item}/attest"): (
         "hr",

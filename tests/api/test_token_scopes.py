@@ -85,6 +85,7 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/exits/{exit_id}/restore"): Action.RESTORE.value,
     ("POST", "/api/v1/exits/{exit_id}/inherit"): Action.INHERIT.value,
     ("POST", "/api/v1/transfers/{correlation_id}/result"): Action.INHERIT.value,
+    ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): Action.INHERIT.value,
     ("GET", "/api/v1/exits/{exit_id}/checklist"): Action.READ_DIRECTORY.value,
     # By the item's owner: access_revoked (item 12) is IT's; a custom HR item is HR's (VARIANTS).
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): Action.ATTEST_IT.value,
@@ -242,6 +243,10 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("POST", "/api/v1/exits/{exit_id}/restore"): ("super", lambda w, who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})),
     ("POST", "/api/v1/exits/{exit_id}/inherit"): ("super", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})),
     ("POST", "/api/v1/transfers/{correlation_id}/result"): ("super", lambda w, _who: ("POST", f"/api/v1/transfers/{w.a.extra['correlation_id']}/result", {"state": "refused"})),
+    ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): (
+        "super",
+        lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/ledger/bulk", {"action": "inherit", "to": "alpha-member", "everything": True}),
+    ),
     ("GET", "/api/v1/exits/{exit_id}/checklist"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/checklist")),
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): (
         "it",

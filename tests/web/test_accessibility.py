@@ -38,8 +38,9 @@ def _pages(page: Page, base: str) -> list[str]:
     paths += [member, f"{member}/exit"] if member else []
     page.goto(base + "/exits")
     paths += page.locator("main a[href^='/exits/']").evaluate_all("els => [...new Set(els.map(e => e.getAttribute('href')))]")
-    assert len([p for p in paths if p.startswith("/exits/")]) >= 2, paths  # the open and the scheduled exit
-    return paths
+    exits = [p for p in paths if re.fullmatch(r"/exits/\d+", p)]
+    assert len(exits) >= 2, paths  # the open and the scheduled exit
+    return paths + [f"{exits[0]}?tab={tab}" for tab in ("handover", "checklist", "timeline")]
 
 
 def _serious(results) -> list[str]:

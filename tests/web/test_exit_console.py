@@ -49,9 +49,14 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
     exit_url = hr.url.split("?")[0]
     expect(hr.locator(".notice.ok")).to_contain_text("离职已开始")
     expect(hr.locator("#exit-state")).to_have_text("进行中")
+    expect(hr.locator("#stepbar li[aria-current=step]")).to_contain_text("移交")
+    hr.click(".tabs a:has-text('移交')")
     expect(hr.locator("#ledger")).to_contain_text("等待接替")
-    expect(hr.locator("#checklist tr[data-key=external_contacts]")).to_contain_text("外部联系人")
+    hr.click(".tabs a:has-text('检查清单')")
+    expect(hr.locator("#checklist li[data-key=external_contacts]")).to_contain_text("外部联系人")
+    hr.click(".tabs a:has-text('时间线')")
     expect(hr.locator("#timeline")).to_contain_text("离职已生效")
+    hr.goto(f"{exit_url}?tab=checklist")
 
     # HR may not sign off while items are open: the button is disabled and says which, in words.
     expect(hr.locator("button:has-text('以 HR 身份签核')")).to_be_disabled()
@@ -66,21 +71,26 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
     # IT attests the devices and acknowledges the third-party grants (items 12 and 8).
     it = _page(browser)
     sign_in_page(it, live_server, "liuyang")
-    it.goto(exit_url)
-    it.fill("tr[data-key=access_revoked] input[name=evidence]", "笔记本已交还 IT，手机已远程擦除")
-    it.click("tr[data-key=access_revoked] button")
+    it.goto(f"{exit_url}?tab=checklist")
+    it.fill("li[data-key=access_revoked] input[name=evidence]", "笔记本已交还 IT，手机已远程擦除")
+    it.click("li[data-key=access_revoked] button")
     expect(it.locator(".notice.ok")).to_be_visible()
-    expect(it.locator("tr[data-key=access_revoked]")).to_contain_text("已完成")
-    it.fill("tr[data-key=third_party_reauth] input[name=evidence]", "CRM 厂商已确认需重新授权")
-    it.click("tr[data-key=third_party_reauth] button")
-    expect(it.locator("tr[data-key=third_party_reauth]")).to_contain_text("已完成")
+    expect(it.locator("li[data-key=access_revoked]")).to_contain_text("已完成")
+    expect(it.locator("li[data-key=access_revoked] .evidence")).to_contain_text("笔记本已交还 IT")
+    it.fill("li[data-key=third_party_reauth] input[name=evidence]", "CRM 厂商已确认需重新授权")
+    it.click("li[data-key=third_party_reauth] button")
+    expect(it.locator("li[data-key=third_party_reauth]")).to_contain_text("已完成")
     it.goto(f"{live_server}/checklist")
     expect(it.locator("#board-it tr", has_text="陈静")).to_have_count(0)
 
     # A customer refuses: the contact becomes unassigned, and HR has it inherited again (R-ORG-5).
-    hr.goto(f"{exit_url}?kind=external_contact&state=waiting")
-    hr.locator("#ledger tbody tr").first.locator("select[name=state]").select_option("refused")
-    hr.locator("#ledger tbody tr").first.locator("button").click()
+    hr.goto(f"{exit_url}?tab=handover&kind=external_contact&state=waiting")
+    hr.locator("#ledger tbody tr[data-state=waiting]").first.locator("input[name=row]").check()
+    hr.select_option("select[name=action]", "result")
+    hr.select_option("select[name=result]", "refused")
+    hr.click("#bulk-form button[type=submit]")
+    expect(hr.locator("#bulk-confirm")).to_contain_text("1")
+    hr.click("#bulk-confirm button.primary")
     expect(hr.locator(".notice.ok")).to_be_visible()
     unassigned = hr.locator("#unassigned tr[data-kind=external_contact]")
     expect(unassigned).to_contain_text("1")
@@ -99,15 +109,16 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
         assert answer.ok, answer.text()
 
     # HR closes the reimbursements (item 4); then IT signs off.
-    hr.goto(exit_url)
-    hr.fill("tr[data-key=reimbursements_closed] input[name=evidence]", "已在 11 月工资中结清")
-    hr.click("tr[data-key=reimbursements_closed] button")
-    expect(hr.locator("tr[data-key=reimbursements_closed]")).to_contain_text("已完成")
+    hr.goto(f"{exit_url}?tab=checklist")
+    hr.fill("li[data-key=reimbursements_closed] input[name=evidence]", "已在 11 月工资中结清")
+    hr.click("li[data-key=reimbursements_closed] button")
+    expect(hr.locator("li[data-key=reimbursements_closed]")).to_contain_text("已完成")
 
-    it.goto(exit_url)
+    it.goto(f"{exit_url}?tab=checklist")
     it.click("button:has-text('以 IT 身份签核')")
     expect(it.locator(".notice.ok")).to_be_visible()
-    expect(it.locator(".signoff[data-role=it]")).to_contain_text("liuyang")
+    expect(it.locator(".signoff[data-role=it]")).to_contain_text("刘洋")
+    it.goto(f"{exit_url}?tab=timeline")
     expect(it.locator("#timeline")).to_contain_text("IT")
 
 
@@ -149,9 +160,11 @@ def test_r_exit_6_a_mistaken_removal_is_restored_from_the_exit_page(browser: Bro
     page.fill("#restore textarea[name=reason]", "删错了人，董涛仍在职")
     page.fill("#restore input[name=totp]", pyotp.TOTP(totp_secret_for("lina")).at(time.time() + 30))
     page.click("#restore button")
-    expect(page).to_have_url(re.compile(re.escape(exit_url) + r"\?notice=restored"))
+    expect(page).to_have_url(re.compile(re.escape(exit_url) + r"\?tab=overview&notice=restored"))
     expect(page.locator("#exit-state")).to_have_text("已恢复")
     expect(page.locator(".kv")).to_contain_text("在职")
+    expect(page.locator("#stepbar li[data-stage=restored]")).to_be_visible()
+    page.click(".tabs a:has-text('时间线')")
     expect(page.locator("#timeline li[data-action='exit.restored']")).to_contain_text("删错了人")
 
 

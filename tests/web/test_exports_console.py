@@ -48,7 +48,7 @@ def test_spec_7_the_exit_page_links_each_export_and_each_link_downloads(demo_com
     assert ledger[0][4] == "来自" and ledger[1][4] == "陈静"
     assert any(row[5] == "赵磊" for row in ledger[1:])
     # The exit's timeline says who exported what.
-    assert "已将离职交接单导出为 PDF" in hr.get(f"/exits/{demo_company.exit_id}").text
+    assert "已将离职交接单导出为 PDF" in hr.get(f"/exits/{demo_company.exit_id}?tab=timeline").text
 
 
 def test_spec_7_the_handover_sheet_is_a_printable_page_with_the_pdf_beside_it(demo_company):

@@ -12,7 +12,7 @@ WHY = re.compile(r'<span class="hint" id="signoff-why-(hr|it)">([^<]+)</span>')
 def test_spec_7_sign_off_is_disabled_with_the_reason_while_items_are_open(demo_company):
     """chenjing's exit has just taken effect: her customers wait, so HR may not sign off yet; the
     page says which items are open, in HR's words, and the button cannot be pressed."""
-    page = demo_company.signed_in("wangfang").get(f"/exits/{demo_company.exit_id}").text
+    page = demo_company.signed_in("wangfang").get(f"/exits/{demo_company.exit_id}?tab=checklist").text
     buttons = dict((role, bool(disabled)) for role, disabled in BUTTON.findall(page))
     assert buttons == {"hr": True}  # wangfang holds HR only
     why = dict(WHY.findall(page))
