@@ -51,6 +51,7 @@ from offboard.domain.ledger_bulk import APPLIES, RESULTS, BulkAction, Selection,
 from offboard.web import exit_progress
 from offboard.web import exit_views as views
 from offboard.web.rendering import render
+from offboard.web.reverify import PostedForm, posted_form
 from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
 
 router = APIRouter(include_in_schema=False)
@@ -211,12 +212,12 @@ def confirm_exit(
     successor: Annotated[str, Form(max_length=64)] = "",
     acceptor_kind: Annotated[list[str] | None, Form()] = None,
     acceptor: Annotated[list[str] | None, Form()] = None,
+    posted: PostedForm = Depends(posted_form),
 ):
     """Start the removal that was planned (plan_stale when the data changed since, R-EXIT-5)."""
     _csrf(request, csrf)
     form = _form(successor, reason_category, reason, leave_date, acceptor_kind, acceptor)
-    # /reverify takes a `next` of at most 200 characters: a long reason is typed again.
-    c.require_recent_verification(Action.START_REMOVAL, f"/members/{member_id}/exit?{_prefill_query(form, limit=160)}")
+    c.require_recent_verification(Action.START_REMOVAL, f"/members/{member_id}/exit?{_prefill_query(form)}", posted)
     try:
         with _write(request, c) as uow:
             result = exit_actions.start_exit(
@@ -482,9 +483,17 @@ def restore_submit(request: Request, exit_id: Id, csrf: Csrf, totp: Annotated[st
 
 
 @router.post("/exits/{exit_id}/inherit")
-def inherit_submit(request: Request, exit_id: Id, csrf: Csrf, kind: Annotated[str, Form(max_length=24)], to: Annotated[str, Form(max_length=64)], c: Console = Depends(console)):
+def inherit_submit(
+    request: Request,
+    exit_id: Id,
+    csrf: Csrf,
+    kind: Annotated[str, Form(max_length=24)],
+    to: Annotated[str, Form(max_length=64)],
+    c: Console = Depends(console),
+    posted: PostedForm = Depends(posted_form),
+):
     _csrf(request, csrf)
-    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover")
+    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover", posted)
     return _act(request, c, exit_id, lambda u: inheritance.inherit(u, exit_id, kind, to.strip()), "inherited", typed={f"to:{kind}": to}, tab="handover")
 
 
@@ -519,11 +528,11 @@ def _bulk_refused(request: Request, c: Console, exit_id: int, form: dict[str, An
 
 
 @router.post("/exits/{exit_id}/ledger/bulk")
-def bulk_review(request: Request, exit_id: Id, csrf: Csrf, form: BulkFields, c: Console = Depends(console)):
+def bulk_review(request: Request, exit_id: Id, csrf: Csrf, form: BulkFields, c: Console = Depends(console), posted: PostedForm = Depends(posted_form)):
     """The confirmation of a bulk action: how many rows it applies to and which, nothing done yet.
     The code is asked for here, before the confirmation, when the last check is over 5 minutes old."""
     _csrf(request, csrf)
-    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover")
+    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover", posted)
     try:
         action, selection = _bulk_choice(form)
         with c.read() as (conn, tenant, actor):
@@ -536,11 +545,19 @@ def bulk_review(request: Request, exit_id: Id, csrf: Csrf, form: BulkFields, c: 
 
 
 @router.post("/exits/{exit_id}/ledger/bulk/confirm")
-def bulk_confirm(request: Request, exit_id: Id, csrf: Csrf, form: BulkFields, expected: Annotated[int, Form(ge=0, le=10**9)], c: Console = Depends(console)):
+def bulk_confirm(
+    request: Request,
+    exit_id: Id,
+    csrf: Csrf,
+    form: BulkFields,
+    expected: Annotated[int, Form(ge=0, le=10**9)],
+    c: Console = Depends(console),
+    posted: PostedForm = Depends(posted_form),
+):
     """Run the bulk action the person confirmed; refused, and nothing changed, when the count they
     saw no longer holds."""
     _csrf(request, csrf)
-    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover")
+    c.require_recent_verification(Action.INHERIT, f"/exits/{exit_id}?tab=handover", posted)
     try:
         action, selection = _bulk_choice(form)
     except OffboardError as exc:
@@ -575,9 +592,9 @@ def reimbursements_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: T
 
 
 @router.post("/exits/{exit_id}/signoff")
-def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[str, Form(max_length=8)], c: Console = Depends(console)):
+def signoff_submit(request: Request, exit_id: Id, csrf: Csrf, role: Annotated[str, Form(max_length=8)], c: Console = Depends(console), posted: PostedForm = Depends(posted_form)):
     _csrf(request, csrf)
-    c.require_recent_verification(Action.ATTEST_IT if role == "it" else Action.ATTEST_HR, f"/exits/{exit_id}?tab=checklist")
+    c.require_recent_verification(Action.ATTEST_IT if role == "it" else Action.ATTEST_HR, f"/exits/{exit_id}?tab=checklist", posted)
     return _act(request, c, exit_id, lambda u: cl_actions.signoff(u, exit_id, role), "signed", tab="checklist")
 
 
@@ -615,10 +632,10 @@ def inbox_page(request: Request, c: Console = Depends(console)):
 
 
 @router.post("/inbox/unlock/{member_id}")
-def unlock_submit(request: Request, member_id: Id, csrf: Csrf, c: Console = Depends(console)):
+def unlock_submit(request: Request, member_id: Id, csrf: Csrf, c: Console = Depends(console), posted: PostedForm = Depends(posted_form)):
     """Lift a sign-in lock from the inbox (super admins and IT); a security call, so re-verified."""
     _csrf(request, csrf)
-    c.require_recent_verification(Action.FREEZE, "/inbox#locked")
+    c.require_recent_verification(Action.FREEZE, "/inbox#locked", posted)
     with _write(request, c) as uow:
         userid = repo.member_by_id(uow.conn, uow.tenant_id, member_id).userid
         unlock_sign_in(uow, member_id)
@@ -636,11 +653,12 @@ def self_exit(
     reason_category: Annotated[str, Form(max_length=16)] = "resignation",
     reason: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=64)] = "",
+    posted: PostedForm = Depends(posted_form),
 ):
     _csrf(request, csrf)
     # A member who signs in with a second factor confirms it is them again; one who signs in
     # with a password alone has nothing more to give than typing their userid below.
-    c.require_recent_verification(Action.VOLUNTARY_EXIT, "/me#leave")
+    c.require_recent_verification(Action.VOLUNTARY_EXIT, "/me#leave", posted)
     form = {"reason_category": reason_category, "reason": reason}
     try:
         if confirm.strip() != c.auth.actor.userid:

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from offboard.web import audit, exits, exports, routes, settings
 from offboard.web.rendering import HERE, render
+from offboard.web.reverify import CodeNeeded
 from offboard.web.session import SignInRequired
 
 
@@ -31,3 +32,7 @@ def install(app: FastAPI) -> None:
         if request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": exc.target})
         return RedirectResponse(exc.target, status_code=303)
+
+    @app.exception_handler(CodeNeeded)
+    async def _code_needed(request: Request, exc: CodeNeeded):
+        return exc.response  # the page asking for the code, posting back to the same form

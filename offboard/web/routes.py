@@ -18,10 +18,12 @@ from offboard.crypto.secrets import equal, is_digits
 from offboard.domain.errors import Forbidden, OffboardError, ValidationError, error
 from offboard.http.cookies import DEVICE_COOKIE, SESSION_COOKIE, session_token
 from offboard.http.csrf import check_csrf, check_same_origin, csrf_token_for
+from offboard.http.errors import failure
 from offboard.http.locale import locale_of
 from offboard.store import repo
 from offboard.web.dashboard import overview
 from offboard.web.rendering import LANG_COOKIE, render
+from offboard.web.reverify import give_code, refusal_status, with_retry_after
 from offboard.web.session import PAGE_SIZE, Console, console, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -122,19 +124,12 @@ def login_submit(
             userid=userid,
             tenant=tenant,
         )
-        return _with_retry_after(exc, response)
+        return with_retry_after(exc, response)
     target = "/login/totp?next=" + quote(safe_next(next)) if result.stage == "password" else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     _cookie(response, request, SESSION_COOKIE, signing.sign(request.app.state.cookie_key, "session", result.session_token))
     if result.stage == "full":
         _set_device(response, request, result.tenant_slug, result.member_id)
-    return response
-
-
-def _with_retry_after(exc: OffboardError, response: Response) -> Response:
-    retry_after = getattr(exc, "retry_after", None)  # a refusal that ends by itself says when
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -167,7 +162,7 @@ def totp_submit(
         token = verify_second_factor(services, token, code, client=_client(request))
     except OffboardError as exc:
         status = exc.status if exc.status in (401, 423, 429) else 400
-        return _with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(locale_of(request))))
+        return with_retry_after(exc, render(request, "totp.html", status_code=status, next=safe_next(next), csrf=csrf, logins=_demo_logins(request), error=exc.render(locale_of(request))))
     auth = authenticate_session(services, token)
     assert auth.tenant_slug is not None and auth.actor.member_id is not None, "a console session is a member's, in a tenant"
     response = RedirectResponse(safe_next(next), status_code=303)
@@ -178,7 +173,13 @@ def totp_submit(
 
 @router.get("/reverify")
 def reverify_page(request: Request, c: Console = Depends(console), next: Annotated[str, Query(max_length=200)] = "/"):
-    return render(request, "reverify.html", c=c, next=safe_next(next), error=None)
+    """For a link that is not a form post (a form re-verifies in place: offboard.web.reverify)."""
+    return _reverify(request, c, safe_next(next))
+
+
+def _reverify(request: Request, c: Console, next: str, error: dict | None = None, status_code: int = 200) -> Response:
+    carried = [("csrf", c.csrf), ("next", next)]
+    return render(request, "reverify.html", status_code=status_code, c=c, target="/reverify", carried=carried, code_field="code", purpose=None, back=None, error=error)
 
 
 @router.post("/reverify")
@@ -193,10 +194,9 @@ def reverify_submit(
     assert token is not None, "the console dependency refused a request without a session"
     check_csrf(request, token, csrf)
     try:
-        verify_second_factor(request.app.state.services, token, code, client=_client(request))
+        give_code(request, code)
     except OffboardError as exc:
-        status = exc.status if exc.status in (401, 423, 429) else 400
-        return _with_retry_after(exc, render(request, "reverify.html", status_code=status, c=c, next=safe_next(next), error=exc.render(locale_of(request))))
+        return with_retry_after(exc, _reverify(request, c, safe_next(next), error=failure(request, exc), status_code=refusal_status(exc)))
     return RedirectResponse(safe_next(next), status_code=303)
 
 

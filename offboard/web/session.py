@@ -16,7 +16,8 @@ from offboard.domain.errors import OffboardError
 from offboard.http.cookies import session_token
 from offboard.http.csrf import csrf_token_for
 from offboard.queries.inbox import inbox
-from offboard.web import menu
+from offboard.web import menu, reverify
+from offboard.web.reverify import PostedForm
 
 PAGE_SIZE = 25  # rows per page of the console's lists
 
@@ -39,11 +40,20 @@ class Console:
         self.auth = auth
         self.csrf = csrf_token_for(request, token)
 
-    def require_recent_verification(self, action: Action, back: str) -> None:
+    def require_recent_verification(self, action: Action, back: str, form: PostedForm | None = None) -> None:
         """Before a form of a SENSITIVE action is handled, ask for the 6-digit code again when
-        the last check is over 5 minutes old (the action would refuse it), and come back here."""
-        if needs_reverification(self.auth.actor, action, self.request.app.state.services.clock.now()):
-            raise SignInRequired("/reverify?next=" + quote(safe_next(back)))
+        the last check is over 5 minutes old (the action would refuse it).
+
+        With the posted `form` (Depends(reverify.posted_form)) the code is asked for in place
+        and the action carries on once it is right (reverify.finish); `back` is the page the
+        form is on. Without it, or for an htmx request, off to /reverify and then to `back`."""
+        if not needs_reverification(self.auth.actor, action, self.request.app.state.services.clock.now()):
+            return
+        if form is None or self.request.headers.get("hx-request"):
+            # /reverify takes a `next` of at most 200 characters: a longer one loses its query.
+            target = safe_next(back) if len(safe_next(back)) <= 200 else safe_next(back).split("?")[0]
+            raise SignInRequired("/reverify?next=" + quote(target))
+        self.auth = reverify.finish(self, action, safe_next(back), form)
 
     @property
     def menu(self) -> list[menu.Item]:

@@ -16,6 +16,7 @@ from offboard.http.cookies import session_token
 from offboard.http.csrf import check_csrf
 from offboard.http.errors import failure
 from offboard.web.rendering import render
+from offboard.web.reverify import PostedForm, posted_form
 from offboard.web.session import Console, console
 
 router = APIRouter(include_in_schema=False)
@@ -56,12 +57,12 @@ def policy_page(request: Request, c: Console = Depends(console)):
 
 
 @router.post("/settings/policy")
-async def policy_submit(request: Request, c: Console = Depends(console)):
+async def policy_submit(request: Request, c: Console = Depends(console), posted: PostedForm = Depends(posted_form)):
     form = await request.form()
     token = session_token(request)
     assert token is not None, "the console dependency refused a request without a session"
     check_csrf(request, token, str(form.get("csrf", ""))[:128])
-    c.require_recent_verification(Action.MANAGE_ADMINS, "/settings/policy")
+    c.require_recent_verification(Action.MANAGE_ADMINS, "/settings/policy", posted)
     pairs = [f"{key}={str(form.get(key, ''))[:32]}" for key in SETTINGS if key in form]
     try:
         changes = parse_assignments(pairs)

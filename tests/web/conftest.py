@@ -70,9 +70,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve_demo(path: Path, prepare=None):
+def _serve_demo(path: Path, prepare=None, clock: FakeClock | None = None):
     """The demo company built in a fresh SQLite file and served in demo mode, as `offboard demo`
-    serves it (after `prepare(services)`, when given); yields its base URL."""
+    serves it (after `prepare(services)`, when given; on `clock`, when the test moves time);
+    yields its base URL."""
     import uvicorn
 
     from offboard.api.app import create_app
@@ -80,7 +81,7 @@ def _serve_demo(path: Path, prepare=None):
     db = connect(str(path))
     schema.upgrade(db)
     db.dispose()
-    services = build(str(path))
+    services = build(str(path), clock=clock)
     build_demo(services)
     if prepare is not None:
         prepare(services)
