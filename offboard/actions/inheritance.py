@@ -102,10 +102,9 @@ def inherit_kind(
     resource_ids: Select[Any],
     *,
     only_ids: list[int] | None = None,
-    action: str = "exit.inherited",
 ) -> int:
     """Write the step's ledger rows giving `acceptor` the resources of `kind` among
-    `resource_ids` (a subquery) that nobody owns, move them, and audit it as `action`; returns how many."""
+    `resource_ids` (a subquery) that nobody owns, move them, and audit it; returns how many."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     t = SPECS[kind].table
     owner_filter = and_(t.c.tenant_id == tid, t.c.id.in_(resource_ids), t.c[SPECS[kind].owner].is_(None))
@@ -122,7 +121,7 @@ def inherit_kind(
         return 0
     apply_moves(conn, tid, exit_id, kind, step_id, now)
     uow.audit(
-        action,
+        "exit.inherited",
         [f"exit:{exit_id}", f"member:{leaver.id}", f"member:{acceptor.id}"],
         {"kind": kind.value, "count": n, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind)},
     )

@@ -139,7 +139,7 @@ def overview(figures: Dashboard, locale: str) -> Overview:
                 "kind": glossary.term("resource_kind", t.kind, locale),
                 "state": glossary.term("ledger_state", t.state, locale),
                 "count": t.count,
-                "href": f"/exits/{t.exit_id}?{urlencode({'kind': t.kind, 'state': t.state})}#ledger",
+                "href": f"/exits/{t.exit_id}?{urlencode({'tab': 'handover', 'kind': t.kind, 'state': t.state})}",
             }
             for t in figures.customer_transfers.exits
         ],
