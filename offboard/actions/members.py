@@ -13,6 +13,7 @@ from offboard.domain.authz import Action, Target
 from offboard.domain.errors import Conflict, Term, ValidationError, error
 from offboard.domain.org import coverage_delta
 from offboard.domain.vocabulary import PRESENT_STATUSES, USERID_HOLDING_STATUSES, MemberStatus
+from offboard.i18n.pinyin import search_key
 from offboard.store import ids, repo
 from offboard.store.org import shift_headcounts
 from offboard.store.rows import AnyRow
@@ -121,6 +122,7 @@ def insert_member(
             userid=userid,
             external_id=external_id or None,
             name=name,
+            search_key=search_key(name),
             email=email,
             mobile=mobile,
             title=title,
@@ -202,7 +204,9 @@ def update_member(
         moved = _set_departments(uow, member.id, department_ids)
     if not values and not moved:
         return {"userid": userid, "changed": []}
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(**values, version=members.c.version + 1, updated_at=uow.now))
+    # The picker's key follows the name; derived, so the audit event does not repeat it.
+    derived = {"search_key": search_key(values["name"])} if "name" in values else {}
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(**values, **derived, version=members.c.version + 1, updated_at=uow.now))
     details = {k: values[k] for k in values}
     if moved:
         details["department_ids"] = department_ids

@@ -38,7 +38,8 @@ _HTTP_CODES = {
 }
 
 
-_MACHINE_PREFIXES = ("/api/", "/scim/", "/healthz", "/metrics", "/openapi.json", "/docs")
+# Addresses that answer JSON, errors included; /people/suggest is the console script's.
+_MACHINE_PREFIXES = ("/api/", "/scim/", "/healthz", "/metrics", "/openapi.json", "/docs", "/people/suggest")
 
 ErrorPage = Callable[[Request, int, str, str], Response]
 """The console's page for an error: (request, status, code, message) -> the response."""

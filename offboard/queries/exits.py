@@ -23,6 +23,7 @@ from offboard.store.transfers import latest_rows
 from offboard.queries.resource_names import names_of
 from offboard.store.rows import AnyRow
 from offboard.queries.checklist_facts import progress_of_exits, signoffs_of_exits
+from offboard.queries.people import PersonChoice, by_ids
 from offboard.store.tables import departments, exits, member_departments, members, tenants, transfer_ledger
 
 
@@ -157,6 +158,8 @@ class PlanView:
     blockers: list[PlanIssue]
     warnings: list[PlanIssue]
     choices: PlanChoices
+    # The successor and every acceptor by member id, to be shown by name and department.
+    people: dict[int, PersonChoice] = field(default_factory=dict)
 
     def in_language(self, locale: str) -> PlanView:
         """The same plan with every blocker's and warning's message in `locale`."""
@@ -168,8 +171,9 @@ class PlanView:
 
 
 def describe_plan(conn: Connection, tenant_id: int, plan_id: int, member: AnyRow, body: dict[str, Any], plan_digest: str) -> PlanView:
-    ids_ = {k["acceptor_id"] for k in body["kinds"] if k["acceptor_id"]}
-    names = {r.id: r.userid for r in conn.execute(select(members.c.id, members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id.in_(ids_)))} if ids_ else {}
+    successor_id = body["choices"]["successor_id"]
+    people = by_ids(conn, tenant_id, {k["acceptor_id"] for k in body["kinds"] if k["acceptor_id"]} | ({successor_id} if successor_id else set()))
+    names = {i: p.userid for i, p in people.items()}
     issue_fields = ("code", "template", "params")
     return PlanView(
         plan_id=plan_id,
@@ -179,7 +183,8 @@ def describe_plan(conn: Connection, tenant_id: int, plan_id: int, member: AnyRow
         kinds=[PlannedKind(**k, acceptor=names.get(k["acceptor_id"])) for k in body["kinds"]],
         blockers=[PlanIssue(**{f: b[f] for f in issue_fields}) for b in body["blockers"]],
         warnings=[PlanIssue(**{f: w[f] for f in issue_fields}) for w in body["warnings"]],
-        choices=PlanChoices(body["choices"]["successor_id"], dict(body["choices"]["acceptors"])),
+        choices=PlanChoices(successor_id, dict(body["choices"]["acceptors"])),
+        people=people,
     )
 
 

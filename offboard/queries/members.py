@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
@@ -95,21 +95,13 @@ def list_members(
     paths: list[str] = []
     if department_id is not None:
         paths = [repo.department_by_id(conn, tenant_id, department_id).path]
-    if actor.kind == "member" and not any(g.role != Role.ADMIN for g in actor.roles):
-        scope = [p for g in actor.roles for p in g.scope_paths]
+    scope = reader_scope(actor)
+    if scope is not None:
         paths = [p for p in paths if any(p.startswith(s) for s in scope)] if paths else scope
         if not paths:
             return MemberPage(0, limit, offset, [])
     if paths:
-        in_dept = (
-            select(member_departments.c.member_id)
-            .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
-            .where(
-                member_departments.c.tenant_id == tenant_id,
-                or_(*[and_(departments.c.path >= p, departments.c.path < subtree_upper_bound(p)) for p in paths]),
-            )
-        )
-        where.append(members.c.id.in_(in_dept))
+        where.append(in_departments(tenant_id, paths))
     if role:
         v.choice(role, Role, "role")
         where.append(members.c.id.in_(select(roles.c.member_id).where(roles.c.tenant_id == tenant_id, roles.c.role == role, roles.c.status == "active")))
@@ -119,13 +111,36 @@ def list_members(
         where.append(or_(*(column.ilike(like, escape="\\") for column in (members.c.userid, members.c.name, members.c.email))))
     total = conn.execute(select(func.count()).select_from(members).where(*where)).scalar_one()
     rows = conn.execute(select(members).where(*where).order_by(members.c.id).limit(limit).offset(offset)).all()
-    primary = _primary_departments(conn, tenant_id, [r.id for r in rows])
+    primary = primary_departments(conn, tenant_id, [r.id for r in rows])
     role_map = _roles_of(conn, tenant_id, [r.id for r in rows])
     items = [MemberRow(r.id, r.userid, r.name, r.email, r.title, r.status, primary.get(r.id), role_map.get(r.id, [])) for r in rows]
     return MemberPage(total, limit, offset, items)
 
 
-def _primary_departments(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[int, str]:
+def reader_scope(actor: Actor) -> list[str] | None:
+    """The department paths a reader of the directory is held to: a member whose every role is
+    a scoped admin reads their scopes' members only; None for every other reader (the whole
+    enterprise, once READ_DIRECTORY is granted)."""
+    if actor.kind == "member" and not any(g.role != Role.ADMIN for g in actor.roles):
+        return [p for g in actor.roles for p in g.scope_paths]
+    return None
+
+
+def in_departments(tenant_id: int, paths: list[str]) -> ColumnElement[bool]:
+    """Members of a department within one of the subtrees at `paths`."""
+    in_dept = (
+        select(member_departments.c.member_id)
+        .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
+        .where(
+            member_departments.c.tenant_id == tenant_id,
+            or_(*[and_(departments.c.path >= p, departments.c.path < subtree_upper_bound(p)) for p in paths]),
+        )
+    )
+    return members.c.id.in_(in_dept)
+
+
+def primary_departments(conn: Connection, tenant_id: int, member_ids: list[int]) -> dict[int, str]:
+    """Member id -> the name of their primary department, in one query."""
     if not member_ids:
         return {}
     rows = conn.execute(

@@ -79,6 +79,9 @@ members = Table(
     Column("userid", String(64), nullable=False),
     Column("external_id", String(255)),
     Column("name", String(128), nullable=False),
+    # The name's pinyin, "cj chenjing" for 陈静 (offboard.i18n.pinyin), set with the name: the
+    # people picker finds a member by it.
+    Column("search_key", String(255)),
     Column("email", String(254)),
     Column("mobile", String(32)),
     Column("title", String(128)),

@@ -31,6 +31,7 @@ from offboard.queries import exits as exit_queries
 from offboard.queries import members as members_q
 from offboard.queries import handover as handover_q
 from offboard.queries.checklist_subjects import subjects as checklist_subjects
+from offboard.queries import people as people_q
 from offboard.queries.inbox import inbox
 from offboard.queries.members import MemberDetail, MemberRow
 from offboard.actions.context import tenant_transaction
@@ -118,8 +119,9 @@ def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any
         member = members_q.show_member(conn, tenant.id, actor, member_id)
         exit_actions.check_can_plan(conn, tenant.id, actor, member_id)
         links = views.member_exit_links(conn, tenant.id, actor, member_id)
-        candidates = _candidates(conn, tenant.id, actor, member)
-    return _page(request, "exit_plan_form.html", status, c=c, member=member, links=links, candidates=candidates, form=form, error=error, tenant=tenant)
+        # The people the choices name, shown by name beside their userids (two queries, whatever their number).
+        chosen = people_q.by_userids(conn, tenant.id, actor, [form["successor"], *form["acceptors"].values()])
+    return _page(request, "exit_plan_form.html", status, c=c, member=member, links=links, chosen=chosen, form=form, error=error, tenant=tenant)
 
 
 def _form(

@@ -325,3 +325,55 @@ def test_0006_backfills_a_step_per_batch_so_the_rows_of_an_existing_ledger_name_
         assert _model_diff(db, metadata) == []
     finally:
         db.dispose()
+
+
+# --- 0007: members' search keys backfilled, a batch at a time --------------------------------------
+
+
+def test_0007_backfills_the_search_key_of_every_existing_member_across_batches_and_tenants(fresh_url):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import column, insert, select, table
+
+    from offboard.i18n.pinyin import search_key
+    from offboard.store.tables import members
+
+    db = connect(fresh_url)
+    try:
+        schema.upgrade(db)
+        services = build(fresh_url, clock=FakeClock())
+        acme, beta = make_tenant(services), make_tenant(services, "beta", admin="bea")
+        services.db.dispose()
+        _migrate(db, "0006", downgrade=True)
+        with db.engine.connect() as conn:
+            assert "search_key" not in {c["name"] for c in inspect(conn).get_columns("members")}
+        # More members than one batch (1,000) holds, in two tenants, as 0006 stores them.
+        old = table("members", *(column(n) for n in ("tenant_id", "id", "userid", "name", "region", "status", "created_at", "updated_at")))
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        surnames, given = "陈赵王李", "静磊芳娜"
+        rows = [
+            {
+                "tenant_id": tenant.id,
+                "id": 100 + i,
+                "userid": f"m{i}",
+                "name": surnames[i % 4] + given[i // 4 % 4] + ("_%" if i % 97 == 0 else ""),
+                "region": "CN",
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for tenant, count in ((acme, 1200), (beta, 300))
+            for i in range(count)
+        ]
+        with db.engine.begin() as conn:
+            conn.execute(insert(old), rows)
+        _migrate(db, "head")
+        with db.engine.connect() as conn:
+            found = conn.execute(select(members.c.name, members.c.search_key)).all()
+        assert len(found) == 1500 + 2  # and the two tenants' first admins
+        assert [(n, k) for n, k in found if k != search_key(n)] == []
+        assert ("陈静", "cj chenjing") in found
+        schema.check(db)
+        assert _model_diff(db, metadata) == []
+    finally:
+        db.dispose()

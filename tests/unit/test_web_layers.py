@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OFFBOARD = ROOT / "offboard"
 WEB = OFFBOARD / "web"
-PAGES = {"routes", "exits", "settings", "exports"}
+PAGES = {"routes", "exits", "settings", "exports", "people"}
 COMPOSITION_ROOT = "offboard.api.app"
 CONSOLE_ENTRY = "offboard.web.install"  # all the composition root may take from the console
 

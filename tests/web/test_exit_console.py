@@ -34,7 +34,7 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
     hr.goto(f"{live_server}/members?q=chenjing")
     hr.locator("#member-table a", has_text="chenjing").first.click()
     hr.click("text=计划离职")
-    hr.fill("input[name=successor]", "zhaolei")
+    hr.get_by_role("combobox", name="继任者").fill("zhaolei")  # a userid typed, none chosen from the list, still counts
     hr.fill("textarea[name=reason]", "个人原因离职，最后工作日已与上级确认")
     hr.click("button:has-text('查看计划')")
     contacts = hr.locator("tr.kind-row[data-kind=external_contact]")
@@ -94,7 +94,7 @@ def test_spec_7_hr_removes_chenjing_with_a_plan_and_it_works_the_checklist(brows
     expect(hr.locator(".notice.ok")).to_be_visible()
     unassigned = hr.locator("#unassigned tr[data-kind=external_contact]")
     expect(unassigned).to_contain_text("1")
-    unassigned.locator("input[name=to]").fill("zhaolei")
+    unassigned.get_by_role("combobox").fill("zhaolei")  # the people picker, a userid typed
     unassigned.locator("button").click()
     expect(hr.locator(".notice.ok")).to_contain_text("1")
     expect(hr.locator("#unassigned")).to_have_count(0)

@@ -38,10 +38,10 @@ def test_issue_9_hr_confirms_a_plan_after_five_minutes_gives_the_code_and_the_ex
     page.goto(f"{base}/members?q=chenjing")
     page.locator("#member-table a", has_text="chenjing").first.click()
     page.click("text=计划离职")
-    page.fill("input[name=successor]", "zhaolei")
+    page.get_by_role("combobox", name="继任者").fill("zhaolei")  # the people picker, a userid typed
     page.fill("textarea[name=reason]", REASON)
     page.click("summary:has-text('按类型指定接收人')")
-    acceptors = page.locator("input[name=acceptor]")
+    acceptors = page.locator("input[role=combobox][id^=pick-acceptor-]")
     assert acceptors.count() >= 2
     acceptors.nth(0).fill("liuyang")
     acceptors.nth(1).fill("lina")
