@@ -16,6 +16,7 @@ from offboard.domain.errors import OffboardError
 from offboard.http.cookies import session_token
 from offboard.http.csrf import csrf_token_for
 from offboard.queries.inbox import inbox
+from offboard.store import repo
 from offboard.web import menu, reverify
 from offboard.web.reverify import PostedForm
 
@@ -59,6 +60,13 @@ class Console:
     def menu(self) -> list[menu.Item]:
         """The menu entries the signed-in member may open, the inbox with what asks them to act."""
         return menu.visible(self.auth.actor, self.request.url.path, {"/inbox": self.to_do})
+
+    @cached_property
+    def name(self) -> str:
+        """The signed-in member's name, as the header shows it."""
+        with self.read() as (conn, tenant, actor):
+            assert actor.member_id is not None, "a console session is a member's"
+            return repo.member_names(conn, tenant.id, {actor.member_id}).get(actor.member_id) or actor.userid or ""
 
     @cached_property
     def to_do(self) -> int:

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
-from offboard.http.locale import LANG_COOKIE
+from offboard.i18n import LANG_COOKIE
 from offboard.i18n.glossary import term
 from tests.web.conftest import _serve_demo, sign_in_page
 from tests.web.test_dashboard_browser import DRAWN, expected_figures

@@ -243,3 +243,25 @@ function setUpPicker(box) {
 }
 
 document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("[data-picker]").forEach(setUpPicker));
+
+// A header checkbox that checks or clears every row checkbox of its table (shown only where
+// scripts run: without them each row is checked by hand, or "every row that matches" is used).
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-check-all]").forEach((all) => {
+    const table = all.closest("table");
+    const rows = () => Array.from(table.querySelectorAll(`tbody input[type=checkbox][name="${all.dataset.checkAll}"]`));
+    if (!rows().length) return;
+    all.hidden = false;
+    const sync = () => {
+      const checked = rows().filter((r) => r.checked).length;
+      all.checked = checked === rows().length;
+      all.indeterminate = checked > 0 && checked < rows().length;
+    };
+    all.addEventListener("change", () => {
+      rows().forEach((r) => { r.checked = all.checked; });
+      sync();
+    });
+    rows().forEach((r) => r.addEventListener("change", sync));
+    sync();
+  });
+});
