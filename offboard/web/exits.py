@@ -48,6 +48,7 @@ from offboard.store import repo
 from offboard.store.transfers import open_counts
 from offboard.domain.lifecycle import leave_moment
 from offboard.exports.words import detail_text
+from offboard.domain.checklist import ITEMS as checklist_items
 from offboard.domain.ledger_bulk import APPLIES, RESULTS, BulkAction, Selection, action_of, result_of
 from offboard.web import exit_progress
 from offboard.web import exit_views as views
@@ -576,20 +577,32 @@ def bulk_confirm(
 
 
 @router.post("/exits/{exit_id}/checklist/{item}/attest")
-def attest_submit(request: Request, exit_id: Id, item: Annotated[str, Path(max_length=40)], csrf: Csrf, evidence: Text, c: Console = Depends(console)):
+def attest_submit(
+    request: Request,
+    exit_id: Id,
+    item: Annotated[str, Path(max_length=40)],
+    csrf: Csrf,
+    evidence: Text,
+    c: Console = Depends(console),
+    posted: PostedForm = Depends(posted_form),
+):
     _csrf(request, csrf)
+    it_item = any(i.key == item and i.owner == Role.IT for i in checklist_items)
+    c.require_recent_verification(Action.ATTEST_IT if it_item else Action.ATTEST_HR, f"/exits/{exit_id}?tab=checklist", posted)
     return _act(request, c, exit_id, lambda u: cl_actions.attest(u, exit_id, item, evidence), "attested", typed={f"evidence:{item}": evidence}, tab="checklist")
 
 
 @router.post("/exits/{exit_id}/grants/ack")
-def grants_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console)):
+def grants_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console), posted: PostedForm = Depends(posted_form)):
     _csrf(request, csrf)
+    c.require_recent_verification(Action.ATTEST_IT, f"/exits/{exit_id}?tab=checklist", posted)
     return _act(request, c, exit_id, lambda u: cl_actions.acknowledge_grants(u, exit_id, evidence), "acknowledged", typed={"evidence:third_party_reauth": evidence}, tab="checklist")
 
 
 @router.post("/exits/{exit_id}/reimbursements/close")
-def reimbursements_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console)):
+def reimbursements_submit(request: Request, exit_id: Id, csrf: Csrf, evidence: Text, c: Console = Depends(console), posted: PostedForm = Depends(posted_form)):
     _csrf(request, csrf)
+    c.require_recent_verification(Action.ATTEST_HR, f"/exits/{exit_id}?tab=checklist", posted)
     return _act(request, c, exit_id, lambda u: cl_actions.close_reimbursements(u, exit_id, evidence), "closed", typed={"evidence:reimbursements_closed": evidence}, tab="checklist")
 
 

@@ -50,8 +50,8 @@ PURPOSES: dict[Action, str] = {
     Action.START_REMOVAL: _("Enter your 6-digit code to start the exit as planned."),
     Action.VOLUNTARY_EXIT: _("Enter your 6-digit code to confirm that you are leaving the enterprise."),
     Action.INHERIT: _("Enter your 6-digit code to assign the resources to their new owner."),
-    Action.ATTEST_HR: _("Enter your 6-digit code to sign off the exit's checklist."),
-    Action.ATTEST_IT: _("Enter your 6-digit code to sign off the exit's checklist."),
+    Action.ATTEST_HR: _("Enter your 6-digit code to record this on the exit's checklist."),
+    Action.ATTEST_IT: _("Enter your 6-digit code to record this on the exit's checklist."),
     Action.FREEZE: _("Enter your 6-digit code to unlock the member's sign-in."),
     Action.MANAGE_ADMINS: _("Enter your 6-digit code to save the policy."),
 }

@@ -206,6 +206,9 @@ REVERIFIED_IN_PLACE = {
     ("POST", "/exits/{exit_id}/ledger/bulk"),
     ("POST", "/exits/{exit_id}/ledger/bulk/confirm"),
     ("POST", "/exits/{exit_id}/signoff"),
+    ("POST", "/exits/{exit_id}/checklist/{item}/attest"),
+    ("POST", "/exits/{exit_id}/grants/ack"),
+    ("POST", "/exits/{exit_id}/reimbursements/close"),
     ("POST", "/inbox/unlock/{member_id}"),
     ("POST", "/settings/policy"),
 }

@@ -62,7 +62,7 @@ def test_issue_9_a_stale_sign_off_is_finished_with_the_code_in_the_same_request(
     assert asked.status_code == 200  # a page to finish the form on, not an error
     carried = asked_for_code(asked, url)
     assert carried == [("csrf", csrf), ("role", "it")]
-    assert "Enter your 6-digit code to sign off the exit&#39;s checklist." in asked.text
+    assert "Enter your 6-digit code to record this on the exit&#39;s checklist." in asked.text
     assert audit_seq(world.services, world.a.slug) == before, "asking for the code changed something"
 
     wrong = post(client, url, [*carried, (CODE_FIELD, "000000")])
