@@ -83,6 +83,7 @@ def test_issue_9_the_menu_collapses_on_a_phone_and_opens_with_the_keyboard(brows
     context = browser.new_context(extra_http_headers={"Accept-Language": LANGUAGES["zh-CN"]}, viewport={"width": 390, "height": 800})
     page = context.new_page()
     sign_in_page(page, live_server_with_exits, "wangfang")
+    page.wait_for_load_state("load")  # console.js has set the toggle up (on DOMContentLoaded)
     toggle = page.locator("header.topbar .menu-toggle")
     expect(toggle).to_be_visible()
     expect(page.locator("nav.nav")).to_be_hidden()
