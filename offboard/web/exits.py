@@ -30,6 +30,7 @@ from offboard.queries import directory as directory_q
 from offboard.queries import exits as exit_queries
 from offboard.queries import members as members_q
 from offboard.queries import handover as handover_q
+from offboard.queries import people as people_q
 from offboard.queries.checklist_subjects import subjects as checklist_subjects
 from offboard.queries import people as people_q
 from offboard.queries.inbox import inbox
@@ -360,6 +361,8 @@ def _exit_page(
             extra["evidence"] = {i.key: [asdict(e) for e in i.evidence] for i in handover_q.checklist_items(conn, tenant.id, repo.exit_by_id(conn, tenant.id, exit_id), now)}
         elif tab == "timeline":
             extra["timeline"] = views.timeline(conn, tenant, exit_id, locale)
+        receivers = {r["to_id"] for r in extra.get("ledger", {}).get("items", []) if r["to_id"]}
+        persons = people_q.by_ids(conn, tenant.id, {i for i in named if i} | receivers)
     tz = tenant.timezone
     unassigned = {k: sum(v.get(s.value, 0) for s in inheritance.UNASSIGNED_STATES) for k, v in still_open.items()}
     waiting = {k: v.get(LedgerState.WAITING.value, 0) for k, v in still_open.items()}
@@ -414,6 +417,7 @@ def _exit_page(
         in_window=in_window,
         left=views.time_left(summary["restore_until"], now),
         people=people,
+        persons=persons,
         tz=tz,
         effective=views.local_time(summary["effective_at"], tz),
         restore_until=views.local_time(summary["restore_until"], tz),
