@@ -32,7 +32,6 @@ from offboard.queries import members as members_q
 from offboard.queries import handover as handover_q
 from offboard.queries import people as people_q
 from offboard.queries.checklist_subjects import subjects as checklist_subjects
-from offboard.queries import people as people_q
 from offboard.queries.inbox import inbox
 from offboard.queries.members import MemberDetail, MemberRow
 from offboard.actions.context import tenant_transaction
