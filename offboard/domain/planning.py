@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeGuard
 
@@ -139,8 +139,12 @@ def _named_problem(person: Person | None, ref: int, leaver_id: int, role: str) -
     return None
 
 
-def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
-    """Resolve every kind (R-ORG-4: named acceptor, successor, manager, fallback) with blockers and warnings."""
+def plan_exit(snapshot: Snapshot, choices: Choices, batch: Set[int] = frozenset()) -> ExitPlan:
+    """Resolve every kind (R-ORG-4: named acceptor, successor, manager, fallback) with blockers and warnings.
+
+    `batch` holds the members leaving in the same bulk exit (R-EXIT-7): one of them named as an
+    acceptor or successor is passed over for the next rule, with a warning, not a blocker.
+    """
     leaver = snapshot.member_id
     blockers: list[Issue] = []
     warnings: list[Issue] = []
@@ -158,6 +162,10 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
     for kind, ref in choices.acceptors.items():
         named.setdefault(ref, f"acceptor for {kind.value}")
     for ref, role in named.items():
+        if ref in batch and ref != leaver:
+            person = snapshot.people.get(ref)
+            warnings.append(Issue("acceptor_in_batch", "The {role} {userid} leaves in the same batch; the next rule decides instead.", {"role": role, "userid": person.userid if person else ref}))
+            continue
         problem = _named_problem(snapshot.people.get(ref), ref, leaver, role)
         if problem:
             blockers.append(problem)
@@ -167,7 +175,7 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
     kinds: list[KindPlan] = []
     for kind in ResourceKind:
         count = int(snapshot.owned.get(kind, 0))
-        kinds.append(_resolve(kind, count, snapshot, choices, async_customers, file_policy))
+        kinds.append(_resolve(kind, count, snapshot, choices, async_customers, file_policy, batch))
 
     unassigned = [k.kind.value for k in kinds if k.count and k.destination == "unassigned"]
     if unassigned:
@@ -198,12 +206,12 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
     return ExitPlan(leaver, tuple(kinds), tuple(blockers), tuple(warnings), choices)
 
 
-def _resolve(kind: ResourceKind, count: int, snap: Snapshot, choices: Choices, async_customers: bool, file_policy: str) -> KindPlan:
+def _resolve(kind: ResourceKind, count: int, snap: Snapshot, choices: Choices, async_customers: bool, file_policy: str, batch: Set[int]) -> KindPlan:
     if kind == K.DOCUMENT and file_policy in ("archive", "delete"):
         destination = "archive" if file_policy == "archive" else "delete"
         return KindPlan(kind, count, destination, None, "file_policy", _state_of(destination, kind, async_customers))
     for reason, ref in (("acceptor", choices.acceptors.get(kind)), ("successor", choices.successor_id)):
-        if ref is not None:
+        if ref is not None and ref not in batch:
             person = snap.people.get(ref)
             if _usable(person, snap.member_id):
                 return KindPlan(kind, count, "member", ref, reason, _state_of("member", kind, async_customers))

@@ -101,7 +101,7 @@ def fingerprint(conn: Connection, tenant_id: int, member_id: int) -> dict[str, l
     return result
 
 
-def _first_member(leaver_id: int, group: Table) -> ColumnElement:
+def first_member(leaver_id: int | ColumnElement, group: Table) -> ColumnElement:
     """R-ORG-4 internal group fallback: the member who joined first (and is still active)."""
     return (
         select(internal_group_members.c.member_id)
@@ -148,7 +148,7 @@ def record_moves(
     where = owner_filter if owner_filter is not None else owned(conn, tenant_id, kind, from_member_id)
     if only_ids is not None:
         where = and_(where, t.c.id.in_(only_ids))
-    to_expr: ColumnElement = _first_member(from_member_id, t) if destination == "first_member" else literal(acceptor_id, BigInteger())
+    to_expr: ColumnElement = first_member(from_member_id, t) if destination == "first_member" else literal(acceptor_id, BigInteger())
     if kind == K.DIRECT_REPORT and acceptor_id is not None:
         to_expr = case((t.c.id == acceptor_id, literal(self_fallback, BigInteger())), else_=to_expr)
     inner = select(t.c.id.label("rid"), t.c.version.label("ver"), to_expr.label("to_member")).where(where).subquery()
@@ -186,41 +186,46 @@ def record_moves(
     return result.rowcount
 
 
-def _batch(tenant_id: int, exit_id: int, kind: ResourceKind, states, step_id: int, changed: bool) -> ColumnElement:
+def _rows_of_step(tenant_id: int, exit_id: int, kind: ResourceKind, states, step_id: int, changed: bool) -> ColumnElement:
     """The ledger rows of one step and kind in `states`: those it wrote, or with `changed`
     those it changed."""
     step = L.c.changed_step_id if changed else L.c.step_id
     return and_(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == kind.value, L.c.state.in_([s.value for s in states]), step == step_id)
 
 
-def apply_moves(conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, step_id: int, now: datetime, *, changed: bool = False) -> None:
+def apply_moves(conn: Connection, tenant_id: int, exit_id: int, kind: ResourceKind, step_id: int, now: datetime, *, changed: bool = False, steps: ColumnElement | None = None) -> None:
     """Bring the resources in line with the ledger rows the step `step_id` wrote (or, with
     `changed`, changed): a statement per outcome. Found by the step's id, so an earlier row of
-    the same exit and kind is never driven again, whatever the clock read."""
+    the same exit and kind is never driven again, whatever the clock read. `steps` names the
+    rows of many steps at once instead (the exits of a bulk batch, each its own step)."""
     spec = SPECS[kind]
     t = spec.table
     join = and_(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id)
     owner = spec.owner
-    present = set(conn.execute(select(L.c.state).where(_batch(tenant_id, exit_id, kind, list(LedgerState), step_id, changed)).distinct()).scalars())
+
+    def rows(states) -> ColumnElement:
+        if steps is None:
+            return _rows_of_step(tenant_id, exit_id, kind, states, step_id, changed)
+        return and_(L.c.tenant_id == tenant_id, steps, L.c.kind == kind.value, L.c.state.in_([s.value for s in states]))
+
+    present = set(conn.execute(select(L.c.state).where(rows(list(LedgerState))).distinct()).scalars())
     extra_done: dict = {}
     extra_gone: dict = {}
     if kind == K.CUSTOMER_GROUP:
         extra_done = {"restricted": False, "restricted_reason": None}
         extra_gone = {"restricted": True, "restricted_reason": "owner_left"}
     if LedgerState.DONE in present:
-        conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.DONE], step_id, changed)).values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done}))
+        conn.execute(update(t).where(join, rows([LedgerState.DONE])).values({owner: L.c.to_member_id, "version": L.c.version_after, **extra_done}))
     for states, values in (
         ((LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL), extra_gone),
         ((LedgerState.KEPT,), {"archived": True} if kind == K.DOCUMENT else {}),
         ((LedgerState.DELETED,), {"deleted_at": now} if kind in (K.DOCUMENT, K.CALENDAR) else {}),
     ):
         if present.intersection(states):
-            conn.execute(update(t).where(join, _batch(tenant_id, exit_id, kind, states, step_id, changed)).values({owner: None, "version": L.c.version_after, **values}))
+            conn.execute(update(t).where(join, rows(states)).values({owner: None, "version": L.c.version_after, **values}))
     if kind == K.CUSTOMER_GROUP and LedgerState.WAITING in present:
         # R-ORG-2: until the takeover, the group is restricted and says why.
-        conn.execute(
-            update(t).where(join, _batch(tenant_id, exit_id, kind, [LedgerState.WAITING], step_id, changed)).values(restricted=True, restricted_reason="transfer_waiting", version=L.c.version_after)
-        )
+        conn.execute(update(t).where(join, rows([LedgerState.WAITING])).values(restricted=True, restricted_reason="transfer_waiting", version=L.c.version_after))
 
 
 def latest_rows(tenant_id: int, exit_id: int, kind: ResourceKind | None = None, of: FromClause = L):
@@ -285,4 +290,4 @@ def revert(conn: Connection, tenant_id: int, exit_id: int, leaver_id: int, kind:
         values.update(archived=False, deleted_at=None)
     if kind == K.CALENDAR:
         values.update(deleted_at=None)
-    conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _batch(tenant_id, exit_id, kind, [LedgerState.REVERTED], step_id, changed=True)).values(values))
+    conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _rows_of_step(tenant_id, exit_id, kind, [LedgerState.REVERTED], step_id, changed=True)).values(values))
