@@ -94,7 +94,7 @@ def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defau
     for start in range(0, len(lines), INSERT_CHUNK):
         conn.execute(insert(R), [{"tenant_id": tid, "job_id": job_id, **line} for line in lines[start : start + INSERT_CHUNK]])
     counts = _plan(uow, job_id, named, batch_size, replan=False)
-    uow.audit("bulk_exit.planned", [f"job:{job_id}"], {"source": source[:255], "lines": len(lines), "counts": counts, "encoding": departures.encoding})
+    uow.audit("bulk_exit.planned", [f"job:{job_id}"], {"name": source[:255], "count": len(lines), "counts": counts, "encoding": departures.encoding})
     return job_id
 
 
@@ -288,7 +288,7 @@ def confirm(uow: UnitOfWork, job_id: int) -> None:
     if job.state != JobState.PLANNED:
         raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be confirmed.", id=job_id, state=job.state)
     conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.RUNNING, confirmed_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
-    uow.audit("bulk_exit.confirmed", [f"job:{job_id}"], {"counts": job.counts})
+    uow.audit("bulk_exit.confirmed", [f"job:{job_id}"], {"name": job.source, "count": job.counts.get(RowStatus.READY, 0), "counts": job.counts})
     _finish_if_done(uow, job_id)
 
 
@@ -300,7 +300,7 @@ def cancel(uow: UnitOfWork, job_id: int) -> None:
     if job.state != JobState.PLANNED:
         raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be cancelled.", id=job_id, state=job.state)
     conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.CANCELLED, finished_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
-    uow.audit("bulk_exit.cancelled", [f"job:{job_id}"], {})
+    uow.audit("bulk_exit.cancelled", [f"job:{job_id}"], {"name": job.source})
 
 
 def job_actor(conn: Connection, tenant_id: int, job: Any) -> Actor:
@@ -498,7 +498,8 @@ def _finish_if_done(uow: UnitOfWork, job_id: int) -> None:
     conn, tid = uow.conn, uow.tenant_id
     counts = _recount(conn, tid, job_id, uow.now)
     pending = conn.execute(select(func.count()).where(job_batches.c.tenant_id == tid, job_batches.c.job_id == job_id, job_batches.c.state == "pending")).scalar_one()
-    state = conn.execute(select(jobs.c.state).where(jobs.c.tenant_id == tid, jobs.c.id == job_id)).scalar_one()
+    state, source = conn.execute(select(jobs.c.state, jobs.c.source).where(jobs.c.tenant_id == tid, jobs.c.id == job_id)).one()
     if pending == 0 and state == JobState.RUNNING:
         conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.DONE, finished_at=uow.now, updated_at=uow.now))
-        uow.audit("bulk_exit.finished", [f"job:{job_id}"], {"counts": counts})
+        done = counts.get(RowStatus.EXITED, 0) + counts.get(RowStatus.SCHEDULED, 0)
+        uow.audit("bulk_exit.finished", [f"job:{job_id}"], {"name": source, "count": done, "counts": counts})
