@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, 
 from offboard.actions.context import UnitOfWork, resolve_actor
 from offboard.domain.authz import OPERATOR, Action, Actor, allowed
 from offboard.domain.bulk_file import Departure, Departures, Problem
-from offboard.domain.errors import Conflict, NotFound, ValidationError, error
+from offboard.domain.errors import Conflict, NotFound, Term, ValidationError, error
 from offboard.domain.lifecycle import check_effective_at, restore_deadline
 from offboard.domain.org import covered
 from offboard.domain.planning import Choices, ExitPlan, Issue, plan_exit
@@ -58,7 +58,7 @@ def _problem(code: str, template: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def _issues(items: tuple[Issue, ...]) -> list[dict[str, Any]]:
-    return [{"code": i.code, "template": i.template, "params": dict(i.params)} for i in items]
+    return [i.as_dict() for i in items]
 
 
 def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defaults = Defaults(), batch_size: int = BATCH_SIZE) -> int:
@@ -153,7 +153,7 @@ def _refusal(actor: Actor, row: Any, facts: bulk_planning.Facts) -> list[dict[st
         return _problem("forbidden", "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.", actor=actor.userid or actor.kind, action=action.value)
     existing = facts.open_exits.get(row.member_id)
     if existing is not None:
-        return _problem("exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=row.userid, state=existing.state, id=existing.id)
+        return _problem("exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=row.userid, state=Term("exit_state", existing.state), id=existing.id)
     return None
 
 
@@ -286,7 +286,7 @@ def confirm(uow: UnitOfWork, job_id: int) -> None:
     uow.require_fresh_scope(Action.START_REMOVAL)
     job = _job(conn, tid, job_id)
     if job.state != JobState.PLANNED:
-        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be confirmed.", id=job_id, state=job.state)
+        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be confirmed.", id=job_id, state=Term("job_state", job.state))
     conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.RUNNING, confirmed_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
     uow.audit("bulk_exit.confirmed", [f"job:{job_id}"], {"name": job.source, "count": job.counts.get(RowStatus.READY, 0), "counts": job.counts})
     _finish_if_done(uow, job_id)
@@ -298,7 +298,7 @@ def cancel(uow: UnitOfWork, job_id: int) -> None:
     uow.require_fresh_scope(Action.START_REMOVAL)
     job = _job(conn, tid, job_id)
     if job.state != JobState.PLANNED:
-        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be cancelled.", id=job_id, state=job.state)
+        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be cancelled.", id=job_id, state=Term("job_state", job.state))
     conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.CANCELLED, finished_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
     uow.audit("bulk_exit.cancelled", [f"job:{job_id}"], {"name": job.source})
 

@@ -23,7 +23,7 @@ from offboard.domain import validation as v
 from offboard.domain.errors import OffboardError, ValidationError, error
 from offboard.domain.lifecycle import leave_moment
 from offboard.domain.vocabulary import ExitType, ReasonCategory, ResourceKind
-from offboard.i18n.glossary import GLOSSARY
+from offboard.i18n.glossary import GLOSSARY, stored
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 200_000
@@ -55,7 +55,8 @@ class Problem:
         return cls(exc.code, exc.template, dict(exc.params))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "template": self.template, "params": {k: str(p) if not isinstance(p, (int, float, str)) else p for k, p in self.params.items()}}
+        """As stored: a vocabulary value keeps its kind, so a reader sees its word (offboard.queries.jobs)."""
+        return {"code": self.code, "template": self.template, "params": {k: stored(p) for k, p in self.params.items()}}
 
 
 @dataclass(frozen=True)

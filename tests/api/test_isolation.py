@@ -32,6 +32,9 @@ BODIES = {
     ("POST", "/api/v1/exits/{exit_id}/inherit"): lambda w: {"kind": "external_contact", "to": "alpha-admin"},
     ("POST", "/api/v1/transfers/{correlation_id}/result"): lambda w: {"state": "refused"},
     ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): lambda w: {"action": "result", "state": "refused", "everything": True},
+    # A file naming A's members: B's plan finds no such member in B (each line says so).
+    ("POST", "/api/v1/exits/bulk"): lambda w: {"departures": [{"userid": "alpha-lab-hr"}, {"userid": "alpha-member"}], "reason_category": "dismissal", "reason": "planted"},
+    ("POST", "/api/v1/exits/bulk/file"): lambda w: None,
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/grants/ack"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): lambda w: {"evidence": "planted"},
@@ -43,7 +46,7 @@ BODIES = {
 def _path_values(world: World) -> dict[str, object]:
     """For each path parameter, a value naming a row of A that B does not have."""
     a, b = world.a, world.b
-    values = {"member_id": a.extra["lab_hr"], "department_id": a.extra["lab"], "token_id": a.extra["lab_hr_token"], "exit_id": a.extra["exit"]}
+    values = {"member_id": a.extra["lab_hr"], "department_id": a.extra["lab"], "token_id": a.extra["lab_hr_token"], "exit_id": a.extra["exit"], "job_id": a.extra["job"]}
     for param, table in TABLE_OF_PARAM.items():
         assert values[param] in ids_only_in(world.services, table, a.id, b.id), f"{table.name} {values[param]} exists in B too"
     values["role"] = "hr"  # alpha-lab-hr holds it
