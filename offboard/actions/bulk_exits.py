@@ -64,7 +64,7 @@ def _issues(items: tuple[Issue, ...]) -> list[dict[str, Any]]:
 def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defaults = Defaults(), batch_size: int = BATCH_SIZE) -> int:
     """Read and plan a file of departures: a job in state `planned`, nothing else changed."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    uow.require_fresh_scope(Action.START_REMOVAL)
+    uow.require(Action.START_REMOVAL)
     if not departures.lines:
         raise error(ValidationError, "file_empty", "The file is empty; it needs a header line and one line per departure.")
     refs = {d.userid for d in departures.lines if d.problem is None}
@@ -283,7 +283,7 @@ def _job(conn: Connection, tenant_id: int, job_id: int) -> Any:
 def confirm(uow: UnitOfWork, job_id: int) -> None:
     """Start a planned job: workers take its batches from now on."""
     conn, tid = uow.conn, uow.tenant_id
-    uow.require_fresh_scope(Action.START_REMOVAL)
+    uow.require(Action.START_REMOVAL)
     job = _job(conn, tid, job_id)
     if job.state != JobState.PLANNED:
         raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be confirmed.", id=job_id, state=Term("job_state", job.state))
@@ -295,7 +295,7 @@ def confirm(uow: UnitOfWork, job_id: int) -> None:
 def cancel(uow: UnitOfWork, job_id: int) -> None:
     """Drop a planned job; nothing of it ever ran."""
     conn, tid = uow.conn, uow.tenant_id
-    uow.require_fresh_scope(Action.START_REMOVAL)
+    uow.require(Action.START_REMOVAL)
     job = _job(conn, tid, job_id)
     if job.state != JobState.PLANNED:
         raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be cancelled.", id=job_id, state=Term("job_state", job.state))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import Field
 
 from offboard.actions import bulk_exits
@@ -32,8 +34,14 @@ class Departure(Strict):
     effective: Annotated[str, Field(max_length=32)] | None = Field(default=None, description="Leave date YYYY-MM-DD (end of that day in the enterprise's time zone) or an ISO time")
 
 
+class DepartureFile(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=255, description="The file's name; .json is read as JSON, anything else as CSV")]
+    content_base64: Annotated[str, Field(min_length=1, max_length=(bulk_file.MAX_BYTES * 4) // 3 + 4, description="The file's bytes, base64: UTF-8 or GBK, as Excel saves it")]
+
+
 class BulkExitRequest(Strict):
-    departures: Annotated[list[Departure], Field(min_length=1, max_length=bulk_file.MAX_LINES)]
+    departures: Annotated[list[Departure], Field(min_length=1, max_length=bulk_file.MAX_LINES)] | None = Field(default=None, description="The departures as objects")
+    file: DepartureFile | None = Field(default=None, description="Or the departures as a CSV or JSON file, as HR exports it")
     reason_category: Annotated[str, Field(max_length=16)] | None = Field(default=None, description="For departures that give none")
     reason: Annotated[str, Field(max_length=2000)] | None = Field(default=None, description="For departures that give none")
     dry_run: bool = Field(default=False, description="Return the combined plan and keep nothing")
@@ -45,7 +53,7 @@ class _DryRun(Exception):
         self.view = view
 
 
-def _bulk(request: Request, scope: TenantScope, departures: Any, source: str, defaults: bulk_exits.Defaults, *, dry_run: bool, confirm: bool) -> JobView:
+def _bulk(request: Request, response: Response, scope: TenantScope, departures: Any, source: str, defaults: bulk_exits.Defaults, *, dry_run: bool, confirm: bool) -> JobView:
     locale = locale_of(request)
 
     def _view(uow: UnitOfWork, job_id: int) -> JobView:
@@ -59,35 +67,27 @@ def _bulk(request: Request, scope: TenantScope, departures: Any, source: str, de
             if confirm:
                 bulk_exits.confirm(uow, job_id)
             return _view(uow, job_id)
-    except _DryRun as planned:  # rolled back: nothing is kept
+    except _DryRun as planned:  # rolled back: nothing is kept, nothing is created
+        response.status_code = 200
         return planned.view
 
 
 @router.post("/exits/bulk", status_code=201, tags=["bulk exits"], summary="Plan many exits together (R-EXIT-7); with confirm, workers run them")
-def post_bulk_exit(request: Request, body: BulkExitRequest, scope: TenantScope = Depends(tenant_scope)) -> JobView:
+def post_bulk_exit(request: Request, response: Response, body: BulkExitRequest, scope: TenantScope = Depends(tenant_scope)) -> JobView:
     """Each departure's outcome is in `lines` (its status, and issues that say what is wrong);
     one bad departure never stops the others. The job's progress: GET /api/v1/jobs/{id}."""
-    records = [d.model_dump(exclude_none=True) for d in body.departures]
     defaults = bulk_exits.Defaults(reason_category=body.reason_category, reason=body.reason)
-    return _bulk(request, scope, lambda tz: bulk_file.from_records(records, tz), "api", defaults, dry_run=body.dry_run, confirm=body.confirm)
-
-
-@router.post("/exits/bulk/file", status_code=201, tags=["bulk exits"], summary="Plan many exits from a CSV or JSON file, as HR exports it (UTF-8 or GBK)")
-async def post_bulk_exit_file(
-    request: Request,
-    file: UploadFile,
-    scope: TenantScope = Depends(tenant_scope),
-    reason_category: Annotated[str | None, Query(max_length=16)] = None,
-    reason: Annotated[str | None, Query(max_length=2000)] = None,
-    dry_run: bool = False,
-    confirm: bool = False,
-) -> JobView:
-    data = await file.read(bulk_file.MAX_BYTES + 1)
-    name = (file.filename or "departures.csv")[:255]
-    if not data:
-        raise error(ValidationError, "file_empty", "The file is empty; it needs a header line and one line per departure.")
-    defaults = bulk_exits.Defaults(reason_category=reason_category, reason=reason)
-    return _bulk(request, scope, lambda tz: bulk_file.read(data, name, tz), name, defaults, dry_run=dry_run, confirm=confirm)
+    if (body.departures is None) == (body.file is None):
+        raise error(ValidationError, "departures_required", "Give the departures either as a list (departures) or as a file (file), not both.")
+    if body.file is not None:
+        try:
+            data = base64.b64decode(body.file.content_base64, validate=True)
+        except binascii.Error:
+            raise error(ValidationError, "file_unreadable", "file.content_base64 is not base64.") from None
+        name = body.file.name
+        return _bulk(request, response, scope, lambda tz: bulk_file.read(data, name, tz), name, defaults, dry_run=body.dry_run, confirm=body.confirm)
+    records = [d.model_dump(exclude_none=True) for d in body.departures or []]
+    return _bulk(request, response, scope, lambda tz: bulk_file.from_records(records, tz), "api", defaults, dry_run=body.dry_run, confirm=body.confirm)
 
 
 @router.get("/jobs/{job_id}", tags=["bulk exits"], summary="A bulk job: its state, progress, combined plan and a page of its lines")

@@ -34,13 +34,17 @@ BODIES = {
     ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): lambda w: {"action": "result", "state": "refused", "everything": True},
     # A file naming A's members: B's plan finds no such member in B (each line says so).
     ("POST", "/api/v1/exits/bulk"): lambda w: {"departures": [{"userid": "alpha-lab-hr"}, {"userid": "alpha-member"}], "reason_category": "dismissal", "reason": "planted"},
-    ("POST", "/api/v1/exits/bulk/file"): lambda w: None,
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/grants/ack"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/signoff"): lambda w: {"role": "hr"},
     ("PATCH", "/api/v1/policy"): lambda w: {"customer_limit": 12345},  # the caller's own tenant only
 }
+
+
+# Answers that repeat the request (a bulk file's userids, line by line): A's userids in them
+# are B's own words; each line must say there is no such member.
+ECHOES = {("POST", "/api/v1/exits/bulk")}
 
 
 def _path_values(world: World) -> dict[str, object]:
@@ -95,6 +99,9 @@ def _check_matrix(world: World, client, headers: dict[str, str]) -> list[str]:
             problems.append(f"{label}: server error {response.text[:200]}")
         elif names_a_row and response.status_code not in (403, 404):
             problems.append(f"{label}: B reached A's row (want 403 or 404)")
+        elif (method, template) in ECHOES and 200 <= response.status_code < 300:
+            if {(line["status"], line["issues"][0]["code"]) for line in response.json()["lines"]} != {("invalid", "member_not_found")}:
+                problems.append(f"{label}: a line naming A's member was not refused as unknown: {response.text[:300]}")
         elif 200 <= response.status_code < 300 and "alpha" in response.text.lower():
             problems.append(f"{label}: A's data in B's answer: {response.text[:200]}")
         if _a_head(world) != head:  # every change of A writes A's audit chain (INV-5)

@@ -87,7 +87,6 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/transfers/{correlation_id}/result"): Action.INHERIT.value,
     ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): Action.INHERIT.value,
     ("POST", "/api/v1/exits/bulk"): Action.START_REMOVAL.value,
-    ("POST", "/api/v1/exits/bulk/file"): Action.START_REMOVAL.value,
     # A job's creator reads it with any scope; anyone else needs remove (the walk's job is the operator's).
     ("GET", "/api/v1/jobs/{job_id}"): Action.START_REMOVAL.value,
     ("POST", "/api/v1/jobs/{job_id}/confirm"): Action.START_REMOVAL.value,
