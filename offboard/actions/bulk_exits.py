@@ -318,6 +318,7 @@ def run_batch(uow: UnitOfWork, job_id: int, batch_no: int, only: Sequence[int] |
     (or schedule) the ready ones, set-based. The batch is done once none of its rows is ready."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     job = _job(conn, tid, job_id)
+    _lock_members(conn, tid, ready_members(conn, tid, job_id, batch_no) if only is None else list(only))
     _plan(uow, job_id, {}, job.batch_size, replan=True, batch_no=batch_no, only=only)
     where = [R.c.tenant_id == tid, R.c.job_id == job_id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY]
     rows = conn.execute(select(R).where(*where, *([R.c.member_id.in_(list(only))] if only is not None else [])).order_by(R.c.member_id)).all()
@@ -327,6 +328,13 @@ def run_batch(uow: UnitOfWork, job_id: int, batch_no: int, only: Sequence[int] |
         conn.execute(update(job_batches).where(job_batches.c.tenant_id == tid, job_batches.c.job_id == job_id, job_batches.c.batch_no == batch_no).values(state="done", done_at=now))
     _finish_if_done(uow, job_id)
     return len(rows)
+
+
+def _lock_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
+    """The leavers' rows, in id order, before they are planned again (PostgreSQL; SQLite holds
+    its write lock already): a single exit of one of them waits, then finds their exit."""
+    if member_ids and conn.dialect.name == "postgresql":
+        conn.execute(select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id.in_(list(member_ids))).order_by(members.c.id).with_for_update(key_share=True))
 
 
 def fail_row(uow: UnitOfWork, job_id: int, batch_no: int, member_id: int, code: str, message: str) -> None:
@@ -351,8 +359,6 @@ def ready_members(conn: Connection, tenant_id: int, job_id: int, batch_no: int) 
 def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> None:
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     member_ids = [r.member_id for r in rows]
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(members.c.id).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)).order_by(members.c.id).with_for_update(key_share=True))
     leavers = {m.id: m for m in conn.execute(select(members).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)))}
     window = uow.policy.restore_window_hours
     exit_ids = ids.next_ids(conn, exits, tid, len(rows))
