@@ -28,9 +28,9 @@ from tests.support.exits import TABLE_KINDS, give, make_company
 from tests.support.invariants import all_problems
 
 ROOT = Path(__file__).resolve().parents[2]
-LEAVERS = 48
-OWNED = 25  # of each of the 8 table kinds: 200 resources per leaver, 1,600 per batch
-BATCH = 8
+LEAVERS = 32
+OWNED = 15  # of each of the 8 table kinds: 120 resources per leaver, 480 per batch
+BATCH = 4
 SEED = 20261202
 
 
