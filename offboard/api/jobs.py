@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -82,7 +81,7 @@ def post_bulk_exit(request: Request, response: Response, body: BulkExitRequest, 
     if body.file is not None:
         try:
             data = base64.b64decode(body.file.content_base64, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a character outside ASCII
             raise error(ValidationError, "file_unreadable", "file.content_base64 is not base64.") from None
         name = body.file.name
         return _bulk(request, response, scope, lambda tz: bulk_file.read(data, name, tz), name, defaults, dry_run=body.dry_run, confirm=body.confirm)
