@@ -4,6 +4,7 @@ third-party grants, the HR + IT sign-off and finalization (R-LAW-2 retention of 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import func, insert, select, update
 
@@ -11,9 +12,9 @@ from offboard.actions.context import UnitOfWork
 from offboard.domain import checklist as cl
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
-from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Terms, ValidationError, error
+from offboard.domain.errors import Conflict, Forbidden, NotFound, OffboardError, Term, Terms, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
-from offboard.domain.vocabulary import DeviceStatus, ExitState, GrantStatus, ReimbursementStatus, Role, StepKind
+from offboard.domain.vocabulary import DeviceStatus, ExitState, GrantStatus, MemberStatus, ReimbursementStatus, Role, StepKind
 from offboard.queries.checklist import ExitChecklist, checklist, custom_items, statuses
 from offboard.store import repo, steps
 from offboard.store.tables import (
@@ -27,7 +28,7 @@ from offboard.store.tables import (
     messages,
     reimbursements,
 )
-from offboard.store.transfers import count_owned
+from offboard.store.transfers import owned_by_members
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -148,25 +149,60 @@ def signoff(uow: UnitOfWork, exit_id: int, role: str) -> ExitChecklist:
 def finalize(uow: UnitOfWork, exit_id: int) -> bool:
     """The window is over and HR and IT signed: the member is finalized and their chats go under
     retention (item 11) in this same transaction. The data-lifecycle work adds sealing here."""
-    conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    row = repo.exit_by_id(conn, tid, exit_id)
-    next_exit_state(row.state, "finalize")
-    if row.restore_until is None or now < row.restore_until:
-        raise error(Conflict, "restore_window_open", "The restore window of exit {id} is open until {until}; finalization waits for it.", id=exit_id, until=row.restore_until)
-    signed = conn.execute(select(func.count()).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id == exit_id)).scalar_one()
-    if signed < len(cl.SIGNING_ROLES):
-        raise error(Conflict, "signoff_missing", "Exit {id} needs both the HR and the IT sign-off before it is finalized.", id=exit_id)
-    still_owned = {k.value: n for k, n in count_owned(conn, tid, row.member_id).items() if n}
-    if still_owned:  # INV-2: nothing may stay owned by a finalized member
-        raise error(Conflict, "resources_still_owned", "The member still owns {kinds}; hand them over before finalizing.", kinds=Terms.counted("resource_kind", still_owned))
-    member = repo.member_by_id(conn, tid, row.member_id)
-    conn.execute(
-        update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=next_member_status(member.status, "finalize"), updated_at=now, version=members.c.version + 1)
-    )
-    retained_until = retention_end(member.exited_at or now, uow.policy.chat_retention_days, uow.tenant.timezone)
-    n = conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id == member.id, messages.c.retained_until.is_(None)).values(retained_until=retained_until)).rowcount
-    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
-    step_id = steps.begin(conn, tid, exit_id, StepKind.FINALIZE, uow.actor.audit_id, now)
-    uow.audit("exit.finalized", [f"exit:{exit_id}", f"member:{member.id}"], {"messages_retained": n, "retained_until": retained_until.isoformat(), "step_id": step_id})
-    uow.emit("exit.finalized", exit_id=exit_id, member_id=member.id)
+    refused = finalize_many(uow, [exit_id])
+    if exit_id in refused:
+        raise refused[exit_id]
     return True
+
+
+def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, OffboardError]:
+    """Finalize these exits together (a layoff's thousands at once), set-based: each fact read
+    with one statement for all of them, each change one statement (per retention end for the
+    chats). An exit that may not be finalized yet is left as it is and returned with the reason;
+    the others go on. Each finalized exit gets its step, audit event and outbox event."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    refused: dict[int, OffboardError] = {}
+    rows = {r.id: r for r in conn.execute(select(exits).where(exits.c.tenant_id == tid, exits.c.id.in_(list(exit_ids))))}
+    for exit_id in exit_ids:
+        if exit_id not in rows:
+            refused[exit_id] = error(NotFound, "exit_not_found", "No exit with id {id} in this enterprise.", id=exit_id)
+    signed = dict(conn.execute(select(exit_signoffs.c.exit_id, func.count()).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id.in_(list(rows))).group_by(exit_signoffs.c.exit_id)).all())
+    owned = owned_by_members(conn, tid, [r.member_id for r in rows.values()])
+    leavers = {m.id: m for m in conn.execute(select(members).where(members.c.tenant_id == tid, members.c.id.in_([r.member_id for r in rows.values()])))}
+    ready = []
+    for exit_id, row in rows.items():
+        try:
+            next_exit_state(row.state, "finalize")
+            if row.restore_until is None or now < row.restore_until:
+                raise error(Conflict, "restore_window_open", "The restore window of exit {id} is open until {until}; finalization waits for it.", id=exit_id, until=row.restore_until)
+            if signed.get(exit_id, 0) < len(cl.SIGNING_ROLES):
+                raise error(Conflict, "signoff_missing", "Exit {id} needs both the HR and the IT sign-off before it is finalized.", id=exit_id)
+            still_owned = {k.value: n for k, n in owned.get(row.member_id, {}).items() if n}
+            if still_owned:  # INV-2: nothing may stay owned by a finalized member
+                raise error(Conflict, "resources_still_owned", "The member still owns {kinds}; hand them over before finalizing.", kinds=Terms.counted("resource_kind", still_owned))
+            next_member_status(leavers[row.member_id].status, "finalize")
+        except OffboardError as exc:
+            refused[exit_id] = exc
+            continue
+        ready.append(row)
+    if not ready:
+        return refused
+    member_ids = [r.member_id for r in ready]
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)).values(status=MemberStatus.FINALIZED, updated_at=now, version=members.c.version + 1))
+    until = {r.member_id: retention_end(leavers[r.member_id].exited_at or now, uow.policy.chat_retention_days, uow.tenant.timezone) for r in ready}
+    kept: dict[int, int] = {}
+    for moment in sorted(set(until.values())):
+        authors = [m for m, u in until.items() if u == moment]
+        query = select(messages.c.author_id, func.count()).where(messages.c.tenant_id == tid, messages.c.author_id.in_(authors), messages.c.retained_until.is_(None)).group_by(messages.c.author_id)
+        kept.update(conn.execute(query).all())
+        conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id.in_(authors), messages.c.retained_until.is_(None)).values(retained_until=moment))
+    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id.in_([r.id for r in ready])).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
+    step_ids = steps.begin_many(conn, tid, [r.id for r in ready], StepKind.FINALIZE, uow.actor.audit_id, now)
+    for row, step_id in zip(ready, step_ids):
+        uow.audit(
+            "exit.finalized",
+            [f"exit:{row.id}", f"member:{row.member_id}"],
+            {"messages_retained": kept.get(row.member_id, 0), "retained_until": until[row.member_id].isoformat(), "step_id": step_id},
+        )
+        uow.emit("exit.finalized", exit_id=row.id, member_id=row.member_id)
+    return refused

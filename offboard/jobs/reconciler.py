@@ -20,17 +20,18 @@ from typing import TypedDict
 import structlog
 from sqlalchemy import ColumnElement, Connection, Exists, Row, ScalarSelect, exists, func, select
 
-from offboard.actions.checklist import finalize
+from offboard.actions.checklist import finalize, finalize_many
 from offboard.actions.context import Services, UnitOfWork, tenant_transaction
 from offboard.actions.exits import take_effect
 from offboard.actions.inheritance import TAKEOVER, take_over_exit
 from offboard.domain.checklist import SIGNING_ROLES
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ExitState, LedgerState
-from offboard.store.locks import try_lock_exit, try_lock_member
+from offboard.store.locks import try_lock_exit, try_lock_exits, try_lock_member
 from offboard.store.tables import exit_signoffs, exits, transfer_ledger
 
 log = structlog.get_logger("offboard.reconciler")
+CHUNK = 500  # items of a set-based kind per transaction
 L = transfer_ledger
 
 
@@ -39,6 +40,9 @@ class DueKind:
     name: str  # the report's field
     due: Callable[[datetime], list[ColumnElement[bool]]]  # where-clauses on exits: due at or before now and not done
     run: Callable[[UnitOfWork, int], int]  # does one item; returns what it counts in the report
+    # Does many items of one tenant in one transaction, set-based (a layoff finalizes thousands
+    # at once); returns those it had to leave, with the reason.
+    run_many: Callable[[UnitOfWork, list[int]], dict[int, OffboardError]] | None = None
 
 
 def _signed() -> ScalarSelect[int]:
@@ -62,7 +66,7 @@ def _finalize(uow: UnitOfWork, exit_id: int) -> int:
 KINDS: tuple[DueKind, ...] = (
     DueKind("took_effect", lambda now: [exits.c.state == ExitState.SCHEDULED, exits.c.effective_at <= now], _take_effect),
     DueKind("taken_over", lambda now: [exits.c.state.in_([ExitState.OPEN, ExitState.FINALIZED]), _waiting_due(now)], take_over_exit),
-    DueKind("finalized", lambda now: [exits.c.state == ExitState.OPEN, exits.c.restore_until <= now, _signed() >= len(SIGNING_ROLES)], _finalize),
+    DueKind("finalized", lambda now: [exits.c.state == ExitState.OPEN, exits.c.restore_until <= now, _signed() >= len(SIGNING_ROLES)], _finalize, finalize_many),
 )
 
 
@@ -105,9 +109,36 @@ def reconcile(services: Services, *, limit: int = 1000) -> ReconcileReport:
     for kind in KINDS:
         with services.db.read() as conn:
             items = _find(conn, kind, now, limit)
+        if kind.run_many is not None:
+            _run_chunks(services, kind, items, report)
+            continue
         for tenant_id, exit_id, member_id in items:
             _run_one(services, kind, tenant_id, exit_id, member_id, report)
     return report
+
+
+def _run_chunks(services: Services, kind: DueKind, items: Sequence[Row[int, int, int]], report: ReconcileReport) -> None:
+    """The items a tenant at a time, CHUNK per transaction; a chunk that fails as a whole is
+    done item by item, so one bad item is reported on its own."""
+    by_tenant: dict[int, list[tuple[int, int]]] = {}
+    for tenant_id, exit_id, member_id in items:
+        by_tenant.setdefault(tenant_id, []).append((exit_id, member_id))
+    assert kind.run_many is not None
+    for tenant_id, pairs in by_tenant.items():
+        for start in range(0, len(pairs), CHUNK):
+            chunk = pairs[start : start + CHUNK]
+            try:
+                with tenant_transaction(services, tenant_id=tenant_id) as uow:
+                    claimed = try_lock_exits(uow.conn, tenant_id, [e for e, _ in chunk], [m for _, m in chunk], *kind.due(uow.now))
+                    refused = kind.run_many(uow, claimed) if claimed else {}
+            except Exception:  # a chunk that fails as a whole: each item on its own
+                for exit_id, member_id in chunk:
+                    _run_one(services, kind, tenant_id, exit_id, member_id, report)
+                continue
+            report.skipped += len(chunk) - len(claimed)
+            setattr(report, kind.name, getattr(report, kind.name) + len(claimed) - len(refused))
+            for exit_id, exc in refused.items():
+                report.failed.append({"tenant_id": tenant_id, "kind": kind.name, "exit_id": exit_id, "error": exc.code, "message": exc.render("en")})
 
 
 def _run_one(services: Services, kind: DueKind, tenant_id: int, exit_id: int, member_id: int, report: ReconcileReport) -> None:

@@ -48,3 +48,14 @@ def lock_exit(conn: Connection, tenant_id: int, exit_id: int) -> None:
     (whose foreign key check takes KEY SHARE on the exit) never wait for it."""
     if conn.dialect.name == "postgresql":
         conn.execute(select(exits.c.id).where(exits.c.tenant_id == tenant_id, exits.c.id == exit_id).with_for_update(key_share=True))
+
+
+def try_lock_exits(conn: Connection, tenant_id: int, exit_ids: list[int], member_ids: list[int], *still_due) -> list[int]:
+    """Of these exits, those free now and still matching `still_due`, with their members: the
+    claim of many items of due work at once (SKIP LOCKED on PostgreSQL)."""
+    query = select(exits.c.id).where(exits.c.tenant_id == tenant_id, exits.c.id.in_(exit_ids), *still_due).order_by(exits.c.id)
+    if conn.dialect.name != "postgresql":
+        return list(conn.execute(query).scalars())
+    free = select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id.in_(member_ids)).order_by(members.c.id).with_for_update(key_share=True, skip_locked=True)
+    held = list(conn.execute(free).scalars())
+    return list(conn.execute(query.where(exits.c.member_id.in_(held)).with_for_update(key_share=True, skip_locked=True)).scalars())

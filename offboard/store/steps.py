@@ -27,6 +27,14 @@ def begin(conn: Connection, tenant_id: int, exit_id: int, kind: StepKind, actor:
     return step_id
 
 
+def begin_many(conn: Connection, tenant_id: int, exit_ids: list[int], kind: StepKind, actor: str, now: datetime) -> list[int]:
+    """A step of each exit, in one multi-row insert; returns their ids in the same order."""
+    step_ids = ids.next_ids(conn, S, tenant_id, len(exit_ids))
+    if step_ids:
+        conn.execute(insert(S), [{"tenant_id": tenant_id, "id": s, "exit_id": e, "kind": kind.value, "actor": actor, "counts": {}, "created_at": now} for s, e in zip(step_ids, exit_ids)])
+    return step_ids
+
+
 def touched(tenant_id: int, step_id: int) -> ColumnElement:
     """The ledger rows a step wrote or changed."""
     return (L.c.tenant_id == tenant_id) & or_(L.c.step_id == step_id, L.c.changed_step_id == step_id)

@@ -91,6 +91,19 @@ def count_owned(conn: Connection, tenant_id: int, member_id: int) -> dict[Resour
     return result
 
 
+def owned_by_members(conn: Connection, tenant_id: int, member_ids: Collection[int]) -> dict[int, dict[ResourceKind, int]]:
+    """What each of many members still owns, by kind: one grouped statement per kind."""
+    result: dict[int, dict[ResourceKind, int]] = {}
+    if not member_ids:
+        return result
+    for kind, spec in SPECS.items():
+        t = spec.table
+        owner = t.c[spec.owner]
+        for member_id, n in conn.execute(select(owner, func.count()).where(t.c.tenant_id == tenant_id, owner.in_(list(member_ids)), *spec.live(t)).group_by(owner)):
+            result.setdefault(member_id, {})[kind] = n
+    return result
+
+
 def fingerprint(conn: Connection, tenant_id: int, member_id: int) -> dict[str, list[int]]:
     """count, sum of ids and sum of versions per kind: any change to what the member owns changes it."""
     result = {}

@@ -17,7 +17,7 @@ from offboard.store import steps
 from offboard.store.bulk_moves import digests
 from offboard.store.tables import audit_events, bulk_exit_rows, exit_steps, jobs, members, transfer_ledger
 from tests.support.exits import TABLE_KINDS, give, make_company, owned_by
-from tests.support.invariants import all_problems
+from tests.support.invariants import all_problems, inv_2
 
 K = ResourceKind
 
@@ -127,3 +127,31 @@ def test_r_exit_7_hr_may_not_remove_an_admin_in_a_file_either(services):
 def _rows_list(company, job_id):
     with company.services.db.read() as conn:
         return list(conn.execute(select(bulk_exit_rows).where(bulk_exit_rows.c.job_id == job_id).order_by(bulk_exit_rows.c.row_no)))
+
+
+def test_r_exit_7_a_layoff_is_finalized_in_one_pass_and_one_exit_that_may_not_be_is_reported(services, clock):
+
+    from sqlalchemy import insert
+
+    from offboard.jobs.reconciler import reconcile
+    from offboard.store import ids
+    from offboard.store.tables import documents, exit_signoffs
+
+    company = make_company(services, per_kind=1)
+    job_id = _run(company, "userid,successor\nleo,tina\nsam,tina\nrita,tina\n")
+    rows = _rows(company, job_id)
+    tid = company.tenant_id
+    with services.db.write() as conn:
+        for row in rows.values():
+            conn.execute(insert(exit_signoffs), [{"tenant_id": tid, "exit_id": row.exit_id, "role": r, "member_id": company["hanna"], "signed_at": clock.now()} for r in ("hr", "it")])
+        # Something was given to rita after she left: her exit may not be finalized (INV-2).
+        (doc,) = ids.next_ids(conn, documents, tid, 1)
+        conn.execute(insert(documents).values(tenant_id=tid, id=doc, owner_id=company["rita"], version=1, created_at=clock.now(), title="late.docx", size_bytes=1, archived=False))
+    clock.advance(days=2)
+    report = reconcile(services)
+    assert report.finalized == 2
+    assert [(f["exit_id"], f["error"]) for f in report.failed] == [(rows["rita"].exit_id, "resources_still_owned")]
+    assert {u: _status(company, u) for u in ("leo", "sam", "rita")} == {"leo": "finalized", "sam": "finalized", "rita": "exited"}
+    with services.db.read() as conn:
+        assert inv_2(conn, tid) == []  # no finalized member owns anything
+        assert Counter(conn.execute(select(audit_events.c.action)).scalars())["exit.finalized"] == 2
