@@ -18,7 +18,7 @@ from offboard.domain import bulk_file
 from offboard.domain.errors import ValidationError, error
 from offboard.i18n import glossary, translate
 from offboard.jobs.bulk import run_jobs
-from offboard.queries.jobs import JobView, show_job
+from offboard.queries.jobs import JobLine, JobView, show_job
 
 job_app = typer.Typer(help="Bulk jobs: their progress and each line's outcome.", no_args_is_help=True)
 SHOWN = 50  # lines with a problem printed before "and N more"
@@ -50,14 +50,18 @@ def print_job(view: JobView) -> None:
         table(_t("Resources, all leavers together"), [_t("Kind"), _t("Goes to"), _t("Count")], [[w("resource_kind", p.kind, loc), w("route", p.route, loc), p.count] for p in view.plan])
     problems = [line for line in view.lines if line.issues]
     for line in problems[:SHOWN]:
-        console.print(f"[red]✗ {_t('Line {n}', n=line.row_no)} {line.userid}: {' '.join(i.message or i.code for i in line.issues)}[/red] [dim]({', '.join(i.code for i in line.issues)})[/dim]")
+        console.print(f"[red]✗ {_t('Line {n}', n=line.row_no)} {_who(line)}: {' '.join(i.message or i.code for i in line.issues)}[/red] [dim]({', '.join(i.code for i in line.issues)})[/dim]")
     if len(problems) > SHOWN:
         console.print(_t("… and {n} more lines with a problem; --json lists them all.", n=len(problems) - SHOWN))
     warned = [line for line in view.lines if line.warnings and not line.issues]
     for line in warned[:SHOWN]:
-        console.print(f"[yellow]! {_t('Line {n}', n=line.row_no)} {line.userid}: {' '.join(i.message or i.code for i in line.warnings)}[/yellow]")
+        console.print(f"[yellow]! {_t('Line {n}', n=line.row_no)} {_who(line)}: {' '.join(i.message or i.code for i in line.warnings)}[/yellow]")
     if len(warned) > SHOWN:
         console.print(_t("… and {n} more lines with a warning; --json lists them all.", n=len(warned) - SHOWN))
+
+
+def _who(line: JobLine) -> str:
+    return f"{line.name} ({line.userid})" if line.name else line.userid
 
 
 def bulk_exit(
@@ -121,7 +125,7 @@ def bulk_exit(
     )
     failed = [line for line in final.lines if line.status == "failed"]
     for line in failed[:SHOWN]:
-        console.print(f"[red]✗ {_t('Line {n}', n=line.row_no)} {line.userid}: {' '.join(i.message or i.code for i in line.issues)}[/red]")
+        console.print(f"[red]✗ {_t('Line {n}', n=line.row_no)} {_who(line)}: {' '.join(i.message or i.code for i in line.issues)}[/red]")
 
 
 def _tenant_id() -> int:
