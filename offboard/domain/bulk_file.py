@@ -145,7 +145,7 @@ def _csv_records(text: str) -> Iterable[dict[str, Any]]:
         if count > MAX_LINES:
             raise error(ValidationError, "file_too_long", "The file has more than {limit} lines; split it into several files.", limit=MAX_LINES)
         if len(cells) > len(keys):
-            yield {"__extra_cells__": len(cells)}
+            yield {**{k: c for k, c in zip(keys, cells) if k is not None}, "__extra_cells__": len(cells)}
             continue
         yield {k: c for k, c in zip(keys, cells) if k is not None}
 
