@@ -59,12 +59,22 @@ def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: 
         (and_(inner.c.to_member.is_(None), inner.c.planned.notin_([s.value for s in NO_OWNER_STATES])), LedgerState.UNASSIGNED.value),
         else_=inner.c.planned,
     )
+    source_rows = inner
     if kind == K.EXTERNAL_CONTACT:
-        # R-ORG-2: the acceptor's customers now, plus those this batch gives them, within the limit.
-        held = select(func.count()).where(external_contacts.c.tenant_id == tenant_id, external_contacts.c.owner_id == inner.c.to_member).scalar_subquery()
+        # R-ORG-2: the acceptor's customers now (counted once per acceptor of the batch), plus
+        # those this batch gives them, within the limit.
+        acceptors = select(RT.c.acceptor_id).where(RT.c.tenant_id == tenant_id, RT.c.job_id == job_id, RT.c.batch_no == batch_no, RT.c.kind == kind.value, RT.c.acceptor_id.is_not(None))
+        held = (
+            select(external_contacts.c.owner_id.label("holder"), func.count().label("n"))
+            .where(external_contacts.c.tenant_id == tenant_id, external_contacts.c.owner_id.in_(acceptors))
+            .group_by(external_contacts.c.owner_id)
+            .subquery()
+        )
         rank = func.row_number().over(partition_by=inner.c.to_member, order_by=(inner.c.leaver, inner.c.rid))
-        state_expr = case((and_(inner.c.destination == "member", inner.c.to_member.is_not(None), rank + held > customer_limit), LedgerState.ACCEPTOR_FULL.value), else_=state_expr)
-    staged = select(inner, state_expr.label("st")).subquery()
+        over = rank + func.coalesce(held.c.n, 0) > customer_limit
+        state_expr = case((and_(inner.c.destination == "member", inner.c.to_member.is_not(None), over), LedgerState.ACCEPTOR_FULL.value), else_=state_expr)
+        source_rows = inner.outerjoin(held, held.c.holder == inner.c.to_member)
+    staged = select(inner, state_expr.label("st")).select_from(source_rows).subquery()
     unchanged = and_(staged.c.st == LedgerState.WAITING.value, literal(kind.value) == K.EXTERNAL_CONTACT.value)
     source = select(
         literal(tenant_id),

@@ -155,3 +155,15 @@ def test_r_exit_7_a_layoff_is_finalized_in_one_pass_and_one_exit_that_may_not_be
     with services.db.read() as conn:
         assert inv_2(conn, tid) == []  # no finalized member owns anything
         assert Counter(conn.execute(select(audit_events.c.action)).scalars())["exit.finalized"] == 2
+
+
+def test_r_org_2_the_customer_limit_holds_across_the_leavers_of_a_batch(services):
+    company = make_company(services, per_kind=0, policy={"customer_limit": 105})
+    give(company, "tina", 100, kinds=(K.EXTERNAL_CONTACT,))  # the acceptor holds 100 already
+    give(company, "leo", 3, kinds=(K.EXTERNAL_CONTACT,))
+    give(company, "sam", 3, kinds=(K.EXTERNAL_CONTACT,))
+    _run(company, "userid,successor\nleo,tina\nsam,tina\n")
+    with services.db.read() as conn:
+        states = Counter(conn.execute(select(transfer_ledger.c.state).where(transfer_ledger.c.kind == "external_contact")).scalars())
+    assert states == {"done": 5, "acceptor_full": 1}
+    assert owned_by(company, "tina")["external_contact"] == 105
