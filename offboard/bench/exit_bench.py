@@ -5,10 +5,10 @@ one audit row per kind) with hand-written SQL on a copy of the same database, th
 engine configured as the service's (offboard.store.db.connect), so the ratio engine/floor shows
 what the service layer costs on top of the database itself.
 
-Each side runs in a fresh process. Its first exit is the cold figure (nothing cached: a CLI
-run, or the first exit after a deploy); the median of the exits of the other members, in the
-same process, is the warm figure (a running service, engine and compiled-statement caches
-warm).
+Cold: the first exit in a fresh process, and the first floor exit in another (nothing cached:
+a CLI run, or the first exit after a deploy). Warm: the median over the other members, each
+exit followed by its floor exit in the same process (a running service, engine and
+compiled-statement caches warm; the floor over its own connection).
 """
 
 from __future__ import annotations
@@ -131,34 +131,42 @@ def _row(kind: str, tid: int, rid: int, owner: int, now: datetime) -> dict[str, 
     return {**base, **extras[kind]}
 
 
-def engine_exits(url: str, userids: list[str]) -> list[tuple[float, float]]:
-    """(plan s, exit s) of each member in turn, through the service, in this process."""
+def exits(url: str, floor_url: str, userids: list[str], leavers: list[int], successor: int) -> list[tuple[float, float, float | None]]:
+    """(plan s, exit s, floor s) of each member in turn, in this process: the exit through the
+    service, then the same member's floor exit over its own connection, so that both see the
+    same load on a shared machine. The first member's floor exit is not run here: it is the
+    cold floor, run in a process of its own (floor_exit)."""
     from offboard.actions import exits as exit_actions
 
     services = build(url)
+    floor = connect(floor_url)
     times = []
-    for userid in userids:
+    for number, (userid, leaver) in enumerate(zip(userids, leavers), 1):
         started = time.perf_counter()
         with tenant_transaction(services, "bench") as uow:
             plan = exit_actions.plan(uow, userid, successor="successor")
         planned = time.perf_counter()
         with tenant_transaction(services, "bench") as uow:
             exit_actions.start_exit(uow, userid, type="removal", reason_category="resignation", reason="bench", plan_id=plan.plan_id)
-        times.append((planned - started, time.perf_counter() - planned))
+        exited = time.perf_counter()
+        floor_s = None
+        if number > 1:
+            _floor(floor.engine, number, leaver, successor)
+            floor_s = time.perf_counter() - exited
+        times.append((planned - started, exited - planned, floor_s))
     services.db.dispose()
+    floor.dispose()
     return times
 
 
-def floor_exits(url: str, leavers: list[int], successor: int) -> list[float]:
-    """Seconds of each member's floor exit in turn, over one engine (its pooled connection)."""
+def floor_exit(url: str, number: int, leaver: int, successor: int) -> float:
+    """Seconds of one member's floor exit, over a new engine configured as the service's."""
     db = connect(url)
-    times = []
-    for number, leaver in enumerate(leavers, 1):
-        started = time.perf_counter()
-        _floor(db.engine, number, leaver, successor)
-        times.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    _floor(db.engine, number, leaver, successor)
+    elapsed = time.perf_counter() - started
     db.dispose()
-    return times
+    return elapsed
 
 
 def _floor(engine: Engine, number: int, leaver: int, successor: int) -> None:
@@ -218,8 +226,9 @@ def run_one(database: str, n: int, pg_server: str | None, workdir: Path, members
     services.db.dispose()
     floor_url = _copy(database, url, workdir, n, pg_server)
     try:
-        floor = _in_fresh_process(floor_exits, floor_url, leavers, successor)
-        engine = _in_fresh_process(engine_exits, url, [f"leaver{j}" for j in range(1, count + 1)])
+        floor_cold = _in_fresh_process(floor_exit, floor_url, 1, leavers[0], successor)
+        # The first member's exit is cold: nothing of this process has run an exit yet.
+        engine = _in_fresh_process(exits, url, floor_url, [f"leaver{j}" for j in range(1, count + 1)], leavers, successor)
     finally:
         if database == "postgresql":
             admin = create_engine(_required(pg_server), isolation_level="AUTOCOMMIT")
@@ -227,9 +236,15 @@ def run_one(database: str, n: int, pg_server: str | None, workdir: Path, members
                 for target in (url, floor_url):
                     c.execute(text(f'DROP DATABASE IF EXISTS "{target.rsplit("/", 1)[1]}" WITH (FORCE)'))
             admin.dispose()
-    cold = Side(engine[0][0], engine[0][1], floor[0])
-    warm = Side(statistics.median(p for p, _ in engine[1:]), statistics.median(e for _, e in engine[1:]), statistics.median(floor[1:]))
-    return Result(database, n, count, cold, warm)
+    warm = engine[1:]
+    cold = Side(engine[0][0], engine[0][1], floor_cold)
+    return Result(
+        database,
+        n,
+        count,
+        cold,
+        Side(statistics.median(p for p, _, _ in warm), statistics.median(e for _, e, _ in warm), statistics.median(f for _, _, f in warm if f is not None)),
+    )
 
 
 def _copy(database: str, url: str, workdir: Path, n: int, pg_server: str | None) -> str:
