@@ -6,9 +6,11 @@ database over exactly those rows (SPEC §8: one audit event per step and kind vo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, ColumnElement, Text, cast, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy import BigInteger, Connection, ColumnElement, ScalarSelect, Select, Text, bindparam, cast, func, insert, literal, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from offboard.domain.vocabulary import ResourceKind, StepKind
@@ -23,20 +25,29 @@ S = exit_steps
 def begin(conn: Connection, tenant_id: int, exit_id: int, kind: StepKind, actor: str, now: datetime) -> int:
     """The step's row, written before its ledger rows (they reference it); returns its id."""
     step_id = ids.next_id(conn, S, tenant_id)
-    conn.execute(insert(S).values(tenant_id=tenant_id, id=step_id, exit_id=exit_id, kind=kind.value, actor=actor, counts={}, created_at=now))
+    conn.execute(_INSERT, {"tenant_id": tenant_id, "id": step_id, "exit_id": exit_id, "kind": kind.value, "actor": actor, "counts": {}, "created_at": now})
     return step_id
 
 
-def touched(tenant_id: int, step_id: int) -> ColumnElement:
+def touched(tenant_id: int | ColumnElement, step_id: int | ColumnElement) -> ColumnElement:
     """The ledger rows a step wrote or changed."""
     return (L.c.tenant_id == tenant_id) & or_(L.c.step_id == step_id, L.c.changed_step_id == step_id)
+
+
+# Built once with bind parameters: every exit runs them.
+_INSERT = insert(S)
+_TENANT = bindparam("tenant", type_=BigInteger())  # not named like a column: see transfers.TENANT
+_STEP = bindparam("step", type_=BigInteger())
+_COUNTS = select(L.c.kind, func.count()).where(touched(_TENANT, _STEP)).group_by(L.c.kind).order_by(L.c.kind)
+_STORE_COUNTS = update(S).where(S.c.tenant_id == _TENANT, S.c.id == _STEP).values(counts=bindparam("step_counts"))
 
 
 def close(conn: Connection, tenant_id: int, step_id: int) -> dict[str, int]:
     """Store on the step how many ledger rows of each kind it wrote or changed (counted by the
     database), so the step keeps its counts when a later step changes the same rows."""
-    counts = {kind: n for kind, n in conn.execute(select(L.c.kind, func.count()).where(touched(tenant_id, step_id)).group_by(L.c.kind).order_by(L.c.kind))}
-    conn.execute(update(S).where(S.c.tenant_id == tenant_id, S.c.id == step_id).values(counts=counts))
+    at = {"tenant": tenant_id, "step": step_id}
+    counts = {kind: n for kind, n in conn.execute(_COUNTS, at)}
+    conn.execute(_STORE_COUNTS, {**at, "step_counts": counts})
     return counts
 
 
@@ -58,17 +69,36 @@ def _line() -> ColumnElement:
 
 def ledger_digest(conn: Connection, tenant_id: int, step_id: int, kind: ResourceKind) -> str:
     """SHA-256 (hex) over the rows of `kind` that the step wrote or changed, ordered by resource
-    and row id: one statement, no row read back into Python. PostgreSQL: `string_agg` ordered
-    in the aggregate, then its `sha256`. SQLite (no ordered aggregate before 3.44):
-    `group_concat` over the ordered subquery, whose order SQLite keeps for an aggregate outer
-    query (it never flattens such a subquery), then the `sha256` offboard.store.db registers."""
-    rows = select(_line().label("line"), L.c.resource_id, L.c.id).where(touched(tenant_id, step_id), L.c.kind == kind.value).order_by(L.c.resource_id, L.c.id).subquery()
-    if conn.dialect.name == "postgresql":
+    and row id: one statement, no row read back into Python."""
+    return ledger_digests(conn, tenant_id, step_id, [kind])[kind]
+
+
+def ledger_digests(conn: Connection, tenant_id: int, step_id: int, kinds: Iterable[ResourceKind]) -> dict[ResourceKind, str]:
+    """ledger_digest of each of `kinds`, all in one statement (a scalar subquery per kind)."""
+    wanted = tuple(kinds)
+    if not wanted:
+        return {}
+    row = conn.execute(_digests(conn.dialect.name, wanted), {"tenant": tenant_id, "step": step_id}).one()
+    return dict(zip(wanted, row))
+
+
+@cache
+def _digests(dialect: str, kinds: tuple[ResourceKind, ...]) -> Select:
+    return select(*[_digest(dialect, kind).label(kind.value) for kind in kinds])
+
+
+def _digest(dialect: str, kind: ResourceKind) -> ScalarSelect:
+    """The digest of one kind. PostgreSQL: `string_agg` ordered in the aggregate, then its
+    `sha256`. SQLite (no ordered aggregate before 3.44): `group_concat` over the ordered
+    subquery, whose order SQLite keeps for an aggregate outer query (it never flattens such a
+    subquery), then the `sha256` offboard.store.db registers."""
+    rows = select(_line().label("line"), L.c.resource_id, L.c.id).where(touched(_TENANT, _STEP), L.c.kind == kind.value).order_by(L.c.resource_id, L.c.id).subquery()
+    if dialect == "postgresql":
         text = func.string_agg(rows.c.line, aggregate_order_by(literal_column("''"), rows.c.resource_id, rows.c.id))
         digest = func.encode(func.sha256(func.convert_to(func.coalesce(text, ""), literal_column("'UTF8'"))), literal_column("'hex'"))
     else:
         digest = func.sha256(func.coalesce(func.group_concat(rows.c.line, literal_column("''")), ""))
-    return conn.execute(select(digest).select_from(rows)).scalar_one()
+    return select(digest).select_from(rows).scalar_subquery()
 
 
 def rows_of_exit(conn: Connection, tenant_id: int, exit_id: int) -> list[AnyRow]:
