@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
@@ -28,7 +28,6 @@ from offboard.domain.vocabulary import (
 )
 from offboard.store import access_cut
 from offboard.store import ids, repo, steps
-from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.planning import snapshot
 from offboard.store.rows import AnyRow
@@ -40,7 +39,7 @@ from offboard.store.tables import (
     members,
     exits,
 )
-from offboard.store.transfers import apply_moves, fingerprint, record_moves
+from offboard.store.transfers import apply_moves, fingerprint, record_moves, states_written
 
 K = ResourceKind
 
@@ -58,11 +57,12 @@ def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None,
     return Choices(successor_id, resolved)
 
 
-def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choices, now: datetime) -> tuple[ExitPlan, str]:
+def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choices, now: datetime, *, paths: Sequence[str] | None = None) -> tuple[ExitPlan, str]:
+    """The plan and its digest; `paths`, the member's department paths, when just read."""
     named = set(choices.acceptors.values()) | ({choices.successor_id} if choices.successor_id else set())
     owned = fingerprint(conn, tenant.id, member.id)  # count, sum of ids, sum of versions per kind
     counts = {ResourceKind(kind): values[0] for kind, values in owned.items()}
-    plan = plan_exit(snapshot(conn, tenant, member, named, now, owned=counts), choices)
+    plan = plan_exit(snapshot(conn, tenant, member, named, now, owned=counts, paths=paths), choices)
     return plan, digest(plan.body(), {"owned": owned, "member_version": member.version})
 
 
@@ -85,8 +85,23 @@ def check_can_plan(conn: Connection, tenant_id: int, actor: Actor, member_id: in
     require(actor, Action.PLAN_EXIT, target_of(conn, tenant_id, repo.member_by_id(conn, tenant_id, member_id)))
 
 
+# Built once with bind parameters (not named like a column): every exit runs them.
+_TENANT = bindparam("tenant", type_=BigInteger())
+_OPEN_EXIT = select(exits).where(exits.c.tenant_id == _TENANT, exits.c.member_id == bindparam("member"), exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))
+_PLAN = select(exit_plans).where(exit_plans.c.tenant_id == _TENANT, exit_plans.c.id == bindparam("plan"))
+_LOCKED_MEMBER = select(members).where(members.c.tenant_id == _TENANT, members.c.id == bindparam("member")).with_for_update(key_share=True)
+_CUSTOMERS = select(func.count()).where(external_contacts.c.tenant_id == _TENANT, external_contacts.c.owner_id == bindparam("member"))
+
+
 def _open_exit(conn: Connection, tenant_id: int, member_id: int) -> AnyRow | None:
-    return conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member_id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))).first()
+    return conn.execute(_OPEN_EXIT, {"tenant": tenant_id, "member": member_id}).first()
+
+
+def _locked(conn: Connection, tenant_id: int, member_id: int) -> AnyRow:
+    """The member's row read under the member lock of offboard.store.locks.lock_member (FOR NO
+    KEY UPDATE on PostgreSQL; on SQLite the write transaction excludes every other writer), so
+    the plan is checked against the row as it stays until commit."""
+    return conn.execute(_LOCKED_MEMBER, {"tenant": tenant_id, "member": member_id}).one()
 
 
 def start_exit(
@@ -117,44 +132,45 @@ def start_exit(
     else:
         uow.require(Action.START_REMOVAL, target)
     trigger = v.choice(trigger or _default_trigger(uow, exit_type), Trigger, "trigger")
-    lock_member(conn, tid, member.id)
+    member = _locked(conn, tid, member.id)
     existing = _open_exit(conn, tid, member.id)
     if existing is not None:
         raise error(Conflict, "exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=member.userid, state=Term("exit_state", existing.state), id=existing.id)
     if plan_id is not None:
-        stored = conn.execute(select(exit_plans).where(exit_plans.c.tenant_id == tid, exit_plans.c.id == plan_id)).first()
+        stored = conn.execute(_PLAN, {"tenant": tid, "plan": plan_id}).first()
         if stored is None or stored.member_id != member.id:
             raise error(NotFound, "plan_not_found", "No plan {id} for {userid}; make one with `offboard plan`.", id=plan_id, userid=member.userid)
         choices = Choices.from_dict(stored.body["choices"])
-        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now)
+        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now, paths=target.department_paths)
         if current_digest != stored.digest:
             raise error(Conflict, "plan_stale", "The data changed since plan {id} was made; plan again and confirm the new plan.", id=plan_id)
     else:
         choices = parse_choices(conn, tid, successor, acceptors)
-        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now)
+        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now, paths=target.department_paths)
     if current.blockers:
         raise _blocked(member, current)
     exit_id = ids.next_id(conn, exits, tid)
     scheduled = when > uow.now
     conn.execute(
-        insert(exits).values(
-            tenant_id=tid,
-            id=exit_id,
-            member_id=member.id,
-            state=ExitState.SCHEDULED,
-            type=exit_type,
-            reason_category=category,
-            reason=reason,
-            trigger=trigger,
-            requested_by=uow.actor.audit_id,
-            effective_at=when,
-            successor_id=choices.successor_id,
-            acceptors=choices.to_dict()["acceptors"],
-            plan_id=plan_id,
-            plan_digest=current_digest,
-            created_at=uow.now,
-            updated_at=uow.now,
-        )
+        insert(exits),
+        {
+            "tenant_id": tid,
+            "id": exit_id,
+            "member_id": member.id,
+            "state": ExitState.SCHEDULED,
+            "type": exit_type,
+            "reason_category": category,
+            "reason": reason,
+            "trigger": trigger,
+            "requested_by": uow.actor.audit_id,
+            "effective_at": when,
+            "successor_id": choices.successor_id,
+            "acceptors": choices.to_dict()["acceptors"],
+            "plan_id": plan_id,
+            "plan_digest": current_digest,
+            "created_at": uow.now,
+            "updated_at": uow.now,
+        },
     )
     uow.audit(
         "exit.scheduled" if scheduled else "exit.started",
@@ -162,7 +178,7 @@ def start_exit(
         {"type": exit_type.value, "reason_category": category, "reason": reason, "trigger": trigger, "effective_at": when.isoformat(), "plan_id": plan_id},
     )
     if not scheduled:
-        take_effect(uow, exit_id, current)
+        _take_effect(uow, exit_id, member, current, paths=target.department_paths)
     return exit_summary(conn, tid, exit_id)
 
 
@@ -190,27 +206,34 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
     A scheduled exit re-plans here from its stored choices (R-EXIT-5); an immediate one passes
     the plan it has just checked in the same transaction.
     """
-    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    conn, tid = uow.conn, uow.tenant_id
     row = conn.execute(select(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id)).one()
     next_exit_state(row.state, "take_effect")
-    member = repo.member_by_id(conn, tid, row.member_id)
-    lock_member(conn, tid, member.id)
-    next_member_status(member.status, "exit")
+    member = _locked(conn, tid, row.member_id)
     if current is None:
         choices = Choices.from_dict({"successor_id": row.successor_id, "acceptors": row.acceptors})
-        current, _ = compute_plan(conn, uow.tenant, member, choices, now)
+        current, _ = compute_plan(conn, uow.tenant, member, choices, uow.now)
+    return _take_effect(uow, exit_id, member, current)
+
+
+def _take_effect(uow: UnitOfWork, exit_id: int, member: AnyRow, current: ExitPlan, *, paths: Sequence[str] | None = None) -> dict[str, int]:
+    """take_effect of a scheduled exit whose member row was read under its lock; `paths`, the
+    member's department paths, when just read."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    next_member_status(member.status, "exit")
     if current.blockers:
         raise _blocked(member, current)
-    _cut_access(uow, member)
+    _cut_access(uow, member, paths)
     step_id = steps.begin(conn, tid, exit_id, StepKind.EXIT, uow.actor.audit_id, now)
-    moved = {}
+    moved: dict[str, int] = {}
     limit = uow.policy.customer_limit
     for kind_plan in current.kinds:
         if not kind_plan.count:
             continue
         capacity = None
         if kind_plan.kind == K.EXTERNAL_CONTACT and kind_plan.acceptor_id is not None:
-            capacity = max(0, limit - _customers_of(conn, tid, kind_plan.acceptor_id))
+            capacity = max(0, limit - conn.execute(_CUSTOMERS, {"tenant": tid, "member": kind_plan.acceptor_id}).scalar_one())
+        fallback = _usable_manager(conn, tid, member) if kind_plan.kind == K.DIRECT_REPORT and kind_plan.acceptor_id is not None else None
         n = record_moves(
             conn,
             tid,
@@ -223,20 +246,25 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
             step_id,
             now,
             capacity=capacity,
-            self_fallback=_usable_manager(conn, tid, member),
+            self_fallback=fallback,
         )
-        apply_moves(conn, tid, exit_id, kind_plan.kind, step_id, now)
+        apply_moves(conn, tid, exit_id, kind_plan.kind, step_id, now, states=states_written(kind_plan.kind, kind_plan.destination, kind_plan.state, n, capacity))
         moved[kind_plan.kind.value] = n
+    # SPEC §8: one event per kind, each carrying the digest of the kind's ledger rows.
+    digests = steps.ledger_digests(conn, tid, step_id, [ResourceKind(kind) for kind in moved])
+    for kind_plan in current.kinds:
+        if kind_plan.kind.value not in moved:
+            continue
         uow.audit(
             "exit.resources_moved",
             [f"exit:{exit_id}", f"member:{member.id}"] + ([f"member:{kind_plan.acceptor_id}"] if kind_plan.acceptor_id else []),
             {
                 "kind": kind_plan.kind.value,
-                "count": n,
+                "count": moved[kind_plan.kind.value],
                 "destination": kind_plan.destination,
                 "reason": kind_plan.reason,
                 "step_id": step_id,
-                "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind_plan.kind),
+                "ledger_digest": digests[kind_plan.kind],
             },
         )
     steps.close(conn, tid, step_id)
@@ -256,16 +284,13 @@ def _usable_manager(conn: Connection, tenant_id: int, member: AnyRow) -> int | N
     return manager.id if manager.status == MemberStatus.ACTIVE else None
 
 
-def _customers_of(conn: Connection, tenant_id: int, member_id: int) -> int:
-    return conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tenant_id, external_contacts.c.owner_id == member_id)).scalar_one()
-
-
-def _cut_access(uow: UnitOfWork, member: AnyRow) -> None:
+def _cut_access(uow: UnitOfWork, member: AnyRow, paths: Sequence[str] | None = None) -> None:
     """R-EXIT-1: status, sessions, personal tokens, roles, devices, third-party grants, headcounts."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
     cut = access_cut.cut(conn, tid, member.id, now)
-    paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
+    if paths is None:
+        paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
     lose = covered(paths) if member.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN) else set()
     shift_headcounts(conn, tid, (), lose)
     if lose:
