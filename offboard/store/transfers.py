@@ -4,10 +4,11 @@ time in Python (SPEC §10)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -88,7 +90,7 @@ def random_id_of(dialect: str) -> ColumnElement:
     return func.lower(func.hex(func.randomblob(16)))
 
 
-def _ledger_id(dialect: str, order_by: ColumnElement) -> ColumnElement:
+def _ledger_id(dialect: str, *order_by: ColumnElement) -> ColumnElement:
     """The ids of offboard.store.ids.id_column, read by the statement itself, so that it can be
     built once: the ledger's sequence on PostgreSQL; on SQLite the tenant's max(id) (read once,
     before any row is written: the INSERT reads its own table) plus the row's number."""
@@ -157,6 +159,30 @@ def first_member(leaver_id: int | ColumnElement, group: Table) -> ColumnElement:
     )
 
 
+@dataclass(frozen=True)
+class Move:
+    """Where one kind of the leaver's resources goes: the destination and acceptor the plan
+    resolved, the state each ledger row starts in, the acceptor's room for customers
+    (`capacity`, R-ORG-2) and, for direct reports, the manager of one who is the acceptor."""
+
+    kind: ResourceKind
+    destination: str
+    acceptor_id: int | None
+    state: LedgerState
+    capacity: int | None = None
+    self_fallback: int | None = None
+
+    def states(self, count: int) -> frozenset[LedgerState]:
+        """Every state the `count` ledger rows of this move can be in, for apply_moves: the
+        planned state, and unassigned or acceptor_full where record_moves' CASEs choose them."""
+        states = {self.state}
+        if self.destination == "first_member" or self.kind == K.DIRECT_REPORT:
+            states.add(LedgerState.UNASSIGNED)
+        if self.capacity is not None and count > self.capacity:
+            states.add(LedgerState.ACCEPTOR_FULL)
+        return frozenset(states)
+
+
 def record_moves(
     conn: Connection,
     tenant_id: int,
@@ -181,41 +207,42 @@ def record_moves(
     `acceptor_full` (R-ORG-2). `owner_filter` replaces "owned by from_member" (inherit picks
     unassigned resources of this exit instead). A direct report who is the acceptor cannot
     manage themselves: they go to `self_fallback` (the leaver's manager), else unassigned.
-    `states_written` tells which states the rows can get.
     """
-    shape = _MoveShape(kind, destination == "first_member", kind == K.DIRECT_REPORT and acceptor_id is not None, capacity is not None, only_ids is not None)
-    statement = _moves(conn.dialect.name, shape) if owner_filter is None else _moves_insert(conn.dialect.name, shape, owner_filter)
-    params = {
-        "tenant": tenant_id,
-        "exit": exit_id,
-        "from_member": from_member_id if owner_filter is None else None,
-        "leaver": from_member_id,
-        "acceptor": acceptor_id,
-        "fallback": self_fallback,
-        "planned": state.value,
-        "capacity": capacity,
-        "only_ids": only_ids,
-        "step": step_id,
-        "now": now,
-    }
+    move = Move(kind, destination, acceptor_id, state, capacity, self_fallback)
+    shape = _MoveShape.of(move, only_ids is not None)
+    dialect = conn.dialect.name
+    statement = _moves(dialect, (shape,)) if owner_filter is None else _ledger_insert(dialect, [_rows(shape, owner_filter)])
+    params = _shared(tenant_id, exit_id, from_member_id, step_id, now) | _params(move) | {"only_ids": only_ids}
+    if owner_filter is not None:
+        params["from_member"] = None
     # SQLAlchemy 2.1 reports rowcount -1 for INSERT ... SELECT on psycopg unless asked to keep it.
     return conn.execute(statement, params, execution_options={"preserve_rowcount": True}).rowcount
 
 
-def states_written(kind: ResourceKind, destination: str, state: LedgerState, count: int, capacity: int | None = None) -> frozenset[LedgerState]:
-    """Every state record_moves can give the `count` rows of one call: the planned state, and
-    unassigned or acceptor_full where its CASEs can choose them."""
-    states = {state}
-    if destination == "first_member" or kind == K.DIRECT_REPORT:
-        states.add(LedgerState.UNASSIGNED)
-    if capacity is not None and count > capacity:
-        states.add(LedgerState.ACCEPTOR_FULL)
-    return frozenset(states)
+def record_all_moves(conn: Connection, tenant_id: int, exit_id: int, from_member_id: int, moves: Sequence[Move], step_id: int, now: datetime) -> dict[ResourceKind, int]:
+    """record_moves of the resources `from_member_id` owns, for several kinds at once: one
+    INSERT ... SELECT of every kind's rows (UNION ALL), each row naming the step `step_id`,
+    which must not have written ledger rows before. Returns how many rows each kind got.
+    PostgreSQL counts them in the same statement (the INSERT in WITH); SQLite in a second."""
+    if not moves:
+        return {}
+    dialect = conn.dialect.name
+    shapes = tuple(_MoveShape.of(move, False) for move in moves)
+    params = _shared(tenant_id, exit_id, from_member_id, step_id, now)
+    for move in moves:
+        params |= _params(move)
+    if dialect == "postgresql":
+        counted = conn.execute(_counted_moves(shapes), params)
+    else:
+        conn.execute(_moves(dialect, shapes), params)
+        counted = conn.execute(_STEP_COUNTS, params)
+    found = {ResourceKind(kind): n for kind, n in counted}
+    return {move.kind: found.get(move.kind, 0) for move in moves}
 
 
 @dataclass(frozen=True)
 class _MoveShape:
-    """What changes the text of record_moves' statement (the values are bind parameters)."""
+    """What changes the text of the statement of a move (its values are bind parameters)."""
 
     kind: ResourceKind
     to_first_member: bool
@@ -223,46 +250,85 @@ class _MoveShape:
     capped: bool
     some_ids: bool
 
+    @classmethod
+    def of(cls, move: Move, some_ids: bool) -> _MoveShape:
+        report_fallback = move.kind == K.DIRECT_REPORT and move.acceptor_id is not None
+        return cls(move.kind, move.destination == "first_member", report_fallback, move.capacity is not None, some_ids)
+
+
+def _shared(tenant_id: int, exit_id: int, from_member_id: int, step_id: int, now: datetime) -> dict[str, Any]:
+    return {"tenant": tenant_id, "exit": exit_id, "from_member": from_member_id, "leaver": from_member_id, "step": step_id, "now": now}
+
+
+def _params(move: Move) -> dict[str, Any]:
+    """The bind parameters of one kind's rows, named after the kind (several kinds share a statement)."""
+    p = move.kind.value
+    return {f"{p}_acceptor": move.acceptor_id, f"{p}_fallback": move.self_fallback, f"{p}_planned": move.state.value, f"{p}_capacity": move.capacity}
+
 
 @cache
-def _moves(dialect: str, shape: _MoveShape) -> Insert:
-    return _moves_insert(dialect, shape, None)
+def _moves(dialect: str, shapes: tuple[_MoveShape, ...]) -> Insert:
+    return _ledger_insert(dialect, [_rows(shape, None) for shape in shapes])
 
 
-def _moves_insert(dialect: str, shape: _MoveShape, owner_filter: ColumnElement | None) -> Insert:
+@cache
+def _counted_moves(shapes: tuple[_MoveShape, ...]) -> Select:
+    moved = _moves("postgresql", shapes).returning(L.c.kind).cte("moved")
+    return select(moved.c.kind, func.count()).group_by(moved.c.kind)
+
+
+_STEP_COUNTS = select(L.c.kind, func.count()).where(L.c.tenant_id == TENANT, L.c.step_id == bindparam("step", type_=BigInteger())).group_by(L.c.kind)
+
+
+def _rows(shape: _MoveShape, owner_filter: ColumnElement | None) -> Select:
+    """The ledger rows of one kind, before ids: (ord, kind, rid, to_member, st, version_after)."""
     kind = shape.kind
+    p = kind.value
     t = SPECS[kind].table
     where = owner_filter if owner_filter is not None else _owned(kind, TENANT, bindparam("from_member", type_=BigInteger()))
     if shape.some_ids:
         where = and_(where, t.c.id.in_(bindparam("only_ids", expanding=True)))
-    acceptor = bindparam("acceptor", type_=BigInteger())
+    acceptor = bindparam(f"{p}_acceptor", type_=BigInteger())
     to_expr: ColumnElement = first_member(bindparam("leaver", type_=BigInteger()), t) if shape.to_first_member else acceptor
     if shape.report_fallback:
-        to_expr = case((t.c.id == acceptor, bindparam("fallback", type_=BigInteger())), else_=to_expr)
+        to_expr = case((t.c.id == acceptor, bindparam(f"{p}_fallback", type_=BigInteger())), else_=to_expr)
     inner = select(t.c.id.label("rid"), t.c.version.label("ver"), to_expr.label("to_member")).where(where).subquery()
-    state: ColumnElement = bindparam("planned", type_=String())
+    state: ColumnElement = bindparam(f"{p}_planned", type_=String())
     state_expr = state
     if shape.to_first_member or kind == K.DIRECT_REPORT:
         state_expr = case((inner.c.to_member.is_(None), LedgerState.UNASSIGNED.value), else_=state)
     if shape.capped:
-        state_expr = case((func.row_number().over(order_by=inner.c.rid) > bindparam("capacity", type_=BigInteger()), LedgerState.ACCEPTOR_FULL.value), else_=state_expr)
+        over = func.row_number().over(order_by=inner.c.rid) > bindparam(f"{p}_capacity", type_=BigInteger())
+        state_expr = case((over, LedgerState.ACCEPTOR_FULL.value), else_=state_expr)
     staged = select(inner.c.rid, inner.c.ver, inner.c.to_member, state_expr.label("st")).subquery()
     # A waiting external contact is not touched until the takeover; everything else changes now.
-    now = bindparam("now", type_=L.c.created_at.type)
     bump: ColumnElement = literal(1)
     if kind == K.EXTERNAL_CONTACT:
         bump = case((staged.c.st == LedgerState.WAITING.value, 0), else_=1)
+    return select(
+        literal(list(SPECS).index(kind)).label("ord"),
+        literal(kind.value, String()).label("kind"),
+        staged.c.rid,
+        case((staged.c.st.in_([s.value for s in NO_OWNER_STATES]), null()), else_=staged.c.to_member).label("to_member"),
+        staged.c.st,
+        (staged.c.ver + bump).label("version_after"),
+    )
+
+
+def _ledger_insert(dialect: str, kinds: list[Select]) -> Insert:
+    rows = (kinds[0] if len(kinds) == 1 else union_all(*kinds)).subquery()
+    now = bindparam("now", type_=L.c.created_at.type)
     source = select(
         TENANT,
-        _ledger_id(dialect, staged.c.rid),
+        _ledger_id(dialect, rows.c.ord, rows.c.rid),
         bindparam("exit", type_=BigInteger()),
-        literal(kind.value),
-        staged.c.rid,
+        rows.c.kind,
+        rows.c.rid,
         bindparam("from_member", type_=BigInteger()),
-        case((staged.c.st.in_([s.value for s in NO_OWNER_STATES]), null()), else_=staged.c.to_member),
-        staged.c.st,
+        rows.c.to_member,
+        rows.c.st,
         random_id_of(dialect),
-        staged.c.ver + bump,
+        rows.c.version_after,
         now,
         now,
         bindparam("step", type_=BigInteger()),
@@ -299,7 +365,7 @@ def apply_moves(
     """Bring the resources in line with the ledger rows the step `step_id` wrote (or, with
     `changed`, changed): a statement per outcome. Found by the step's id, so an earlier row of
     the same exit and kind is never driven again, whatever the clock read. `states` names every
-    state those rows can be in, when the caller knows it (states_written): then the states
+    state those rows can be in, when the caller knows it (Move.states): then the states
     present are not read first."""
     params = {"tenant": tenant_id, "exit": exit_id, "step": step_id, "now": now}
     present = set(states) if states is not None else set(conn.execute(_present_states(kind, changed), params).scalars())
@@ -307,6 +373,25 @@ def apply_moves(
         statement = _outcome_update(kind, outcome, changed)
         if statement is not None and present.intersection(outcome):
             conn.execute(statement, params)
+
+
+def apply_all_moves(conn: Connection, tenant_id: int, exit_id: int, step_id: int, now: datetime, states: Mapping[ResourceKind, Collection[LedgerState]]) -> None:
+    """apply_moves of the rows the step `step_id` wrote, for several kinds whose states the
+    caller knows (Move.states): on PostgreSQL one statement (an UPDATE per kind and outcome in
+    WITH), on SQLite (no UPDATE in WITH) a statement per kind and outcome."""
+    if conn.dialect.name != "postgresql":
+        for kind, kind_states in states.items():
+            apply_moves(conn, tenant_id, exit_id, kind, step_id, now, states=kind_states)
+        return
+    updates = tuple((kind, outcome) for kind, kind_states in states.items() for outcome in _OUTCOMES if set(kind_states).intersection(outcome) and _outcome_update(kind, outcome, False) is not None)
+    if updates:
+        conn.execute(_all_updates(updates), {"tenant": tenant_id, "exit": exit_id, "step": step_id, "now": now})
+
+
+@cache
+def _all_updates(updates: tuple[tuple[ResourceKind, tuple[LedgerState, ...]], ...]) -> Select:
+    statements = [statement for kind, outcome in updates if (statement := _outcome_update(kind, outcome, False)) is not None]
+    return select(literal_column("1")).add_cte(*[statement.returning(literal_column("1")).cte(f"applied_{n}") for n, statement in enumerate(statements)])
 
 
 @cache
