@@ -298,7 +298,9 @@ def _rows(shape: _MoveShape, owner_filter: ColumnElement | None) -> Select:
     if shape.to_first_member or kind == K.DIRECT_REPORT:
         state_expr = case((inner.c.to_member.is_(None), LedgerState.UNASSIGNED.value), else_=state)
     if shape.capped:
-        over = func.row_number().over(order_by=inner.c.rid) > bindparam(f"{p}_capacity", type_=BigInteger())
+        # Numbered by `rid + 0`, not `rid`: ordered by the bare id, SQLite walks the primary key
+        # over every contact of the tenant to spare a sort, instead of the leaver's by owner.
+        over = func.row_number().over(order_by=inner.c.rid + 0) > bindparam(f"{p}_capacity", type_=BigInteger())
         state_expr = case((over, LedgerState.ACCEPTOR_FULL.value), else_=state_expr)
     staged = select(inner.c.rid, inner.c.ver, inner.c.to_member, state_expr.label("st")).subquery()
     # A waiting external contact is not touched until the takeover; everything else changes now.
