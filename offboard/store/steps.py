@@ -6,11 +6,11 @@ database over exactly those rows (SPEC §8: one audit event per step and kind vo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import BigInteger, Connection, ColumnElement, ScalarSelect, Select, Text, bindparam, cast, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy import BigInteger, Connection, ColumnElement, ScalarSelect, Select, Text, bindparam, cast, func, insert, literal, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from offboard.domain.vocabulary import ResourceKind, StepKind
@@ -29,9 +29,15 @@ def begin(conn: Connection, tenant_id: int, exit_id: int, kind: StepKind, actor:
     return step_id
 
 
-def touched(tenant_id: int | ColumnElement, step_id: int | ColumnElement) -> ColumnElement:
-    """The ledger rows a step wrote or changed."""
-    return (L.c.tenant_id == tenant_id) & or_(L.c.step_id == step_id, L.c.changed_step_id == step_id)
+def touched(tenant_id: int | ColumnElement, step_id: int | ColumnElement, kind: ResourceKind | None = None) -> ColumnElement:
+    """The ledger rows a step wrote or changed (of `kind`, when given). Written as the ids found
+    through each step index, not as `step_id = s OR changed_step_id = s`: for that OR SQLite
+    reads every ledger row of the tenant."""
+    by_step = L.alias("by_step")
+    of_kind = [by_step.c.kind == kind.value] if kind is not None else []
+    wrote = select(by_step.c.id).where(by_step.c.tenant_id == tenant_id, by_step.c.step_id == step_id, *of_kind)
+    changed = select(by_step.c.id).where(by_step.c.tenant_id == tenant_id, by_step.c.changed_step_id == step_id, *of_kind)
+    return (L.c.tenant_id == tenant_id) & L.c.id.in_(union_all(wrote, changed))
 
 
 # Built once with bind parameters: every exit runs them.
@@ -42,11 +48,12 @@ _COUNTS = select(L.c.kind, func.count()).where(touched(_TENANT, _STEP)).group_by
 _STORE_COUNTS = update(S).where(S.c.tenant_id == _TENANT, S.c.id == _STEP).values(counts=bindparam("step_counts"))
 
 
-def close(conn: Connection, tenant_id: int, step_id: int) -> dict[str, int]:
+def close(conn: Connection, tenant_id: int, step_id: int, *, counts: Mapping[str, int] | None = None) -> dict[str, int]:
     """Store on the step how many ledger rows of each kind it wrote or changed (counted by the
-    database), so the step keeps its counts when a later step changes the same rows."""
+    database), so the step keeps its counts when a later step changes the same rows. `counts`:
+    those counts, when the caller has just had the database count them."""
     at = {"tenant": tenant_id, "step": step_id}
-    counts = {kind: n for kind, n in conn.execute(_COUNTS, at)}
+    counts = {kind: n for kind, n in sorted(counts.items()) if n} if counts is not None else {kind: n for kind, n in conn.execute(_COUNTS, at)}
     conn.execute(_STORE_COUNTS, {**at, "step_counts": counts})
     return counts
 
@@ -92,7 +99,7 @@ def _digest(dialect: str, kind: ResourceKind) -> ScalarSelect:
     `sha256`. SQLite (no ordered aggregate before 3.44): `group_concat` over the ordered
     subquery, whose order SQLite keeps for an aggregate outer query (it never flattens such a
     subquery), then the `sha256` offboard.store.db registers."""
-    rows = select(_line().label("line"), L.c.resource_id, L.c.id).where(touched(_TENANT, _STEP), L.c.kind == kind.value).order_by(L.c.resource_id, L.c.id).subquery()
+    rows = select(_line().label("line"), L.c.resource_id, L.c.id).where(touched(_TENANT, _STEP, kind), L.c.kind == kind.value).order_by(L.c.resource_id, L.c.id).subquery()
     if dialect == "postgresql":
         text = func.string_agg(rows.c.line, aggregate_order_by(literal_column("''"), rows.c.resource_id, rows.c.id))
         digest = func.encode(func.sha256(func.convert_to(func.coalesce(text, ""), literal_column("'UTF8'"))), literal_column("'hex'"))
