@@ -31,6 +31,7 @@ from offboard.store import ids, repo, steps
 from offboard.store.org import shift_headcounts
 from offboard.store.planning import snapshot
 from offboard.store.rows import AnyRow
+from offboard.store.types import UTCDateTime
 from offboard.queries.exits import ExitSummary, PlanView, describe_plan, exit_summary
 from offboard.store.tables import (
     departments,
@@ -39,7 +40,7 @@ from offboard.store.tables import (
     members,
     exits,
 )
-from offboard.store.transfers import apply_moves, fingerprint, record_moves, states_written
+from offboard.store.transfers import Move, apply_all_moves, fingerprint, record_all_moves
 
 K = ResourceKind
 
@@ -91,6 +92,23 @@ _OPEN_EXIT = select(exits).where(exits.c.tenant_id == _TENANT, exits.c.member_id
 _PLAN = select(exit_plans).where(exit_plans.c.tenant_id == _TENANT, exit_plans.c.id == bindparam("plan"))
 _LOCKED_MEMBER = select(members).where(members.c.tenant_id == _TENANT, members.c.id == bindparam("member")).with_for_update(key_share=True)
 _CUSTOMERS = select(func.count()).where(external_contacts.c.tenant_id == _TENANT, external_contacts.c.owner_id == bindparam("member"))
+_NOW = bindparam("now", type_=UTCDateTime())
+_EXITED = update(members).where(members.c.tenant_id == _TENANT, members.c.id == bindparam("member")).values(status=MemberStatus.EXITED, exited_at=_NOW, updated_at=_NOW, version=members.c.version + 1)
+_EMPTIED = (
+    update(departments)
+    .where(
+        departments.c.tenant_id == _TENANT,
+        departments.c.id.in_(bindparam("departments", expanding=True)),
+        departments.c.headcount == 0,
+        departments.c.status == DepartmentStatus.ACTIVE,
+    )
+    .values(status=DepartmentStatus.PENDING_DISSOLUTION)
+)
+_OPENED = (
+    update(exits)
+    .where(exits.c.tenant_id == _TENANT, exits.c.id == bindparam("exit"))
+    .values(state=ExitState.OPEN, restore_until=bindparam("until", type_=UTCDateTime()), updated_at=_NOW, version=exits.c.version + 1)
+)
 
 
 def _open_exit(conn: Connection, tenant_id: int, member_id: int) -> AnyRow | None:
@@ -225,8 +243,8 @@ def _take_effect(uow: UnitOfWork, exit_id: int, member: AnyRow, current: ExitPla
         raise _blocked(member, current)
     _cut_access(uow, member, paths)
     step_id = steps.begin(conn, tid, exit_id, StepKind.EXIT, uow.actor.audit_id, now)
-    moved: dict[str, int] = {}
     limit = uow.policy.customer_limit
+    moves = []
     for kind_plan in current.kinds:
         if not kind_plan.count:
             continue
@@ -234,44 +252,30 @@ def _take_effect(uow: UnitOfWork, exit_id: int, member: AnyRow, current: ExitPla
         if kind_plan.kind == K.EXTERNAL_CONTACT and kind_plan.acceptor_id is not None:
             capacity = max(0, limit - conn.execute(_CUSTOMERS, {"tenant": tid, "member": kind_plan.acceptor_id}).scalar_one())
         fallback = _usable_manager(conn, tid, member) if kind_plan.kind == K.DIRECT_REPORT and kind_plan.acceptor_id is not None else None
-        n = record_moves(
-            conn,
-            tid,
-            exit_id,
-            kind_plan.kind,
-            member.id,
-            kind_plan.destination,
-            kind_plan.acceptor_id,
-            kind_plan.state,
-            step_id,
-            now,
-            capacity=capacity,
-            self_fallback=fallback,
-        )
-        apply_moves(conn, tid, exit_id, kind_plan.kind, step_id, now, states=states_written(kind_plan.kind, kind_plan.destination, kind_plan.state, n, capacity))
-        moved[kind_plan.kind.value] = n
+        moves.append(Move(kind_plan.kind, kind_plan.destination, kind_plan.acceptor_id, kind_plan.state, capacity, fallback))
+    counts = record_all_moves(conn, tid, exit_id, member.id, moves, step_id, now)
+    apply_all_moves(conn, tid, exit_id, step_id, now, {move.kind: move.states(counts[move.kind]) for move in moves})
     # SPEC §8: one event per kind, each carrying the digest of the kind's ledger rows.
-    digests = steps.ledger_digests(conn, tid, step_id, [ResourceKind(kind) for kind in moved])
+    digests = steps.ledger_digests(conn, tid, step_id, counts)
     for kind_plan in current.kinds:
-        if kind_plan.kind.value not in moved:
+        if kind_plan.kind not in counts:
             continue
         uow.audit(
             "exit.resources_moved",
             [f"exit:{exit_id}", f"member:{member.id}"] + ([f"member:{kind_plan.acceptor_id}"] if kind_plan.acceptor_id else []),
             {
                 "kind": kind_plan.kind.value,
-                "count": moved[kind_plan.kind.value],
+                "count": counts[kind_plan.kind],
                 "destination": kind_plan.destination,
                 "reason": kind_plan.reason,
                 "step_id": step_id,
                 "ledger_digest": digests[kind_plan.kind],
             },
         )
-    steps.close(conn, tid, step_id)
+    moved = {kind.value: n for kind, n in counts.items()}
+    steps.close(conn, tid, step_id, counts=moved)
     window = uow.policy.restore_window_hours
-    conn.execute(
-        update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.OPEN, restore_until=restore_deadline(now, window), updated_at=now, version=exits.c.version + 1)
-    )
+    conn.execute(_OPENED, {"tenant": tid, "exit": exit_id, "until": restore_deadline(now, window), "now": now})
     uow.audit("exit.took_effect", [f"member:{member.id}", f"exit:{exit_id}"], {"moved": moved, "restore_until": restore_deadline(now, window).isoformat(), "step_id": step_id})
     uow.emit("member.exited", exit_id=exit_id, member_id=member.id)
     return moved
@@ -287,7 +291,7 @@ def _usable_manager(conn: Connection, tenant_id: int, member: AnyRow) -> int | N
 def _cut_access(uow: UnitOfWork, member: AnyRow, paths: Sequence[str] | None = None) -> None:
     """R-EXIT-1: status, sessions, personal tokens, roles, devices, third-party grants, headcounts."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
+    conn.execute(_EXITED, {"tenant": tid, "member": member.id, "now": now})
     cut = access_cut.cut(conn, tid, member.id, now)
     if paths is None:
         paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
@@ -295,11 +299,7 @@ def _cut_access(uow: UnitOfWork, member: AnyRow, paths: Sequence[str] | None = N
     shift_headcounts(conn, tid, (), lose)
     if lose:
         # R-ORG-1: what the exit brought to zero is pending dissolution, O(depth).
-        conn.execute(
-            update(departments)
-            .where(departments.c.tenant_id == tid, departments.c.id.in_(sorted(lose)), departments.c.headcount == 0, departments.c.status == DepartmentStatus.ACTIVE)
-            .values(status=DepartmentStatus.PENDING_DISSOLUTION)
-        )
+        conn.execute(_EMPTIED, {"tenant": tid, "departments": sorted(lose)})
     uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose), "cut": cut})
 
 
