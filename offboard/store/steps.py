@@ -10,13 +10,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import BigInteger, Connection, ColumnElement, ScalarSelect, Select, Text, bindparam, cast, func, insert, literal, literal_column, select, union_all, update
+from sqlalchemy import BigInteger, Connection, ColumnElement, ScalarSelect, Select, Text, bindparam, cast, func, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from offboard.domain.vocabulary import ResourceKind, StepKind
 from offboard.store import ids
 from offboard.store.rows import AnyRow
 from offboard.store.tables import exit_steps, transfer_ledger
+from offboard.store.transfers import constant
 
 L = transfer_ledger
 S = exit_steps
@@ -29,14 +30,13 @@ def begin(conn: Connection, tenant_id: int, exit_id: int, kind: StepKind, actor:
     return step_id
 
 
-def touched(tenant_id: int | ColumnElement, step_id: int | ColumnElement, kind: ResourceKind | None = None) -> ColumnElement:
-    """The ledger rows a step wrote or changed (of `kind`, when given). Written as the ids found
-    through each step index, not as `step_id = s OR changed_step_id = s`: for that OR SQLite
-    reads every ledger row of the tenant."""
+def touched(tenant_id: int | ColumnElement, step_id: int | ColumnElement) -> ColumnElement:
+    """The ledger rows a step wrote or changed. Written as the ids found through each step
+    index, not as `step_id = s OR changed_step_id = s`: for that OR SQLite reads every ledger
+    row of the tenant."""
     by_step = L.alias("by_step")
-    of_kind = [by_step.c.kind == kind.value] if kind is not None else []
-    wrote = select(by_step.c.id).where(by_step.c.tenant_id == tenant_id, by_step.c.step_id == step_id, *of_kind)
-    changed = select(by_step.c.id).where(by_step.c.tenant_id == tenant_id, by_step.c.changed_step_id == step_id, *of_kind)
+    wrote = select(by_step.c.id).where(by_step.c.tenant_id == tenant_id, by_step.c.step_id == step_id)
+    changed = select(by_step.c.id).where(by_step.c.tenant_id == tenant_id, by_step.c.changed_step_id == step_id)
     return (L.c.tenant_id == tenant_id) & L.c.id.in_(union_all(wrote, changed))
 
 
@@ -61,17 +61,18 @@ def close(conn: Connection, tenant_id: int, step_id: int, *, counts: Mapping[str
 def _line() -> ColumnElement:
     """A ledger row as the digest reads it: `resource|to|state|version_after|correlation\\n`,
     NULL written as nothing."""
+    nothing, bar = constant(""), constant("|")
     parts = [
         cast(L.c.resource_id, Text),
-        func.coalesce(cast(L.c.to_member_id, Text), ""),
+        func.coalesce(cast(L.c.to_member_id, Text), nothing),
         L.c.state,
-        func.coalesce(cast(L.c.version_after, Text), ""),
+        func.coalesce(cast(L.c.version_after, Text), nothing),
         L.c.correlation_id,
     ]
     line = parts[0]
     for part in parts[1:]:
-        line = line.op("||")(literal("|", Text)).op("||")(part)
-    return line.op("||")(literal("\n", Text))
+        line = line.op("||")(bar).op("||")(part)
+    return line.op("||")(constant("\n"))
 
 
 def ledger_digest(conn: Connection, tenant_id: int, step_id: int, kind: ResourceKind) -> str:
@@ -98,13 +99,19 @@ def _digest(dialect: str, kind: ResourceKind) -> ScalarSelect:
     """The digest of one kind. PostgreSQL: `string_agg` ordered in the aggregate, then its
     `sha256`. SQLite (no ordered aggregate before 3.44): `group_concat` over the ordered
     subquery, whose order SQLite keeps for an aggregate outer query (it never flattens such a
-    subquery), then the `sha256` offboard.store.db registers."""
-    rows = select(_line().label("line"), L.c.resource_id, L.c.id).where(touched(_TENANT, _STEP, kind), L.c.kind == kind.value).order_by(L.c.resource_id, L.c.id).subquery()
+    subquery), then the `sha256` offboard.store.db registers. The rows are those the step wrote
+    and those it changed but did not write, each read through its step index (as `touched`)."""
+    of_step = [L.c.tenant_id == _TENANT, L.c.kind == constant(kind)]
+    wrote = select(_line().label("line"), L.c.resource_id, L.c.id).where(*of_step, L.c.step_id == _STEP)
+    changed = select(_line().label("line"), L.c.resource_id, L.c.id).where(*of_step, L.c.changed_step_id == _STEP, L.c.step_id.is_distinct_from(_STEP))
+    both = union_all(wrote, changed)
     if dialect == "postgresql":
+        rows = both.subquery()
         text = func.string_agg(rows.c.line, aggregate_order_by(literal_column("''"), rows.c.resource_id, rows.c.id))
-        digest = func.encode(func.sha256(func.convert_to(func.coalesce(text, ""), literal_column("'UTF8'"))), literal_column("'hex'"))
+        digest = func.encode(func.sha256(func.convert_to(func.coalesce(text, constant("")), literal_column("'UTF8'"))), literal_column("'hex'"))
     else:
-        digest = func.sha256(func.coalesce(func.group_concat(rows.c.line, literal_column("''")), ""))
+        rows = both.order_by(both.selected_columns.resource_id, both.selected_columns.id).subquery()
+        digest = func.sha256(func.coalesce(func.group_concat(rows.c.line, literal_column("''")), constant("")))
     return select(digest).select_from(rows).scalar_subquery()
 
 
