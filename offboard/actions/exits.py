@@ -40,7 +40,7 @@ from offboard.store.tables import (
     members,
     exits,
 )
-from offboard.store.transfers import Move, apply_all_moves, fingerprint, record_all_moves
+from offboard.store.transfers import Move, among, apply_all_moves, fingerprint, record_all_moves
 
 K = ResourceKind
 
@@ -88,7 +88,7 @@ def check_can_plan(conn: Connection, tenant_id: int, actor: Actor, member_id: in
 
 # Built once with bind parameters (not named like a column): every exit runs them.
 _TENANT = bindparam("tenant", type_=BigInteger())
-_OPEN_EXIT = select(exits).where(exits.c.tenant_id == _TENANT, exits.c.member_id == bindparam("member"), exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))
+_OPEN_EXIT = select(exits).where(exits.c.tenant_id == _TENANT, exits.c.member_id == bindparam("member"), among(exits.c.state, OPEN_EXIT_STATES))
 _PLAN = select(exit_plans).where(exit_plans.c.tenant_id == _TENANT, exit_plans.c.id == bindparam("plan"))
 _LOCKED_MEMBER = select(members).where(members.c.tenant_id == _TENANT, members.c.id == bindparam("member")).with_for_update(key_share=True)
 _CUSTOMERS = select(func.count()).where(external_contacts.c.tenant_id == _TENANT, external_contacts.c.owner_id == bindparam("member"))
@@ -253,8 +253,9 @@ def _take_effect(uow: UnitOfWork, exit_id: int, member: AnyRow, current: ExitPla
             capacity = max(0, limit - conn.execute(_CUSTOMERS, {"tenant": tid, "member": kind_plan.acceptor_id}).scalar_one())
         fallback = _usable_manager(conn, tid, member) if kind_plan.kind == K.DIRECT_REPORT and kind_plan.acceptor_id is not None else None
         moves.append(Move(kind_plan.kind, kind_plan.destination, kind_plan.acceptor_id, kind_plan.state, capacity, fallback))
-    counts = record_all_moves(conn, tid, exit_id, member.id, moves, step_id, now)
-    apply_all_moves(conn, tid, exit_id, step_id, now, {move.kind: move.states(counts[move.kind]) for move in moves})
+    states = record_all_moves(conn, tid, exit_id, member.id, moves, step_id, now)
+    apply_all_moves(conn, tid, exit_id, step_id, now, states)
+    counts = {kind: sum(by_state.values()) for kind, by_state in states.items()}
     # SPEC §8: one event per kind, each carrying the digest of the kind's ledger rows.
     digests = steps.ledger_digests(conn, tid, step_id, counts)
     for kind_plan in current.kinds:

@@ -13,7 +13,7 @@ from offboard.domain.policy import Policy
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import repo
 from offboard.store.tables import api_tokens, departments, exits, external_contacts, members, roles
-from offboard.store.transfers import count_owned
+from offboard.store.transfers import among, count_owned
 from offboard.store.types import UTCDateTime
 
 RECENT_TOKEN_USE = timedelta(days=30)
@@ -47,7 +47,7 @@ _FACTS = select(
     .scalar_subquery()
     .label("recent_tokens"),
 )
-_OPEN_EXIT = select(exits.c.id).where(exits.c.tenant_id == members.c.tenant_id, exits.c.member_id == members.c.id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES])).exists()
+_OPEN_EXIT = select(exits.c.id).where(exits.c.tenant_id == members.c.tenant_id, exits.c.member_id == members.c.id, among(exits.c.state, OPEN_EXIT_STATES)).exists()
 _CUSTOMERS = select(func.count()).where(external_contacts.c.tenant_id == members.c.tenant_id, external_contacts.c.owner_id == members.c.id).scalar_subquery()
 _PEOPLE = select(members.c.id, members.c.userid, members.c.status, _OPEN_EXIT.label("leaving"), _CUSTOMERS.label("customers")).where(
     members.c.tenant_id == _TENANT, members.c.id.in_(bindparam("ids", expanding=True))

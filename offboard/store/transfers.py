@@ -26,7 +26,6 @@ from sqlalchemy import (
     case,
     func,
     insert,
-    literal,
     literal_column,
     null,
     or_,
@@ -58,6 +57,20 @@ OPEN_STATES = (LedgerState.WAITING, LedgerState.UNASSIGNED, LedgerState.REFUSED,
 NO_OWNER_STATES = (LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL, LedgerState.KEPT, LedgerState.DELETED)
 
 
+def constant(value: str | int) -> ColumnElement:
+    """A value fixed in the code, written into the SQL text: a statement that runs on every exit
+    then has no bind parameter to fill for it."""
+    if isinstance(value, int):
+        return literal_column(str(int(value)), BigInteger())
+    return literal_column("'" + str(value).replace("'", "''") + "'", String())
+
+
+def among(column: ColumnElement, values: Collection[str]) -> ColumnElement:
+    """`column IN (...)` for values fixed in the code, written into the SQL: the expanding IN
+    that SQLAlchemy makes of a list re-renders the statement's SQL every time it runs."""
+    return column.in_([constant(v) for v in values])
+
+
 @dataclass(frozen=True)
 class KindSpec:
     table: Table
@@ -74,7 +87,7 @@ SPECS: dict[ResourceKind, KindSpec] = {
     K.APPROVAL_TEMPLATE: KindSpec(approval_templates, "owner_id", lambda t: []),
     K.APPROVAL_TASK: KindSpec(approval_tasks, "owner_id", lambda t: [t.c.status == "pending"]),
     K.SELF_BUILT_APP: KindSpec(self_built_apps, "owner_id", lambda t: []),
-    K.DIRECT_REPORT: KindSpec(members, "manager_id", lambda t: [t.c.status.in_([s.value for s in PRESENT_STATUSES])]),
+    K.DIRECT_REPORT: KindSpec(members, "manager_id", lambda t: [among(t.c.status, PRESENT_STATUSES)]),
     K.DEPARTMENT_LEADER: KindSpec(departments, "leader_id", lambda t: [t.c.status != DepartmentStatus.DISSOLVED]),
 }
 
@@ -124,8 +137,8 @@ def _owned_totals(with_sums: bool) -> CompoundSelect:
     parts = []
     for kind, spec in SPECS.items():
         t = spec.table
-        sums = [func.coalesce(func.sum(t.c.id), 0), func.coalesce(func.sum(t.c.version), 0)] if with_sums else []
-        parts.append(select(literal(kind.value, String()).label("kind"), func.count().label("n"), *sums).where(_owned(kind, TENANT, MEMBER)))
+        sums = [func.coalesce(func.sum(t.c.id), constant(0)), func.coalesce(func.sum(t.c.version), constant(0))] if with_sums else []
+        parts.append(select(constant(kind).label("kind"), func.count().label("n"), *sums).where(_owned(kind, TENANT, MEMBER)))
     return union_all(*parts)
 
 
@@ -172,16 +185,6 @@ class Move:
     capacity: int | None = None
     self_fallback: int | None = None
 
-    def states(self, count: int) -> frozenset[LedgerState]:
-        """Every state the `count` ledger rows of this move can be in, for apply_moves: the
-        planned state, and unassigned or acceptor_full where record_moves' CASEs choose them."""
-        states = {self.state}
-        if self.destination == "first_member" or self.kind == K.DIRECT_REPORT:
-            states.add(LedgerState.UNASSIGNED)
-        if self.capacity is not None and count > self.capacity:
-            states.add(LedgerState.ACCEPTOR_FULL)
-        return frozenset(states)
-
 
 def record_moves(
     conn: Connection,
@@ -219,11 +222,12 @@ def record_moves(
     return conn.execute(statement, params, execution_options={"preserve_rowcount": True}).rowcount
 
 
-def record_all_moves(conn: Connection, tenant_id: int, exit_id: int, from_member_id: int, moves: Sequence[Move], step_id: int, now: datetime) -> dict[ResourceKind, int]:
+def record_all_moves(conn: Connection, tenant_id: int, exit_id: int, from_member_id: int, moves: Sequence[Move], step_id: int, now: datetime) -> dict[ResourceKind, dict[LedgerState, int]]:
     """record_moves of the resources `from_member_id` owns, for several kinds at once: one
     INSERT ... SELECT of every kind's rows (UNION ALL), each row naming the step `step_id`,
-    which must not have written ledger rows before. Returns how many rows each kind got.
-    PostgreSQL counts them in the same statement (the INSERT in WITH); SQLite in a second."""
+    which must not have written ledger rows before. Returns how many rows each kind got in
+    each state, as the database counted them: in the same statement on PostgreSQL (the INSERT
+    in WITH), in a second on SQLite."""
     if not moves:
         return {}
     dialect = conn.dialect.name
@@ -236,8 +240,10 @@ def record_all_moves(conn: Connection, tenant_id: int, exit_id: int, from_member
     else:
         conn.execute(_moves(dialect, shapes), params)
         counted = conn.execute(_STEP_COUNTS, params)
-    found = {ResourceKind(kind): n for kind, n in counted}
-    return {move.kind: found.get(move.kind, 0) for move in moves}
+    found: dict[ResourceKind, dict[LedgerState, int]] = {move.kind: {} for move in moves}
+    for kind, state, n in counted:
+        found[ResourceKind(kind)][LedgerState(state)] = n
+    return found
 
 
 @dataclass(frozen=True)
@@ -273,11 +279,11 @@ def _moves(dialect: str, shapes: tuple[_MoveShape, ...]) -> Insert:
 
 @cache
 def _counted_moves(shapes: tuple[_MoveShape, ...]) -> Select:
-    moved = _moves("postgresql", shapes).returning(L.c.kind).cte("moved")
-    return select(moved.c.kind, func.count()).group_by(moved.c.kind)
+    moved = _moves("postgresql", shapes).returning(L.c.kind, L.c.state).cte("moved")
+    return select(moved.c.kind, moved.c.state, func.count()).group_by(moved.c.kind, moved.c.state)
 
 
-_STEP_COUNTS = select(L.c.kind, func.count()).where(L.c.tenant_id == TENANT, L.c.step_id == bindparam("step", type_=BigInteger())).group_by(L.c.kind)
+_STEP_COUNTS = select(L.c.kind, L.c.state, func.count()).where(L.c.tenant_id == TENANT, L.c.step_id == bindparam("step", type_=BigInteger())).group_by(L.c.kind, L.c.state)
 
 
 def _rows(shape: _MoveShape, owner_filter: ColumnElement | None) -> Select:
@@ -296,22 +302,22 @@ def _rows(shape: _MoveShape, owner_filter: ColumnElement | None) -> Select:
     state: ColumnElement = bindparam(f"{p}_planned", type_=String())
     state_expr = state
     if shape.to_first_member or kind == K.DIRECT_REPORT:
-        state_expr = case((inner.c.to_member.is_(None), LedgerState.UNASSIGNED.value), else_=state)
+        state_expr = case((inner.c.to_member.is_(None), constant(LedgerState.UNASSIGNED)), else_=state)
     if shape.capped:
         # Numbered by `rid + 0`, not `rid`: ordered by the bare id, SQLite walks the primary key
         # over every contact of the tenant to spare a sort, instead of the leaver's by owner.
-        over = func.row_number().over(order_by=inner.c.rid + 0) > bindparam(f"{p}_capacity", type_=BigInteger())
-        state_expr = case((over, LedgerState.ACCEPTOR_FULL.value), else_=state_expr)
+        over = func.row_number().over(order_by=inner.c.rid + constant(0)) > bindparam(f"{p}_capacity", type_=BigInteger())
+        state_expr = case((over, constant(LedgerState.ACCEPTOR_FULL)), else_=state_expr)
     staged = select(inner.c.rid, inner.c.ver, inner.c.to_member, state_expr.label("st")).subquery()
     # A waiting external contact is not touched until the takeover; everything else changes now.
-    bump: ColumnElement = literal(1)
+    bump: ColumnElement = constant(1)
     if kind == K.EXTERNAL_CONTACT:
-        bump = case((staged.c.st == LedgerState.WAITING.value, 0), else_=1)
+        bump = case((staged.c.st == constant(LedgerState.WAITING), constant(0)), else_=constant(1))
     return select(
-        literal(list(SPECS).index(kind)).label("ord"),
-        literal(kind.value, String()).label("kind"),
+        constant(list(SPECS).index(kind)).label("ord"),
+        constant(kind).label("kind"),
         staged.c.rid,
-        case((staged.c.st.in_([s.value for s in NO_OWNER_STATES]), null()), else_=staged.c.to_member).label("to_member"),
+        case((among(staged.c.st, NO_OWNER_STATES), null()), else_=staged.c.to_member).label("to_member"),
         staged.c.st,
         (staged.c.ver + bump).label("version_after"),
     )
@@ -345,7 +351,7 @@ def _batch(tenant_id: int | ColumnElement, exit_id: int | ColumnElement, kind: R
     """The ledger rows of one step and kind in `states`: those it wrote, or with `changed`
     those it changed."""
     step = L.c.changed_step_id if changed else L.c.step_id
-    return and_(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == kind.value, L.c.state.in_([s.value for s in states]), step == step_id)
+    return and_(L.c.tenant_id == tenant_id, L.c.exit_id == exit_id, L.c.kind == constant(kind), among(L.c.state, states), step == step_id)
 
 
 # The outcomes apply_moves brings the resources in line with, a statement each.
@@ -367,8 +373,8 @@ def apply_moves(
     """Bring the resources in line with the ledger rows the step `step_id` wrote (or, with
     `changed`, changed): a statement per outcome. Found by the step's id, so an earlier row of
     the same exit and kind is never driven again, whatever the clock read. `states` names every
-    state those rows can be in, when the caller knows it (Move.states): then the states
-    present are not read first."""
+    state those rows are in, when the caller knows it (record_all_moves counts them): then the
+    states present are not read first."""
     params = {"tenant": tenant_id, "exit": exit_id, "step": step_id, "now": now}
     present = set(states) if states is not None else set(conn.execute(_present_states(kind, changed), params).scalars())
     for outcome in _OUTCOMES:
@@ -378,9 +384,10 @@ def apply_moves(
 
 
 def apply_all_moves(conn: Connection, tenant_id: int, exit_id: int, step_id: int, now: datetime, states: Mapping[ResourceKind, Collection[LedgerState]]) -> None:
-    """apply_moves of the rows the step `step_id` wrote, for several kinds whose states the
-    caller knows (Move.states): on PostgreSQL one statement (an UPDATE per kind and outcome in
-    WITH), on SQLite (no UPDATE in WITH) a statement per kind and outcome."""
+    """apply_moves of the rows the step `step_id` wrote, for several kinds in the states the
+    caller knows they are in (record_all_moves counts them): on PostgreSQL one statement (an
+    UPDATE per kind and outcome in WITH), on SQLite (no UPDATE in WITH) a statement per kind
+    and outcome."""
     if conn.dialect.name != "postgresql":
         for kind, kind_states in states.items():
             apply_moves(conn, tenant_id, exit_id, kind, step_id, now, states=kind_states)
