@@ -84,7 +84,6 @@ CATALOGUE = {
 
 # Ids no landed code implements yet -> the open issue that builds them. Drop an id once a test names it.
 PENDING = {
-    "R-EXIT-7": 10,
     "R-ADM-2": 11,
     "R-ADM-4": 11,
     "R-EXC-1": 11,

@@ -12,7 +12,7 @@ from prometheus_client import Counter, Histogram
 
 from offboard import __version__, logs
 from offboard.actions.context import Services
-from offboard.api import dashboard, directory, exits, policy, system
+from offboard.api import dashboard, directory, exits, jobs, policy, system
 from offboard.bootstrap import build
 from offboard.crypto.signing import load_or_create_key
 from offboard.http import errors, security
@@ -54,6 +54,7 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
     errors.install(app, page=console.error_page)
     app.include_router(directory.router)
     app.include_router(exits.router)
+    app.include_router(jobs.router)
     app.include_router(dashboard.router)
     app.include_router(policy.router)
     app.include_router(system.router)

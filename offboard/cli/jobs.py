@@ -13,6 +13,7 @@ from offboard.cli.common import ByOpt, JsonOpt, ok, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
 from offboard.jobs.outbox import LEASE, DeliveryError, drain
+from offboard.jobs.bulk import run_jobs
 from offboard.jobs.reconciler import ReconcileCounts, reconcile
 
 outbox_app = typer.Typer(help="Work handed to subscribers after commit (webhooks, connectors, the event log).", no_args_is_help=True)
@@ -25,16 +26,29 @@ class OutboxCounts(TypedDict):
     errors: list[DeliveryError]
 
 
+class BulkCounts(TypedDict):
+    batches: int
+    lines: int
+    failed_lines: int
+
+
 class PassReport(ReconcileCounts):
+    bulk: BulkCounts
     outbox: OutboxCounts
 
 
 def run_once(lease: timedelta = LEASE) -> PassReport:
-    """One pass over due work, then one drain of the outbox (which delivers what the pass emitted)."""
+    """The batches of confirmed bulk jobs, one pass over due work, then one drain of the outbox
+    (which delivers what they emitted)."""
     services = STATE.services()
+    bulk = run_jobs(services)
     report = reconcile(services).as_dict()
     drained = drain(services, lease=lease)
-    return {**report, "outbox": {"delivered": drained.delivered, "failed": drained.failed, "dead": drained.dead, "errors": drained.errors}}
+    return {
+        **report,
+        "bulk": {"batches": bulk.batches, "lines": bulk.rows, "failed_lines": bulk.failed_lines},
+        "outbox": {"delivered": drained.delivered, "failed": drained.failed, "dead": drained.dead, "errors": drained.errors},
+    }
 
 
 def worker(
@@ -43,7 +57,7 @@ def worker(
     lease: Annotated[int, typer.Option("--lease", help="Seconds an event being delivered stays with this worker before another may take it.", min=1, max=3600)] = int(LEASE.total_seconds()),
     json_out: JsonOpt = False,
 ) -> None:
-    """Run due work (scheduled exits, 24 h takeovers, finalizations) and deliver the outbox.
+    """Run bulk exits, due work (scheduled exits, 24 h takeovers, finalizations) and deliver the outbox.
     Idempotent and catches up; any number of workers may run at once."""
     while True:
         report = run_once(timedelta(seconds=lease))
@@ -51,6 +65,8 @@ def worker(
             emit_json(report)
         else:
             box = report["outbox"]
+            if report["bulk"]["batches"]:
+                ok("Bulk exits: {batches} batch(es), {lines} line(s) done, {failed} failed.", batches=report["bulk"]["batches"], lines=report["bulk"]["lines"], failed=report["bulk"]["failed_lines"])
             ok(
                 "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {failed} failed.",
                 took=report["took_effect"],

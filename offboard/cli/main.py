@@ -14,7 +14,7 @@ from offboard.cli.directory import department_app, member_app, tenant_app, token
 from offboard.cli.policy import policy_app
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
-from offboard.cli import exits, exports, jobs
+from offboard.cli import bulk, exits, exports, jobs
 from offboard.cli.bench import bench_app
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
@@ -50,6 +50,8 @@ app.command("serve")(serve)
 app.command("plan")(exits.plan)
 app.command("exit")(exits.exit_cmd)
 app.command("exits")(exits.exits_cmd)
+app.command("bulk-exit")(bulk.bulk_exit)
+app.add_typer(bulk.job_app, name="job")
 app.command("cancel")(exits.cancel_cmd)
 app.command("restore")(exits.restore_cmd)
 app.command("inherit")(exits.inherit_cmd)

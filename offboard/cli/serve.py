@@ -36,7 +36,7 @@ APP = "offboard.api.app:app_from_env"
 DEMO_APP = "offboard.api.app:demo_app_from_env"
 
 
-def run_server(host: str, port: int, *, demo: bool = False, worker: bool = True, interval: int = 30) -> None:
+def run_server(host: str, port: int, *, demo: bool = False, worker: bool = True, interval: int = 30, processes: int = 1) -> None:
     import uvicorn
 
     from offboard.settings import WebSettings
@@ -50,7 +50,7 @@ def run_server(host: str, port: int, *, demo: bool = False, worker: bool = True,
         threading.Thread(target=_sweep_forever, args=(stop, interval), name="offboard-sweep", daemon=True).start()
     console.print(translate("Serving on {url} (API docs at {url}/docs). Press Ctrl+C to stop.", STATE.locale, url=f"http://{host}:{port}"))
     try:
-        uvicorn.run(DEMO_APP if demo else APP, factory=True, host=host, port=port, log_level="warning", proxy_headers=False)
+        uvicorn.run(DEMO_APP if demo else APP, factory=True, host=host, port=port, log_level="warning", proxy_headers=False, workers=processes)
     finally:
         stop.set()
 
@@ -60,6 +60,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run due work in this process (run `offboard worker` instead).")] = False,
     interval: Annotated[int, typer.Option(help="Seconds between sweeps of due work.", min=1, max=3600)] = 30,
+    workers: Annotated[int, typer.Option("--workers", help="API processes serving the same port; they hold no state (PostgreSQL for more than one).", min=1, max=64)] = 1,
 ) -> None:
     """Serve the REST API (/api/v1, docs at /docs) and the console, and run due work.
 
@@ -67,4 +68,4 @@ def serve(
     client address and https are taken from its X-Forwarded-For and X-Forwarded-Proto; set
     OFFBOARD_METRICS_TOKEN to scrape /metrics from anywhere but the loopback interface.
     """
-    run_server(host, port, worker=not no_worker, interval=interval)
+    run_server(host, port, worker=not no_worker, interval=interval, processes=workers)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeGuard
 
 from offboard.domain.policy import PRESETS, CustomerTransfer, Policy
+from offboard.i18n.glossary import Term, Terms, stored
 from offboard.domain.vocabulary import LedgerState, MemberStatus, Profile, ResourceKind
 
 K = ResourceKind
@@ -80,6 +81,10 @@ class Issue:
     template: str
     params: Mapping[str, Any] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, Any]:
+        """As a plan stores it: a vocabulary value keeps its kind (offboard.i18n.glossary.stored)."""
+        return {"code": self.code, "template": self.template, "params": {k: stored(v) for k, v in self.params.items()}}
+
 
 @dataclass(frozen=True)
 class KindPlan:
@@ -111,8 +116,8 @@ class ExitPlan:
             "member_id": self.member_id,
             "choices": self.choices.to_dict(),
             "kinds": [{**asdict(k), "kind": k.kind.value, "state": k.state.value} for k in self.kinds],
-            "blockers": [{"code": i.code, "template": i.template, "params": dict(i.params)} for i in self.blockers],
-            "warnings": [{"code": i.code, "template": i.template, "params": dict(i.params)} for i in self.warnings],
+            "blockers": [i.as_dict() for i in self.blockers],
+            "warnings": [i.as_dict() for i in self.warnings],
         }
 
 
@@ -127,37 +132,45 @@ def _usable(person: Person | None, leaver_id: int) -> TypeGuard[Person]:
     return person is not None and person.status == MemberStatus.ACTIVE and not person.leaving and person.member_id != leaver_id
 
 
-def _named_problem(person: Person | None, ref: int, leaver_id: int, role: str) -> Issue | None:
+def _named_problem(person: Person | None, ref: int, leaver_id: int, role: Term) -> Issue | None:
     if person is None:
         return Issue("acceptor_invalid", "The {role} {ref} is not a member of this enterprise.", {"role": role, "ref": ref})
     if person.member_id == leaver_id:
         return Issue("acceptor_is_leaver", "The {role} cannot be the person who is leaving.", {"role": role})
     if person.status != MemberStatus.ACTIVE:
-        return Issue("acceptor_invalid", "The {role} {userid} is {status}; choose an active member.", {"role": role, "userid": person.userid, "status": person.status})
+        return Issue("acceptor_invalid", "The {role} {userid} is {status}; choose an active member.", {"role": role, "userid": person.userid, "status": Term("member_status", person.status)})
     if person.leaving:
         return Issue("acceptor_leaving", "The {role} {userid} is leaving too; choose someone who stays.", {"role": role, "userid": person.userid})
     return None
 
 
-def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
-    """Resolve every kind (R-ORG-4: named acceptor, successor, manager, fallback) with blockers and warnings."""
+def plan_exit(snapshot: Snapshot, choices: Choices, batch: Set[int] = frozenset()) -> ExitPlan:
+    """Resolve every kind (R-ORG-4: named acceptor, successor, manager, fallback) with blockers and warnings.
+
+    `batch` holds the members leaving in the same bulk exit (R-EXIT-7): one of them named as an
+    acceptor or successor is passed over for the next rule, with a warning, not a blocker.
+    """
     leaver = snapshot.member_id
     blockers: list[Issue] = []
     warnings: list[Issue] = []
     if snapshot.status not in (MemberStatus.ACTIVE, MemberStatus.FROZEN):
-        blockers.append(Issue("member_not_present", "{userid} is {status}; only a current member can leave.", {"userid": snapshot.userid, "status": snapshot.status}))
+        blockers.append(Issue("member_not_present", "{userid} is {status}; only a current member can leave.", {"userid": snapshot.userid, "status": Term("member_status", snapshot.status)}))
     if snapshot.holds_super_admin:
         # R-EXIT-3: a super admin hands over first; the last one can never leave.
         if snapshot.active_super_admins <= 1:
             blockers.append(Issue("last_super_admin", "{userid} is the last active super admin; name another super admin before removing this one.", {"userid": snapshot.userid}))
         else:
             blockers.append(Issue("super_admin_not_handed_over", "{userid} is a super admin: hand the role over (or have another super admin remove it) before the exit.", {"userid": snapshot.userid}))
-    named: dict[int, str] = {}
+    named: dict[int, Term] = {}
     if choices.successor_id is not None:
-        named[choices.successor_id] = "successor"
+        named[choices.successor_id] = Term("plan_role", "successor")
     for kind, ref in choices.acceptors.items():
-        named.setdefault(ref, f"acceptor for {kind.value}")
+        named.setdefault(ref, Term("plan_role", f"acceptor.{kind.value}"))
     for ref, role in named.items():
+        if ref in batch and ref != leaver:
+            person = snapshot.people.get(ref)
+            warnings.append(Issue("acceptor_in_batch", "The {role} {userid} leaves in the same batch; the next rule decides instead.", {"role": role, "userid": person.userid if person else ref}))
+            continue
         problem = _named_problem(snapshot.people.get(ref), ref, leaver, role)
         if problem:
             blockers.append(problem)
@@ -167,11 +180,11 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
     kinds: list[KindPlan] = []
     for kind in ResourceKind:
         count = int(snapshot.owned.get(kind, 0))
-        kinds.append(_resolve(kind, count, snapshot, choices, async_customers, file_policy))
+        kinds.append(_resolve(kind, count, snapshot, choices, async_customers, file_policy, batch))
 
     unassigned = [k.kind.value for k in kinds if k.count and k.destination == "unassigned"]
     if unassigned:
-        warnings.append(Issue("unassigned_resources", "No acceptor for: {kinds}; they stay unassigned until someone inherits them.", {"kinds": ", ".join(unassigned)}))
+        warnings.append(Issue("unassigned_resources", "No acceptor for: {kinds}; they stay unassigned until someone inherits them.", {"kinds": Terms("resource_kind", tuple(unassigned))}))
     if snapshot.emptied_departments:
         warnings.append(
             Issue("departments_pending_dissolution", "These departments will have nobody left and become pending dissolution: {names}.", {"names": ", ".join(snapshot.emptied_departments)})
@@ -198,12 +211,12 @@ def plan_exit(snapshot: Snapshot, choices: Choices) -> ExitPlan:
     return ExitPlan(leaver, tuple(kinds), tuple(blockers), tuple(warnings), choices)
 
 
-def _resolve(kind: ResourceKind, count: int, snap: Snapshot, choices: Choices, async_customers: bool, file_policy: str) -> KindPlan:
+def _resolve(kind: ResourceKind, count: int, snap: Snapshot, choices: Choices, async_customers: bool, file_policy: str, batch: Set[int]) -> KindPlan:
     if kind == K.DOCUMENT and file_policy in ("archive", "delete"):
         destination = "archive" if file_policy == "archive" else "delete"
         return KindPlan(kind, count, destination, None, "file_policy", _state_of(destination, kind, async_customers))
     for reason, ref in (("acceptor", choices.acceptors.get(kind)), ("successor", choices.successor_id)):
-        if ref is not None:
+        if ref is not None and ref not in batch:
             person = snap.people.get(ref)
             if _usable(person, snap.member_id):
                 return KindPlan(kind, count, "member", ref, reason, _state_of("member", kind, async_customers))

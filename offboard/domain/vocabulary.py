@@ -102,6 +102,26 @@ class StepKind(StrEnum):
     FINALIZE = "finalize"  # the exit is closed: no ledger rows
 
 
+class JobState(StrEnum):
+    """A bulk job (R-EXIT-7): planned, then confirmed and run a batch at a time."""
+
+    PLANNED = "planned"  # the combined plan is shown; nothing has changed yet
+    RUNNING = "running"  # confirmed: workers take its batches
+    DONE = "done"  # every batch ran
+    CANCELLED = "cancelled"  # dropped before it was confirmed
+
+
+class RowStatus(StrEnum):
+    """One line of a bulk exit file."""
+
+    INVALID = "invalid"  # the line cannot be read: an unknown member, a bad date, a duplicate
+    BLOCKED = "blocked"  # the plan has a blocker (the last super admin, a bad acceptor)
+    READY = "ready"  # planned, waiting for its batch
+    EXITED = "exited"  # the exit took effect
+    SCHEDULED = "scheduled"  # the exit waits for its leave date (R-EXIT-8)
+    FAILED = "failed"  # its batch found it changed, or refused it; the others went on
+
+
 class Role(StrEnum):
     SUPER_ADMIN = "super_admin"
     ADMIN = "admin"

@@ -23,6 +23,29 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "voluntary": ("员工自助退出企业", "Self-service exit"),
         "removal": ("办理离职", "Exit handled by HR or an admin"),
     },
+    "job_state": {
+        "planned": ("待确认", "Planned, waiting for confirmation"),
+        "running": ("执行中", "Running"),
+        "done": ("已完成", "Done"),
+        "cancelled": ("已取消", "Cancelled"),
+    },
+    "route": {  # where a kind of a leaver's resources goes in a combined plan (R-ORG-4)
+        "acceptor": ("指定的接收人", "The acceptor named"),
+        "successor": ("指定的继任者", "The successor named"),
+        "manager": ("离职人的直属上级", "The leaver's manager"),
+        "archive": ("企业归档空间", "Enterprise archive"),
+        "delete": ("删除", "Deleted"),
+        "first_member": ("最早加入的群成员", "First member who joined"),
+        "unassigned": ("未分配，待继承", "Unassigned, to inherit later"),
+    },
+    "line_status": {
+        "invalid": ("无法读取", "Cannot be read"),
+        "blocked": ("无法办理", "Blocked"),
+        "ready": ("待办理", "Ready"),
+        "exited": ("已离职", "Exited"),
+        "scheduled": ("已排期", "Scheduled"),
+        "failed": ("未办成", "Failed"),
+    },
     "reason_category": {
         "resignation": ("辞职", "Resignation"),
         "dismissal": ("辞退", "Dismissal"),
@@ -183,6 +206,11 @@ GLOSSARY: dict[str, dict[str, Label]] = {
     },
 }
 
+# Who a plan names (its blockers and warnings say "the successor", "the acceptor for documents").
+GLOSSARY["plan_role"] = {"successor": ("继任者", "successor")} | {
+    f"acceptor.{kind}": (f"{zh}的接收人", f"acceptor for {en[0].lower()}{en[1:]}s") for kind, (zh, en) in GLOSSARY["resource_kind"].items()
+}
+
 # The separator of a list of words in a sentence.
 _LIST_SEP = {"zh-CN": "、", "en": ", "}
 
@@ -238,3 +266,26 @@ class Terms:
 
     def __str__(self) -> str:
         return self.render("en")
+
+
+def stored(value: object) -> object:
+    """A message parameter as JSON keeps it (a plan's blockers, a bulk line's outcome): a
+    vocabulary value keeps its kind, so whoever reads it later sees its word (`restored`)."""
+    if isinstance(value, Term):
+        return {"term": value.kind, "value": value.value}
+    if isinstance(value, Terms):
+        return {"terms": value.kind, "values": list(value.values)}
+    return value if isinstance(value, (int, float, str)) or value is None else str(value)
+
+
+def restored(params: Mapping[str, object]) -> dict[str, object]:
+    """Stored parameters as message parameters again (the inverse of `stored`)."""
+    out: dict[str, object] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping) and "term" in value:
+            out[key] = Term(str(value["term"]), str(value["value"]))
+        elif isinstance(value, Mapping) and "terms" in value:
+            out[key] = Terms(str(value["terms"]), tuple(str(v) for v in value["values"]))
+        else:
+            out[key] = value
+    return out

@@ -81,6 +81,11 @@ SENTENCES: dict[str, str] = {
     "auth.signed_out": _("{member} signed out"),
     "auth.unlocked": _("{actor} unlocked the sign-in of {member}"),
     "exit.planned": _("{actor} planned the exit of {member}"),
+    "bulk_exit.planned": _("{actor} planned a bulk exit of {count} line(s) from {name}"),
+    "bulk_exit.confirmed": _("{actor} confirmed the bulk exit {name}: {count} member(s) to leave"),
+    "bulk_exit.cancelled": _("{actor} cancelled the bulk exit {name} before it ran"),
+    "bulk_exit.finished": _("The bulk exit {name} is done: {count} exit(s) took effect or were scheduled"),
+    "bulk_exit.line_failed": _("The bulk exit could not do the exit of {member}; the other lines went on"),
     "exit.started": _("{actor} started the exit of {leaver}"),
     "exit.scheduled": _("{actor} scheduled the exit of {leaver} for {when}"),
     "exit.resources_moved": _("{actor} moved {count} × {kind} of {leaver} to {destination}"),
@@ -109,6 +114,7 @@ UNKNOWN = _("{actor}: {action}")
 # The filter of the console offers the actions by the prefix of their name.
 CATEGORIES: dict[str, str] = {
     "exit.": _("Exits"),
+    "bulk_exit.": _("Bulk exits"),
     "checklist.": _("Checklist"),
     "transfer.": _("Transfers"),
     "devices.": _("Devices"),

@@ -18,6 +18,7 @@ from offboard.domain.errors import ValidationError, error
 from offboard.domain.org import subtree_upper_bound
 from offboard.domain.vocabulary import ExitState, LedgerState, ReasonCategory, ResourceKind
 from offboard.i18n import translate
+from offboard.i18n.glossary import restored
 from offboard.store import repo, steps
 from offboard.store.transfers import latest_rows
 from offboard.queries.resource_names import names_of
@@ -165,7 +166,7 @@ class PlanView:
         """The same plan with every blocker's and warning's message in `locale`."""
 
         def told(issues: list[PlanIssue]) -> list[PlanIssue]:
-            return [replace(i, message=translate(i.template, locale, **i.params)) for i in issues]
+            return [replace(i, message=translate(i.template, locale, **restored(i.params))) for i in issues]
 
         return replace(self, blockers=told(self.blockers), warnings=told(self.warnings))
 

@@ -479,6 +479,100 @@ transfer_ledger = Table(
     Index("ix_transfer_ledger_tenant_changed_step_kind", "tenant_id", "changed_step_id", "kind"),
 )
 
+# A bulk job (R-EXIT-7): a file of departures planned together, then executed a batch at a
+# time. Its progress lives in these rows, so a restarted worker resumes where one stopped.
+jobs = Table(
+    "jobs",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("kind", String(16), nullable=False),  # bulk_exit
+    Column("state", String(16), nullable=False),  # offboard.domain.bulk.JobState
+    Column("source", String(255), nullable=False),  # the file's name, or "api"
+    Column("actor", String(32), nullable=False),  # audit id of who created it
+    Column("actor_member_id", Id),  # who it acts as when it runs (NULL: the operator)
+    Column("total", Integer, nullable=False),
+    Column("counts", Json, nullable=False),  # rows per status
+    Column("batch_size", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    _member_fk("actor_member_id"),
+    Index("ix_jobs_tenant_state", "tenant_id", "state"),
+)
+
+# One row per line of the file: what it asked for, what the plan found, what happened.
+bulk_exit_rows = Table(
+    "bulk_exit_rows",
+    metadata,
+    _tid(),
+    Column("job_id", Id, nullable=False),
+    Column("row_no", Integer, nullable=False),  # the line's number in the file (the header is 1)
+    Column("userid", String(64), nullable=False),
+    Column("member_id", Id),  # NULL: no such member
+    Column("type", String(16)),
+    Column("reason_category", String(16)),
+    Column("reason", Text),
+    Column("successor_id", Id),
+    Column("acceptors", Json, nullable=False),  # {kind: member id}
+    Column("effective_at", UTCDateTime),  # NULL: at once
+    Column("batch_no", Integer),  # NULL: nothing to run (invalid or blocked)
+    Column("status", String(16), nullable=False),  # offboard.domain.bulk.RowStatus
+    Column("issues", Json, nullable=False),  # blockers or the error: [{code, template, params}]
+    Column("warnings", Json, nullable=False),
+    Column("exit_id", Id),
+    PrimaryKeyConstraint("tenant_id", "job_id", "row_no"),
+    _fk(["job_id"], "jobs", ["id"]),
+    _member_fk("member_id"),
+    _member_fk("successor_id"),
+    _fk(["exit_id"], "exits", ["id"]),
+    Index("ix_bulk_exit_rows_tenant_job_batch", "tenant_id", "job_id", "batch_no", "status"),
+    Index("ix_bulk_exit_rows_tenant_member", "tenant_id", "member_id"),
+)
+
+# Where each kind of a leaver's resources goes (R-ORG-4), resolved for the whole file at once;
+# a batch's ledger rows are one INSERT ... SELECT per kind joining these to the resources.
+bulk_exit_routes = Table(
+    "bulk_exit_routes",
+    metadata,
+    _tid(),
+    Column("job_id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("batch_no", Integer, nullable=False),
+    Column("destination", String(16), nullable=False),
+    Column("acceptor_id", Id),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("count", Integer, nullable=False),  # owned when planned
+    Column("self_fallback", Id),  # a direct report who is the acceptor goes to the leaver's manager
+    PrimaryKeyConstraint("tenant_id", "job_id", "member_id", "kind"),
+    _fk(["job_id"], "jobs", ["id"]),
+    _member_fk("member_id"),
+    _member_fk("acceptor_id"),
+    Index("ix_bulk_exit_routes_tenant_job_batch_kind", "tenant_id", "job_id", "batch_no", "kind"),
+)
+
+# A job's batches: each runs in one transaction that claims it (SKIP LOCKED) and marks it done,
+# so a batch is done entirely or not at all, and any number of workers share a job.
+job_batches = Table(
+    "job_batches",
+    metadata,
+    _tid(),
+    Column("job_id", Id, nullable=False),
+    Column("batch_no", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done
+    Column("rows", Integer, nullable=False),
+    Column("done_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "job_id", "batch_no"),
+    _fk(["job_id"], "jobs", ["id"]),
+    Index("ix_job_batches_tenant_state", "tenant_id", "state"),
+)
+
 # SPEC §7: items a tenant adds to the 12 (attested with evidence), attestations, sign-offs.
 checklist_items = Table(
     "checklist_items",

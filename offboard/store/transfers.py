@@ -347,7 +347,7 @@ def _ledger_insert(dialect: str, kinds: list[Select]) -> Insert:
     )
 
 
-def _batch(tenant_id: int | ColumnElement, exit_id: int | ColumnElement, kind: ResourceKind, states, step_id: int | ColumnElement, changed: bool) -> ColumnElement:
+def _rows_of_step(tenant_id: int | ColumnElement, exit_id: int | ColumnElement, kind: ResourceKind, states, step_id: int | ColumnElement, changed: bool) -> ColumnElement:
     """The ledger rows of one step and kind in `states`: those it wrote, or with `changed`
     those it changed."""
     step = L.c.changed_step_id if changed else L.c.step_id
@@ -368,19 +368,38 @@ def apply_moves(
     now: datetime,
     *,
     changed: bool = False,
+    steps: ColumnElement | None = None,
     states: Collection[LedgerState] | None = None,
 ) -> None:
     """Bring the resources in line with the ledger rows the step `step_id` wrote (or, with
     `changed`, changed): a statement per outcome. Found by the step's id, so an earlier row of
-    the same exit and kind is never driven again, whatever the clock read. `states` names every
-    state those rows are in, when the caller knows it (record_all_moves counts them): then the
-    states present are not read first."""
+    the same exit and kind is never driven again, whatever the clock read. `steps` names the
+    rows of many steps at once instead (the exits of a bulk batch, each its own step). `states`
+    names every state those rows are in, when the caller knows it (record_all_moves counts
+    them): then the states present are not read first."""
+    if steps is not None:
+        _apply_steps(conn, tenant_id, kind, now, steps, states)
+        return
     params = {"tenant": tenant_id, "exit": exit_id, "step": step_id, "now": now}
     present = set(states) if states is not None else set(conn.execute(_present_states(kind, changed), params).scalars())
     for outcome in _OUTCOMES:
         statement = _outcome_update(kind, outcome, changed)
         if statement is not None and present.intersection(outcome):
             conn.execute(statement, params)
+
+
+def _apply_steps(conn: Connection, tenant_id: int, kind: ResourceKind, now: datetime, steps: ColumnElement, states: Collection[LedgerState] | None) -> None:
+    """apply_moves over the rows `steps` names (built for the call: the clause is the caller's)."""
+    t = SPECS[kind].table
+
+    def rows(of_states: Collection[LedgerState]) -> ColumnElement:
+        return and_(L.c.tenant_id == tenant_id, steps, L.c.kind == constant(kind), among(L.c.state, of_states))
+
+    present = set(states) if states is not None else set(conn.execute(select(L.c.state).where(rows(list(LedgerState))).distinct()).scalars())
+    for outcome in _OUTCOMES:
+        values = _outcome_values(kind, outcome, now)
+        if values is not None and present.intersection(outcome):
+            conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, rows(outcome)).values(values))
 
 
 def apply_all_moves(conn: Connection, tenant_id: int, exit_id: int, step_id: int, now: datetime, states: Mapping[ResourceKind, Collection[LedgerState]]) -> None:
@@ -405,17 +424,26 @@ def _all_updates(updates: tuple[tuple[ResourceKind, tuple[LedgerState, ...]], ..
 
 @cache
 def _present_states(kind: ResourceKind, changed: bool) -> Select:
-    return select(L.c.state).where(_batch(TENANT, bindparam("exit"), kind, list(LedgerState), bindparam("step"), changed)).distinct()
+    return select(L.c.state).where(_rows_of_step(TENANT, bindparam("exit"), kind, list(LedgerState), bindparam("step"), changed)).distinct()
 
 
 @cache
 def _outcome_update(kind: ResourceKind, outcome: tuple[LedgerState, ...], changed: bool) -> Update | None:
     """The UPDATE of one outcome for `kind`, or None when the outcome leaves the resources as they are."""
-    spec = SPECS[kind]
-    t = spec.table
-    values: dict = {spec.owner: None, "version": L.c.version_after}
+    t = SPECS[kind].table
+    values = _outcome_values(kind, outcome, bindparam("now", type_=L.c.created_at.type))
+    if values is None:
+        return None
+    join = and_(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id)
+    return update(t).where(join, _rows_of_step(TENANT, bindparam("exit"), kind, outcome, bindparam("step"), changed)).values(values)
+
+
+def _outcome_values(kind: ResourceKind, outcome: tuple[LedgerState, ...], now: datetime | ColumnElement) -> dict | None:
+    """What one outcome writes into the resources of `kind`, or None when it leaves them as they are."""
+    owner = SPECS[kind].owner
+    values: dict = {owner: None, "version": L.c.version_after}
     if outcome == (LedgerState.DONE,):
-        values[spec.owner] = L.c.to_member_id
+        values[owner] = L.c.to_member_id
         if kind == K.CUSTOMER_GROUP:
             values.update(restricted=False, restricted_reason=None)
     elif outcome == _GONE:
@@ -426,14 +454,13 @@ def _outcome_update(kind: ResourceKind, outcome: tuple[LedgerState, ...], change
             values["archived"] = True
     elif outcome == (LedgerState.DELETED,):
         if kind in (K.DOCUMENT, K.CALENDAR):
-            values["deleted_at"] = bindparam("now", type_=t.c.deleted_at.type)
+            values["deleted_at"] = now
     elif kind == K.CUSTOMER_GROUP:
         # R-ORG-2: until the takeover, the group is restricted and says why.
         values = {"restricted": True, "restricted_reason": "transfer_waiting", "version": L.c.version_after}
     else:
         return None  # waiting: nothing else changes until the takeover
-    join = and_(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id)
-    return update(t).where(join, _batch(TENANT, bindparam("exit"), kind, outcome, bindparam("step"), changed)).values(values)
+    return values
 
 
 def latest_rows(tenant_id: int, exit_id: int, kind: ResourceKind | None = None, of: FromClause = L):
@@ -498,4 +525,4 @@ def revert(conn: Connection, tenant_id: int, exit_id: int, leaver_id: int, kind:
         values.update(archived=False, deleted_at=None)
     if kind == K.CALENDAR:
         values.update(deleted_at=None)
-    conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _batch(tenant_id, exit_id, kind, [LedgerState.REVERTED], step_id, changed=True)).values(values))
+    conn.execute(update(t).where(t.c.tenant_id == L.c.tenant_id, t.c.id == L.c.resource_id, _rows_of_step(tenant_id, exit_id, kind, [LedgerState.REVERTED], step_id, changed=True)).values(values))

@@ -33,6 +33,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
+from offboard.actions import bulk_exits
 from offboard.actions import departments as dept_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
@@ -44,8 +45,9 @@ from offboard.actions.tenants import create_tenant
 from offboard.api.app import create_app
 from offboard.bootstrap import build
 from offboard.crypto.secrets import hash_password, new_token
+from offboard.domain import bulk_file
 from offboard.store import ids
-from offboard.store.tables import api_tokens, departments, documents, exits, external_contacts, members, transfer_ledger
+from offboard.store.tables import api_tokens, departments, documents, exits, external_contacts, jobs, members, transfer_ledger
 from tests.support.clock import FakeClock
 
 PASSWORD = "correct horse battery staple"
@@ -157,6 +159,7 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
             extra_ids["lab_hr"] = member_actions.add_member(uow, userid=f"{prefix}-lab-hr", name=f"{title} Lab Hr", department_ids=[extra_ids["lab"]])
             role_actions.grant_role(uow, extra_ids["lab_hr"], "hr")
             extra_ids.update(_exit_with_a_waiting_transfer(uow, prefix, title, extra_ids["lab"]))
+            extra_ids["job"] = planned_bulk_exit(uow, [f"{prefix}-lab-hr"])
         # Personal tokens are created by their owners; one transaction, acting as each in turn.
         personal = {}
         for key in PEOPLE + (("lab-hr",) if extra else ()):
@@ -206,6 +209,12 @@ def _exit_with_a_waiting_transfer(uow, prefix: str, title: str, department: int)
         select(transfer_ledger.c.correlation_id).where(transfer_ledger.c.tenant_id == uow.tenant_id, transfer_ledger.c.exit_id == started.id, transfer_ledger.c.state == "waiting")
     ).scalar_one()
     return {"leaver": leaver, "exit": started.id, "correlation_id": correlation}
+
+
+def planned_bulk_exit(uow, userids: list[str]) -> int:
+    """A bulk exit of these members, planned and not confirmed: nothing of it has run."""
+    departures = bulk_file.from_records([{"userid": u} for u in userids], uow.tenant.timezone)
+    return bulk_exits.create(uow, departures, "departures.csv", bulk_exits.Defaults(reason_category="dismissal", reason="reorganisation"))
 
 
 def _populate(services: Services) -> tuple[Org, Org, str]:
@@ -322,4 +331,4 @@ def ids_only_in(services: Services, table, tenant_id: int, other_tenant_id: int)
     return sorted(mine - theirs)
 
 
-TABLE_OF_PARAM = {"member_id": members, "department_id": departments, "token_id": api_tokens, "exit_id": exits}
+TABLE_OF_PARAM = {"member_id": members, "department_id": departments, "token_id": api_tokens, "exit_id": exits, "job_id": jobs}

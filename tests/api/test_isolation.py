@@ -32,6 +32,8 @@ BODIES = {
     ("POST", "/api/v1/exits/{exit_id}/inherit"): lambda w: {"kind": "external_contact", "to": "alpha-admin"},
     ("POST", "/api/v1/transfers/{correlation_id}/result"): lambda w: {"state": "refused"},
     ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): lambda w: {"action": "result", "state": "refused", "everything": True},
+    # A file naming A's members: B's plan finds no such member in B (each line says so).
+    ("POST", "/api/v1/exits/bulk"): lambda w: {"departures": [{"userid": "alpha-lab-hr"}, {"userid": "alpha-member"}], "reason_category": "dismissal", "reason": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/grants/ack"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): lambda w: {"evidence": "planted"},
@@ -40,10 +42,15 @@ BODIES = {
 }
 
 
+# Answers that repeat the request (a bulk file's userids, line by line): A's userids in them
+# are B's own words; each line must say there is no such member.
+ECHOES = {("POST", "/api/v1/exits/bulk")}
+
+
 def _path_values(world: World) -> dict[str, object]:
     """For each path parameter, a value naming a row of A that B does not have."""
     a, b = world.a, world.b
-    values = {"member_id": a.extra["lab_hr"], "department_id": a.extra["lab"], "token_id": a.extra["lab_hr_token"], "exit_id": a.extra["exit"]}
+    values = {"member_id": a.extra["lab_hr"], "department_id": a.extra["lab"], "token_id": a.extra["lab_hr_token"], "exit_id": a.extra["exit"], "job_id": a.extra["job"]}
     for param, table in TABLE_OF_PARAM.items():
         assert values[param] in ids_only_in(world.services, table, a.id, b.id), f"{table.name} {values[param]} exists in B too"
     values["role"] = "hr"  # alpha-lab-hr holds it
@@ -92,6 +99,9 @@ def _check_matrix(world: World, client, headers: dict[str, str]) -> list[str]:
             problems.append(f"{label}: server error {response.text[:200]}")
         elif names_a_row and response.status_code not in (403, 404):
             problems.append(f"{label}: B reached A's row (want 403 or 404)")
+        elif (method, template) in ECHOES and 200 <= response.status_code < 300:
+            if {(line["status"], line["issues"][0]["code"]) for line in response.json()["lines"]} != {("invalid", "member_not_found")}:
+                problems.append(f"{label}: a line naming A's member was not refused as unknown: {response.text[:300]}")
         elif 200 <= response.status_code < 300 and "alpha" in response.text.lower():
             problems.append(f"{label}: A's data in B's answer: {response.text[:200]}")
         if _a_head(world) != head:  # every change of A writes A's audit chain (INV-5)

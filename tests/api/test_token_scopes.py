@@ -34,7 +34,7 @@ from offboard.actions.context import tenant_transaction
 from offboard.domain.authz import Action
 from offboard.store import ids, repo
 from offboard.store.tables import app_grants, external_contacts, reimbursements
-from tests.api.conftest import World, api_operations, fresh
+from tests.api.conftest import World, api_operations, fresh, planned_bulk_exit
 from tests.support.db import audit_seq
 
 # Who may do what is decided in Python (offboard.domain.authz) from the token's scopes.
@@ -86,6 +86,11 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/exits/{exit_id}/inherit"): Action.INHERIT.value,
     ("POST", "/api/v1/transfers/{correlation_id}/result"): Action.INHERIT.value,
     ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): Action.INHERIT.value,
+    ("POST", "/api/v1/exits/bulk"): Action.START_REMOVAL.value,
+    # A job's creator reads it with any scope; anyone else needs remove (the walk's job is the operator's).
+    ("GET", "/api/v1/jobs/{job_id}"): Action.START_REMOVAL.value,
+    ("POST", "/api/v1/jobs/{job_id}/confirm"): Action.START_REMOVAL.value,
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): Action.START_REMOVAL.value,
     ("GET", "/api/v1/exits/{exit_id}/checklist"): Action.READ_DIRECTORY.value,
     # By the item's owner: access_revoked (item 12) is IT's; a custom HR item is HR's (VARIANTS).
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): Action.ATTEST_IT.value,
@@ -139,6 +144,18 @@ def _exit(w: World, member_id: int, *, scheduled: bool = False) -> int:
     with tenant_transaction(w.services, w.a.slug) as uow:
         when = uow.now + timedelta(days=7) if scheduled else None
         return exit_actions.start_exit(uow, member_id, type="removal", reason_category="dismissal", reason="test", effective_at=when).id
+
+
+def _userid(w: World, member_id: int) -> str:
+    with w.services.db.read() as conn:
+        return repo.member_by_id(conn, w.a.id, member_id).userid
+
+
+def _job(w: World) -> int:
+    """A bulk exit of a new member, planned by the operator and not confirmed."""
+    userid = _userid(w, _member(w))
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        return planned_bulk_exit(uow, [userid])
 
 
 def _own_scheduled_exit(w: World, who: str) -> int:
@@ -247,6 +264,10 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
         "super",
         lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/ledger/bulk", {"action": "inherit", "to": "alpha-member", "everything": True}),
     ),
+    ("POST", "/api/v1/exits/bulk"): ("super", lambda w, _who: ("POST", "/api/v1/exits/bulk", {"departures": [{"userid": _userid(w, _member(w))}], "reason_category": "dismissal", "reason": "test"})),
+    ("GET", "/api/v1/jobs/{job_id}"): ("super", _get(lambda w: f"/api/v1/jobs/{_job(w)}")),
+    ("POST", "/api/v1/jobs/{job_id}/confirm"): ("super", lambda w, _who: ("POST", f"/api/v1/jobs/{_job(w)}/confirm", None)),
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): ("super", lambda w, _who: ("POST", f"/api/v1/jobs/{_job(w)}/cancel", None)),
     ("GET", "/api/v1/exits/{exit_id}/checklist"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/checklist")),
     ("POST", "/api/v1/exits/{exit_id}/checklist/{item}/attest"): (
         "it",

@@ -196,7 +196,7 @@ def test_r_org_4_an_invalid_acceptor_for_one_kind_blocks_and_names_the_kind(kind
     people = {SUCCESSOR: person(SUCCESSOR), ACCEPTOR: person(ACCEPTOR, status="exited")}
     plan = plan_exit(snap(people=people), Choices(SUCCESSOR, {kind: ACCEPTOR}))
     assert codes(plan.blockers) == ["acceptor_invalid"]
-    assert kind.value in plan.blockers[0].params["role"]
+    assert plan.blockers[0].params["role"].value == f"acceptor.{kind.value}"
     assert plan.kind(kind).destination == "unassigned"
     assert all(k.acceptor_id == SUCCESSOR for k in plan.kinds if k.kind != kind)
 
@@ -216,7 +216,7 @@ def test_r_org_5_warning_lists_the_kinds_left_unassigned():
     unassigned = [w for w in plan.warnings if w.code == "unassigned_resources"]
     assert len(unassigned) == 1
     # Documents fall back to the archive, so they are not unassigned; kinds with nothing are not listed.
-    assert unassigned[0].params["kinds"] == "external_contact, direct_report"
+    assert unassigned[0].params["kinds"].values == ("external_contact", "direct_report")
 
 
 def test_r_org_5_no_unassigned_warning_when_everything_has_an_acceptor():

@@ -1,0 +1,511 @@
+"""Bulk exits (R-EXIT-7): a file of departures planned together, confirmed, then run a batch
+at a time, each batch one transaction.
+
+Planning reads every fact for the whole file with a statement per fact (offboard.store.
+bulk_planning) and resolves each leaver with the same rules as a single exit, where a member
+named as an acceptor who leaves in the same file is passed over for the next rule (R-ORG-4).
+Its result is stored: a row per line with its outcome, a route per leaver and resource kind,
+and the batches. A batch plans its leavers again (the data may have changed since the file was
+confirmed): a leaver whose plan changed, or is now blocked, fails on its own with the reason,
+and the others go on. What a batch does is set-based: a multi-row insert of exits and steps,
+one access cut per kind of access, one INSERT ... SELECT of ledger rows and one update per
+outcome per resource kind, and the audit events a single exit writes, per exit and kind
+(SPEC §8). A batch claims itself and is marked done in its own transaction, so after a crash
+it is done entirely or not at all, and a restarted worker takes it again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+
+from offboard.actions.context import UnitOfWork, resolve_actor
+from offboard.domain.authz import OPERATOR, Action, Actor, allowed
+from offboard.domain.bulk_file import Departure, Departures, Problem
+from offboard.domain.errors import Conflict, NotFound, Term, ValidationError, error
+from offboard.domain.lifecycle import check_effective_at, restore_deadline
+from offboard.domain.org import covered
+from offboard.domain.planning import Choices, ExitPlan, Issue, plan_exit
+from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ResourceKind, RowStatus, StepKind, Trigger
+from offboard.store import access_cut, bulk_moves, bulk_planning, ids
+from offboard.store.org import _lock_in_id_order
+from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, departments, exit_steps, exits, job_batches, jobs, member_departments, members, transfer_ledger
+from offboard.store.transfers import apply_moves
+
+R = bulk_exit_rows
+RT = bulk_exit_routes
+BATCH_SIZE = 500
+INSERT_CHUNK = 5000
+KIND = "bulk_exit"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a line leaves out: the file's common type, reason and leave date."""
+
+    type: str = ExitType.REMOVAL.value
+    reason_category: str | None = None
+    reason: str | None = None
+
+
+def _problem(code: str, template: str, **params: Any) -> list[dict[str, Any]]:
+    return [Problem(code, template, params).as_dict()]
+
+
+def _issues(items: tuple[Issue, ...]) -> list[dict[str, Any]]:
+    return [i.as_dict() for i in items]
+
+
+def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defaults = Defaults(), batch_size: int = BATCH_SIZE) -> int:
+    """Read and plan a file of departures: a job in state `planned`, nothing else changed."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    uow.require(Action.START_REMOVAL)
+    if not departures.lines:
+        raise error(ValidationError, "file_empty", "The file is empty; it needs a header line and one line per departure.")
+    refs = {d.userid for d in departures.lines if d.problem is None}
+    refs |= {d.successor for d in departures.lines if d.successor}
+    refs |= {u for d in departures.lines for u in d.acceptors.values()}
+    found = bulk_planning.members_by_userid(conn, tid, refs)
+    job_id = ids.next_id(conn, jobs, tid)
+    actor_member = uow.actor.member_id if uow.actor.kind == "member" else None
+    conn.execute(
+        insert(jobs).values(
+            tenant_id=tid,
+            id=job_id,
+            kind=KIND,
+            state=JobState.PLANNED,
+            source=source[:255],
+            actor=uow.actor.audit_id,
+            actor_member_id=actor_member,
+            total=len(departures.lines),
+            counts={},
+            batch_size=batch_size,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    named: dict[int, set[int]] = {}
+    lines = [_resolve_line(uow, d, found, defaults, named) for d in departures.lines]
+    for start in range(0, len(lines), INSERT_CHUNK):
+        conn.execute(insert(R), [{"tenant_id": tid, "job_id": job_id, **line} for line in lines[start : start + INSERT_CHUNK]])
+    counts = _plan(uow, job_id, named, batch_size, replan=False)
+    uow.audit("bulk_exit.planned", [f"job:{job_id}"], {"name": source[:255], "count": len(lines), "counts": counts, "encoding": departures.encoding})
+    return job_id
+
+
+def _resolve_line(uow: UnitOfWork, d: Departure, found: Mapping[str, Any], defaults: Defaults, named: dict[int, set[int]]) -> dict[str, Any]:
+    """A line as a row: its member and the people it names, or what is wrong with it."""
+    row: dict[str, Any] = {
+        "row_no": d.row_no,
+        "userid": d.userid[:64] or "—",
+        "member_id": None,
+        "type": d.type or defaults.type,
+        "reason_category": d.reason_category or defaults.reason_category,
+        "reason": d.reason or defaults.reason,
+        "successor_id": None,
+        "acceptors": {},
+        "effective_at": d.effective_at,
+        "batch_no": None,
+        "status": RowStatus.INVALID.value,
+        "issues": [],
+        "warnings": [],
+        "exit_id": None,
+    }
+    if d.problem is not None:
+        row["issues"] = [d.problem.as_dict()]
+        return row
+    missing = [u for u in (d.userid, d.successor, *d.acceptors.values()) if u and u not in found]
+    if missing:
+        row["issues"] = _problem("member_not_found", "No member with userid {userid!r} in this enterprise.", userid=missing[0])
+        return row
+    if not row["reason_category"] or not row["reason"]:
+        row["issues"] = _problem("reason_required", "Give the reason for the exit (1-2000 characters).")
+        return row
+    member = found[d.userid]
+    if d.effective_at is not None:
+        try:
+            row["effective_at"] = check_effective_at(d.effective_at, uow.now, max(uow.tenant.created_at, member.created_at))
+        except ValidationError as exc:
+            row["issues"] = [Problem.of(exc).as_dict()]
+            return row
+    row["member_id"] = member.id
+    row["successor_id"] = found[d.successor].id if d.successor else None
+    row["acceptors"] = {kind: found[ref].id for kind, ref in sorted(d.acceptors.items())}
+    row["status"] = RowStatus.READY.value
+    named[member.id] = {p for p in (row["successor_id"], *row["acceptors"].values()) if p is not None}
+    return row
+
+
+def _choices(row: Any) -> Choices:
+    return Choices.from_dict({"successor_id": row.successor_id, "acceptors": row.acceptors})
+
+
+def _refusal(actor: Actor, row: Any, facts: bulk_planning.Facts) -> list[dict[str, Any]] | None:
+    """Why this actor may not remove this member now, before any plan: as the single exit's checks."""
+    target = facts.targets[row.member_id]
+    action = Action.VOLUNTARY_EXIT if row.type == ExitType.VOLUNTARY else Action.START_REMOVAL
+    if not allowed(actor, action, target):
+        return _problem("forbidden", "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.", actor=actor.userid or actor.kind, action=action.value)
+    existing = facts.open_exits.get(row.member_id)
+    if existing is not None:
+        return _problem("exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=row.userid, state=Term("exit_state", existing.state), id=existing.id)
+    return None
+
+
+def _plan(uow: UnitOfWork, job_id: int, named: Mapping[int, set[int]], batch_size: int, *, replan: bool, batch_no: int | None = None, only: Sequence[int] | None = None) -> dict[str, int]:
+    """Plan the job's ready rows (or one batch's): each row ready with its routes, or blocked.
+    With `replan`, a row whose routes differ from the stored ones fails (plan_stale)."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    where = [R.c.tenant_id == tid, R.c.job_id == job_id, R.c.status == RowStatus.READY]
+    if batch_no is not None:
+        where.append(R.c.batch_no == batch_no)
+    if only is not None:
+        where.append(R.c.member_id.in_(list(only)))
+    rows = conn.execute(select(R).where(*where).order_by(R.c.row_no)).all()
+    if not rows:
+        return _recount(conn, tid, job_id, now)
+    leaving = {r.member_id for r in rows}
+    if replan:
+        named = {r.member_id: {p for p in (r.successor_id, *r.acceptors.values()) if p is not None} for r in rows}
+        leaving |= _leaving_in_job(conn, tid, job_id, set().union(*named.values()) if named else set())
+    facts = bulk_planning.read(conn, uow.tenant, job_id, dict(named), now, leaving, batch_no=batch_no)
+    stored = _stored_routes(conn, tid, job_id, batch_no) if replan else {}
+    outcome: dict[int, dict[str, Any]] = {}
+    routes: list[dict[str, Any]] = []
+    ready = 0
+    for row in rows:
+        refusal = _refusal(uow.actor, row, facts)
+        if refusal is not None:
+            outcome[row.row_no] = {"status": RowStatus.FAILED if replan else RowStatus.BLOCKED, "issues": refusal}
+            continue
+        snapshot = facts.snapshots[row.member_id]
+        plan = plan_exit(snapshot, _choices(row), leaving)
+        if plan.blockers:
+            outcome[row.row_no] = {"status": RowStatus.FAILED if replan else RowStatus.BLOCKED, "issues": _issues(plan.blockers), "warnings": _issues(plan.warnings)}
+            continue
+        batch = batch_no if replan else ready // batch_size
+        mine = _routes(plan, snapshot, leaving, job_id, batch if batch is not None else 0, tid)
+        if replan and {(r["kind"], r["destination"], r["acceptor_id"], r["state"]) for r in mine} != stored.get(row.member_id, set()):
+            outcome[row.row_no] = {"status": RowStatus.FAILED, "issues": _problem("plan_stale", "The data changed since the file was planned; plan {userid} again.", userid=row.userid)}
+            continue
+        ready += 1
+        if not replan:
+            routes.extend(mine)
+            outcome[row.row_no] = {"status": RowStatus.READY, "batch_no": batch, "warnings": _issues(plan.warnings)}
+    _write_outcomes(conn, tid, job_id, outcome)
+    if not replan:
+        for start in range(0, len(routes), INSERT_CHUNK):
+            conn.execute(insert(RT), routes[start : start + INSERT_CHUNK])
+        batches = (ready + batch_size - 1) // batch_size
+        if batches:
+            conn.execute(insert(job_batches), [{"tenant_id": tid, "job_id": job_id, "batch_no": n, "state": "pending", "rows": min(batch_size, ready - n * batch_size)} for n in range(batches)])
+    return _recount(conn, tid, job_id, now)
+
+
+def _routes(plan: ExitPlan, snapshot: Any, leaving: set[int], job_id: int, batch_no: int, tenant_id: int) -> list[dict[str, Any]]:
+    manager = snapshot.manager
+    fallback = manager.member_id if manager is not None and manager.status == MemberStatus.ACTIVE and manager.member_id not in leaving else None
+    return [
+        {
+            "tenant_id": tenant_id,
+            "job_id": job_id,
+            "member_id": plan.member_id,
+            "kind": k.kind.value,
+            "batch_no": batch_no,
+            "destination": k.destination,
+            "acceptor_id": k.acceptor_id,
+            "state": k.state.value,
+            "reason": k.reason,
+            "count": k.count,
+            "self_fallback": fallback if k.kind == ResourceKind.DIRECT_REPORT else None,
+        }
+        for k in plan.kinds
+    ]
+
+
+def _stored_routes(conn: Connection, tenant_id: int, job_id: int, batch_no: int | None) -> dict[int, set[tuple[Any, ...]]]:
+    result: dict[int, set[tuple[Any, ...]]] = {}
+    query = select(RT.c.member_id, RT.c.kind, RT.c.destination, RT.c.acceptor_id, RT.c.state).where(RT.c.tenant_id == tenant_id, RT.c.job_id == job_id)
+    if batch_no is not None:
+        query = query.where(RT.c.batch_no == batch_no)
+    for member_id, *route in conn.execute(query):
+        result.setdefault(member_id, set()).add(tuple(route))
+    return result
+
+
+def _leaving_in_job(conn: Connection, tenant_id: int, job_id: int, among: set[int]) -> set[int]:
+    """Who of `among` leaves in this job (ready, or exited or scheduled by an earlier batch)."""
+    if not among:
+        return set()
+    statuses = [RowStatus.READY.value, RowStatus.EXITED.value, RowStatus.SCHEDULED.value]
+    found: set[int] = set()
+    ordered = sorted(among)
+    for start in range(0, len(ordered), bulk_planning.CHUNK):
+        chunk = ordered[start : start + bulk_planning.CHUNK]
+        found.update(conn.execute(select(R.c.member_id).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.status.in_(statuses), R.c.member_id.in_(chunk))).scalars())
+    return found
+
+
+def _write_outcomes(conn: Connection, tenant_id: int, job_id: int, outcome: Mapping[int, Mapping[str, Any]]) -> None:
+    """One UPDATE statement, executed for many rows at once (executemany)."""
+    if not outcome:
+        return
+    statement = (
+        update(R)
+        .where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.row_no == bindparam("n"))
+        .values(status=bindparam("s"), issues=bindparam("i"), warnings=bindparam("w"), batch_no=bindparam("b"))
+    )
+    params = [
+        {"n": n, "s": o["status"].value if hasattr(o["status"], "value") else o["status"], "i": o.get("issues", []), "w": o.get("warnings", []), "b": o.get("batch_no")} for n, o in outcome.items()
+    ]
+    for start in range(0, len(params), INSERT_CHUNK):
+        conn.execute(statement, params[start : start + INSERT_CHUNK])
+
+
+def _recount(conn: Connection, tenant_id: int, job_id: int, now: datetime) -> dict[str, int]:
+    counts = {status: n for status, n in conn.execute(select(R.c.status, func.count()).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id).group_by(R.c.status))}
+    conn.execute(update(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id).values(counts=counts, updated_at=now, version=jobs.c.version + 1))
+    return counts
+
+
+def _job(conn: Connection, tenant_id: int, job_id: int) -> Any:
+    row = conn.execute(select(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id, jobs.c.kind == KIND)).first()
+    if row is None:
+        raise error(NotFound, "job_not_found", "No bulk job {id} in this enterprise.", id=job_id)
+    return row
+
+
+def confirm(uow: UnitOfWork, job_id: int) -> None:
+    """Start a planned job: workers take its batches from now on."""
+    conn, tid = uow.conn, uow.tenant_id
+    uow.require(Action.START_REMOVAL)
+    job = _job(conn, tid, job_id)
+    if job.state != JobState.PLANNED:
+        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be confirmed.", id=job_id, state=Term("job_state", job.state))
+    conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.RUNNING, confirmed_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
+    uow.audit("bulk_exit.confirmed", [f"job:{job_id}"], {"name": job.source, "count": job.counts.get(RowStatus.READY, 0), "counts": job.counts})
+    _finish_if_done(uow, job_id)
+
+
+def cancel(uow: UnitOfWork, job_id: int) -> None:
+    """Drop a planned job; nothing of it ever ran."""
+    conn, tid = uow.conn, uow.tenant_id
+    uow.require(Action.START_REMOVAL)
+    job = _job(conn, tid, job_id)
+    if job.state != JobState.PLANNED:
+        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be cancelled.", id=job_id, state=Term("job_state", job.state))
+    conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.CANCELLED, finished_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
+    uow.audit("bulk_exit.cancelled", [f"job:{job_id}"], {"name": job.source})
+
+
+def job_actor(conn: Connection, tenant_id: int, job: Any) -> Actor:
+    """Who a job acts as when a worker runs it: its creator as they are now."""
+    if job.actor_member_id is not None:
+        userid = conn.execute(select(members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id == job.actor_member_id)).scalar_one()
+        return resolve_actor(conn, tenant_id, userid)
+    if job.actor.startswith("token:"):
+        return Actor(kind="service", token_id=int(job.actor.removeprefix("token:")))
+    return OPERATOR
+
+
+def run_batch(uow: UnitOfWork, job_id: int, batch_no: int, only: Sequence[int] | None = None) -> int:
+    """Do a claimed batch (or the rows of `only` its members): plan its rows again, then exit
+    (or schedule) the ready ones, set-based. The batch is done once none of its rows is ready."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    job = _job(conn, tid, job_id)
+    _lock_members(conn, tid, ready_members(conn, tid, job_id, batch_no) if only is None else list(only))
+    _plan(uow, job_id, {}, job.batch_size, replan=True, batch_no=batch_no, only=only)
+    where = [R.c.tenant_id == tid, R.c.job_id == job_id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY]
+    rows = conn.execute(select(R).where(*where, *([R.c.member_id.in_(list(only))] if only is not None else [])).order_by(R.c.member_id)).all()
+    if rows:
+        _execute(uow, job, batch_no, rows)
+    if not conn.execute(select(func.count()).where(*where)).scalar_one():
+        conn.execute(update(job_batches).where(job_batches.c.tenant_id == tid, job_batches.c.job_id == job_id, job_batches.c.batch_no == batch_no).values(state="done", done_at=now))
+    _finish_if_done(uow, job_id)
+    return len(rows)
+
+
+def _lock_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
+    """The leavers' rows, in id order, before they are planned again (PostgreSQL; SQLite holds
+    its write lock already): a single exit of one of them waits, then finds their exit."""
+    if member_ids and conn.dialect.name == "postgresql":
+        conn.execute(select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id.in_(list(member_ids))).order_by(members.c.id).with_for_update(key_share=True))
+
+
+def fail_row(uow: UnitOfWork, job_id: int, batch_no: int, member_id: int, code: str, message: str) -> None:
+    """A row its batch could not do on its own (an unexpected error): failed, so the rest goes on."""
+    conn, tid = uow.conn, uow.tenant_id
+    issues = _problem(code, "The exit of {userid} could not be done ({detail}); the other lines went on. Plan it on its own to see why.", userid=_userid_of(conn, tid, member_id), detail=message)
+    conn.execute(
+        update(R).where(R.c.tenant_id == tid, R.c.job_id == job_id, R.c.batch_no == batch_no, R.c.member_id == member_id, R.c.status == RowStatus.READY).values(status=RowStatus.FAILED, issues=issues)
+    )
+    uow.audit("bulk_exit.line_failed", [f"job:{job_id}", f"member:{member_id}"], {"error": code})
+
+
+def _userid_of(conn: Connection, tenant_id: int, member_id: int) -> str:
+    userid: str = conn.execute(select(members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id == member_id)).scalar_one()
+    return userid
+
+
+def ready_members(conn: Connection, tenant_id: int, job_id: int, batch_no: int) -> list[int]:
+    return list(conn.execute(select(R.c.member_id).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY).order_by(R.c.member_id)).scalars())
+
+
+def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> None:
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    member_ids = [r.member_id for r in rows]
+    leavers = {m.id: m for m in conn.execute(select(members).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)))}
+    window = uow.policy.restore_window_hours
+    exit_ids = ids.next_ids(conn, exits, tid, len(rows))
+    immediate = [r for r in rows if r.effective_at is None or r.effective_at <= now]
+    step_ids = dict(zip([r.member_id for r in immediate], ids.next_ids(conn, exit_steps, tid, len(immediate))))
+    exit_of: dict[int, int] = {}
+    exit_rows = []
+    for row, exit_id in zip(rows, exit_ids):
+        exit_of[row.member_id] = exit_id
+        at_once = row.member_id in step_ids
+        exit_rows.append(
+            {
+                "tenant_id": tid,
+                "id": exit_id,
+                "member_id": row.member_id,
+                "state": ExitState.OPEN if at_once else ExitState.SCHEDULED,
+                "type": row.type,
+                "reason_category": row.reason_category,
+                "reason": row.reason,
+                "trigger": _trigger(uow.actor, row.type),
+                "requested_by": uow.actor.audit_id,
+                "effective_at": now if at_once else row.effective_at,
+                "successor_id": row.successor_id,
+                "acceptors": {k: v for k, v in sorted(row.acceptors.items())},
+                "plan_id": None,
+                "plan_digest": None,
+                "restore_until": restore_deadline(now, window) if at_once else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    conn.execute(insert(exits), exit_rows)
+    if step_ids:
+        conn.execute(
+            insert(exit_steps),
+            [{"tenant_id": tid, "id": s, "exit_id": exit_of[m], "kind": StepKind.EXIT.value, "actor": uow.actor.audit_id, "counts": {}, "created_at": now} for m, s in step_ids.items()],
+        )
+    _set_exit_ids(conn, tid, job.id, exit_of)
+    for row in rows:
+        member = leavers[row.member_id]
+        details = {"type": row.type, "reason_category": row.reason_category, "reason": row.reason, "trigger": _trigger(uow.actor, row.type), "job_id": job.id}
+        if row.member_id in step_ids:
+            uow.audit("exit.started", [f"member:{member.id}", f"exit:{exit_of[member.id]}"], {**details, "effective_at": now.isoformat(), "plan_id": None})
+        else:
+            uow.audit("exit.scheduled", [f"member:{member.id}", f"exit:{exit_of[member.id]}"], {**details, "effective_at": row.effective_at.isoformat(), "plan_id": None})
+    if step_ids:
+        _take_effect(uow, job, batch_no, [leavers[m] for m in step_ids], exit_of, step_ids, window)
+    conn.execute(update(R).where(R.c.tenant_id == tid, R.c.job_id == job.id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY).values(status=_status_case(list(step_ids))))
+
+
+def _status_case(immediate: list[int]) -> Any:
+    if not immediate:
+        return RowStatus.SCHEDULED.value
+    return case((R.c.member_id.in_(immediate), RowStatus.EXITED.value), else_=RowStatus.SCHEDULED.value)
+
+
+def _set_exit_ids(conn: Connection, tenant_id: int, job_id: int, exit_of: Mapping[int, int]) -> None:
+    """Each row names its exit: one statement, from the exits just written."""
+    found = select(exits.c.id).where(exits.c.tenant_id == R.c.tenant_id, exits.c.member_id == R.c.member_id, exits.c.state.in_([ExitState.OPEN.value, ExitState.SCHEDULED.value])).scalar_subquery()
+    conn.execute(update(R).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.member_id.in_(list(exit_of))).values(exit_id=found))
+
+
+def _trigger(actor: Actor, exit_type: str) -> str:
+    if exit_type == ExitType.VOLUNTARY:
+        return Trigger.SELF.value
+    roles = {g.role.value for g in actor.roles}
+    if actor.kind == "member" and "hr" in roles and not roles & {"super_admin", "admin"}:
+        return Trigger.HR.value
+    return Trigger.ADMIN.value
+
+
+def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], exit_of: Mapping[int, int], step_ids: Mapping[int, int], window: int) -> None:
+    """R-EXIT-1 for the batch's leavers at once: access cut, then every kind moves."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    ids_ = [m.id for m in leavers]
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id.in_(ids_)).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
+    cut = access_cut.cut_many(conn, tid, ids_, now)
+    lost = _headcounts(conn, tid, [m for m in leavers if m.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN)])
+    for member in leavers:
+        uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": lost.get(member.id, []), "cut": cut[member.id]})
+    limit = uow.policy.customer_limit
+    routes = {(r.member_id, r.kind): r for r in conn.execute(select(RT).where(RT.c.tenant_id == tid, RT.c.job_id == job.id, RT.c.batch_no == batch_no, RT.c.member_id.in_(ids_)))}
+    in_batch = transfer_ledger.c.step_id.in_(list(step_ids.values()))
+    for kind in ResourceKind:
+        if bulk_moves.record_batch_moves(conn, tid, job.id, batch_no, kind, ids_, limit, now):
+            apply_moves(conn, tid, 0, kind, 0, now, steps=in_batch)
+    digests = bulk_moves.digests(conn, tid, list(step_ids.values()))
+    _close_steps(conn, tid, {s: {k: n for k, (n, _) in digests.get(s, {}).items()} for s in step_ids.values()})
+    restore_until = restore_deadline(now, window).isoformat()
+    for member in leavers:
+        exit_id, step_id = exit_of[member.id], step_ids[member.id]
+        moved: dict[str, int] = {}
+        for kind_key, (n, digest) in sorted(digests.get(step_id, {}).items()):
+            route = routes[(member.id, kind_key)]
+            moved[kind_key] = n
+            uow.audit(
+                "exit.resources_moved",
+                [f"exit:{exit_id}", f"member:{member.id}"] + ([f"member:{route.acceptor_id}"] if route.acceptor_id else []),
+                {"kind": kind_key, "count": n, "destination": route.destination, "reason": route.reason, "step_id": step_id, "ledger_digest": digest},
+            )
+        uow.audit("exit.took_effect", [f"member:{member.id}", f"exit:{exit_id}"], {"moved": moved, "restore_until": restore_until, "step_id": step_id, "job_id": job.id})
+        uow.emit("member.exited", exit_id=exit_id, member_id=member.id)
+
+
+def _close_steps(conn: Connection, tenant_id: int, counts: Mapping[int, Mapping[str, int]]) -> None:
+    statement = update(exit_steps).where(exit_steps.c.tenant_id == tenant_id, exit_steps.c.id == bindparam("sid")).values(counts=bindparam("c"))
+    conn.execute(statement, [{"sid": s, "c": dict(sorted(c.items()))} for s, c in counts.items()])
+
+
+def _headcounts(conn: Connection, tenant_id: int, leavers: list[Any]) -> dict[int, list[int]]:
+    """R-ORG-1 for many leavers: each department loses as many as leave it, a statement per
+    distinct loss; those brought to zero are pending dissolution. Returns each leaver's departments."""
+    if not leavers:
+        return {}
+    paths: dict[int, list[str]] = {}
+    for member_id, path in conn.execute(
+        select(member_departments.c.member_id, departments.c.path)
+        .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
+        .where(member_departments.c.tenant_id == tenant_id, member_departments.c.member_id.in_([m.id for m in leavers]))
+    ):
+        paths.setdefault(member_id, []).append(path)
+    lose = {m: sorted(covered(p)) for m, p in paths.items()}
+    losses: Counter[int] = Counter()
+    for depts in lose.values():
+        losses.update(depts)
+    if not losses:
+        return lose
+    _lock_in_id_order(conn, tenant_id, departments.c.id.in_(sorted(losses)))
+    by_amount: dict[int, list[int]] = {}
+    for dept, n in losses.items():
+        by_amount.setdefault(n, []).append(dept)
+    for n, depts in sorted(by_amount.items()):
+        conn.execute(update(departments).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(sorted(depts))).values(headcount=departments.c.headcount - n))
+    conn.execute(
+        update(departments)
+        .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(sorted(losses)), departments.c.headcount == 0, departments.c.status == DepartmentStatus.ACTIVE)
+        .values(status=DepartmentStatus.PENDING_DISSOLUTION)
+    )
+    return lose
+
+
+def _finish_if_done(uow: UnitOfWork, job_id: int) -> None:
+    conn, tid = uow.conn, uow.tenant_id
+    counts = _recount(conn, tid, job_id, uow.now)
+    pending = conn.execute(select(func.count()).where(job_batches.c.tenant_id == tid, job_batches.c.job_id == job_id, job_batches.c.state == "pending")).scalar_one()
+    state, source = conn.execute(select(jobs.c.state, jobs.c.source).where(jobs.c.tenant_id == tid, jobs.c.id == job_id)).one()
+    if pending == 0 and state == JobState.RUNNING:
+        conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.DONE, finished_at=uow.now, updated_at=uow.now))
+        done = counts.get(RowStatus.EXITED, 0) + counts.get(RowStatus.SCHEDULED, 0)
+        uow.audit("bulk_exit.finished", [f"job:{job_id}"], {"name": source, "count": done, "counts": counts})

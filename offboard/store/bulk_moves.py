@@ -1,0 +1,121 @@
+"""The ledger rows of a bulk exit's batch (R-EXIT-7, SPEC §10): for each resource kind, one
+INSERT ... SELECT joining the resources to the routes the plan resolved for every leaver of the
+batch, then the resource updates of offboard.store.transfers.apply_moves over every exit step
+of the batch at once. The rules are those of a single exit (record_moves): first-member
+fallback, a direct report who is the acceptor going to the leaver's manager, the acceptor's
+customer limit (R-ORG-2), a waiting customer left untouched until the takeover."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, case, func, insert, literal, null, select
+
+from offboard.domain.vocabulary import LedgerState, ResourceKind, RowStatus, StepKind
+from offboard.store import ids
+from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, exit_steps, external_contacts, transfer_ledger
+from offboard.store.transfers import NO_OWNER_STATES, SPECS, first_member, random_id
+
+K = ResourceKind
+L = transfer_ledger
+RT = bulk_exit_routes
+R = bulk_exit_rows
+S = exit_steps
+
+
+def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: int, kind: ResourceKind, member_ids: Collection[int], customer_limit: int, now: datetime) -> int:
+    """One ledger row per resource of `kind` owned by the batch's leavers `member_ids`, each
+    naming its exit's step; returns how many."""
+    spec = SPECS[kind]
+    t = spec.table
+    owner = t.c[spec.owner]
+    joined = (
+        t.join(RT, and_(RT.c.tenant_id == t.c.tenant_id, RT.c.member_id == owner, RT.c.job_id == job_id, RT.c.batch_no == batch_no, RT.c.kind == kind.value))
+        .join(R, and_(R.c.tenant_id == RT.c.tenant_id, R.c.job_id == RT.c.job_id, R.c.member_id == RT.c.member_id))
+        .join(S, and_(S.c.tenant_id == R.c.tenant_id, S.c.exit_id == R.c.exit_id, S.c.kind == StepKind.EXIT.value))
+    )
+    to_expr = case((RT.c.destination == "first_member", first_member(RT.c.member_id, t)), else_=RT.c.acceptor_id)
+    if kind == K.DIRECT_REPORT:
+        to_expr = case((t.c.id == RT.c.acceptor_id, RT.c.self_fallback), else_=to_expr)
+    inner = (
+        select(
+            t.c.id.label("rid"),
+            t.c.version.label("ver"),
+            RT.c.member_id.label("leaver"),
+            R.c.exit_id.label("exit_id"),
+            S.c.id.label("step_id"),
+            RT.c.destination.label("destination"),
+            RT.c.state.label("planned"),
+            to_expr.label("to_member"),
+        )
+        .select_from(joined)
+        .where(t.c.tenant_id == tenant_id, RT.c.member_id.in_(list(member_ids)), *spec.live(t))
+        .subquery()
+    )
+    state_expr = case(
+        (and_(inner.c.to_member.is_(None), inner.c.planned.notin_([s.value for s in NO_OWNER_STATES])), LedgerState.UNASSIGNED.value),
+        else_=inner.c.planned,
+    )
+    if kind == K.EXTERNAL_CONTACT:
+        # R-ORG-2: the acceptor's customers now, plus those this batch gives them, within the limit.
+        held = select(func.count()).where(external_contacts.c.tenant_id == tenant_id, external_contacts.c.owner_id == inner.c.to_member).scalar_subquery()
+        rank = func.row_number().over(partition_by=inner.c.to_member, order_by=(inner.c.leaver, inner.c.rid))
+        state_expr = case((and_(inner.c.destination == "member", inner.c.to_member.is_not(None), rank + held > customer_limit), LedgerState.ACCEPTOR_FULL.value), else_=state_expr)
+    staged = select(inner, state_expr.label("st")).subquery()
+    unchanged = and_(staged.c.st == LedgerState.WAITING.value, literal(kind.value) == K.EXTERNAL_CONTACT.value)
+    source = select(
+        literal(tenant_id),
+        ids.id_column(conn, L, tenant_id, staged.c.rid),
+        staged.c.exit_id,
+        literal(kind.value),
+        staged.c.rid,
+        staged.c.leaver,
+        case((staged.c.st.in_([s.value for s in NO_OWNER_STATES]), null()), else_=staged.c.to_member),
+        staged.c.st,
+        random_id(conn),
+        staged.c.ver + case((unchanged, 0), else_=1),
+        literal(now, L.c.created_at.type),
+        literal(now, L.c.updated_at.type),
+        staged.c.step_id,
+    )
+    result = conn.execute(
+        insert(L).from_select(
+            ["tenant_id", "id", "exit_id", "kind", "resource_id", "from_member_id", "to_member_id", "state", "correlation_id", "version_after", "created_at", "updated_at", "step_id"],
+            source,
+        ),
+        execution_options={"preserve_rowcount": True},
+    )
+    return result.rowcount
+
+
+def steps_of_batch(tenant_id: int, job_id: int, batch_no: int):
+    """The exit steps of the batch's exits, as a subquery of step ids."""
+    return (
+        select(S.c.id)
+        .join(R, and_(R.c.tenant_id == S.c.tenant_id, R.c.exit_id == S.c.exit_id))
+        .where(S.c.tenant_id == tenant_id, S.c.kind == StepKind.EXIT.value, R.c.job_id == job_id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY.value)
+    )
+
+
+def digests(conn: Connection, tenant_id: int, step_ids: Collection[int]) -> dict[int, dict[str, tuple[int, str]]]:
+    """{step: {kind: (rows, digest)}} over the ledger rows the steps wrote, each digest as
+    offboard.store.steps.ledger_digest computes it for one step and kind (the same lines, in the
+    same order), read in one pass."""
+    hashes: dict[tuple[int, str], tuple[int, hashlib._Hash]] = {}
+    rows = conn.execute(
+        select(L.c.step_id, L.c.kind, L.c.resource_id, L.c.to_member_id, L.c.state, L.c.version_after, L.c.correlation_id)
+        .where(L.c.tenant_id == tenant_id, L.c.step_id.in_(list(step_ids)))
+        .order_by(L.c.step_id, L.c.kind, L.c.resource_id, L.c.id)
+    )
+    for step_id, kind, resource_id, to_id, state, version, correlation in rows:
+        key = (step_id, kind)
+        n, h = hashes.get(key) or (0, hashlib.sha256())
+        h.update(f"{resource_id}|{'' if to_id is None else to_id}|{state}|{'' if version is None else version}|{correlation}\n".encode())
+        hashes[key] = (n + 1, h)
+    result: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
+    for (step_id, kind), (n, h) in hashes.items():
+        result[step_id][kind] = (n, h.hexdigest())
+    return result

@@ -1,0 +1,129 @@
+"""Bulk exits (R-EXIT-7): a file planned together, run a batch at a time, each line's outcome
+on its own; the same moves, ledger, audit and invariants as single exits."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from offboard.actions import bulk_exits
+from offboard.actions.context import tenant_read, tenant_transaction
+from offboard.domain import bulk_file
+from offboard.domain.vocabulary import JobState, ResourceKind, RowStatus
+from offboard.jobs.bulk import run_jobs
+from offboard.queries.audit import verify_chain
+from offboard.store import steps
+from offboard.store.bulk_moves import digests
+from offboard.store.tables import audit_events, bulk_exit_rows, exit_steps, jobs, members, transfer_ledger
+from tests.support.exits import TABLE_KINDS, give, make_company, owned_by
+from tests.support.invariants import all_problems
+
+K = ResourceKind
+
+
+def _file(text: str, name: str = "departures.csv", tz: str = "Asia/Shanghai") -> bulk_file.Departures:
+    return bulk_file.read(text.encode(), name, tz)
+
+
+def _run(company, text: str, *, by: str = "hanna", batch_size: int = 500) -> int:
+    with tenant_transaction(company.services, company.slug, by) as uow:
+        job_id = bulk_exits.create(uow, _file(text), "departures.csv", bulk_exits.Defaults(reason_category="resignation", reason="layoff"), batch_size=batch_size)
+    with tenant_transaction(company.services, company.slug, by) as uow:
+        bulk_exits.confirm(uow, job_id)
+    run_jobs(company.services)
+    return job_id
+
+
+def _rows(company, job_id: int) -> dict[str, object]:
+    with company.services.db.read() as conn:
+        return {r.userid: r for r in conn.execute(select(bulk_exit_rows).where(bulk_exit_rows.c.job_id == job_id).order_by(bulk_exit_rows.c.row_no))}
+
+
+def _status(company, userid: str) -> str:
+    with company.services.db.read() as conn:
+        return conn.execute(select(members.c.status).where(members.c.id == company[userid])).scalar_one()
+
+
+def test_r_exit_7_a_file_of_departures_exits_every_line_and_moves_like_single_exits(services):
+    company = make_company(services, per_kind=3)
+    give(company, "sam", 2, kinds=TABLE_KINDS)
+    job_id = _run(company, "userid,successor\nleo,tina\nsam,\nrita,lone\n", batch_size=2)
+    rows = _rows(company, job_id)
+    assert {u: r.status for u, r in rows.items()} == {"leo": RowStatus.EXITED, "sam": RowStatus.EXITED, "rita": RowStatus.EXITED}
+    assert all(_status(company, u) == "exited" for u in ("leo", "sam", "rita"))
+    assert owned_by(company, "leo") == owned_by(company, "sam") == owned_by(company, "rita") == {}
+    with services.db.read() as conn:
+        tid = company.tenant_id
+        ledger = conn.execute(select(transfer_ledger.c.from_member_id, transfer_ledger.c.kind, transfer_ledger.c.to_member_id, transfer_ledger.c.state)).all()
+        # leo's go to the successor the file names (rita, his direct report in a later batch, too);
+        by_leo = {(k, to, st) for f, k, to, st in ledger if f == company["leo"]}
+        assert by_leo == {(k.value, company["tina"], "done") for k in (*TABLE_KINDS, K.DIRECT_REPORT, K.DEPARTMENT_LEADER)}
+        # sam's manager leo leaves in the same file, so the kind's fallback decides (R-ORG-4).
+        by_sam = {k: (to, st) for f, k, to, st in ledger if f == company["sam"]}
+        assert by_sam == {
+            "external_contact": (None, "unassigned"),
+            "customer_group": (None, "unassigned"),
+            "internal_group": (None, "unassigned"),
+            "document": (None, "kept"),
+            "calendar": (None, "deleted"),
+            "approval_template": (None, "unassigned"),
+            "approval_task": (None, "unassigned"),
+            "self_built_app": (None, "kept"),
+        }
+        assert all_problems(conn, tid) == {}
+        job = conn.execute(select(jobs).where(jobs.c.id == job_id)).one()
+        assert job.state == JobState.DONE and job.counts == {"exited": 3}
+        moved = conn.execute(select(func.count()).select_from(transfer_ledger)).scalar_one()
+        assert moved > 0
+        # One ledger row per moved resource, and each step's digest is the one a single exit computes.
+        for step_id, kinds in digests(conn, tid, list(conn.execute(select(exit_steps.c.id)).scalars())).items():
+            for kind, (_, digest) in kinds.items():
+                assert digest == steps.ledger_digest(conn, tid, step_id, K(kind))
+        events = Counter(conn.execute(select(audit_events.c.action)).scalars())
+        assert events["exit.took_effect"] == 3 and events["member.access_cut"] == 3
+        assert events["bulk_exit.planned"] == events["bulk_exit.confirmed"] == events["bulk_exit.finished"] == 1
+    with tenant_read(services, company.slug, "boss") as (conn, tenant, actor):
+        assert verify_chain(conn, tenant, actor).ok
+
+
+def test_r_org_4_an_acceptor_who_leaves_in_the_same_file_is_passed_over_for_the_next_rule(services):
+    company = make_company(services, per_kind=1)
+    job_id = _run(company, "userid,successor\nleo,tina\ntina,\n")
+    rows = _rows(company, job_id)
+    assert rows["leo"].status == RowStatus.EXITED
+    assert [w["code"] for w in rows["leo"].warnings] == ["acceptor_in_batch"]
+    with services.db.read() as conn:
+        to = set(conn.execute(select(transfer_ledger.c.to_member_id).where(transfer_ledger.c.from_member_id == company["leo"], transfer_ledger.c.kind == "document")).scalars())
+    assert to == {company["mona"]}  # his manager, the rule after the successor
+
+
+def test_r_exit_7_each_bad_line_says_what_is_wrong_and_the_others_go_on(services):
+    company = make_company(services, per_kind=1)
+    text = "userid,reason_category,effective\nleo,,\nghost,,\nleo,,\nsam,holiday,\nrita,,31/12/2026\nboss,,\nlone,,\n"
+    job_id = _run(company, text, by="deputy")
+    rows = {r.row_no: r for r in _rows_list(company, job_id)}
+    outcome = {n: (r.status, [i["code"] for i in r.issues]) for n, r in rows.items()}
+    assert outcome == {
+        2: ("exited", []),
+        3: ("invalid", ["member_not_found"]),
+        4: ("invalid", ["duplicate_line"]),
+        5: ("invalid", ["invalid_choice"]),
+        6: ("invalid", ["invalid_date"]),
+        7: ("blocked", ["super_admin_not_handed_over"]),
+        8: ("exited", []),
+    }
+    assert _status(company, "boss") == "active" and _status(company, "sam") == "active"
+
+
+def test_r_exit_7_hr_may_not_remove_an_admin_in_a_file_either(services):
+    company = make_company(services, per_kind=1)
+    job_id = _run(company, "userid\ndeputy\nlone\n")
+    rows = _rows(company, job_id)
+    assert (rows["deputy"].status, rows["deputy"].issues[0]["code"]) == ("blocked", "forbidden")
+    assert rows["lone"].status == "exited"
+
+
+def _rows_list(company, job_id):
+    with company.services.db.read() as conn:
+        return list(conn.execute(select(bulk_exit_rows).where(bulk_exit_rows.c.job_id == job_id).order_by(bulk_exit_rows.c.row_no)))
