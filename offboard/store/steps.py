@@ -6,18 +6,19 @@ database over exactly those rows (SPEC §8: one audit event per step and kind vo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import BigInteger, Connection, ColumnElement, ScalarSelect, Select, Text, bindparam, cast, func, insert, literal_column, select, union_all, update
+from sqlalchemy import BigInteger, CompoundSelect, Connection, ColumnElement, Select, Text, bindparam, cast, func, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from offboard.domain.vocabulary import ResourceKind, StepKind
 from offboard.store import ids
 from offboard.store.rows import AnyRow
 from offboard.store.tables import exit_steps, transfer_ledger
-from offboard.store.transfers import constant
+from offboard.store.transfers import among, constant
 
 L = transfer_ledger
 S = exit_steps
@@ -77,42 +78,57 @@ def _line() -> ColumnElement:
 
 def ledger_digest(conn: Connection, tenant_id: int, step_id: int, kind: ResourceKind) -> str:
     """SHA-256 (hex) over the rows of `kind` that the step wrote or changed, ordered by resource
-    and row id: one statement, no row read back into Python."""
+    and row id: one statement, no row read back into Python (ledger_digests)."""
     return ledger_digests(conn, tenant_id, step_id, [kind])[kind]
 
 
 def ledger_digests(conn: Connection, tenant_id: int, step_id: int, kinds: Iterable[ResourceKind]) -> dict[ResourceKind, str]:
-    """ledger_digest of each of `kinds`, all in one statement (a scalar subquery per kind)."""
+    """ledger_digest of each of `kinds`, all in one statement. PostgreSQL: one pass over the
+    step's rows grouped by kind, each `string_agg` ordered in the aggregate, then its `sha256`
+    (a kind without rows digests the empty text). SQLite (no ordered aggregate before 3.44): a
+    scalar subquery per kind, `group_concat` over the ordered subquery, whose order SQLite keeps
+    for an aggregate outer query (it never flattens such a subquery), then the `sha256`
+    offboard.store.db registers."""
     wanted = tuple(kinds)
     if not wanted:
         return {}
-    row = conn.execute(_digests(conn.dialect.name, wanted), {"tenant": tenant_id, "step": step_id}).one()
-    return dict(zip(wanted, row))
+    at = {"tenant": tenant_id, "step": step_id}
+    if conn.dialect.name == "postgresql":
+        found = {ResourceKind(kind): digest for kind, digest in conn.execute(_grouped_digests(wanted), at)}
+        return {kind: found.get(kind, _NO_ROWS) for kind in wanted}
+    return dict(zip(wanted, conn.execute(_digests(wanted), at).one()))
+
+
+_NO_ROWS = hashlib.sha256(b"").hexdigest()
+
+
+def _step_rows(kinds: tuple[ResourceKind, ...]) -> CompoundSelect:
+    """(kind, line, resource_id, id) of the rows of `kinds` the step wrote, and of those it
+    changed but did not write, each read through its step index (as `touched`)."""
+    of_step = [L.c.tenant_id == _TENANT, among(L.c.kind, kinds)]
+    columns = (L.c.kind, _line().label("line"), L.c.resource_id, L.c.id)
+    wrote = select(*columns).where(*of_step, L.c.step_id == _STEP)
+    changed = select(*columns).where(*of_step, L.c.changed_step_id == _STEP, L.c.step_id.is_distinct_from(_STEP))
+    return union_all(wrote, changed)
 
 
 @cache
-def _digests(dialect: str, kinds: tuple[ResourceKind, ...]) -> Select:
-    return select(*[_digest(dialect, kind).label(kind.value) for kind in kinds])
+def _grouped_digests(kinds: tuple[ResourceKind, ...]) -> Select:
+    rows = _step_rows(kinds).subquery()
+    text = func.string_agg(rows.c.line, aggregate_order_by(literal_column("''"), rows.c.resource_id, rows.c.id))
+    digest = func.encode(func.sha256(func.convert_to(text, literal_column("'UTF8'"))), literal_column("'hex'"))
+    return select(rows.c.kind, digest).group_by(rows.c.kind)
 
 
-def _digest(dialect: str, kind: ResourceKind) -> ScalarSelect:
-    """The digest of one kind. PostgreSQL: `string_agg` ordered in the aggregate, then its
-    `sha256`. SQLite (no ordered aggregate before 3.44): `group_concat` over the ordered
-    subquery, whose order SQLite keeps for an aggregate outer query (it never flattens such a
-    subquery), then the `sha256` offboard.store.db registers. The rows are those the step wrote
-    and those it changed but did not write, each read through its step index (as `touched`)."""
-    of_step = [L.c.tenant_id == _TENANT, L.c.kind == constant(kind)]
-    wrote = select(_line().label("line"), L.c.resource_id, L.c.id).where(*of_step, L.c.step_id == _STEP)
-    changed = select(_line().label("line"), L.c.resource_id, L.c.id).where(*of_step, L.c.changed_step_id == _STEP, L.c.step_id.is_distinct_from(_STEP))
-    both = union_all(wrote, changed)
-    if dialect == "postgresql":
-        rows = both.subquery()
-        text = func.string_agg(rows.c.line, aggregate_order_by(literal_column("''"), rows.c.resource_id, rows.c.id))
-        digest = func.encode(func.sha256(func.convert_to(func.coalesce(text, constant("")), literal_column("'UTF8'"))), literal_column("'hex'"))
-    else:
+@cache
+def _digests(kinds: tuple[ResourceKind, ...]) -> Select:
+    columns = []
+    for kind in kinds:
+        both = _step_rows((kind,))
         rows = both.order_by(both.selected_columns.resource_id, both.selected_columns.id).subquery()
         digest = func.sha256(func.coalesce(func.group_concat(rows.c.line, literal_column("''")), constant("")))
-    return select(digest).select_from(rows).scalar_subquery()
+        columns.append(select(digest).select_from(rows).scalar_subquery().label(kind.value))
+    return select(*columns)
 
 
 def rows_of_exit(conn: Connection, tenant_id: int, exit_id: int) -> list[AnyRow]:
