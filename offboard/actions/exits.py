@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
@@ -28,10 +28,10 @@ from offboard.domain.vocabulary import (
 )
 from offboard.store import access_cut
 from offboard.store import ids, repo, steps
-from offboard.store.locks import lock_member
 from offboard.store.org import shift_headcounts
 from offboard.store.planning import snapshot
 from offboard.store.rows import AnyRow
+from offboard.store.types import UTCDateTime
 from offboard.queries.exits import ExitSummary, PlanView, describe_plan, exit_summary
 from offboard.store.tables import (
     departments,
@@ -40,7 +40,7 @@ from offboard.store.tables import (
     members,
     exits,
 )
-from offboard.store.transfers import apply_moves, fingerprint, record_moves
+from offboard.store.transfers import Move, among, apply_all_moves, fingerprint, record_all_moves
 
 K = ResourceKind
 
@@ -58,11 +58,12 @@ def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None,
     return Choices(successor_id, resolved)
 
 
-def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choices, now: datetime) -> tuple[ExitPlan, str]:
+def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choices, now: datetime, *, paths: Sequence[str] | None = None) -> tuple[ExitPlan, str]:
+    """The plan and its digest; `paths`, the member's department paths, when just read."""
     named = set(choices.acceptors.values()) | ({choices.successor_id} if choices.successor_id else set())
     owned = fingerprint(conn, tenant.id, member.id)  # count, sum of ids, sum of versions per kind
     counts = {ResourceKind(kind): values[0] for kind, values in owned.items()}
-    plan = plan_exit(snapshot(conn, tenant, member, named, now, owned=counts), choices)
+    plan = plan_exit(snapshot(conn, tenant, member, named, now, owned=counts, paths=paths), choices)
     return plan, digest(plan.body(), {"owned": owned, "member_version": member.version})
 
 
@@ -85,8 +86,40 @@ def check_can_plan(conn: Connection, tenant_id: int, actor: Actor, member_id: in
     require(actor, Action.PLAN_EXIT, target_of(conn, tenant_id, repo.member_by_id(conn, tenant_id, member_id)))
 
 
+# Built once with bind parameters (not named like a column): every exit runs them.
+_TENANT = bindparam("tenant", type_=BigInteger())
+_OPEN_EXIT = select(exits).where(exits.c.tenant_id == _TENANT, exits.c.member_id == bindparam("member"), among(exits.c.state, OPEN_EXIT_STATES))
+_PLAN = select(exit_plans).where(exit_plans.c.tenant_id == _TENANT, exit_plans.c.id == bindparam("plan"))
+_LOCKED_MEMBER = select(members).where(members.c.tenant_id == _TENANT, members.c.id == bindparam("member")).with_for_update(key_share=True)
+_CUSTOMERS = select(func.count()).where(external_contacts.c.tenant_id == _TENANT, external_contacts.c.owner_id == bindparam("member"))
+_NOW = bindparam("now", type_=UTCDateTime())
+_EXITED = update(members).where(members.c.tenant_id == _TENANT, members.c.id == bindparam("member")).values(status=MemberStatus.EXITED, exited_at=_NOW, updated_at=_NOW, version=members.c.version + 1)
+_EMPTIED = (
+    update(departments)
+    .where(
+        departments.c.tenant_id == _TENANT,
+        departments.c.id.in_(bindparam("departments", expanding=True)),
+        departments.c.headcount == 0,
+        departments.c.status == DepartmentStatus.ACTIVE,
+    )
+    .values(status=DepartmentStatus.PENDING_DISSOLUTION)
+)
+_OPENED = (
+    update(exits)
+    .where(exits.c.tenant_id == _TENANT, exits.c.id == bindparam("exit"))
+    .values(state=ExitState.OPEN, restore_until=bindparam("until", type_=UTCDateTime()), updated_at=_NOW, version=exits.c.version + 1)
+)
+
+
 def _open_exit(conn: Connection, tenant_id: int, member_id: int) -> AnyRow | None:
-    return conn.execute(select(exits).where(exits.c.tenant_id == tenant_id, exits.c.member_id == member_id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))).first()
+    return conn.execute(_OPEN_EXIT, {"tenant": tenant_id, "member": member_id}).first()
+
+
+def _locked(conn: Connection, tenant_id: int, member_id: int) -> AnyRow:
+    """The member's row read under the member lock of offboard.store.locks.lock_member (FOR NO
+    KEY UPDATE on PostgreSQL; on SQLite the write transaction excludes every other writer), so
+    the plan is checked against the row as it stays until commit."""
+    return conn.execute(_LOCKED_MEMBER, {"tenant": tenant_id, "member": member_id}).one()
 
 
 def start_exit(
@@ -117,44 +150,45 @@ def start_exit(
     else:
         uow.require(Action.START_REMOVAL, target)
     trigger = v.choice(trigger or _default_trigger(uow, exit_type), Trigger, "trigger")
-    lock_member(conn, tid, member.id)
+    member = _locked(conn, tid, member.id)
     existing = _open_exit(conn, tid, member.id)
     if existing is not None:
         raise error(Conflict, "exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=member.userid, state=Term("exit_state", existing.state), id=existing.id)
     if plan_id is not None:
-        stored = conn.execute(select(exit_plans).where(exit_plans.c.tenant_id == tid, exit_plans.c.id == plan_id)).first()
+        stored = conn.execute(_PLAN, {"tenant": tid, "plan": plan_id}).first()
         if stored is None or stored.member_id != member.id:
             raise error(NotFound, "plan_not_found", "No plan {id} for {userid}; make one with `offboard plan`.", id=plan_id, userid=member.userid)
         choices = Choices.from_dict(stored.body["choices"])
-        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now)
+        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now, paths=target.department_paths)
         if current_digest != stored.digest:
             raise error(Conflict, "plan_stale", "The data changed since plan {id} was made; plan again and confirm the new plan.", id=plan_id)
     else:
         choices = parse_choices(conn, tid, successor, acceptors)
-        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now)
+        current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now, paths=target.department_paths)
     if current.blockers:
         raise _blocked(member, current)
     exit_id = ids.next_id(conn, exits, tid)
     scheduled = when > uow.now
     conn.execute(
-        insert(exits).values(
-            tenant_id=tid,
-            id=exit_id,
-            member_id=member.id,
-            state=ExitState.SCHEDULED,
-            type=exit_type,
-            reason_category=category,
-            reason=reason,
-            trigger=trigger,
-            requested_by=uow.actor.audit_id,
-            effective_at=when,
-            successor_id=choices.successor_id,
-            acceptors=choices.to_dict()["acceptors"],
-            plan_id=plan_id,
-            plan_digest=current_digest,
-            created_at=uow.now,
-            updated_at=uow.now,
-        )
+        insert(exits),
+        {
+            "tenant_id": tid,
+            "id": exit_id,
+            "member_id": member.id,
+            "state": ExitState.SCHEDULED,
+            "type": exit_type,
+            "reason_category": category,
+            "reason": reason,
+            "trigger": trigger,
+            "requested_by": uow.actor.audit_id,
+            "effective_at": when,
+            "successor_id": choices.successor_id,
+            "acceptors": choices.to_dict()["acceptors"],
+            "plan_id": plan_id,
+            "plan_digest": current_digest,
+            "created_at": uow.now,
+            "updated_at": uow.now,
+        },
     )
     uow.audit(
         "exit.scheduled" if scheduled else "exit.started",
@@ -162,7 +196,7 @@ def start_exit(
         {"type": exit_type.value, "reason_category": category, "reason": reason, "trigger": trigger, "effective_at": when.isoformat(), "plan_id": plan_id},
     )
     if not scheduled:
-        take_effect(uow, exit_id, current)
+        _take_effect(uow, exit_id, member, current, paths=target.department_paths)
     return exit_summary(conn, tid, exit_id)
 
 
@@ -190,60 +224,59 @@ def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) 
     A scheduled exit re-plans here from its stored choices (R-EXIT-5); an immediate one passes
     the plan it has just checked in the same transaction.
     """
-    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    conn, tid = uow.conn, uow.tenant_id
     row = conn.execute(select(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id)).one()
     next_exit_state(row.state, "take_effect")
-    member = repo.member_by_id(conn, tid, row.member_id)
-    lock_member(conn, tid, member.id)
-    next_member_status(member.status, "exit")
+    member = _locked(conn, tid, row.member_id)
     if current is None:
         choices = Choices.from_dict({"successor_id": row.successor_id, "acceptors": row.acceptors})
-        current, _ = compute_plan(conn, uow.tenant, member, choices, now)
+        current, _ = compute_plan(conn, uow.tenant, member, choices, uow.now)
+    return _take_effect(uow, exit_id, member, current)
+
+
+def _take_effect(uow: UnitOfWork, exit_id: int, member: AnyRow, current: ExitPlan, *, paths: Sequence[str] | None = None) -> dict[str, int]:
+    """take_effect of a scheduled exit whose member row was read under its lock; `paths`, the
+    member's department paths, when just read."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    next_member_status(member.status, "exit")
     if current.blockers:
         raise _blocked(member, current)
-    _cut_access(uow, member)
+    _cut_access(uow, member, paths)
     step_id = steps.begin(conn, tid, exit_id, StepKind.EXIT, uow.actor.audit_id, now)
-    moved = {}
     limit = uow.policy.customer_limit
+    moves = []
     for kind_plan in current.kinds:
         if not kind_plan.count:
             continue
         capacity = None
         if kind_plan.kind == K.EXTERNAL_CONTACT and kind_plan.acceptor_id is not None:
-            capacity = max(0, limit - _customers_of(conn, tid, kind_plan.acceptor_id))
-        n = record_moves(
-            conn,
-            tid,
-            exit_id,
-            kind_plan.kind,
-            member.id,
-            kind_plan.destination,
-            kind_plan.acceptor_id,
-            kind_plan.state,
-            step_id,
-            now,
-            capacity=capacity,
-            self_fallback=_usable_manager(conn, tid, member),
-        )
-        apply_moves(conn, tid, exit_id, kind_plan.kind, step_id, now)
-        moved[kind_plan.kind.value] = n
+            capacity = max(0, limit - conn.execute(_CUSTOMERS, {"tenant": tid, "member": kind_plan.acceptor_id}).scalar_one())
+        fallback = _usable_manager(conn, tid, member) if kind_plan.kind == K.DIRECT_REPORT and kind_plan.acceptor_id is not None else None
+        moves.append(Move(kind_plan.kind, kind_plan.destination, kind_plan.acceptor_id, kind_plan.state, capacity, fallback))
+    states = record_all_moves(conn, tid, exit_id, member.id, moves, step_id, now)
+    apply_all_moves(conn, tid, exit_id, step_id, now, states)
+    counts = {kind: sum(by_state.values()) for kind, by_state in states.items()}
+    # SPEC §8: one event per kind, each carrying the digest of the kind's ledger rows.
+    digests = steps.ledger_digests(conn, tid, step_id, counts)
+    for kind_plan in current.kinds:
+        if kind_plan.kind not in counts:
+            continue
         uow.audit(
             "exit.resources_moved",
             [f"exit:{exit_id}", f"member:{member.id}"] + ([f"member:{kind_plan.acceptor_id}"] if kind_plan.acceptor_id else []),
             {
                 "kind": kind_plan.kind.value,
-                "count": n,
+                "count": counts[kind_plan.kind],
                 "destination": kind_plan.destination,
                 "reason": kind_plan.reason,
                 "step_id": step_id,
-                "ledger_digest": steps.ledger_digest(conn, tid, step_id, kind_plan.kind),
+                "ledger_digest": digests[kind_plan.kind],
             },
         )
-    steps.close(conn, tid, step_id)
+    moved = {kind.value: n for kind, n in counts.items()}
+    steps.close(conn, tid, step_id, counts=moved)
     window = uow.policy.restore_window_hours
-    conn.execute(
-        update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.OPEN, restore_until=restore_deadline(now, window), updated_at=now, version=exits.c.version + 1)
-    )
+    conn.execute(_OPENED, {"tenant": tid, "exit": exit_id, "until": restore_deadline(now, window), "now": now})
     uow.audit("exit.took_effect", [f"member:{member.id}", f"exit:{exit_id}"], {"moved": moved, "restore_until": restore_deadline(now, window).isoformat(), "step_id": step_id})
     uow.emit("member.exited", exit_id=exit_id, member_id=member.id)
     return moved
@@ -256,25 +289,18 @@ def _usable_manager(conn: Connection, tenant_id: int, member: AnyRow) -> int | N
     return manager.id if manager.status == MemberStatus.ACTIVE else None
 
 
-def _customers_of(conn: Connection, tenant_id: int, member_id: int) -> int:
-    return conn.execute(select(func.count()).where(external_contacts.c.tenant_id == tenant_id, external_contacts.c.owner_id == member_id)).scalar_one()
-
-
-def _cut_access(uow: UnitOfWork, member: AnyRow) -> None:
+def _cut_access(uow: UnitOfWork, member: AnyRow, paths: Sequence[str] | None = None) -> None:
     """R-EXIT-1: status, sessions, personal tokens, roles, devices, third-party grants, headcounts."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
+    conn.execute(_EXITED, {"tenant": tid, "member": member.id, "now": now})
     cut = access_cut.cut(conn, tid, member.id, now)
-    paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
+    if paths is None:
+        paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
     lose = covered(paths) if member.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN) else set()
     shift_headcounts(conn, tid, (), lose)
     if lose:
         # R-ORG-1: what the exit brought to zero is pending dissolution, O(depth).
-        conn.execute(
-            update(departments)
-            .where(departments.c.tenant_id == tid, departments.c.id.in_(sorted(lose)), departments.c.headcount == 0, departments.c.status == DepartmentStatus.ACTIVE)
-            .values(status=DepartmentStatus.PENDING_DISSOLUTION)
-        )
+        conn.execute(_EMPTIED, {"tenant": tid, "departments": sorted(lose)})
     uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose), "cut": cut})
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, func, select, update
+from sqlalchemy import BigInteger, Column, ColumnElement, Connection, Table, bindparam, func, literal_column, select, update
 
 from offboard.domain.vocabulary import DeviceStatus, GrantStatus, Role, RoleStatus
 from offboard.store.tables import api_tokens, app_grants, attendance_records, devices, roles, sessions
+from offboard.store.types import UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,36 @@ STEPS: tuple[CutStep, ...] = (
 )
 
 
-def _member(table: Table, tenant_id: int, member_id: int):
+def _member(table: Table, tenant_id: int | ColumnElement, member_id: int | ColumnElement):
     member_column: Column = table.c.member_id
     return (table.c.tenant_id == tenant_id) & (member_column == member_id)
 
 
 def cut(conn: Connection, tenant_id: int, member_id: int, now: datetime) -> dict[str, int]:
-    """Every step, one statement each; returns how many rows each step cut."""
-    return {step.name: conn.execute(update(step.table).where(_member(step.table, tenant_id, member_id), step.live(step.table)).values(**step.cut_values(now))).rowcount for step in STEPS}
+    """Every step; returns how many rows each step cut. PostgreSQL: one statement, an UPDATE per
+    step in a WITH clause. SQLite (no UPDATE in WITH): one count of what each step will cut,
+    then an UPDATE for each step that has rows (writes are serialized: the count holds)."""
+    at = {"tenant": tenant_id, "member": member_id, "now": now}
+    if conn.dialect.name == "postgresql":
+        return dict(conn.execute(_CUT_ALL, at).one()._mapping)
+    live = conn.execute(_LIVE_COUNTS, at).one()._mapping
+    for step in STEPS:
+        if live[step.name]:
+            conn.execute(_CUT[step.name], at)
+    return dict(live)
+
+
+def _live(step: CutStep, tenant_id: int | ColumnElement, member_id: int | ColumnElement):
+    return _member(step.table, tenant_id, member_id) & step.live(step.table)
+
+
+# Built once with bind parameters (not named like a column), as every exit runs them.
+_TENANT = bindparam("tenant", type_=BigInteger())
+_MEMBER = bindparam("member", type_=BigInteger())
+_NOW = bindparam("now", type_=UTCDateTime())
+_CUT = {step.name: update(step.table).where(_live(step, _TENANT, _MEMBER)).values(**step.cut_values(_NOW)) for step in STEPS}
+_LIVE_COUNTS = select(*[select(func.count()).select_from(step.table).where(_live(step, _TENANT, _MEMBER)).scalar_subquery().label(step.name) for step in STEPS])
+_CUT_ALL = select(*[select(func.count()).select_from(_CUT[step.name].returning(literal_column("1")).cte(f"cut_{step.name}")).scalar_subquery().label(step.name) for step in STEPS])
 
 
 def cut_many(conn: Connection, tenant_id: int, member_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, exists, func, insert, literal_column, select, type_coerce, update
+from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, insert, literal_column, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from offboard.audit.chain import Core, StoredEvent, format_time, side_digest
-from offboard.store.locks import lock_tenant
 from offboard.store.tables import audit_events, audit_side, tenants
 
 
@@ -31,8 +30,7 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
     """
     if not events:
         return 0
-    lock_tenant(conn, tenant_id)
-    seq, prev = conn.execute(select(tenants.c.audit_seq, tenants.c.audit_head).where(tenants.c.id == tenant_id)).one()
+    seq, prev = conn.execute(_LOCKED_HEAD, {"tenant": tenant_id}).one()
     stamp = format_time(at)
     core_rows, side_rows = [], []
     for event in events:
@@ -53,10 +51,19 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
             }
         )
         side_rows.append({"tenant_id": tenant_id, "seq": seq, "details": event.details})
-    conn.execute(insert(audit_events), core_rows)
-    conn.execute(insert(audit_side), side_rows)
-    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(audit_seq=seq, audit_head=prev))
+    conn.execute(_INSERT_EVENTS, core_rows)
+    conn.execute(_INSERT_SIDES, side_rows)
+    conn.execute(_STORE_HEAD, {"tenant": tenant_id, "seq": seq, "head": prev})
     return seq
+
+
+# Built once with bind parameters (not named like a column): every change appends. The head is
+# read under the tenant lock of offboard.store.locks.lock_tenant, taken by that read itself (FOR
+# NO KEY UPDATE on PostgreSQL; SQLite's write transaction already excludes every other writer).
+_LOCKED_HEAD = select(tenants.c.audit_seq, tenants.c.audit_head).where(tenants.c.id == bindparam("tenant")).with_for_update(key_share=True)
+_INSERT_EVENTS = insert(audit_events)
+_INSERT_SIDES = insert(audit_side)
+_STORE_HEAD = update(tenants).where(tenants.c.id == bindparam("tenant")).values(audit_seq=bindparam("seq"), audit_head=bindparam("head"))
 
 
 def stored_events(conn: Connection, tenant_id: int, batch: int = 5000) -> Iterator[StoredEvent]:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, case, func, insert, literal, null, select
+from sqlalchemy import Connection, FromClause, and_, case, func, insert, literal, null, select
 
 from offboard.domain.vocabulary import LedgerState, ResourceKind, RowStatus, StepKind
 from offboard.store import ids
@@ -59,7 +59,7 @@ def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: 
         (and_(inner.c.to_member.is_(None), inner.c.planned.notin_([s.value for s in NO_OWNER_STATES])), LedgerState.UNASSIGNED.value),
         else_=inner.c.planned,
     )
-    source_rows = inner
+    source_rows: FromClause = inner
     if kind == K.EXTERNAL_CONTACT:
         # R-ORG-2: the acceptor's customers now (counted once per acceptor of the batch), plus
         # those this batch gives them, within the limit.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Sequence, Set
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import BigInteger, Connection, Row, and_, bindparam, exists, func, select
 
 from offboard.domain.org import covered
 from offboard.domain.planning import Person, Snapshot
@@ -13,20 +13,53 @@ from offboard.domain.policy import Policy
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import repo
 from offboard.store.tables import api_tokens, departments, exits, external_contacts, members, roles
-from offboard.store.transfers import count_owned
+from offboard.store.transfers import among, count_owned
+from offboard.store.types import UTCDateTime
 
 RECENT_TOKEN_USE = timedelta(days=30)
+
+# Built once with bind parameters: every plan, and every exit's re-check of its plan, runs them.
+_TENANT = bindparam("tenant", type_=BigInteger())
+_MEMBER = bindparam("member", type_=BigInteger())
+
+
+def _active_super_admins():
+    return (
+        select(func.count())
+        .select_from(roles.join(members, and_(members.c.tenant_id == roles.c.tenant_id, members.c.id == roles.c.member_id)))
+        .where(roles.c.tenant_id == _TENANT, roles.c.role == Role.SUPER_ADMIN, roles.c.status == RoleStatus.ACTIVE, members.c.status == MemberStatus.ACTIVE)
+    )
+
+
+# What the plan needs to know about the leaver's roles and tokens and the tenant's super
+# admins (R-EXIT-3, R-ADM-3), in one statement.
+_FACTS = select(
+    exists().where(roles.c.tenant_id == _TENANT, roles.c.member_id == _MEMBER, roles.c.role == Role.SUPER_ADMIN, roles.c.status == RoleStatus.ACTIVE).label("holds_super"),
+    _active_super_admins().scalar_subquery().label("super_admins"),
+    _active_super_admins().where(roles.c.rank == SuperAdminRank.BACKUP, members.c.id != _MEMBER).scalar_subquery().label("backups"),
+    select(func.count())
+    .where(
+        api_tokens.c.tenant_id == _TENANT,
+        api_tokens.c.member_id == _MEMBER,
+        api_tokens.c.revoked_at.is_(None),
+        api_tokens.c.last_used_at >= bindparam("used_since", type_=UTCDateTime()),
+    )
+    .scalar_subquery()
+    .label("recent_tokens"),
+)
+_OPEN_EXIT = select(exits.c.id).where(exits.c.tenant_id == members.c.tenant_id, exits.c.member_id == members.c.id, among(exits.c.state, OPEN_EXIT_STATES)).exists()
+_CUSTOMERS = select(func.count()).where(external_contacts.c.tenant_id == members.c.tenant_id, external_contacts.c.owner_id == members.c.id).scalar_subquery()
+_PEOPLE = select(members.c.id, members.c.userid, members.c.status, _OPEN_EXIT.label("leaving"), _CUSTOMERS.label("customers")).where(
+    members.c.tenant_id == _TENANT, members.c.id.in_(bindparam("ids", expanding=True))
+)
+_EMPTIED = select(departments.c.name).where(departments.c.tenant_id == _TENANT, departments.c.id.in_(bindparam("ids", expanding=True)), departments.c.headcount <= 1).order_by(departments.c.path)
 
 
 def people(conn: Connection, tenant_id: int, member_ids: Iterable[int], leaving: Set[int] = frozenset()) -> dict[int, Person]:
     ids = sorted(set(member_ids))
     if not ids:
         return {}
-    open_exit = select(exits.c.id).where(exits.c.tenant_id == members.c.tenant_id, exits.c.member_id == members.c.id, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES])).exists()
-    customers = select(func.count()).where(external_contacts.c.tenant_id == members.c.tenant_id, external_contacts.c.owner_id == members.c.id).scalar_subquery()
-    rows = conn.execute(
-        select(members.c.id, members.c.userid, members.c.status, open_exit.label("leaving"), customers.label("customers")).where(members.c.tenant_id == tenant_id, members.c.id.in_(ids))
-    )
+    rows = conn.execute(_PEOPLE, {"tenant": tenant_id, "ids": ids})
     return {r.id: Person(r.id, r.userid, r.status, bool(r.leaving) or r.id in leaving, r.customers) for r in rows}
 
 
@@ -38,49 +71,31 @@ def snapshot(
     now: datetime,
     leaving: Set[int] = frozenset(),
     owned: dict | None = None,
+    *,
+    paths: Sequence[str] | None = None,
 ) -> Snapshot:
+    """`owned` (counts per kind) and `paths` (the member's department paths) when the caller
+    has just read them."""
     tid = tenant.id
-    member_roles = repo.member_roles(conn, tid, member.id)
-    holds_super = any(r.role == Role.SUPER_ADMIN and r.status == RoleStatus.ACTIVE for r in member_roles)
-    backup = conn.execute(
-        select(func.count())
-        .select_from(roles.join(members, and_(members.c.tenant_id == roles.c.tenant_id, members.c.id == roles.c.member_id)))
-        .where(
-            roles.c.tenant_id == tid,
-            roles.c.role == Role.SUPER_ADMIN,
-            roles.c.rank == SuperAdminRank.BACKUP,
-            roles.c.status == RoleStatus.ACTIVE,
-            members.c.status == MemberStatus.ACTIVE,
-            members.c.id != member.id,
-        )
-    ).scalar_one()
+    facts = conn.execute(_FACTS, {"tenant": tid, "member": member.id, "used_since": now - RECENT_TOKEN_USE}).one()
     named = set(named)
     found = people(conn, tid, named | ({member.manager_id} if member.manager_id else set()), leaving)
-    paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
+    if paths is None:
+        paths = [r.path for r in repo.member_department_rows(conn, tid, member.id)]
     emptied = []
     if paths and member.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN):
-        emptied = list(
-            conn.execute(select(departments.c.name).where(departments.c.tenant_id == tid, departments.c.id.in_(covered(paths)), departments.c.headcount <= 1).order_by(departments.c.path)).scalars()
-        )
-    recent_tokens = conn.execute(
-        select(func.count()).where(
-            api_tokens.c.tenant_id == tid,
-            api_tokens.c.member_id == member.id,
-            api_tokens.c.revoked_at.is_(None),
-            api_tokens.c.last_used_at >= now - RECENT_TOKEN_USE,
-        )
-    ).scalar_one()
+        emptied = list(conn.execute(_EMPTIED, {"tenant": tid, "ids": sorted(covered(paths))}).scalars())
     return Snapshot(
         member_id=member.id,
         userid=member.userid,
         status=member.status,
-        holds_super_admin=holds_super,
-        active_super_admins=repo.active_super_admin_count(conn, tid),
-        has_backup_super_admin=bool(backup),
+        holds_super_admin=bool(facts.holds_super),
+        active_super_admins=facts.super_admins,
+        has_backup_super_admin=bool(facts.backups),
         manager=found.get(member.manager_id) if member.manager_id else None,
         owned=owned if owned is not None else count_owned(conn, tid, member.id),
         people={k: v for k, v in found.items() if k in named},
         emptied_departments=tuple(emptied),
-        recent_personal_tokens=recent_tokens,
+        recent_personal_tokens=facts.recent_tokens,
         policy=Policy.of(tenant.profile, tenant.policy),
     )

@@ -3,13 +3,13 @@ live access in one statement; restore applies the inverses, and revoked credenti
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, event, func, select
 
 from offboard.actions import roles as role_actions
 from offboard.actions.context import tenant_transaction
 from offboard.actions.restore import restore_exit
 from offboard.store import access_cut
-from offboard.store.tables import api_tokens, app_grants, attendance_records, devices, roles, sessions
+from offboard.store.tables import api_tokens, app_grants, attendance_records, audit_events, audit_side, devices, roles, sessions
 from tests.support.exits import give_records, make_company, open_session, start, totp_now
 
 
@@ -77,3 +77,34 @@ def test_r_exit_1_the_checklist_counts_what_each_step_left_from_the_same_registr
     assert after == {"live_sessions": 0, "live_tokens": 0, "admin_roles": 1, "devices_not_wiped": 2, "unacknowledged_grants": 2, "unarchived_attendance": 0}
     assert items["attendance_archived"].done and not items["admin_rights"].done and not items["third_party_reauth"].done
     assert items["access_revoked"].detail == {"sessions": 0, "tokens": 0, "devices": 2}
+
+
+def test_r_exit_1_the_cut_reports_what_each_step_cut_in_one_statement_on_postgresql_and_only_the_needed_ones_on_sqlite(services):
+    """The cut counts first (SQLite) or counts what its UPDATEs in WITH returned (PostgreSQL):
+    either way the audit event names what each step changed, and a step with nothing to cut is
+    not sent to SQLite."""
+    company = make_company(services)
+    give_records(company, "leo", grants=0)
+    act(company, None, role_actions.grant_role, "leo", "it")
+    open_session(company, "leo")
+    open_session(company, "leo")
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *rest):
+        sent.append(statement)
+
+    event.listen(services.db.engine, "before_cursor_execute", record)
+    start(company, "leo")
+    event.remove(services.db.engine, "before_cursor_execute", record)
+    with services.db.read() as conn:
+        (details,) = conn.execute(
+            select(audit_side.c.details)
+            .join(audit_events, and_(audit_events.c.tenant_id == audit_side.c.tenant_id, audit_events.c.seq == audit_side.c.seq))
+            .where(audit_events.c.tenant_id == company.tenant_id, audit_events.c.action == "member.access_cut")
+        ).scalars()
+    assert details["cut"] == {"sessions": 2, "personal_tokens": 0, "roles": 1, "devices": 2, "app_grants": 0, "attendance": 1}
+    cut_updates = [s for s in sent if s.startswith(("UPDATE sessions", "UPDATE api_tokens", "UPDATE roles", "UPDATE devices", "UPDATE app_grants", "UPDATE attendance_records"))]
+    if services.db.dialect == "sqlite":
+        assert [s.split()[1] for s in cut_updates] == ["sessions", "roles", "devices", "attendance_records"]
+    else:
+        assert cut_updates == [] and sum(s.startswith("WITH cut_sessions") for s in sent) == 1
