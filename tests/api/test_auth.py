@@ -316,6 +316,7 @@ def test_spec_9_get_requests_change_nothing(world, client):
         "exit_id": world.a.extra["exit"],
         "item": "access_revoked",
         "correlation_id": world.a.extra["correlation_id"],
+        "job_id": world.a.extra["job"],
     }
     before = snapshot(world.services)
     before_seq = audit_seq(world.services, world.a.slug)
