@@ -16,6 +16,7 @@ from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
 from offboard.cli import bulk, exits, exports, jobs
 from offboard.cli.bench import bench_app
+from offboard.cli.seed import seed
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
 from offboard.domain.errors import OffboardError
@@ -61,6 +62,7 @@ app.command("export")(exports.export_cmd)
 app.command("worker")(jobs.worker)
 app.add_typer(jobs.outbox_app, name="outbox")
 app.add_typer(bench_app, name="bench")
+app.command("seed")(seed)
 app.add_typer(exits.checklist_item_app, name="checklist-item")
 app.add_typer(exits.transfer_app, name="transfer")
 app.add_typer(exits.grant_app, name="grant")

@@ -106,6 +106,7 @@ SENTENCES: dict[str, str] = {
     "grants.acknowledged": _("{actor} acknowledged {count} third-party grant(s) of {leaver}"),
     "reimbursements.closed": _("{actor} closed {count} reimbursement(s) of {leaver}"),
     "demo.seeded": _("{actor} seeded the demo with {count} × {kind}"),
+    "synthetic.seeded": _("{actor} loaded synthetic data: {count} × {kind}"),
 }
 # Sentences chosen by an event's details rather than by its action alone.
 VARIANTS = {"department.leader_cleared", "auth.sign_in_failed_unknown", "auth.totp_not_enrolled"}
@@ -128,6 +129,7 @@ CATEGORIES: dict[str, str] = {
     "policy.": _("Policy"),
     "tenant.": _("Enterprise"),
     "demo.": _("Demo data"),
+    "synthetic.": _("Synthetic data"),
 }
 
 DESTINATIONS = {
