@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time as clock_time, timedelta
 from itertools import islice
@@ -151,16 +152,9 @@ class _Load:
 
     def run(self) -> dict[str, int]:
         before = {t.name: self._count(t) for t in REPORTED}
-        sqlite = not self.dialect.postgresql
-        cache = self.conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
-        if sqlite:
-            self.conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE}")
-        try:
+        with self._sqlite_cache():
             self._scratch()
             self._load()
-        finally:
-            if sqlite:
-                self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
         for table, n in self.written.items():
             self.uow.audit("synthetic.seeded", [f"tenant:{self.tid}"], {"kind": table, "count": n})
         granted = self._roles()
@@ -169,6 +163,19 @@ class _Load:
         counts = {name: n + self.written.get(name, 0) for name, n in before.items()}
         counts["roles"] += granted
         return counts
+
+    @contextmanager
+    def _sqlite_cache(self) -> Iterator[None]:
+        """A larger SQLite page cache while loading; the pooled connection gets its own back."""
+        if self.dialect.postgresql:
+            yield
+            return
+        own = int(self.conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        self.conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE}")
+        try:
+            yield
+        finally:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {own}")
 
     # Scratch tables and ids.
 
