@@ -33,3 +33,34 @@ def bench_exit(
         ["database", "resources", "members", "cold plan s", "cold exit s", "cold floor s", "cold ×floor", "warm plan s", "warm exit s", "warm floor s", "warm ×floor"],
         [[r["database"], r["resources"], r["members"]] + [r[side][key] for side in ("cold", "warm") for key in ("plan_s", "exit_s", "floor_s", "engine_over_floor")] for r in results],
     )
+
+
+@bench_app.command("layoff")
+def bench_layoff(
+    members: Annotated[int, typer.Option("--members", min=10, max=10_000_000, help="Members of the synthetic enterprise.")] = 100_000,
+    leavers: Annotated[int, typer.Option("--leavers", min=1, max=1_000_000, help="Members who leave in one bulk exit.")] = 5_000,
+    series: Annotated[bool, typer.Option("--series", help="10,000, 100,000 and 1,000,000 members with the same leavers: how each phase grows.")] = False,
+    databases: Annotated[str, typer.Option(help="sqlite, postgresql or both, comma-separated.")] = "sqlite,postgresql",
+    pg: Annotated[str, typer.Option(help="PostgreSQL server URL (a throwaway database is created on it).")] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    json_out: JsonOpt = False,
+) -> None:
+    """A layoff: a synthetic enterprise, then plan, execute and finalize of one bulk exit, each
+    phase beside a hand-written SQL floor on a copy of the same database."""
+    from offboard.bench.layoff_bench import run
+    from offboard.cli.output import console
+
+    sizes = [10_000, 100_000, 1_000_000] if series else [members]
+    chosen = [d.strip() for d in databases.split(",") if d.strip()]
+    say = (lambda _s: None) if json_out else (lambda s: console.print(f"[dim]… {s}[/dim]"))
+    results = [r.as_dict() for r in run(sizes, leavers, chosen, pg, progress=say)]
+    if json_out:
+        emit_json(results)
+        return
+    table(
+        "offboard bench layoff",
+        ["database", "members", "leavers", "phase", "rows", "engine s", "engine rows/s", "floor s", "floor rows/s", "engine/floor", "peak RSS MB"],
+        [
+            [r["database"], r["members"], r["leavers"], r["phase"], r["rows"], r["engine_s"], r["engine_rows_per_s"], r["floor_s"], r["floor_rows_per_s"], r["engine_over_floor"], r["peak_rss_mb"]]
+            for r in results
+        ],
+    )
