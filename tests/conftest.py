@@ -4,6 +4,10 @@ Storage tests take `db_url` (or `services`), which runs them on SQLite and on Po
 PostgreSQL: a fresh database per test session on 127.0.0.1:5432 (OFFBOARD_TEST_PG_URL to
 change), emptied after each test. Without a server the PostgreSQL cases skip, except under
 CI=true, where they fail.
+
+`./dev test` runs the suite on pytest-xdist workers, each a test session of its own: its own
+PostgreSQL databases (named with the worker id), its own tmp_path_factory folders, its own
+live servers on ports the kernel picks.
 """
 
 from __future__ import annotations
@@ -22,12 +26,28 @@ from offboard.store.db import connect
 from offboard.store.tables import metadata
 from tests.support.clock import FakeClock
 
-settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+# CI replays the same examples every run (derandomize) and keeps no example database: there is
+# none to carry between runs, and the xdist workers share no directory.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 settings.register_profile("dev", deadline=None, max_examples=50)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 PG_SERVER_URL = os.environ.get("OFFBOARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Screenshots and PDFs go to pytest-playwright's --output folder (test-results/), which it
+    empties when a session starts. Under xdist every worker is a session and would empty it
+    while the others write, so the controller empties it once, before any worker starts, and
+    `delete_output_dir` below stands in for pytest-playwright's."""
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(config.getoption("--output"), ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def delete_output_dir() -> None:
+    """pytest-playwright's fixture of this name empties the output folder; pytest_configure has."""
 
 
 def _unavailable(reason: str) -> None:
@@ -50,7 +70,7 @@ def pg_server_url() -> str:
 
 
 def create_pg_database(server_url: str) -> str:
-    name = f"offboard_test_{uuid.uuid4().hex[:12]}"
+    name = f"offboard_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:12]}"
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

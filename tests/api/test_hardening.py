@@ -26,16 +26,9 @@ from offboard.settings import WebSettings, parse_networks
 from offboard.store.tables import exits, login_throttle
 from tests.api.conftest import World, csrf_of, sign_in, start_login, submit_totp
 from tests.support.db import actions_since, audit_seq, snapshot
+from tests.support.live import serving
 
 http_layer_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _SlowToRender(RuntimeError):
@@ -62,35 +55,23 @@ def test_issue_7_an_unexpected_error_does_not_stall_other_requests(world: World)
         raise _SlowToRender()
 
     app.add_api_route("/api/v1/test-boom", boom, methods=["GET"])
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
-        result: dict[str, float | int] = {}
+        with serving(app, log_level="critical") as base:
+            result: dict[str, float | int] = {}
 
-        def call_boom():
+            def call_boom():
+                start = time.perf_counter()
+                result["boom_status"] = httpx.get(f"{base}/api/v1/test-boom", timeout=30).status_code
+                result["boom_seconds"] = time.perf_counter() - start
+
+            worker = threading.Thread(target=call_boom)
+            worker.start()
+            time.sleep(0.3)  # the error path is now inside the slow rendering
             start = time.perf_counter()
-            result["boom_status"] = httpx.get(f"{base}/api/v1/test-boom", timeout=30).status_code
-            result["boom_seconds"] = time.perf_counter() - start
-
-        worker = threading.Thread(target=call_boom)
-        worker.start()
-        time.sleep(0.3)  # the error path is now inside the slow rendering
-        start = time.perf_counter()
-        health = httpx.get(f"{base}/healthz", timeout=30)
-        health_seconds = time.perf_counter() - start
-        worker.join()
+            health = httpx.get(f"{base}/healthz", timeout=30)
+            health_seconds = time.perf_counter() - start
+            worker.join()
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         logs.configure(force=True)
     assert health.status_code == 200
     assert result["boom_status"] == 500

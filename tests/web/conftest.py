@@ -7,9 +7,6 @@ Console tests without a browser take `demo_company`: the same demo through the A
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +29,7 @@ from offboard.store import repo, schema
 from offboard.store.db import connect
 from tests.conftest import IN_CI, create_pg_database, drop_pg_database
 from tests.support.clock import FakeClock
+from tests.support.live import serving
 
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -64,20 +62,10 @@ def sign_in_page(page, base: str, userid: str) -> None:
     expect(page.locator("header.topbar")).to_be_visible()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve_demo(path: Path, prepare=None, clock: FakeClock | None = None):
     """The demo company built in a fresh SQLite file and served in demo mode, as `offboard demo`
     serves it (after `prepare(services)`, when given; on `clock`, when the test moves time);
     yields its base URL."""
-    import uvicorn
-
-    from offboard.api.app import create_app
-
     db = connect(str(path))
     schema.upgrade(db)
     db.dispose()
@@ -85,18 +73,11 @@ def _serve_demo(path: Path, prepare=None, clock: FakeClock | None = None):
     build_demo(services)
     if prepare is not None:
         prepare(services)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services, demo=True), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    services.db.dispose()
+    try:
+        with serving(create_app(services, demo=True)) as base:
+            yield base
+    finally:
+        services.db.dispose()
 
 
 @pytest.fixture(scope="session")

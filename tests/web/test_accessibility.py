@@ -19,7 +19,6 @@ from tests.web.conftest import sign_in_page
 AXE = Axe()
 WIDTHS = {"laptop": 1280, "phone": 390}
 LANGUAGES = {"zh-CN": "zh-CN,zh;q=0.9", "en": "en"}
-OUT = Path("test-results") / "accessibility"
 
 
 def _first_link(page: Page, base: str, listing: str, pattern: str) -> str | None:
@@ -53,14 +52,15 @@ def _serious(results) -> list[str]:
 
 
 @pytest.mark.parametrize("userid", ["wangfang", "zhangwei"])  # HR and the super admin
-def test_issue_9_every_page_passes_axe_and_fits_a_phone(browser: Browser, live_server_with_exits: str, userid: str):
+def test_issue_9_every_page_passes_axe_and_fits_a_phone(browser: Browser, live_server_with_exits: str, output_path: str, userid: str):
     """One session per persona (a sign-in uses up the current code); the language cookie
     switches the console between Chinese and English."""
     context = browser.new_context(extra_http_headers={"Accept-Language": LANGUAGES["zh-CN"]}, viewport={"width": WIDTHS["laptop"], "height": 900})
     page = context.new_page()
     sign_in_page(page, live_server_with_exits, userid)
     problems: dict[str, list[str]] = {}
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = Path(output_path)
+    out.mkdir(parents=True, exist_ok=True)
     paths = _pages(page, live_server_with_exits)
     for lang, path, (width_name, width) in ((lang, path, w) for lang in LANGUAGES for path in paths for w in WIDTHS.items()):
         context.add_cookies([{"name": LANG_COOKIE, "value": lang, "url": live_server_with_exits}])
@@ -72,14 +72,14 @@ def test_issue_9_every_page_passes_axe_and_fits_a_phone(browser: Browser, live_s
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             if overflow > 0:
                 found.append(f"the page is {overflow} px wider than a {width} px screen")
-            page.screenshot(path=str(OUT / f"{userid}-{lang}-{path.strip('/').replace('/', '_') or 'overview'}-{width}.png"), full_page=True)
+            page.screenshot(path=str(out / f"{userid}-{lang}-{path.strip('/').replace('/', '_') or 'overview'}-{width}.png"), full_page=True)
         if found:
             problems[f"{path} ({lang}) at {width} px"] = found
     context.close()
     assert problems == {}, "\n".join(f"{where}:\n  " + "\n  ".join(items) for where, items in problems.items())
 
 
-def test_issue_9_the_menu_collapses_on_a_phone_and_opens_with_the_keyboard(browser: Browser, live_server_with_exits: str):
+def test_issue_9_the_menu_collapses_on_a_phone_and_opens_with_the_keyboard(browser: Browser, live_server_with_exits: str, output_path: str):
     context = browser.new_context(extra_http_headers={"Accept-Language": LANGUAGES["zh-CN"]}, viewport={"width": 390, "height": 800})
     page = context.new_page()
     sign_in_page(page, live_server_with_exits, "wangfang")
@@ -94,5 +94,5 @@ def test_issue_9_the_menu_collapses_on_a_phone_and_opens_with_the_keyboard(brows
     assert links.count() >= 5
     heights = links.evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
     assert max(heights) < 60, heights  # one line per entry, not one character per line
-    page.screenshot(path=str(OUT / "menu-open-390.png"))
+    page.screenshot(path=str(Path(output_path) / "menu-open-390.png"))
     context.close()
