@@ -166,7 +166,9 @@ def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, Offboar
     for exit_id in exit_ids:
         if exit_id not in rows:
             refused[exit_id] = error(NotFound, "exit_not_found", "No exit with id {id} in this enterprise.", id=exit_id)
-    signed = dict(conn.execute(select(exit_signoffs.c.exit_id, func.count()).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id.in_(list(rows))).group_by(exit_signoffs.c.exit_id)).all())
+    signed: dict[int, int] = dict(
+        conn.execute(select(exit_signoffs.c.exit_id, func.count()).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id.in_(list(rows))).group_by(exit_signoffs.c.exit_id)).all()
+    )
     owned = owned_by_members(conn, tid, [r.member_id for r in rows.values()])
     leavers = {m.id: m for m in conn.execute(select(members).where(members.c.tenant_id == tid, members.c.id.in_([r.member_id for r in rows.values()])))}
     ready = []
