@@ -25,13 +25,14 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork, resolve_actor
+from offboard.domain import validation as v
 from offboard.domain.authz import OPERATOR, Action, Actor, allowed
 from offboard.domain.bulk_file import Departure, Departures, Problem
 from offboard.domain.errors import Conflict, NotFound, Term, ValidationError, error
 from offboard.domain.lifecycle import check_effective_at, restore_deadline
-from offboard.domain.org import covered
+from offboard.domain.org import covered, reports_first
 from offboard.domain.planning import Choices, ExitPlan, Issue, plan_exit
-from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ResourceKind, RowStatus, StepKind, Trigger
+from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ReasonCategory, ResourceKind, RowStatus, StepKind, Trigger
 from offboard.store import access_cut, bulk_moves, bulk_planning, ids
 from offboard.store.org import _lock_in_id_order
 from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, departments, exit_steps, exits, job_batches, jobs, member_departments, members, transfer_ledger
@@ -67,6 +68,8 @@ def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defau
     uow.require(Action.START_REMOVAL)
     if not departures.lines:
         raise error(ValidationError, "file_empty", "The file is empty; it needs a header line and one line per departure.")
+    if defaults.reason_category is not None:  # the file's common value is checked as a line's is
+        v.choice(defaults.reason_category, ReasonCategory, "reason category")
     refs = {d.userid for d in departures.lines if d.problem is None}
     refs |= {d.successor for d in departures.lines if d.successor}
     refs |= {u for d in departures.lines for u in d.acceptors.values()}
@@ -171,13 +174,18 @@ def _plan(uow: UnitOfWork, job_id: int, named: Mapping[int, set[int]], batch_siz
         return _recount(conn, tid, job_id, now)
     leaving = {r.member_id for r in rows}
     if replan:
+        # The people this batch's plans turn on (the named, the managers) who leave in this job,
+        # whichever batch they are in, are passed over again as they were when it was planned.
         named = {r.member_id: {p for p in (r.successor_id, *r.acceptors.values()) if p is not None} for r in rows}
-        leaving |= _leaving_in_job(conn, tid, job_id, set().union(*named.values()) if named else set())
+        leaving |= _leaving_in_job(conn, tid, job_id, set().union(*named.values(), _managers(conn, tid, leaving)))
     facts = bulk_planning.read(conn, uow.tenant, job_id, dict(named), now, leaving, batch_no=batch_no)
     stored = _stored_routes(conn, tid, job_id, batch_no) if replan else {}
     outcome: dict[int, dict[str, Any]] = {}
     routes: list[dict[str, Any]] = []
     ready = 0
+    if not replan:  # batches in this order: a manager's no earlier than their leaving reports'
+        height = reports_first({m: leaver.manager_id for m, leaver in facts.leavers.items()})
+        rows = sorted(rows, key=lambda r: (height.get(r.member_id, 0), r.row_no))
     for row in rows:
         refusal = _refusal(uow.actor, row, facts)
         if refusal is not None:
@@ -236,6 +244,15 @@ def _stored_routes(conn: Connection, tenant_id: int, job_id: int, batch_no: int 
     for member_id, *route in conn.execute(query):
         result.setdefault(member_id, set()).add(tuple(route))
     return result
+
+
+def _managers(conn: Connection, tenant_id: int, member_ids: set[int]) -> set[int]:
+    ordered = sorted(member_ids)
+    found: set[int] = set()
+    for start in range(0, len(ordered), bulk_planning.CHUNK):
+        chunk = ordered[start : start + bulk_planning.CHUNK]
+        found.update(conn.execute(select(members.c.manager_id).where(members.c.tenant_id == tenant_id, members.c.id.in_(chunk), members.c.manager_id.is_not(None))).scalars())
+    return found
 
 
 def _leaving_in_job(conn: Connection, tenant_id: int, job_id: int, among: set[int]) -> set[int]:

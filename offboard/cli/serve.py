@@ -1,5 +1,6 @@
 """`offboard serve`: the REST API and the console over HTTP (uvicorn), with the sweep of due
-work running in the same process unless --no-worker (then run `offboard worker`)."""
+work and the runner of confirmed bulk exits in the same process unless --no-worker (then run
+`offboard worker`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import typer
 from offboard.cli.output import console
 from offboard.cli.state import STATE
 from offboard.i18n import translate
+from offboard.jobs.bulk import keep_running
 
 log = structlog.get_logger("offboard.worker")
 
@@ -48,6 +50,8 @@ def run_server(host: str, port: int, *, demo: bool = False, worker: bool = True,
     stop = threading.Event()
     if worker:
         threading.Thread(target=_sweep_forever, args=(stop, interval), name="offboard-sweep", daemon=True).start()
+        # A bulk exit confirmed in the console starts within a second or two, not at the next sweep.
+        threading.Thread(target=keep_running, args=(STATE.services(), stop), name="offboard-bulk", daemon=True).start()
     console.print(translate("Serving on {url} (API docs at {url}/docs). Press Ctrl+C to stop.", STATE.locale, url=f"http://{host}:{port}"))
     try:
         uvicorn.run(DEMO_APP if demo else APP, factory=True, host=host, port=port, log_level="warning", proxy_headers=False, workers=processes)

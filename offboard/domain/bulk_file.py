@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from offboard.domain import validation as v
-from offboard.domain.errors import OffboardError, ValidationError, error
+from offboard.domain.errors import OffboardError, Terms, ValidationError, error
 from offboard.domain.lifecycle import leave_moment
 from offboard.domain.vocabulary import ExitType, ReasonCategory, ResourceKind
 from offboard.i18n.glossary import GLOSSARY, stored
@@ -133,7 +133,8 @@ def _csv_records(text: str) -> Iterable[dict[str, Any]]:
     keys = [_column(h) for h in header]
     unknown = [h for h, k in zip(header, keys) if k is None and h.strip()]
     if unknown:
-        raise error(ValidationError, "file_unknown_columns", "The header has columns offboard does not know: {columns}. Use: {known}.", columns=", ".join(unknown), known=", ".join(HEADERS))
+        known = Terms("bulk_column", tuple(GLOSSARY["bulk_column"]))  # the headers in the reader's words, never the keys
+        raise error(ValidationError, "file_unknown_columns", "The header has columns offboard does not know: {columns}. Use: {known}.", columns=", ".join(unknown), known=known)
     if "userid" not in keys:
         raise error(ValidationError, "file_no_userid", "The header has no userid column (账号); add one.")
     count = 0

@@ -8,7 +8,7 @@ paths alone, so a change of membership is a set difference, O(depth), never a re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from offboard.domain.errors import Conflict, error
 
@@ -66,3 +66,31 @@ def check_move(dept_path: str, new_parent_path: str | None, subtree_height: int)
             "The department tree may be at most {max} levels deep.",
             max=MAX_DEPTH,
         )
+
+
+def reports_first(manager_of: Mapping[int, int | None]) -> dict[int, int]:
+    """For members leaving together, how many levels of them report up to each one: 0 for one
+    whom no other leaver reports to, else one more than the highest of their leaving reports.
+    Run in this order (R-EXIT-7), a manager leaves no earlier than their reports, so a report's
+    plan, made while the manager was known to be leaving too, still holds when it runs. A
+    reporting loop (bad data) ends where it closes."""
+    reports: dict[int, list[int]] = {}
+    for member, manager in manager_of.items():
+        if manager is not None and manager in manager_of and manager != member:
+            reports.setdefault(manager, []).append(member)
+    height: dict[int, int] = {}
+    for start in manager_of:
+        if start in height:
+            continue
+        stack, on_path = [start], {start}
+        while stack:
+            member = stack[-1]
+            waiting = [r for r in reports.get(member, ()) if r not in height and r not in on_path]
+            if waiting:
+                stack.append(waiting[0])
+                on_path.add(waiting[0])
+                continue
+            height[member] = 1 + max((height[r] for r in reports.get(member, ()) if r in height), default=-1)
+            stack.pop()
+            on_path.discard(member)
+    return height

@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from offboard.domain import bulk_file
 from offboard.i18n import request_locale, translate
 
 Scope = MutableMapping[str, Any]
@@ -19,7 +20,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-MAX_BODY = 1024 * 1024  # no request of the API or the console needs more
+MAX_BODY = 1024 * 1024  # no request of the API or the console needs more ...
+# ... but a departures file uploaded to the console (R-EXIT-7): the reader's own limit, which it
+# answers on the upload form, and room for the form around it.
+LIMITS = {"/exits/bulk": bulk_file.MAX_BYTES + MAX_BODY}
 
 # The console vendors its scripts and styles (SPEC: no CDN), so nothing else needs to run.
 CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -109,6 +113,7 @@ class StrictBodies:
             return
         chunks: list[bytes] = []
         size = 0
+        limit = LIMITS.get(scope.get("path", ""), MAX_BODY)
         more = True
         while more:
             message = await receive()
@@ -116,8 +121,8 @@ class StrictBodies:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY:
-                await _refuse(scope, send, 413, "too_large", _("The request body is too large (at most {limit} KiB)."), limit=MAX_BODY // 1024)
+            if size > limit:
+                await _refuse(scope, send, 413, "too_large", _("The request body is too large (at most {limit} KiB)."), limit=limit // 1024)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -153,7 +158,16 @@ async def _refuse(scope: Scope, send: Send, status: int, code: str, template: st
 
     headers = {k: v.decode("latin-1") for k, v in scope.get("headers", [])}
     locale = request_locale(cookie_parser(headers.get(b"cookie", "")), headers.get(b"accept-language"))
-    payload = json.dumps({"error": code, "message": translate(template, locale, **params)}, ensure_ascii=False).encode()
+    message = translate(template, locale, **params)
+    if getattr(getattr(scope.get("app"), "state", None), "error_page", None) is not None:
+        # The application's own answer: the console's error page for a form, JSON for the API.
+        from starlette.requests import Request
+
+        from offboard.http.errors import error_response
+
+        await error_response(Request(scope), status, code, message)(scope, _nothing, send)
+        return
+    payload = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
@@ -162,6 +176,10 @@ async def _refuse(scope: Scope, send: Send, status: int, code: str, template: st
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
 
 
 def install(app: Any, *, trusted_proxies: tuple[str, ...] = ()) -> None:

@@ -206,6 +206,18 @@ GLOSSARY: dict[str, dict[str, Label]] = {
     },
 }
 
+# The columns of a departures file (offboard.domain.bulk_file) as a person writes their headers;
+# `acceptor` stands for the column of each resource kind (接收人:文档, acceptor:document).
+GLOSSARY["bulk_column"] = {
+    "userid": ("账号", "userid"),
+    "type": ("离职类型", "type"),
+    "reason_category": ("离职原因类别", "reason category"),
+    "reason": ("离职原因", "reason"),
+    "successor": ("继任者", "successor"),
+    "acceptor": ("接收人:<类型>", "acceptor:<kind>"),
+    "effective": ("离职日期", "effective"),
+}
+
 # Who a plan names (its blockers and warnings say "the successor", "the acceptor for documents").
 GLOSSARY["plan_role"] = {"successor": ("继任者", "successor")} | {
     f"acceptor.{kind}": (f"{zh}的接收人", f"acceptor for {en[0].lower()}{en[1:]}s") for kind, (zh, en) in GLOSSARY["resource_kind"].items()

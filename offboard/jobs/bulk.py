@@ -9,6 +9,7 @@ that fails, which is marked failed with its error: one member never stops the ot
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from offboard.store.tables import job_batches, jobs
 
 log = structlog.get_logger("offboard.bulk")
 WAIT = 0.2  # seconds between looks while other workers hold every pending batch
+LOOK_EVERY = 1.0  # seconds between looks for a confirmed job, in `offboard serve`
 
 
 @dataclass
@@ -85,6 +87,20 @@ def run_jobs(services: Services, *, job_id: int | None = None, tenant_id: int | 
         elif progress is not None:
             progress(done)
     return report
+
+
+def keep_running(services: Services, stop: threading.Event, interval: float = LOOK_EVERY) -> None:
+    """Look for confirmed jobs every `interval` seconds until `stop` is set, and run them: a job
+    confirmed in the console starts within a second or two. A pass that fails is logged and
+    the next one tries again (a batch is done entirely or not at all)."""
+    while not stop.wait(interval):
+        try:
+            report = run_jobs(services)
+        except Exception:
+            log.exception("bulk_pass_failed")
+            continue
+        if report.batches:
+            log.info("bulk_pass", batches=report.batches, lines=report.rows, failed_lines=report.failed_lines)
 
 
 def _run_one(services: Services, job: _Job, report: BulkReport) -> int | None:

@@ -1,5 +1,5 @@
-"""A bulk job for a reader (R-EXIT-7): its progress, the combined plan (how many resources of
-each kind go where), and each line's outcome, a page at a time."""
+"""Bulk jobs for a reader (R-EXIT-7): a tenant's jobs, newest first; one job's progress, the
+combined plan (how many resources of each kind go where), and each line's outcome, a page at a time."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select
 
+from offboard.actions.bulk_exits import KIND as BULK_EXIT
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import NotFound, error
@@ -78,6 +79,43 @@ class JobView:
             return [replace(i, message=translate(i.template, locale, **restored(i.params))) for i in issues]
 
         return replace(self, lines=[replace(line, issues=told(line.issues), warnings=told(line.warnings)) for line in self.lines])
+
+
+@dataclass(frozen=True)
+class JobListItem:
+    id: int
+    state: str
+    source: str
+    total: int
+    counts: dict[str, int]
+    created_at: str
+    finished_at: str | None
+    by: str | None  # the name of the member who created it (None: a token or the operator)
+
+
+@dataclass(frozen=True)
+class JobPage:
+    total: int
+    limit: int
+    offset: int
+    items: list[JobListItem]
+
+
+def list_jobs(conn: Connection, tenant_id: int, actor: Actor, *, limit: int = 25, offset: int = 0) -> JobPage:
+    """The tenant's bulk exits, newest first, for someone who may remove members."""
+    require(actor, Action.START_REMOVAL)
+    where = [jobs.c.tenant_id == tenant_id, jobs.c.kind == BULK_EXIT]
+    total = conn.execute(select(func.count()).select_from(jobs).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(jobs, members.c.name.label("by"))
+        .select_from(jobs.outerjoin(members, and_(members.c.tenant_id == jobs.c.tenant_id, members.c.id == jobs.c.actor_member_id)))
+        .where(*where)
+        .order_by(jobs.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [JobListItem(r.id, r.state, r.source, r.total, dict(r.counts or {}), r.created_at.isoformat(), r.finished_at.isoformat() if r.finished_at else None, r.by) for r in rows]
+    return JobPage(total, limit, offset, items)
 
 
 def _issues(items: list[dict[str, Any]]) -> list[LineIssue]:

@@ -16,7 +16,7 @@ from offboard.domain.authz import Action, allowed
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import MemberStatus
 from offboard.i18n import Term, Terms, translate
-from offboard.i18n.glossary import term, restored
+from offboard.i18n.glossary import restored, term
 from offboard.queries.audit_text import EXPORTS
 from offboard.exports.words import actor_words
 from offboard.store import audit_log, repo
@@ -94,11 +94,13 @@ def time_left(until: str | None, now: datetime) -> dict[str, int] | None:
 
 
 def issue_text(issue: dict[str, Any], locale: str) -> str:
-    """A plan blocker or warning in the reader's language, its vocabulary parameters included."""
+    """A plan blocker or warning in the reader's language, its vocabulary parameters included:
+    stored with their kind (glossary.stored), or, in a plan stored before, as plain strings."""
     params = restored(issue["params"])
     for key, kind in ISSUE_TERMS.items():
-        if isinstance(params.get(key), str):
-            params[key] = Terms(kind, tuple(w.strip() for w in params[key].split(",")))
+        value = params.get(key)
+        if isinstance(value, str):
+            params[key] = Terms(kind, tuple(w.strip() for w in value.split(",")))
     role = params.get("role")
     if isinstance(role, str):  # "successor" or "acceptor for <kind>" (domain/planning.py)
         if role.startswith("acceptor for "):

@@ -301,6 +301,7 @@ def exits_page(
         query_of=lambda number: urlencode([*kept, ("page", number)]),
         states=[s.value for s in ExitState],
         reasons=[r.value for r in ReasonCategory],
+        can_bulk=allowed(c.auth.actor, Action.START_REMOVAL),
     )
 
 

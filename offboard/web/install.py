@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from offboard.web import audit, exits, exports, people, routes, settings
+from offboard.web import audit, bulk, exits, exports, people, routes, settings
 from offboard.web.rendering import HERE, render
 from offboard.web.reverify import CodeNeeded
 from offboard.web.session import SignInRequired
@@ -21,6 +21,7 @@ def error_page(request: Request, status: int, code: str, message: str) -> Respon
 
 def install(app: FastAPI) -> None:
     app.include_router(routes.router)
+    app.include_router(bulk.router)  # before exits.router: /exits/bulk is not /exits/{exit_id}
     app.include_router(exits.router)
     app.include_router(exports.router)
     app.include_router(settings.router)

@@ -24,9 +24,14 @@ class Entry:
     label: str  # an English msgid, translated by the template
     needs: Action | None  # the permission the page checks; None: every signed-in member
     section: str = ""  # the paths that light this entry up (a prefix); the path itself when empty
+    also: tuple[str, ...] = ()  # more prefixes of its section
 
-    def is_current(self, path: str) -> bool:
-        return path == self.path if not self.section else path.startswith(self.section)
+    def claims(self, path: str) -> int:
+        """How much of `path` this entry's section covers (0: none). /exits/bulk lies in the
+        section of Exits and of Bulk exits: the entry that claims the longest prefix is current."""
+        if not self.section:
+            return len(path) if path == self.path else 0
+        return max((len(prefix) for prefix in (self.section, *self.also) if path.startswith(prefix)), default=0)
 
 
 MENU: tuple[Entry, ...] = (
@@ -34,6 +39,7 @@ MENU: tuple[Entry, ...] = (
     Entry("/members", _("Members"), Action.READ_DIRECTORY, "/members"),
     Entry("/departments", _("Departments"), Action.READ_DIRECTORY, "/departments"),
     Entry("/exits", _("Exits"), Action.READ_DIRECTORY, "/exits"),
+    Entry("/exits/bulk", _("Bulk exits"), Action.START_REMOVAL, "/exits/bulk", ("/jobs",)),
     Entry("/checklist", _("Checklist"), Action.READ_DIRECTORY, "/checklist"),
     Entry("/inbox", _("Inbox"), None, "/inbox"),
     Entry("/audit", _("Audit"), Action.READ_AUDIT, "/audit"),
@@ -52,4 +58,6 @@ class Item:
 def visible(actor: Actor, path: str, badges: Mapping[str, int] | None = None) -> list[Item]:
     """The entries this actor may open, the one of `path` marked current, each with its badge."""
     counts = badges or {}
-    return [Item(e.path, e.label, e.is_current(path), counts.get(e.path, 0)) for e in MENU if e.needs is None or allowed(actor, e.needs)]
+    shown = [e for e in MENU if e.needs is None or allowed(actor, e.needs)]
+    current = max(shown, key=lambda e: e.claims(path), default=None)
+    return [Item(e.path, e.label, e is current and e.claims(path) > 0, counts.get(e.path, 0)) for e in shown]

@@ -100,24 +100,25 @@ def with_retry_after(exc: OffboardError, response: Response) -> Response:
     return response
 
 
-def finish(c: Console, action: Action, back: str, form: PostedForm) -> Authenticated:
+def finish(c: Console, action: Action, back: str, form: PostedForm, purpose: str | None = None) -> Authenticated:
     """For a session whose check is too old: without a code, ask for it (CodeNeeded with the
     page); with one, check it and return the session as it is now, verified. A code is only
-    checked on a form of this site: the CSRF field is checked first, as the route did."""
+    checked on a form of this site: the CSRF field is checked first, as the route did.
+    `purpose` says what the code finishes when the action's own sentence (PURPOSES) does not."""
     request = c.request
     if form.code is None:
-        raise CodeNeeded(page(c, action, back, form))
+        raise CodeNeeded(page(c, action, back, form, purpose=purpose))
     token = session_token(request)
     assert token is not None, "the console dependency refused a request without a session"
     check_csrf(request, token, dict(form.fields).get("csrf"))
     try:
         give_code(request, form.code)
     except OffboardError as exc:
-        raise CodeNeeded(with_retry_after(exc, page(c, action, back, form, error=failure(request, exc), status_code=refusal_status(exc)))) from None
+        raise CodeNeeded(with_retry_after(exc, page(c, action, back, form, error=failure(request, exc), status_code=refusal_status(exc), purpose=purpose))) from None
     return authenticate_session(request.app.state.services, token)
 
 
-def page(c: Console, action: Action, back: str, form: PostedForm, *, error: dict | None = None, status_code: int = 200) -> Response:
+def page(c: Console, action: Action, back: str, form: PostedForm, *, error: dict | None = None, status_code: int = 200, purpose: str | None = None) -> Response:
     """The re-verification page posting back to the action that asked for it."""
     request = c.request
     return render(
@@ -128,7 +129,7 @@ def page(c: Console, action: Action, back: str, form: PostedForm, *, error: dict
         target=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         carried=form.fields,
         code_field=CODE_FIELD,
-        purpose=PURPOSES.get(action, GENERIC),
+        purpose=purpose or PURPOSES.get(action, GENERIC),
         back=back,
         lang_back=urlsplit(back).path,  # the action's URL answers POST only: switching language goes back to the form's page
         error=error,

@@ -41,20 +41,22 @@ class Console:
         self.auth = auth
         self.csrf = csrf_token_for(request, token)
 
-    def require_recent_verification(self, action: Action, back: str, form: PostedForm | None = None) -> None:
+    def require_recent_verification(self, action: Action, back: str, form: PostedForm | None = None, purpose: str | None = None) -> None:
         """Before a form of a SENSITIVE action is handled, ask for the 6-digit code again when
         the last check is over 5 minutes old (the action would refuse it).
 
         With the posted `form` (Depends(reverify.posted_form)) the code is asked for in place
         and the action carries on once it is right (reverify.finish); `back` is the page the
-        form is on. Without it, or for an htmx request, off to /reverify and then to `back`."""
+        form is on, `purpose` what the code finishes when the action's own sentence does not
+        fit (a bulk exit's cancel is START_REMOVAL too). Without a form, or for an htmx
+        request, off to /reverify and then to `back`."""
         if not needs_reverification(self.auth.actor, action, self.request.app.state.services.clock.now()):
             return
         if form is None or self.request.headers.get("hx-request"):
             # /reverify takes a `next` of at most 200 characters: a longer one loses its query.
             target = safe_next(back) if len(safe_next(back)) <= 200 else safe_next(back).split("?")[0]
             raise SignInRequired("/reverify?next=" + quote(target))
-        self.auth = reverify.finish(self, action, safe_next(back), form)
+        self.auth = reverify.finish(self, action, safe_next(back), form, purpose)
 
     @property
     def menu(self) -> list[menu.Item]:

@@ -34,8 +34,10 @@ from tests.api.test_token_scopes import (
     _custom_hr_item,
     _exit,
     _fresh_code,
+    _job,
     _member,
     _own_scheduled_exit,
+    _userid,
     decided_in_python,
     token_headers,
 )
@@ -117,7 +119,7 @@ def test_spec_3_2_every_api_route_reaches_an_action_that_checks_its_permission(w
 
 # --- the console's forms --------------------------------------------------------------------------
 
-Form = Callable[[World, str], tuple[str, dict]]  # (world, who) -> (url, form fields)
+Form = Callable[[World, str], tuple[str, dict]]  # (world, who) -> (url, form fields); a tuple value is a file
 
 
 def _planned(w: World) -> dict:
@@ -159,7 +161,21 @@ CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ("POST", "/inbox/unlock/{member_id}"): ("super", Action.FREEZE, lambda w, _who: (f"/inbox/unlock/{_member(w)}", {})),
     ("POST", "/me/exit"): ("member", Action.VOLUNTARY_EXIT, lambda w, who: ("/me/exit", {"reason": "new job", "confirm": w.a[who].userid})),
     ("POST", "/settings/policy"): ("super", Action.MANAGE_ADMINS, lambda w, _who: ("/settings/policy", {"customer_limit": "15000"})),
+    ("POST", "/exits/bulk"): (
+        "hr",
+        Action.START_REMOVAL,
+        lambda w, _who: ("/exits/bulk", {"reason_category": "dismissal", "reason": "test", "file": ("departures.csv", f"userid\n{_userid(w, _member(w))}\n".encode(), "text/csv")}),
+    ),
+    ("POST", "/jobs/{job_id}/confirm"): ("hr", Action.START_REMOVAL, lambda w, _who: (f"/jobs/{_job(w)}/confirm", {})),
+    ("POST", "/jobs/{job_id}/cancel"): ("hr", Action.START_REMOVAL, lambda w, _who: (f"/jobs/{_job(w)}/cancel", {})),
 }
+
+
+def _post(client, url: str, fields: dict):
+    """A console form as a browser sends it: multipart when it carries a file."""
+    files = {k: v for k, v in fields.items() if isinstance(v, tuple)}
+    return client.post(url, data={k: v for k, v in fields.items() if k not in files}, files=files or None)
+
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -183,7 +199,7 @@ def test_spec_3_2_every_console_form_reaches_an_action_that_checks_its_permissio
     csrf = sign_in(client, world, world.a, who)
     url, fields = form(world, who)
     checks.clear()
-    response = client.post(url, data={**fields, "csrf": csrf})
+    response = _post(client, url, {**fields, "csrf": csrf})
     assert response.status_code < 500 and response.status_code not in (401, 403), f"{route}: {response.status_code} {response.text[:300]}"
     assert "/reverify" not in response.headers.get("location", ""), f"{route}: asked to re-verify right after signing in"
     assert checked_in_actions(checks, action), f"{route}: no action checked {action}; checks seen: {checks}"
@@ -211,6 +227,8 @@ REVERIFIED_IN_PLACE = {
     ("POST", "/exits/{exit_id}/reimbursements/close"),
     ("POST", "/inbox/unlock/{member_id}"),
     ("POST", "/settings/policy"),
+    ("POST", "/jobs/{job_id}/confirm"),
+    ("POST", "/jobs/{job_id}/cancel"),
 }
 HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
 
@@ -228,7 +246,7 @@ def test_spec_3_2_a_sensitive_console_form_after_five_minutes_asks_for_the_code_
     url, fields = form(world, who)
     world.clock.advance(minutes=6)
     before = audit_seq(world.services, world.a.slug)
-    response = client.post(url, data={**fields, "csrf": csrf})
+    response = _post(client, url, {**fields, "csrf": csrf})
     assert audit_seq(world.services, world.a.slug) == before, f"{route}: asked for the code, yet something changed"
     if route not in REVERIFIED_IN_PLACE:
         assert response.status_code == 303 and response.headers["location"].startswith("/reverify?next="), f"{route}: {response.status_code} {response.headers}"

@@ -56,9 +56,10 @@ def test_r_exit_7_a_file_of_departures_exits_every_line_and_moves_like_single_ex
     with services.db.read() as conn:
         tid = company.tenant_id
         ledger = conn.execute(select(transfer_ledger.c.from_member_id, transfer_ledger.c.kind, transfer_ledger.c.to_member_id, transfer_ledger.c.state)).all()
-        # leo's go to the successor the file names (rita, his direct report in a later batch, too);
+        # leo's go to the successor the file names; his reports sam and rita leave in the batch
+        # before his (a manager's batch runs after theirs), so no direct report is left to move;
         by_leo = {(k, to, st) for f, k, to, st in ledger if f == company["leo"]}
-        assert by_leo == {(k.value, company["tina"], "done") for k in (*TABLE_KINDS, K.DIRECT_REPORT, K.DEPARTMENT_LEADER)}
+        assert by_leo == {(k.value, company["tina"], "done") for k in (*TABLE_KINDS, K.DEPARTMENT_LEADER)}
         # sam's manager leo leaves in the same file, so the kind's fallback decides (R-ORG-4).
         by_sam = {k: (to, st) for f, k, to, st in ledger if f == company["sam"]}
         assert by_sam == {
@@ -96,6 +97,33 @@ def test_r_org_4_an_acceptor_who_leaves_in_the_same_file_is_passed_over_for_the_
     with services.db.read() as conn:
         to = set(conn.execute(select(transfer_ledger.c.to_member_id).where(transfer_ledger.c.from_member_id == company["leo"], transfer_ledger.c.kind == "document")).scalars())
     assert to == {company["mona"]}  # his manager, the rule after the successor
+
+
+def test_r_org_4_a_manager_who_leaves_in_a_later_batch_is_passed_over_in_the_earlier_one_too(services):
+    """sam's batch runs while his manager leo, further down the file, is still active: leo leaves
+    in the same job all the same, so sam's resources go as they were planned, not to leo."""
+    company = make_company(services, per_kind=1)
+    give(company, "sam", 1, kinds=TABLE_KINDS)
+    job_id = _run(company, "userid\nsam\nrita\nleo\n", batch_size=1)
+    rows = _rows(company, job_id)
+    assert {u: (r.status, [i["code"] for i in r.issues]) for u, r in rows.items()} == {"sam": ("exited", []), "rita": ("exited", []), "leo": ("exited", [])}
+    with services.db.read() as conn:
+        to = set(conn.execute(select(transfer_ledger.c.to_member_id).where(transfer_ledger.c.from_member_id == company["sam"])).scalars())
+    assert company["leo"] not in to
+
+
+def test_r_org_4_a_manager_before_their_reports_in_the_file_runs_in_a_later_batch_than_theirs(services):
+    """Were leo's batch to run first, sam and rita would find a new manager (leo's reports move
+    to mona) and their plans stale; the batches run the reports first instead."""
+    company = make_company(services, per_kind=1)
+    give(company, "sam", 1, kinds=TABLE_KINDS)
+    job_id = _run(company, "userid\nleo\nsam\nrita\n", batch_size=1)
+    rows = _rows(company, job_id)
+    assert {u: (r.status, [i["code"] for i in r.issues]) for u, r in rows.items()} == {"leo": ("exited", []), "sam": ("exited", []), "rita": ("exited", [])}
+    assert rows["leo"].batch_no > max(rows["sam"].batch_no, rows["rita"].batch_no)
+    with services.db.read() as conn:
+        to = set(conn.execute(select(transfer_ledger.c.to_member_id).where(transfer_ledger.c.from_member_id == company["sam"])).scalars())
+    assert company["leo"] not in to and company["mona"] not in to  # planned with leo leaving: each kind's fallback
 
 
 def test_r_exit_7_each_bad_line_says_what_is_wrong_and_the_others_go_on(services):

@@ -72,3 +72,46 @@ def test_serve_refuses_a_database_without_the_schema_before_serving(tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0 and "schema_missing" in err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_r_exit_7_serve_runs_a_confirmed_bulk_exit_within_seconds_not_at_the_next_sweep(tmp_path):
+    """The console confirms a job and shows its progress: `offboard serve` runs it in its bulk
+    thread (a look every second), not at its 30 s sweep of due work."""
+    from sqlalchemy import select
+
+    from offboard.actions import bulk_exits
+    from offboard.actions.context import tenant_transaction
+    from offboard.bootstrap import build
+    from offboard.domain import bulk_file
+    from offboard.store import schema
+    from offboard.store.db import connect
+    from offboard.store.tables import jobs
+    from tests.support.exits import make_company
+
+    db = str(tmp_path / "bulk.db")
+    engine = connect(db)
+    schema.upgrade(engine)
+    engine.dispose()
+    services = build(db)
+    company = make_company(services, per_kind=1)
+    with tenant_transaction(services, company.slug, "hanna") as uow:
+        job_id = bulk_exits.create(uow, bulk_file.read(b"userid\nsam\nrita\n", "x.csv", "UTC"), "x.csv", bulk_exits.Defaults(reason_category="dismissal", reason="layoff"))
+        bulk_exits.confirm(uow, job_id)
+
+    def state() -> str:
+        with services.db.read() as conn:
+            return conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).scalar_one()
+
+    port = _free_port()
+    process = _offboard("--db", db, "serve", "--port", str(port))
+    try:
+        _wait_until_serving(f"http://127.0.0.1:{port}", process)
+        serving = time.monotonic()
+        while state() == "running" and time.monotonic() - serving < 15:
+            time.sleep(0.2)
+        took = time.monotonic() - serving
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        services.db.dispose()
+    assert state() == "done" and took < 10, (state(), took)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from offboard.domain.errors import OffboardError
 from offboard.domain.org import (
+    reports_first,
     MAX_DEPTH,
     ancestor_ids,
     check_move,
@@ -146,3 +147,20 @@ def test_check_move_refuses_a_tree_deeper_than_the_maximum():
     with pytest.raises(OffboardError) as exc:
         check_move("/99/", parent, 2)  # a subtree of height 2 would go one level too deep
     assert exc.value.code == "department_too_deep"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=30))
+def test_r_exit_7_a_manager_who_leaves_runs_after_every_report_who_leaves_too(picks):
+    """Member i reports to an earlier member (picks[i] % i), to someone outside the file (i == 0), or to nobody."""
+    manager_of = {i: (None if i == 0 else (picks[i] % i if picks[i] % 3 else 100 + i)) for i in range(len(picks))}
+    height = reports_first(manager_of)
+    assert set(height) == set(manager_of)
+    for member, manager in manager_of.items():
+        if manager in manager_of:
+            assert height[manager] > height[member]
+        if member not in manager_of.values():
+            assert height[member] == 0
+
+
+def test_r_exit_7_a_reporting_loop_ends_where_it_closes():
+    assert sorted(reports_first({1: 2, 2: 1, 3: 3}).items()) == [(1, 1), (2, 0), (3, 0)]

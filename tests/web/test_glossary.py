@@ -22,7 +22,10 @@ from offboard.domain import checklist, vocabulary as v
 from offboard.domain.errors import Conflict, Term, Terms, error
 from offboard.i18n import LANG_COOKIE, catalogue, translate
 from offboard.i18n.glossary import GLOSSARY, term
-from offboard.web import audit, exits, routes, settings
+from offboard.actions import bulk_exits
+from offboard.domain import bulk_file
+from offboard.jobs.bulk import run_jobs
+from offboard.web import audit, bulk, exits, routes, settings
 from tests.web.conftest import CSRF_INPUT
 
 PACKAGE = Path(__file__).resolve().parents[2] / "offboard"
@@ -218,9 +221,14 @@ def offences(html: str, locale: str) -> list[str]:
     return found
 
 
-CONSOLE_ROUTERS = (routes, exits, settings, audit)
+CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk)
 # GET pages not walked here, and why.
-NOT_WALKED = {"/login/totp": "the second step of a sign-in, reached while signing in", "/demo/codes": "demo mode only (test_demo_panel)", "/audit/verify": "an htmx fragment of /audit"}
+NOT_WALKED = {
+    "/login/totp": "the second step of a sign-in, reached while signing in",
+    "/demo/codes": "demo mode only (test_demo_panel)",
+    "/audit/verify": "an htmx fragment of /audit",
+    "/exits/bulk/template.csv": "a CSV file, not a page (test_bulk_exit_console)",
+}
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +237,15 @@ def company(demo_company):
     with tenant_transaction(demo_company.services, DEMO_SLUG, by="wangfang") as uow:
         scheduled = exit_actions.start_exit(uow, "sunli", type="removal", reason_category="contract_end", reason="合同到期不续签", effective_at=uow.now + timedelta(days=10))
     demo_company.scheduled_exit_id = scheduled.id
+    # Two bulk exits: one planned, with a line that cannot be read and one that is blocked; one done.
+    records = [{"userid": "liuyang"}, {"userid": "nobody"}, {"userid": "zhangwei"}, {"userid": "lina", "effective": "2099-13-01"}]
+    with tenant_transaction(demo_company.services, DEMO_SLUG, by="wangfang") as uow:
+        demo_company.planned_job_id = bulk_exits.create(uow, bulk_file.from_records(records, uow.tenant.timezone), "裁员名单.csv", bulk_exits.Defaults(reason_category="dismissal", reason="部门撤销"))
+        demo_company.done_job_id = bulk_exits.create(
+            uow, bulk_file.from_records([{"userid": "sunli"}], uow.tenant.timezone), "法务.csv", bulk_exits.Defaults(reason_category="transfer", reason="调往集团")
+        )
+        bulk_exits.confirm(uow, demo_company.done_job_id)
+    run_jobs(demo_company.services)
     return demo_company
 
 
@@ -257,6 +274,9 @@ def _pages(company) -> list[str]:
         "/inbox": ["/inbox"],
         "/settings/policy": ["/settings/policy"],
         "/audit": ["/audit"],
+        "/exits/bulk": ["/exits/bulk"],
+        "/jobs/{job_id}": [f"/jobs/{company.planned_job_id}", f"/jobs/{company.planned_job_id}?status=invalid", f"/jobs/{company.done_job_id}"],
+        "/jobs/{job_id}/progress": [f"/jobs/{company.done_job_id}/progress"],
     }
     console_pages = {r.path for m in CONSOLE_ROUTERS for r in m.router.routes if "GET" in r.methods}
     assert console_pages - set(NOT_WALKED) == set(samples), "a console page without a sample address here: add one"
