@@ -7,11 +7,9 @@ member already has an exit, or the job's wins and the API answers 409."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -28,6 +26,7 @@ from offboard.domain.vocabulary import JobState
 from offboard.queries.audit import verify_chain
 from offboard.store.tables import bulk_exit_rows, exits, jobs, members, transfer_ledger
 from tests.support.exits import TABLE_KINDS, give, make_company
+from tests.integration.test_serve import _free_port, _wait_until_serving
 from tests.support.invariants import all_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,12 +42,6 @@ def _offboard(db: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", "from offboard.cli.main import main; main()", "--db", db, *args], env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _setup(db_url: str) -> tuple[str, int, str, dict[str, int]]:
@@ -71,19 +64,6 @@ def _setup(db_url: str) -> tuple[str, int, str, dict[str, int]]:
         services.db.dispose()
 
 
-def _wait_serving(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the API did not answer in time")
-
-
 def test_spec_10_three_workers_and_two_api_processes_exit_every_member_exactly_once(db_url):
     slug, job_id, token, ids = _setup(db_url)
     port = _free_port()
@@ -91,7 +71,7 @@ def test_spec_10_three_workers_and_two_api_processes_exit_every_member_exactly_o
     answers: dict[str, int] = {}
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_serving(url, api)
+        _wait_until_serving(url, api)
 
         def take_exits(indexes: range) -> None:
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
