@@ -17,12 +17,12 @@ it is done entirely or not at all, and a restarted worker takes it again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork, resolve_actor
 from offboard.domain import validation as v
@@ -413,7 +413,7 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
             insert(exit_steps),
             [{"tenant_id": tid, "id": s, "exit_id": exit_of[m], "kind": StepKind.EXIT.value, "actor": uow.actor.audit_id, "counts": {}, "created_at": now} for m, s in step_ids.items()],
         )
-    _set_exit_ids(conn, tid, job.id, exit_of)
+    _set_exits(conn, tid, job.id, rows, exit_of, step_ids)
     for row in rows:
         member = leavers[row.member_id]
         details = {"type": row.type, "reason_category": row.reason_category, "reason": row.reason, "trigger": _trigger(uow.actor, row.type), "job_id": job.id}
@@ -423,19 +423,14 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
             uow.audit("exit.scheduled", [f"member:{member.id}", f"exit:{exit_of[member.id]}"], {**details, "effective_at": row.effective_at.isoformat(), "plan_id": None})
     if step_ids:
         _take_effect(uow, job, batch_no, [leavers[m] for m in step_ids], exit_of, step_ids, window)
-    conn.execute(update(R).where(R.c.tenant_id == tid, R.c.job_id == job.id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY).values(status=_status_case(list(step_ids))))
 
 
-def _status_case(immediate: list[int]) -> Any:
-    if not immediate:
-        return RowStatus.SCHEDULED.value
-    return case((R.c.member_id.in_(immediate), RowStatus.EXITED.value), else_=RowStatus.SCHEDULED.value)
-
-
-def _set_exit_ids(conn: Connection, tenant_id: int, job_id: int, exit_of: Mapping[int, int]) -> None:
-    """Each row names its exit: one statement, from the exits just written."""
-    found = select(exits.c.id).where(exits.c.tenant_id == R.c.tenant_id, exits.c.member_id == R.c.member_id, exits.c.state.in_([ExitState.OPEN.value, ExitState.SCHEDULED.value])).scalar_subquery()
-    conn.execute(update(R).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.member_id.in_(list(exit_of))).values(exit_id=found))
+def _set_exits(conn: Connection, tenant_id: int, job_id: int, rows: Sequence[Any], exit_of: Mapping[int, int], immediate: Collection[int]) -> None:
+    """Each row names the exit just written for its member, and is exited or scheduled as that
+    exit is: one UPDATE by primary key, executed for all the rows at once."""
+    statement = update(R).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.row_no == bindparam("n")).values(exit_id=bindparam("e"), status=bindparam("s"))
+    exited, scheduled = RowStatus.EXITED.value, RowStatus.SCHEDULED.value
+    conn.execute(statement, [{"n": r.row_no, "e": exit_of[r.member_id], "s": exited if r.member_id in immediate else scheduled} for r in rows])
 
 
 def _trigger(actor: Actor, exit_type: str) -> str:
@@ -457,12 +452,19 @@ def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], e
     for member in leavers:
         uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": lost.get(member.id, []), "cut": cut[member.id]})
     limit = uow.policy.customer_limit
-    routes = {(r.member_id, r.kind): r for r in conn.execute(select(RT).where(RT.c.tenant_id == tid, RT.c.job_id == job.id, RT.c.batch_no == batch_no, RT.c.member_id.in_(ids_)))}
-    in_batch = transfer_ledger.c.step_id.in_(list(step_ids.values()))
-    for kind in ResourceKind:
-        if bulk_moves.record_batch_moves(conn, tid, job.id, batch_no, kind, ids_, limit, now):
-            apply_moves(conn, tid, 0, kind, 0, now, steps=in_batch)
-    digests = bulk_moves.digests(conn, tid, list(step_ids.values()))
+    routes = {
+        (r.member_id, r.kind): r
+        for r in conn.execute(
+            select(RT.c.member_id, RT.c.kind, RT.c.destination, RT.c.acceptor_id, RT.c.reason).where(RT.c.tenant_id == tid, RT.c.job_id == job.id, RT.c.batch_no == batch_no, RT.c.member_id.in_(ids_))
+        )
+    }
+    batch_steps = list(step_ids.values())
+    moved_kinds = [kind for kind in ResourceKind if bulk_moves.record_batch_moves(conn, tid, job.id, batch_no, kind, ids_, limit, now)]
+    present = bulk_moves.states_present(conn, tid, batch_steps) if moved_kinds else {}
+    in_batch = transfer_ledger.c.step_id.in_(batch_steps)
+    for kind in moved_kinds:
+        apply_moves(conn, tid, 0, kind, 0, now, steps=in_batch, states=present[kind])
+    digests = bulk_moves.digests(conn, tid, batch_steps)
     _close_steps(conn, tid, {s: {k: n for k, (n, _) in digests.get(s, {}).items()} for s in step_ids.values()})
     restore_until = restore_deadline(now, window).isoformat()
     for member in leavers:

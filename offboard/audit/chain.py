@@ -19,6 +19,14 @@ GENESIS = "0" * 64
 CORE_VERSION = 1
 
 
+_string = json.encoder.encode_basestring  # a str as json.dumps(..., ensure_ascii=False) writes it
+
+
+def targets_text(targets: Iterable[str]) -> str:
+    """canonical(list(targets)) as text."""
+    return "[" + ",".join(_string(t) for t in targets) + "]"
+
+
 def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -42,20 +50,26 @@ class Core:
     side: str
     prev: str
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "v": CORE_VERSION,
+            "tenant": self.tenant,
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "targets": list(self.targets),
+            "side": self.side,
+            "prev": self.prev,
+        }
+
     def encode(self) -> bytes:
-        return canonical(
-            {
-                "v": CORE_VERSION,
-                "tenant": self.tenant,
-                "seq": self.seq,
-                "at": self.at,
-                "actor": self.actor,
-                "action": self.action,
-                "targets": list(self.targets),
-                "side": self.side,
-                "prev": self.prev,
-            }
-        )
+        """canonical(self.as_dict()), written out field by field in sorted key order (the
+        same bytes, several times faster: every event of a bulk exit is encoded)."""
+        return (
+            f'{{"action":{_string(self.action)},"actor":{_string(self.actor)},"at":{_string(self.at)},"prev":{_string(self.prev)},'
+            f'"seq":{int(self.seq)},"side":{_string(self.side)},"targets":{targets_text(self.targets)},"tenant":{int(self.tenant)},"v":{CORE_VERSION}}}'
+        ).encode("utf-8")
 
     def leaf_hash(self) -> str:
         return hashlib.sha256(b"\x00" + self.encode()).hexdigest()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, insert, literal_column, select, type_coerce, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, exists, func, literal_column, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from offboard.audit.chain import Core, StoredEvent, format_time, side_digest
+from offboard.audit.chain import Core, StoredEvent, canonical, format_time, targets_text
 from offboard.store.tables import audit_events, audit_side, tenants
 
 
@@ -35,24 +36,14 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
     core_rows, side_rows = [], []
     for event in events:
         seq += 1
-        core = Core(tenant_id, seq, stamp, event.actor, event.action, event.targets, side_digest(event.details), prev)
+        details = canonical(event.details)
+        core = Core(tenant_id, seq, stamp, event.actor, event.action, event.targets, hashlib.sha256(details).hexdigest(), prev)
         prev = core.leaf_hash()
-        core_rows.append(
-            {
-                "tenant_id": tenant_id,
-                "seq": seq,
-                "at": stamp,
-                "actor": event.actor,
-                "action": event.action,
-                "targets": list(event.targets),
-                "side_digest": core.side,
-                "prev_hash": core.prev,
-                "hash": prev,
-            }
-        )
-        side_rows.append({"tenant_id": tenant_id, "seq": seq, "details": event.details})
-    conn.execute(_INSERT_EVENTS, core_rows)
-    conn.execute(_INSERT_SIDES, side_rows)
+        core_rows.append((tenant_id, seq, stamp, event.actor, event.action, targets_text(event.targets), core.side, core.prev, prev))
+        side_rows.append((tenant_id, seq, details.decode()))
+    pg = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql(_INSERT_EVENTS[pg], core_rows)
+    conn.exec_driver_sql(_INSERT_SIDES[pg], side_rows)
     conn.execute(_STORE_HEAD, {"tenant": tenant_id, "seq": seq, "head": prev})
     return seq
 
@@ -61,8 +52,22 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
 # read under the tenant lock of offboard.store.locks.lock_tenant, taken by that read itself (FOR
 # NO KEY UPDATE on PostgreSQL; SQLite's write transaction already excludes every other writer).
 _LOCKED_HEAD = select(tenants.c.audit_seq, tenants.c.audit_head).where(tenants.c.id == bindparam("tenant")).with_for_update(key_share=True)
-_INSERT_EVENTS = insert(audit_events)
-_INSERT_SIDES = insert(audit_side)
+
+
+def _driver_insert(table: Table, json_column: str) -> tuple[str, str]:
+    """The INSERT of every column of `table` in the driver's own SQL, for SQLite and for
+    PostgreSQL (indexed by `pg`), its rows given as tuples in column order: the one statement
+    that runs for every event, with nothing per row between the values and the driver. The JSON
+    column is bound as the text already encoded (canonical, as digested): PostgreSQL casts it
+    to jsonb, SQLite keeps the text."""
+    names = [c.name for c in table.c]
+    sqlite = ", ".join("?" for _ in names)
+    pg = ", ".join("%s::jsonb" if n == json_column else "%s" for n in names)
+    return tuple(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})" for marks in (sqlite, pg))  # type: ignore[return-value]
+
+
+_INSERT_EVENTS = _driver_insert(audit_events, "targets")
+_INSERT_SIDES = _driver_insert(audit_side, "details")
 _STORE_HEAD = update(tenants).where(tenants.c.id == bindparam("tenant")).values(audit_seq=bindparam("seq"), audit_head=bindparam("head"))
 
 

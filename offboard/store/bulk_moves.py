@@ -12,10 +12,12 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Connection, FromClause, and_, case, func, insert, literal, null, select
+from sqlalchemy import Connection, FromClause, and_, case, func, insert, literal, literal_column, null, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from offboard.domain.vocabulary import LedgerState, ResourceKind, RowStatus, StepKind
+from offboard.domain.vocabulary import LedgerState, ResourceKind, StepKind
 from offboard.store import ids
+from offboard.store.steps import line as ledger_line
 from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, exit_steps, external_contacts, transfer_ledger
 from offboard.store.transfers import NO_OWNER_STATES, SPECS, first_member, random_id
 
@@ -101,31 +103,31 @@ def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: 
     return result.rowcount
 
 
-def steps_of_batch(tenant_id: int, job_id: int, batch_no: int):
-    """The exit steps of the batch's exits, as a subquery of step ids."""
-    return (
-        select(S.c.id)
-        .join(R, and_(R.c.tenant_id == S.c.tenant_id, R.c.exit_id == S.c.exit_id))
-        .where(S.c.tenant_id == tenant_id, S.c.kind == StepKind.EXIT.value, R.c.job_id == job_id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY.value)
-    )
-
-
 def digests(conn: Connection, tenant_id: int, step_ids: Collection[int]) -> dict[int, dict[str, tuple[int, str]]]:
     """{step: {kind: (rows, digest)}} over the ledger rows the steps wrote, each digest as
     offboard.store.steps.ledger_digest computes it for one step and kind (the same lines, in the
-    same order), read in one pass."""
-    hashes: dict[tuple[int, str], tuple[int, hashlib._Hash]] = {}
-    rows = conn.execute(
-        select(L.c.step_id, L.c.kind, L.c.resource_id, L.c.to_member_id, L.c.state, L.c.version_after, L.c.correlation_id)
-        .where(L.c.tenant_id == tenant_id, L.c.step_id.in_(list(step_ids)))
-        .order_by(L.c.step_id, L.c.kind, L.c.resource_id, L.c.id)
-    )
-    for step_id, kind, resource_id, to_id, state, version, correlation in rows:
-        key = (step_id, kind)
-        n, h = hashes.get(key) or (0, hashlib.sha256())
-        h.update(f"{resource_id}|{'' if to_id is None else to_id}|{state}|{'' if version is None else version}|{correlation}\n".encode())
-        hashes[key] = (n + 1, h)
+    same order). PostgreSQL: one grouped statement, the digests computed by the server; SQLite
+    (no ordered aggregate before 3.44): the lines the database builds, read in one ordered pass
+    and hashed here."""
     result: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
-    for (step_id, kind), (n, h) in hashes.items():
-        result[step_id][kind] = (n, h.hexdigest())
+    of_steps = and_(L.c.tenant_id == tenant_id, L.c.step_id.in_(list(step_ids)))
+    if conn.dialect.name == "postgresql":
+        text = func.string_agg(ledger_line(), aggregate_order_by(literal_column("''"), L.c.resource_id, L.c.id))
+        digest = func.encode(func.sha256(func.convert_to(text, literal_column("'UTF8'"))), literal_column("'hex'"))
+        for step_id, kind, n, hexdigest in conn.execute(select(L.c.step_id, L.c.kind, func.count(), digest).where(of_steps).group_by(L.c.step_id, L.c.kind)):
+            result[step_id][kind] = (n, hexdigest)
+        return result
+    lines: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for step_id, kind, line in conn.execute(select(L.c.step_id, L.c.kind, ledger_line()).where(of_steps).order_by(L.c.step_id, L.c.kind, L.c.resource_id, L.c.id)):
+        lines[(step_id, kind)].append(line)
+    for (step_id, kind), of_kind in lines.items():
+        result[step_id][kind] = (len(of_kind), hashlib.sha256("".join(of_kind).encode()).hexdigest())
     return result
+
+
+def states_present(conn: Connection, tenant_id: int, step_ids: Collection[int]) -> dict[ResourceKind, set[LedgerState]]:
+    """The states the steps' ledger rows are in, by kind: one grouped statement."""
+    found: dict[ResourceKind, set[LedgerState]] = defaultdict(set)
+    for kind, state in conn.execute(select(L.c.kind, L.c.state).where(L.c.tenant_id == tenant_id, L.c.step_id.in_(list(step_ids))).group_by(L.c.kind, L.c.state)):
+        found[ResourceKind(kind)].add(LedgerState(state))
+    return found

@@ -20,7 +20,7 @@ from offboard.store import repo
 from offboard.store.planning import RECENT_TOKEN_USE, people
 from offboard.store.rows import AnyRow
 from offboard.store.tables import api_tokens, bulk_exit_rows, departments, exits, member_departments, members, roles
-from offboard.store.transfers import SPECS
+from offboard.store.transfers import SPECS, among
 
 R = bulk_exit_rows
 CHUNK = 5000
@@ -109,9 +109,7 @@ def read(conn: Connection, tenant: AnyRow, job_id: int, named: dict[int, Set[int
     )
     open_exits = {
         r.member_id: r
-        for r in conn.execute(
-            select(exits.c.member_id, exits.c.id, exits.c.state).join(R, and_(*_in_job(exits.c.member_id))).where(exits.c.tenant_id == tid, exits.c.state.in_([s.value for s in OPEN_EXIT_STATES]))
-        )
+        for r in conn.execute(select(exits.c.member_id, exits.c.id, exits.c.state).join(R, and_(*_in_job(exits.c.member_id))).where(exits.c.tenant_id == tid, among(exits.c.state, OPEN_EXIT_STATES)))
     }
     wanted = set().union(*named.values()) if named else set()
     wanted |= {m.manager_id for m in leavers.values() if m.manager_id}

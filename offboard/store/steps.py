@@ -67,7 +67,7 @@ def close(conn: Connection, tenant_id: int, step_id: int, *, counts: Mapping[str
     return counts
 
 
-def _line() -> ColumnElement:
+def line() -> ColumnElement:
     """A ledger row as the digest reads it: `resource|to|state|version_after|correlation\\n`,
     NULL written as nothing."""
     nothing, bar = constant(""), constant("|")
@@ -114,7 +114,7 @@ def _step_rows(kinds: tuple[ResourceKind, ...]) -> CompoundSelect:
     """(kind, line, resource_id, id) of the rows of `kinds` the step wrote, and of those it
     changed but did not write, each read through its step index (as `touched`)."""
     of_step = [L.c.tenant_id == _TENANT, among(L.c.kind, kinds)]
-    columns = (L.c.kind, _line().label("line"), L.c.resource_id, L.c.id)
+    columns = (L.c.kind, line().label("line"), L.c.resource_id, L.c.id)
     wrote = select(*columns).where(*of_step, L.c.step_id == _STEP)
     changed = select(*columns).where(*of_step, L.c.changed_step_id == _STEP, L.c.step_id.is_distinct_from(_STEP))
     return union_all(wrote, changed)
