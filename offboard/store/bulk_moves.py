@@ -36,9 +36,12 @@ def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: 
     owner = t.c[spec.owner]
     joined = (
         t.join(RT, and_(RT.c.tenant_id == t.c.tenant_id, RT.c.member_id == owner, RT.c.job_id == job_id, RT.c.batch_no == batch_no, RT.c.kind == kind.value))
-        .join(R, and_(R.c.tenant_id == RT.c.tenant_id, R.c.job_id == RT.c.job_id, R.c.member_id == RT.c.member_id))
-        .join(S, and_(S.c.tenant_id == R.c.tenant_id, S.c.exit_id == R.c.exit_id, S.c.kind == StepKind.EXIT.value))
+        .join(R, and_(R.c.tenant_id == RT.c.tenant_id, R.c.job_id == RT.c.job_id, R.c.batch_no == batch_no, R.c.member_id == RT.c.member_id))
     )
+    # The exit's step, looked up by its exit through the step index: a subquery, so that no
+    # join order drawn from the statistics of tables the job has only just filled scans the
+    # batch's steps once per leaver.
+    step = select(S.c.id).where(S.c.tenant_id == R.c.tenant_id, S.c.exit_id == R.c.exit_id, S.c.kind == StepKind.EXIT.value).scalar_subquery()
     to_expr = case((RT.c.destination == "first_member", first_member(RT.c.member_id, t)), else_=RT.c.acceptor_id)
     if kind == K.DIRECT_REPORT:
         to_expr = case((t.c.id == RT.c.acceptor_id, RT.c.self_fallback), else_=to_expr)
@@ -48,7 +51,7 @@ def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: 
             t.c.version.label("ver"),
             RT.c.member_id.label("leaver"),
             R.c.exit_id.label("exit_id"),
-            S.c.id.label("step_id"),
+            step.label("step_id"),
             RT.c.destination.label("destination"),
             RT.c.state.label("planned"),
             to_expr.label("to_member"),
