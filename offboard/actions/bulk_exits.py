@@ -34,6 +34,7 @@ from offboard.domain.org import covered, reports_first
 from offboard.domain.planning import Choices, ExitPlan, Issue, plan_exit
 from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ReasonCategory, ResourceKind, RowStatus, StepKind, Trigger
 from offboard.store import access_cut, bulk_moves, bulk_planning, ids
+from offboard.store.driver_insert import insert_rows
 from offboard.store.org import _lock_in_id_order
 from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, departments, exit_steps, exits, job_batches, jobs, member_departments, members, transfer_ledger
 from offboard.store.transfers import apply_moves
@@ -94,8 +95,7 @@ def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defau
     )
     named: dict[int, set[int]] = {}
     lines = [_resolve_line(uow, d, found, defaults, named) for d in departures.lines]
-    for start in range(0, len(lines), INSERT_CHUNK):
-        conn.execute(insert(R), [{"tenant_id": tid, "job_id": job_id, **line} for line in lines[start : start + INSERT_CHUNK]])
+    insert_rows(conn, R, [{"tenant_id": tid, "job_id": job_id, **line} for line in lines])
     counts = _plan(uow, job_id, named, batch_size, replan=False)
     uow.audit("bulk_exit.planned", [f"job:{job_id}"], {"name": source[:255], "count": len(lines), "counts": counts, "encoding": departures.encoding})
     return job_id
@@ -209,8 +209,7 @@ def _plan(uow: UnitOfWork, job_id: int, named: Mapping[int, set[int]], batch_siz
         _write_outcomes(conn, tid, job_id, outcome)
     else:
         _rewrite_rows(conn, tid, job_id, rows, outcome)
-        for start in range(0, len(routes), INSERT_CHUNK):
-            conn.execute(insert(RT), routes[start : start + INSERT_CHUNK])
+        insert_rows(conn, RT, routes)
         batches = (ready + batch_size - 1) // batch_size
         if batches:
             conn.execute(insert(job_batches), [{"tenant_id": tid, "job_id": job_id, "batch_no": n, "state": "pending", "rows": min(batch_size, ready - n * batch_size)} for n in range(batches)])
@@ -289,8 +288,7 @@ def _rewrite_rows(conn: Connection, tenant_id: int, job_id: int, rows: Sequence[
     their outcomes, a multi-row insert per chunk (an UPDATE per row costs a round trip each)."""
     conn.execute(delete(R).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.status == RowStatus.READY))
     planned = [{**row._asdict(), **_outcome_columns(outcome[row.row_no])} for row in rows]
-    for start in range(0, len(planned), INSERT_CHUNK):
-        conn.execute(insert(R), planned[start : start + INSERT_CHUNK])
+    insert_rows(conn, R, planned)
 
 
 def _outcome_columns(o: Mapping[str, Any]) -> dict[str, Any]:

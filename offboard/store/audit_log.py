@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, exists, func, literal_column, select, type_coerce, update
+from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, literal_column, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from offboard.audit.chain import Core, StoredEvent, canonical, format_time, targets_text
+from offboard.store.driver_insert import JsonText, insert_rows
 from offboard.store.tables import audit_events, audit_side, tenants
 
 
@@ -39,11 +40,22 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
         details = canonical(event.details)
         core = Core(tenant_id, seq, stamp, event.actor, event.action, event.targets, hashlib.sha256(details).hexdigest(), prev)
         prev = core.leaf_hash()
-        core_rows.append((tenant_id, seq, stamp, event.actor, event.action, targets_text(event.targets), core.side, core.prev, prev))
-        side_rows.append((tenant_id, seq, details.decode()))
-    pg = conn.dialect.name == "postgresql"
-    conn.exec_driver_sql(_INSERT_EVENTS[pg], core_rows)
-    conn.exec_driver_sql(_INSERT_SIDES[pg], side_rows)
+        core_rows.append(
+            {
+                "tenant_id": tenant_id,
+                "seq": seq,
+                "at": stamp,
+                "actor": event.actor,
+                "action": event.action,
+                "targets": JsonText(targets_text(event.targets)),
+                "side_digest": core.side,
+                "prev_hash": core.prev,
+                "hash": prev,
+            }
+        )
+        side_rows.append({"tenant_id": tenant_id, "seq": seq, "details": JsonText(details.decode())})
+    insert_rows(conn, audit_events, core_rows)
+    insert_rows(conn, audit_side, side_rows)
     conn.execute(_STORE_HEAD, {"tenant": tenant_id, "seq": seq, "head": prev})
     return seq
 
@@ -54,20 +66,6 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
 _LOCKED_HEAD = select(tenants.c.audit_seq, tenants.c.audit_head).where(tenants.c.id == bindparam("tenant")).with_for_update(key_share=True)
 
 
-def _driver_insert(table: Table, json_column: str) -> tuple[str, str]:
-    """The INSERT of every column of `table` in the driver's own SQL, for SQLite and for
-    PostgreSQL (indexed by `pg`), its rows given as tuples in column order: the one statement
-    that runs for every event, with nothing per row between the values and the driver. The JSON
-    column is bound as the text already encoded (canonical, as digested): PostgreSQL casts it
-    to jsonb, SQLite keeps the text."""
-    names = [c.name for c in table.c]
-    sqlite = ", ".join("?" for _ in names)
-    pg = ", ".join("%s::jsonb" if n == json_column else "%s" for n in names)
-    return tuple(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})" for marks in (sqlite, pg))  # type: ignore[return-value]
-
-
-_INSERT_EVENTS = _driver_insert(audit_events, "targets")
-_INSERT_SIDES = _driver_insert(audit_side, "details")
 _STORE_HEAD = update(tenants).where(tenants.c.id == bindparam("tenant")).values(audit_seq=bindparam("seq"), audit_head=bindparam("head"))
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from offboard.domain.vocabulary import OutboxState
 from offboard.store import ids
+from offboard.store.driver_insert import insert_rows
 from offboard.store.tables import outbox
 
 DUE_STATES = (OutboxState.PENDING.value, OutboxState.FAILING.value)
@@ -27,8 +28,9 @@ class PendingItem:
 def insert_items(conn: Connection, tenant_id: int, items: Sequence[PendingItem], now: datetime) -> list[int]:
     new_ids = ids.next_ids(conn, outbox, tenant_id, len(items))
     if items:
-        conn.execute(
-            insert(outbox),
+        insert_rows(
+            conn,
+            outbox,
             [
                 {
                     "tenant_id": tenant_id,
