@@ -388,7 +388,7 @@ def ready_members(conn: Connection, tenant_id: int, job_id: int, batch_no: int) 
 def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> None:
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     member_ids = [r.member_id for r in rows]
-    leavers = {m.id: m for m in conn.execute(select(members).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)))}
+    leavers = {m.id: m for m in conn.execute(select(members.c.id, members.c.status).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)))}
     window = uow.policy.restore_window_hours
     exit_ids = ids.next_ids(conn, exits, tid, len(rows))
     immediate = [r for r in rows if r.effective_at is None or r.effective_at <= now]
@@ -419,12 +419,8 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
                 "updated_at": now,
             }
         )
-    conn.execute(insert(exits), exit_rows)
-    if step_ids:
-        conn.execute(
-            insert(exit_steps),
-            [{"tenant_id": tid, "id": s, "exit_id": exit_of[m], "kind": StepKind.EXIT.value, "actor": uow.actor.audit_id, "counts": {}, "created_at": now} for m, s in step_ids.items()],
-        )
+    insert_rows(conn, exits, exit_rows)
+    insert_rows(conn, exit_steps, [{"tenant_id": tid, "id": s, "exit_id": exit_of[m], "kind": StepKind.EXIT.value, "actor": uow.actor.audit_id, "counts": {}, "created_at": now} for m, s in step_ids.items()])
     _set_exits(conn, tid, job.id, rows, exit_of, step_ids)
     for row in rows:
         member = leavers[row.member_id]

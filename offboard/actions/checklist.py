@@ -162,7 +162,8 @@ def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, Offboar
     the others go on. Each finalized exit gets its step, audit event and outbox event."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     refused: dict[int, OffboardError] = {}
-    rows = {r.id: r for r in conn.execute(select(exits).where(exits.c.tenant_id == tid, exits.c.id.in_(list(exit_ids))))}
+    wanted = (exits.c.id, exits.c.member_id, exits.c.state, exits.c.restore_until)
+    rows = {r.id: r for r in conn.execute(select(*wanted).where(exits.c.tenant_id == tid, exits.c.id.in_(list(exit_ids))))}
     for exit_id in exit_ids:
         if exit_id not in rows:
             refused[exit_id] = error(NotFound, "exit_not_found", "No exit with id {id} in this enterprise.", id=exit_id)
@@ -170,7 +171,7 @@ def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, Offboar
         conn.execute(select(exit_signoffs.c.exit_id, func.count()).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id.in_(list(rows))).group_by(exit_signoffs.c.exit_id)).all()
     )
     owned = owned_by_members(conn, tid, [r.member_id for r in rows.values()])
-    leavers = {m.id: m for m in conn.execute(select(members).where(members.c.tenant_id == tid, members.c.id.in_([r.member_id for r in rows.values()])))}
+    leavers = {m.id: m for m in conn.execute(select(members.c.id, members.c.status, members.c.exited_at).where(members.c.tenant_id == tid, members.c.id.in_([r.member_id for r in rows.values()])))}
     ready = []
     for exit_id, row in rows.items():
         try:

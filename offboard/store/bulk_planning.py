@@ -63,7 +63,8 @@ def read(conn: Connection, tenant: AnyRow, job_id: int, named: dict[int, Set[int
         return where if batch_no is None else [*where, R.c.batch_no == batch_no]
 
     on_rows = and_(*_in_job(members.c.id))
-    leavers = {r.id: r for r in conn.execute(select(members).join(R, on_rows).where(members.c.tenant_id == tid))}
+    leaver_columns = (members.c.id, members.c.userid, members.c.status, members.c.manager_id)
+    leavers = {r.id: r for r in conn.execute(select(*leaver_columns).join(R, on_rows).where(members.c.tenant_id == tid))}
     owned: dict[int, dict[ResourceKind, int]] = defaultdict(dict)
     for kind, spec in SPECS.items():
         t = spec.table

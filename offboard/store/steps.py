@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from offboard.domain.vocabulary import ResourceKind, StepKind
 from offboard.store import ids
+from offboard.store.driver_insert import insert_rows
 from offboard.store.rows import AnyRow
 from offboard.store.tables import exit_steps, transfer_ledger
 from offboard.store.transfers import among, constant
@@ -35,7 +36,7 @@ def begin_many(conn: Connection, tenant_id: int, exit_ids: list[int], kind: Step
     """A step of each exit, in one multi-row insert; returns their ids in the same order."""
     step_ids = ids.next_ids(conn, S, tenant_id, len(exit_ids))
     if step_ids:
-        conn.execute(insert(S), [{"tenant_id": tenant_id, "id": s, "exit_id": e, "kind": kind.value, "actor": actor, "counts": {}, "created_at": now} for s, e in zip(step_ids, exit_ids)])
+        insert_rows(conn, S, [{"tenant_id": tenant_id, "id": s, "exit_id": e, "kind": kind.value, "actor": actor, "counts": {}, "created_at": now} for s, e in zip(step_ids, exit_ids)])
     return step_ids
 
 
