@@ -21,9 +21,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY = 1024 * 1024  # no request of the API or the console needs more ...
-# ... but a departures file uploaded to the console (R-EXIT-7): the reader's own limit, which it
-# answers on the upload form, and room for the form around it.
-LIMITS = {"/exits/bulk": bulk_file.MAX_BYTES + MAX_BODY}
+# ... but a departures file (R-EXIT-7): the reader's own limit, which it answers itself, and room
+# around it: the console's upload form, or the API's JSON with the file in base64 (4 characters
+# for 3 bytes), which is also room for as many departures as a file may hold, given as a list.
+LIMITS = {"/exits/bulk": bulk_file.MAX_BYTES + MAX_BODY, "/api/v1/exits/bulk": bulk_file.MAX_BYTES * 4 // 3 + MAX_BODY}
 
 # The console vendors its scripts and styles (SPEC: no CDN), so nothing else needs to run.
 CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"

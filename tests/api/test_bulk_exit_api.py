@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 
+from offboard.http import security
 from offboard.jobs.bulk import run_jobs
 from tests.support.db import audit_seq
 
@@ -69,3 +70,18 @@ def test_r_exit_7_bad_requests_are_refused_with_a_code_and_change_nothing(world,
     assert client.post(f"/api/v1/jobs/{job}/cancel", headers=hr).json()["state"] == "cancelled"
     again = client.post(f"/api/v1/jobs/{job}/confirm", headers=hr)
     assert (again.status_code, again.json()["error"]) == (409, "job_not_planned")
+
+
+def test_r_exit_7_a_file_of_many_megabytes_is_read_line_by_line_over_the_api(world, client, monkeypatch):
+    # Far over the 1 MiB other requests may send: the bulk route takes a file as large as the
+    # reader does (its base64, in JSON), and every line gets its outcome.
+    lines = "".join(f"ghost-{n:06d},辞退,部门撤销\n" for n in range(60_000))
+    body = {"file": _file("账号,离职原因类别,离职原因\n" + lines, "utf-8"), "dry_run": True}
+    response = client.post("/api/v1/exits/bulk", json=body, headers=world.a.bearer("hr"))
+    assert response.status_code == 200, response.text[:300]
+    view = response.json()
+    assert view["counts"] == {"invalid": 60_000} and view["lines_total"] == 60_000
+    assert view["lines"][0]["issues"][0]["code"] == "member_not_found"
+    monkeypatch.setitem(security.LIMITS, "/api/v1/exits/bulk", 4096)
+    refused = client.post("/api/v1/exits/bulk", json=body, headers=world.a.bearer("hr"))
+    assert (refused.status_code, refused.json()["error"]) == (413, "too_large")
