@@ -153,7 +153,9 @@ def _refusal(actor: Actor, row: Any, facts: bulk_planning.Facts) -> list[dict[st
     target = facts.targets[row.member_id]
     action = Action.VOLUNTARY_EXIT if row.type == ExitType.VOLUNTARY else Action.START_REMOVAL
     if not allowed(actor, action, target):
-        return _problem("forbidden", "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.", actor=actor.userid or actor.kind, action=action.value)
+        return _problem(
+            "forbidden", "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.", actor=actor.userid or actor.kind, action=Term("action", action.value)
+        )
     existing = facts.open_exits.get(row.member_id)
     if existing is not None:
         return _problem("exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=row.userid, state=Term("exit_state", existing.state), id=existing.id)
@@ -420,7 +422,9 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
             }
         )
     insert_rows(conn, exits, exit_rows)
-    insert_rows(conn, exit_steps, [{"tenant_id": tid, "id": s, "exit_id": exit_of[m], "kind": StepKind.EXIT.value, "actor": uow.actor.audit_id, "counts": {}, "created_at": now} for m, s in step_ids.items()])
+    insert_rows(
+        conn, exit_steps, [{"tenant_id": tid, "id": s, "exit_id": exit_of[m], "kind": StepKind.EXIT.value, "actor": uow.actor.audit_id, "counts": {}, "created_at": now} for m, s in step_ids.items()]
+    )
     _set_exits(conn, tid, job.id, rows, exit_of, step_ids)
     for row in rows:
         member = leavers[row.member_id]

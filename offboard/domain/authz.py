@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from offboard.domain.errors import Forbidden, Unauthorized, error
+from offboard.domain.errors import Forbidden, Term, Unauthorized, error
 from offboard.domain.org import is_within
 from offboard.domain.vocabulary import Role
 
@@ -176,5 +176,5 @@ def require(actor: Actor, action: Action, target: Target | None = None) -> None:
             "forbidden",
             "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.",
             actor=actor.userid or actor.kind,
-            action=action.value,
+            action=Term("action", action.value),
         )

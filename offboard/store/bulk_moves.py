@@ -34,9 +34,8 @@ def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: 
     spec = SPECS[kind]
     t = spec.table
     owner = t.c[spec.owner]
-    joined = (
-        t.join(RT, and_(RT.c.tenant_id == t.c.tenant_id, RT.c.member_id == owner, RT.c.job_id == job_id, RT.c.batch_no == batch_no, RT.c.kind == kind.value))
-        .join(R, and_(R.c.tenant_id == RT.c.tenant_id, R.c.job_id == RT.c.job_id, R.c.batch_no == batch_no, R.c.member_id == RT.c.member_id))
+    joined = t.join(RT, and_(RT.c.tenant_id == t.c.tenant_id, RT.c.member_id == owner, RT.c.job_id == job_id, RT.c.batch_no == batch_no, RT.c.kind == kind.value)).join(
+        R, and_(R.c.tenant_id == RT.c.tenant_id, R.c.job_id == RT.c.job_id, R.c.batch_no == batch_no, R.c.member_id == RT.c.member_id)
     )
     # The exit's step, looked up by its exit through the step index: a subquery, so that no
     # join order drawn from the statistics of tables the job has only just filled scans the

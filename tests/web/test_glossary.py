@@ -19,7 +19,8 @@ from offboard.actions import exits as exit_actions
 from offboard.actions.context import tenant_transaction
 from offboard.demo import DEMO_SLUG
 from offboard.domain import checklist, vocabulary as v
-from offboard.domain.errors import Conflict, Term, Terms, error
+from offboard.domain.authz import Action, Actor, require
+from offboard.domain.errors import Conflict, Forbidden, Term, Terms, error
 from offboard.i18n import LANG_COOKIE, catalogue, translate
 from offboard.i18n.glossary import GLOSSARY, term
 from offboard.actions import bulk_exits
@@ -139,6 +140,15 @@ def test_spec_9_an_error_passes_a_vocabulary_value_as_a_term():
             if kw.arg in TERM_PARAMS and not is_term and (node.args[1].value, kw.arg) not in ECHOED:
                 problems.append(f"{where} {node.args[1].value}: {kw.arg}={ast.unparse(kw.value)}")
     assert not problems, "\n".join(problems)
+
+
+def test_spec_9_a_refusal_names_what_the_actor_may_not_do_in_words():
+    # "may not remove here" named the permission's key; the reader sees what it lets one do.
+    assert set(GLOSSARY["action"]) == {a.value for a in Action}
+    with pytest.raises(Forbidden) as refused:
+        require(Actor(kind="member", member_id=9, userid="amy"), Action.START_REMOVAL)
+    assert refused.value.render("en").startswith("amy may not handle other members' exits here;")
+    assert refused.value.render("zh-CN").startswith("amy 无权在此为他人办理离职;")
 
 
 def test_spec_9_every_error_message_is_translated_fills_its_placeholders_and_names_no_key():
