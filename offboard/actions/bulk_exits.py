@@ -26,13 +26,13 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select
 
 from offboard.actions.context import UnitOfWork, resolve_actor
 from offboard.domain import validation as v
-from offboard.domain.authz import OPERATOR, Action, Actor, allowed
+from offboard.domain.authz import OPERATOR, Action, Actor, allowed, default_trigger
 from offboard.domain.bulk_file import Departure, Departures, Problem
 from offboard.domain.errors import Conflict, NotFound, Term, ValidationError, error
 from offboard.domain.lifecycle import check_effective_at, restore_deadline
 from offboard.domain.org import covered, reports_first
 from offboard.domain.planning import Choices, ExitPlan, Issue, plan_exit
-from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ReasonCategory, ResourceKind, RowStatus, StepKind, Trigger
+from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ReasonCategory, ResourceKind, RowStatus, StepKind
 from offboard.store import access_cut, bulk_moves, bulk_planning, ids
 from offboard.store.driver_insert import insert_rows
 from offboard.store.org import _lock_in_id_order
@@ -311,26 +311,32 @@ def _job(conn: Connection, tenant_id: int, job_id: int) -> Any:
     return row
 
 
+def _planned_job(uow: UnitOfWork, job_id: int, refusal: str) -> Any:
+    """The job, which must still be planned (`refusal`: the message when it is not)."""
+    uow.require(Action.START_REMOVAL)
+    job = _job(uow.conn, uow.tenant_id, job_id)
+    if job.state != JobState.PLANNED:
+        raise error(Conflict, "job_not_planned", refusal, id=job_id, state=Term("job_state", job.state))
+    return job
+
+
+def _set_state(uow: UnitOfWork, job_id: int, **values: Any) -> None:
+    conn = uow.conn
+    conn.execute(update(jobs).where(jobs.c.tenant_id == uow.tenant_id, jobs.c.id == job_id).values(updated_at=uow.now, version=jobs.c.version + 1, **values))
+
+
 def confirm(uow: UnitOfWork, job_id: int) -> None:
     """Start a planned job: workers take its batches from now on."""
-    conn, tid = uow.conn, uow.tenant_id
-    uow.require(Action.START_REMOVAL)
-    job = _job(conn, tid, job_id)
-    if job.state != JobState.PLANNED:
-        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be confirmed.", id=job_id, state=Term("job_state", job.state))
-    conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.RUNNING, confirmed_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
+    job = _planned_job(uow, job_id, "Bulk job {id} is {state}; only a planned job can be confirmed.")
+    _set_state(uow, job_id, state=JobState.RUNNING, confirmed_at=uow.now)
     uow.audit("bulk_exit.confirmed", [f"job:{job_id}"], {"name": job.source, "count": job.counts.get(RowStatus.READY, 0), "counts": job.counts})
     _finish_if_done(uow, job_id)
 
 
 def cancel(uow: UnitOfWork, job_id: int) -> None:
     """Drop a planned job; nothing of it ever ran."""
-    conn, tid = uow.conn, uow.tenant_id
-    uow.require(Action.START_REMOVAL)
-    job = _job(conn, tid, job_id)
-    if job.state != JobState.PLANNED:
-        raise error(Conflict, "job_not_planned", "Bulk job {id} is {state}; only a planned job can be cancelled.", id=job_id, state=Term("job_state", job.state))
-    conn.execute(update(jobs).where(jobs.c.tenant_id == tid, jobs.c.id == job_id).values(state=JobState.CANCELLED, finished_at=uow.now, updated_at=uow.now, version=jobs.c.version + 1))
+    job = _planned_job(uow, job_id, "Bulk job {id} is {state}; only a planned job can be cancelled.")
+    _set_state(uow, job_id, state=JobState.CANCELLED, finished_at=uow.now)
     uow.audit("bulk_exit.cancelled", [f"job:{job_id}"], {"name": job.source})
 
 
@@ -409,7 +415,7 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
                 "type": row.type,
                 "reason_category": row.reason_category,
                 "reason": row.reason,
-                "trigger": _trigger(uow.actor, row.type),
+                "trigger": default_trigger(uow.actor, row.type).value,
                 "requested_by": uow.actor.audit_id,
                 "effective_at": now if at_once else row.effective_at,
                 "successor_id": row.successor_id,
@@ -428,7 +434,7 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
     _set_exits(conn, tid, job.id, rows, exit_of, step_ids)
     for row in rows:
         member = leavers[row.member_id]
-        details = {"type": row.type, "reason_category": row.reason_category, "reason": row.reason, "trigger": _trigger(uow.actor, row.type), "job_id": job.id}
+        details = {"type": row.type, "reason_category": row.reason_category, "reason": row.reason, "trigger": default_trigger(uow.actor, row.type).value, "job_id": job.id}
         if row.member_id in step_ids:
             uow.audit("exit.started", [f"member:{member.id}", f"exit:{exit_of[member.id]}"], {**details, "effective_at": now.isoformat(), "plan_id": None})
         else:
@@ -443,15 +449,6 @@ def _set_exits(conn: Connection, tenant_id: int, job_id: int, rows: Sequence[Any
     statement = update(R).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.row_no == bindparam("n")).values(exit_id=bindparam("e"), status=bindparam("s"))
     exited, scheduled = RowStatus.EXITED.value, RowStatus.SCHEDULED.value
     conn.execute(statement, [{"n": r.row_no, "e": exit_of[r.member_id], "s": exited if r.member_id in immediate else scheduled} for r in rows])
-
-
-def _trigger(actor: Actor, exit_type: str) -> str:
-    if exit_type == ExitType.VOLUNTARY:
-        return Trigger.SELF.value
-    roles = {g.role.value for g in actor.roles}
-    if actor.kind == "member" and "hr" in roles and not roles & {"super_admin", "admin"}:
-        return Trigger.HR.value
-    return Trigger.ADMIN.value
 
 
 def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], exit_of: Mapping[int, int], step_ids: Mapping[int, int], window: int) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor, require
+from offboard.domain.authz import Action, Actor, default_trigger, require
 from offboard.domain.errors import Conflict, NotFound, Term, Terms, ValidationError, error
 from offboard.domain.lifecycle import check_effective_at, next_exit_state, next_member_status, restore_deadline
 from offboard.domain.org import covered
@@ -149,7 +149,7 @@ def start_exit(
         uow.require(Action.VOLUNTARY_EXIT, target)  # R-EXIT-2: only the member themselves
     else:
         uow.require(Action.START_REMOVAL, target)
-    trigger = v.choice(trigger or _default_trigger(uow, exit_type), Trigger, "trigger")
+    trigger = v.choice(trigger or default_trigger(uow.actor, exit_type), Trigger, "trigger")
     member = _locked(conn, tid, member.id)
     existing = _open_exit(conn, tid, member.id)
     if existing is not None:
@@ -208,14 +208,6 @@ def _blocked(member: AnyRow, current: ExitPlan) -> Conflict:
         userid=member.userid,
         blockers=Terms("plan_issue", tuple(b.code for b in current.blockers)),
     )
-
-
-def _default_trigger(uow: UnitOfWork, exit_type: ExitType) -> str:
-    if exit_type == ExitType.VOLUNTARY:
-        return Trigger.SELF
-    if uow.actor.kind == "member" and any(g.role.value == "hr" for g in uow.actor.roles) and not any(g.role.value in ("super_admin", "admin") for g in uow.actor.roles):
-        return Trigger.HR
-    return Trigger.ADMIN
 
 
 def take_effect(uow: UnitOfWork, exit_id: int, current: ExitPlan | None = None) -> dict[str, int]:

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from offboard.domain.errors import Forbidden, Term, Unauthorized, error
 from offboard.domain.org import is_within
-from offboard.domain.vocabulary import Role
+from offboard.domain.vocabulary import ExitType, Role, Trigger
 
 
 class Action(StrEnum):
@@ -178,3 +178,14 @@ def require(actor: Actor, action: Action, target: Target | None = None) -> None:
             actor=actor.userid or actor.kind,
             action=Term("action", action.value),
         )
+
+
+def default_trigger(actor: Actor, exit_type: str) -> Trigger:
+    """Who an exit is recorded as started by when the caller names nothing: the member for
+    their own exit; HR when the actor holds HR and no admin role; otherwise an admin."""
+    if exit_type == ExitType.VOLUNTARY:
+        return Trigger.SELF
+    roles = {g.role for g in actor.roles}
+    if actor.kind == "member" and Role.HR in roles and not roles & {Role.SUPER_ADMIN, Role.ADMIN}:
+        return Trigger.HR
+    return Trigger.ADMIN
