@@ -131,9 +131,16 @@ def _copy(database: str, url: str, pg_server: str | None) -> str:
 
 
 def _leavers(conn: Connection, tenant_id: int, n: int) -> list[tuple[int, str]]:
-    """The first n members by id who hold no role: the same people at every tenant size."""
+    """n members who hold no role, spread evenly over the tenant (every k-th by id): the same
+    mix of departments, lines and key accounts at every tenant size, so that the leavers own
+    about as much at 10,000 members as at 1,000,000 (the first n by id would be one division
+    of a large tenant but half of a small one)."""
     holders = select(roles.c.member_id).where(roles.c.tenant_id == tenant_id, roles.c.role.in_([r.value for r in Role]))
-    rows = conn.execute(select(members.c.id, members.c.userid).where(members.c.tenant_id == tenant_id, members.c.status == "active", members.c.id.notin_(holders)).order_by(members.c.id).limit(n))
+    eligible = (members.c.tenant_id == tenant_id, members.c.status == "active", members.c.id.notin_(holders))
+    total = conn.execute(select(func.count()).select_from(members).where(*eligible)).scalar_one()
+    step = max(1, total // max(n, 1))
+    ranked = select(members.c.id, members.c.userid, (func.row_number().over(order_by=members.c.id) - 1).label("rank")).where(*eligible).subquery()
+    rows = conn.execute(select(ranked.c.id, ranked.c.userid).where(ranked.c.rank % step == 0).order_by(ranked.c.id).limit(n))
     return [(r.id, r.userid) for r in rows]
 
 
