@@ -5,9 +5,11 @@ Planning reads every fact for the whole file with a statement per fact (offboard
 bulk_planning) and resolves each leaver with the same rules as a single exit, where a member
 named as an acceptor who leaves in the same file is passed over for the next rule (R-ORG-4).
 Its result is stored: a row per line with its outcome, a route per leaver and resource kind,
-and the batches. A batch plans its leavers again (the data may have changed since the file was
-confirmed): a leaver whose plan changed, or is now blocked, fails on its own with the reason,
-and the others go on. What a batch does is set-based: a multi-row insert of exits and steps,
+and the batches. A batch plans its leavers again when anything was recorded in the enterprise
+since the plan was last known good (every change writes an audit event, INV-5; the job keeps
+the audit seq after its own last transaction while none came between, `jobs.audit_mark`): a
+leaver whose plan changed, or is now blocked, fails on its own with the reason, and the others
+go on. What a batch does is set-based: a multi-row insert of exits and steps,
 one access cut per kind of access, one INSERT ... SELECT of ledger rows and one update per
 outcome per resource kind, and the audit events a single exit writes, per exit and kind
 (SPEC §8). A batch claims itself and is marked done in its own transaction, so after a crash
@@ -36,7 +38,7 @@ from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, Jo
 from offboard.store import access_cut, bulk_moves, bulk_planning, ids
 from offboard.store.driver_insert import insert_rows
 from offboard.store.org import _lock_in_id_order
-from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, departments, exit_steps, exits, job_batches, jobs, member_departments, members, transfer_ledger
+from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, departments, exit_steps, exits, job_batches, jobs, member_departments, members, tenants, transfer_ledger
 from offboard.store.transfers import apply_moves
 
 R = bulk_exit_rows
@@ -71,6 +73,7 @@ def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defau
         raise error(ValidationError, "file_empty", "The file is empty; it needs a header line and one line per departure.")
     if defaults.reason_category is not None:  # the file's common value is checked as a line's is
         v.choice(defaults.reason_category, ReasonCategory, "reason category")
+    checked_at = _audit_seq(conn, tid)  # every fact of the plan is read after this
     refs = {d.userid for d in departures.lines if d.problem is None}
     refs |= {d.successor for d in departures.lines if d.successor}
     refs |= {u for d in departures.lines for u in d.acceptors.values()}
@@ -93,6 +96,7 @@ def create(uow: UnitOfWork, departures: Departures, source: str, defaults: Defau
             updated_at=now,
         )
     )
+    _keep_mark(uow, job_id, checked_at)
     named: dict[int, set[int]] = {}
     lines = [_resolve_line(uow, d, found, defaults, named) for d in departures.lines]
     insert_rows(conn, R, [{"tenant_id": tid, "job_id": job_id, **line} for line in lines])
@@ -311,6 +315,24 @@ def _job(conn: Connection, tenant_id: int, job_id: int) -> Any:
     return row
 
 
+def _audit_seq(conn: Connection, tenant_id: int) -> int:
+    seq: int = conn.execute(select(tenants.c.audit_seq).where(tenants.c.id == tenant_id)).scalar_one()
+    return seq
+
+
+def _keep_mark(uow: UnitOfWork, job_id: int, checked_at: int | None) -> None:
+    """Once this transaction's events are appended, the job's mark is its last event if no
+    other event came between `checked_at` (the tenant's audit seq when the plan was read or last
+    known good; None: not known good) and its first; otherwise there is no mark, and the next
+    batch plans its lines again."""
+
+    def keep(conn: Connection, first: int, last: int) -> None:
+        mark = last if checked_at is not None and first - 1 == checked_at else None
+        conn.execute(update(jobs).where(jobs.c.tenant_id == uow.tenant_id, jobs.c.id == job_id).values(audit_mark=mark))
+
+    uow.when_appended(keep)
+
+
 def _planned_job(uow: UnitOfWork, job_id: int, refusal: str) -> Any:
     """The job, which must still be planned (`refusal`: the message when it is not)."""
     uow.require(Action.START_REMOVAL)
@@ -328,6 +350,8 @@ def _set_state(uow: UnitOfWork, job_id: int, **values: Any) -> None:
 def confirm(uow: UnitOfWork, job_id: int) -> None:
     """Start a planned job: workers take its batches from now on."""
     job = _planned_job(uow, job_id, "Bulk job {id} is {state}; only a planned job can be confirmed.")
+    now_seq = _audit_seq(uow.conn, uow.tenant_id)
+    _keep_mark(uow, job_id, now_seq if job.audit_mark == now_seq else None)
     _set_state(uow, job_id, state=JobState.RUNNING, confirmed_at=uow.now)
     uow.audit("bulk_exit.confirmed", [f"job:{job_id}"], {"name": job.source, "count": job.counts.get(RowStatus.READY, 0), "counts": job.counts})
     _finish_if_done(uow, job_id)
@@ -356,7 +380,10 @@ def run_batch(uow: UnitOfWork, job_id: int, batch_no: int, only: Sequence[int] |
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     job = _job(conn, tid, job_id)
     _lock_members(conn, tid, ready_members(conn, tid, job_id, batch_no) if only is None else list(only))
-    _plan(uow, job_id, {}, job.batch_size, replan=True, batch_no=batch_no, only=only)
+    now_seq = _audit_seq(conn, tid)  # read once the leavers are locked: a change to one of them is in it
+    if job.audit_mark != now_seq:  # something was recorded since the plan was last known good
+        _plan(uow, job_id, {}, job.batch_size, replan=True, batch_no=batch_no, only=only)
+    _keep_mark(uow, job_id, now_seq)
     where = [R.c.tenant_id == tid, R.c.job_id == job_id, R.c.batch_no == batch_no, R.c.status == RowStatus.READY]
     rows = conn.execute(select(R).where(*where, *([R.c.member_id.in_(list(only))] if only is not None else [])).order_by(R.c.member_id)).all()
     if rows:

@@ -51,6 +51,7 @@ class UnitOfWork:
     _refusal: OffboardError | None = None
     _outbox: list[outbox.PendingItem] = field(default_factory=list)
     _policy: Policy | None = None
+    _appended: list[Callable[[Connection, int, int], None]] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> int:
@@ -93,6 +94,12 @@ class UnitOfWork:
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
 
+    def when_appended(self, fn: Callable[[Connection, int, int], None]) -> None:
+        """`fn(conn, first_seq, last_seq)` once this transaction's audit events are appended,
+        still inside it (the chain head is locked until commit): the sequence numbers its own
+        events took. Not called when it wrote none."""
+        self._appended.append(fn)
+
     def refuse(self, refusal: OffboardError) -> NoReturn:
         """Refuse the request but keep what was recorded about it (a failed sign-in, a replayed
         code, the attempt counters): the action stops here, the transaction commits, then
@@ -134,7 +141,9 @@ def tenant_transaction(
         except _Refused:
             pass
         outbox.insert_items(conn, tenant.id, uow._outbox, uow.now)
-        audit_log.append(conn, tenant.id, uow._events, uow.now)
+        last = audit_log.append(conn, tenant.id, uow._events, uow.now)
+        for hook in uow._appended if uow._events else ():
+            hook(conn, last - len(uow._events) + 1, last)
     if uow._refusal is not None:
         raise uow._refusal
     for fn in uow._after_commit:

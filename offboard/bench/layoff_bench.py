@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, func, insert, select, text
 
 from offboard.actions import bulk_exits
 from offboard.actions.context import tenant_transaction
@@ -37,7 +37,7 @@ from offboard.jobs.bulk import run_jobs
 from offboard.jobs.reconciler import reconcile
 from offboard.store import schema
 from offboard.store.db import connect
-from offboard.store.tables import exit_signoffs, exits, members, metadata, roles, tenants
+from offboard.store.tables import exit_signoffs, exits, members, metadata, roles
 
 PHASES = ("plan", "execute", "finalize")
 COUNTED = [t for t in metadata.sorted_tables if "tenant_id" in t.c]
@@ -160,11 +160,10 @@ def run_one(database: str, n_members: int, n_leavers: int, pg_server: str | None
         clock = MovableClock()
         services = build(url, clock=clock)
         progress(f"seed {n_members:,} members on {database}")
-        seeded = seed_tenant(services, members=n_members, slug="layoff")
+        # Every transfer at once (the dingtalk profile), so finalization waits for no 24 h takeover.
+        seeded = seed_tenant(services, members=n_members, slug="layoff", profile="dingtalk")
         tid = seeded.tenant_id
-        with services.db.write() as conn:
-            # Every transfer at once (the dingtalk profile), so finalization waits for no 24 h takeover.
-            conn.execute(update(tenants).where(tenants.c.id == tid).values(profile="dingtalk"))
+        with services.db.read() as conn:
             leavers = _leavers(conn, tid, n_leavers)
         services.db.dispose()
         floor_url = _copy(database, url, pg_server)

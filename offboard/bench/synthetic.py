@@ -83,10 +83,12 @@ def seed_tenant(
     slug: str = DEFAULT_SLUG,
     seed: int = DEFAULT_SEED,
     resources: float = DEFAULT_RESOURCES,
+    profile: str = "wecom",
     progress: Progress | None = None,
 ) -> SeedResult:
-    """Create tenant `slug` and load `members` synthetic members into it, owning `resources`
-    rows of the eight transferable kinds on average; the same arguments give the same tenant.
+    """Create tenant `slug` under policy `profile` and load `members` synthetic members into it,
+    owning `resources` rows of the eight transferable kinds on average; the same arguments give
+    the same tenant.
     An existing slug is refused before anything is written."""
     if not 1 <= members <= MAX_MEMBERS:
         raise error(ValidationError, "members_out_of_range", "The number of members must be between 1 and {max}.", max=f"{MAX_MEMBERS:,}")
@@ -100,7 +102,7 @@ def seed_tenant(
         if conn.execute(select(func.count()).where(tenants.c.slug == slug)).scalar_one():
             raise error(Conflict, "duplicate_slug", "An enterprise with slug {slug!r} already exists; synthetic members go into a new enterprise, so choose another slug.", slug=slug)
     org = plan_org(members, seed)
-    created = create_tenant(services, slug=slug, name=f"合成企业 {slug}", admin_userid=ADMIN_USERID, admin_name=ADMIN_NAME)
+    created = create_tenant(services, slug=slug, name=f"合成企业 {slug}", admin_userid=ADMIN_USERID, admin_name=ADMIN_NAME, profile=profile)
     tenant_s = time.perf_counter() - started
     with tenant_transaction(services, slug) as uow:
         counts = _Load(uow, org, seed, resources, created, progress or (lambda table, done, total: None)).run()

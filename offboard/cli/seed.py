@@ -20,6 +20,7 @@ def seed(
     resources: Annotated[
         float, typer.Option("--resources", help="Owned resources per member on average (customers, groups, documents, calendars, approvals, apps); SPEC §10's layoff benchmark has 50.")
     ] = 5.0,
+    profile: Annotated[str, typer.Option("--profile", help="The policy profile: wecom, dingtalk or feishu (SPEC §6).")] = "wecom",
     json_out: JsonOpt = False,
 ) -> None:
     """Build a synthetic enterprise (--tenant SLUG, default synthetic) of N members with every kind of resource and record.
@@ -38,7 +39,7 @@ def seed(
         def show(current: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=current)
 
-        result = seed_tenant(services, members=members, slug=slug, seed=seed_value, resources=resources, progress=show)
+        result = seed_tenant(services, members=members, slug=slug, seed=seed_value, resources=resources, profile=profile, progress=show)
     if json_out:
         emit_json(
             {

@@ -474,7 +474,6 @@ transfer_ledger = Table(
     Index("ix_transfer_ledger_tenant_exit_kind", "tenant_id", "exit_id", "kind", "state"),
     Index("uq_transfer_ledger_tenant_correlation", "tenant_id", "correlation_id", unique=True),
     Index("ix_transfer_ledger_tenant_to", "tenant_id", "to_member_id"),
-    Index("ix_transfer_ledger_tenant_state_created", "tenant_id", "state", "created_at"),
     Index("ix_transfer_ledger_tenant_step_kind", "tenant_id", "step_id", "kind"),
     Index("ix_transfer_ledger_tenant_changed_step_kind", "tenant_id", "changed_step_id", "kind"),
 )
@@ -494,6 +493,9 @@ jobs = Table(
     Column("total", Integer, nullable=False),
     Column("counts", Json, nullable=False),  # rows per status
     Column("batch_size", Integer, nullable=False),
+    # The tenant's audit seq after the job's last transaction, kept while no other event came
+    # between its plan check and it (offboard.actions.bulk_exits); NULL: plan the lines again.
+    Column("audit_mark", BigInteger),
     Column("created_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime),
     Column("finished_at", UTCDateTime),

@@ -15,8 +15,8 @@ from offboard.jobs.bulk import run_jobs
 from offboard.queries.audit import verify_chain
 from offboard.store import steps
 from offboard.store.bulk_moves import digests
-from offboard.store.tables import audit_events, bulk_exit_rows, exit_steps, jobs, members, transfer_ledger
-from tests.support.exits import TABLE_KINDS, give, make_company, owned_by
+from offboard.store.tables import audit_events, bulk_exit_rows, exit_steps, jobs, members, tenants, transfer_ledger
+from tests.support.exits import TABLE_KINDS, give, make_company, owned_by, start
 from tests.support.invariants import all_problems, inv_2
 
 K = ResourceKind
@@ -195,3 +195,39 @@ def test_r_org_2_the_customer_limit_holds_across_the_leavers_of_a_batch(services
         states = Counter(conn.execute(select(transfer_ledger.c.state).where(transfer_ledger.c.kind == "external_contact")).scalars())
     assert states == {"done": 5, "acceptor_full": 1}
     assert owned_by(company, "tina")["external_contact"] == 105
+
+
+def _one_batch(company, job_id: int, batch_no: int, by: str = "hanna") -> None:
+    with tenant_transaction(company.services, company.slug, by) as uow:
+        bulk_exits.run_batch(uow, job_id, batch_no)
+
+
+def _mark_and_seq(company, job_id: int) -> tuple[int | None, int]:
+    with company.services.db.read() as conn:
+        mark = conn.execute(select(jobs.c.audit_mark).where(jobs.c.id == job_id)).scalar_one()
+        return mark, conn.execute(select(tenants.c.audit_seq).where(tenants.c.slug == company.slug)).scalar_one()
+
+
+def test_r_exit_7_a_change_recorded_between_batches_is_found_by_the_next_batch(services):
+    """While nothing else is recorded in the enterprise, the job's audit mark follows the audit
+    sequence and a batch trusts its plan; once anything is, the next batch plans its lines again:
+    tina, named as rita's successor, leaves after the first batch, so rita's line fails and says
+    why, instead of giving rita's resources to someone who has left."""
+    company = make_company(services, per_kind=1)
+    give(company, "rita", 1, kinds=TABLE_KINDS)
+    with tenant_transaction(services, company.slug, "hanna") as uow:
+        job_id = bulk_exits.create(uow, _file("userid,successor\nsam,tina\nrita,tina\n"), "f.csv", bulk_exits.Defaults(reason_category="resignation", reason="layoff"), batch_size=1)
+    with tenant_transaction(services, company.slug, "hanna") as uow:
+        bulk_exits.confirm(uow, job_id)
+    mark, seq = _mark_and_seq(company, job_id)
+    assert mark == seq  # nothing came between the plan and the confirmation
+    _one_batch(company, job_id, 0)
+    mark, seq = _mark_and_seq(company, job_id)
+    assert mark == seq and _rows(company, job_id)["sam"].status == RowStatus.EXITED
+    start(company, "tina")  # a single exit: recorded in the enterprise's audit trail
+    assert _mark_and_seq(company, job_id)[0] != _mark_and_seq(company, job_id)[1]
+    _one_batch(company, job_id, 1)
+    rita = _rows(company, job_id)["rita"]
+    assert rita.status == RowStatus.FAILED and rita.exit_id is None, rita
+    assert [(i["code"], i["params"]["userid"]) for i in rita.issues] == [("acceptor_invalid", "tina")]
+    assert _status(company, "rita") == "active" and owned_by(company, "rita")
