@@ -4,7 +4,6 @@ reported from outside (R-ORG-2): a customer's refusal, a platform's result, the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Exists, Select, and_, func, select, update
@@ -26,7 +25,6 @@ from offboard.store.tables import external_contacts, members, transfer_ledger
 from offboard.store.transfers import SPECS, apply_moves, latest_rows, record_moves
 
 L = transfer_ledger
-TAKEOVER = timedelta(hours=24)
 UNASSIGNED_STATES = (LedgerState.UNASSIGNED, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL)
 REPORTABLE = {LedgerState.DONE, LedgerState.REFUSED, LedgerState.ACCEPTOR_FULL}
 
@@ -145,7 +143,7 @@ def record_result(uow: UnitOfWork, correlation_id: str, state: str) -> TransferR
             return _result(row, outcome, replayed=True)  # the platform told us twice: nothing more to do
         raise error(Conflict, "transfer_not_waiting", "Transfer {id} is {state}, no longer waiting for a result.", id=correlation_id, state=Term("ledger_state", row.state))
     kind = ResourceKind(row.kind)
-    if outcome == LedgerState.DONE and not conn.execute(select(_active_acceptor()).where(L.c.tenant_id == tid, L.c.id == row.id)).scalar():
+    if outcome == LedgerState.DONE and not conn.execute(select(active_acceptor()).where(L.c.tenant_id == tid, L.c.id == row.id)).scalar():
         outcome = LedgerState.UNASSIGNED  # the acceptor left meanwhile (R-ORG-4): inherited later instead
     to_member = row.to_member_id if outcome == LedgerState.DONE else None
     step_id = steps.begin(conn, tid, row.exit_id, StepKind.RESULT, uow.actor.audit_id, now)
@@ -172,37 +170,6 @@ def _result(row: AnyRow, outcome: LedgerState, replayed: bool = False) -> Transf
     return TransferResult(row.correlation_id, row.exit_id, row.kind, row.resource_id, outcome.value, replayed)
 
 
-def take_over_exit(uow: UnitOfWork, exit_id: int) -> int:
-    """R-ORG-2: the waiting transfers of one exit whose 24 h are over are taken over (fires on
-    "due at or before now"); one statement per kind and outcome."""
-    conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    due = (
-        conn.execute(select(L.c.kind).where(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER).group_by(L.c.kind).order_by(L.c.kind))
-        .scalars()
-        .all()
-    )
-    total = 0
-    if not due:
-        return total
-    step_id = steps.begin(conn, tid, exit_id, StepKind.TAKEOVER, uow.actor.audit_id, now)
-    for kind in due:
-        waiting = and_(L.c.tenant_id == tid, L.c.exit_id == exit_id, L.c.kind == kind, L.c.state == LedgerState.WAITING, L.c.created_at <= now - TAKEOVER)
-        # R-ORG-4: an acceptor who left since the transfer started receives nothing (nothing may be
-        # left owned by a departed member); the resource is unassigned and inherited later (R-ORG-5).
-        changed = {"updated_at": now, "version_after": L.c.version_after + 1, "changed_step_id": step_id}
-        lost = conn.execute(update(L).where(waiting, ~_active_acceptor()).values(state=LedgerState.UNASSIGNED, to_member_id=None, **changed)).rowcount
-        result = conn.execute(update(L).where(waiting).values(state=LedgerState.DONE, **changed))
-        apply_moves(conn, tid, exit_id, ResourceKind(kind), step_id, now, changed=True)
-        total += result.rowcount
-        uow.audit(
-            "transfer.taken_over",
-            [f"exit:{exit_id}"],
-            {"kind": kind, "count": result.rowcount, "unassigned": lost, "step_id": step_id, "ledger_digest": steps.ledger_digest(conn, tid, step_id, ResourceKind(kind))},
-        )
-    steps.close(conn, tid, step_id)
-    return total
-
-
-def _active_acceptor() -> Exists:
+def active_acceptor() -> Exists:
     """The ledger row's acceptor is still an active member."""
     return select(members.c.id).where(members.c.tenant_id == L.c.tenant_id, members.c.id == L.c.to_member_id, members.c.status == MemberStatus.ACTIVE).exists()

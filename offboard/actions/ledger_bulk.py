@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, select, update
 
 from offboard.actions.context import UnitOfWork
-from offboard.actions.inheritance import _active_acceptor, acceptor_of, inherit_kind, open_exit_for_inheritance
+from offboard.actions.inheritance import active_acceptor, acceptor_of, inherit_kind, open_exit_for_inheritance
 from offboard.domain.errors import Conflict, Term, Terms, error
 from offboard.domain.ledger_bulk import APPLIES, BulkAction, Selection, result_of
 from offboard.domain.vocabulary import LedgerState, ResourceKind, StepKind
@@ -113,7 +113,7 @@ def _record(uow: UnitOfWork, step_id: int, exit_id: int, kind: ResourceKind, row
     target = and_(L.c.tenant_id == tid, L.c.id.in_(ids))
     lost = 0
     if outcome == LedgerState.DONE:
-        lost = conn.execute(update(L).where(target, ~_active_acceptor()).values(state=LedgerState.UNASSIGNED.value, to_member_id=None, **changed)).rowcount
+        lost = conn.execute(update(L).where(target, ~active_acceptor()).values(state=LedgerState.UNASSIGNED.value, to_member_id=None, **changed)).rowcount
         done = conn.execute(update(L).where(target).values(state=outcome.value, **changed)).rowcount  # the rows left waiting
     else:
         done = conn.execute(update(L).where(target).values(state=outcome.value, to_member_id=None, **changed)).rowcount

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Exists, Row, ScalarSelect, exi
 from offboard.actions.checklist import finalize, finalize_many
 from offboard.actions.context import Services, UnitOfWork, tenant_transaction
 from offboard.actions.exits import take_effect
-from offboard.actions.inheritance import TAKEOVER, take_over_exit
+from offboard.actions.takeovers import TAKEOVER, take_over_exit, take_over_many
 from offboard.domain.checklist import SIGNING_ROLES
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ExitState, LedgerState
@@ -41,8 +41,8 @@ class DueKind:
     due: Callable[[datetime], list[ColumnElement[bool]]]  # where-clauses on exits: due at or before now and not done
     run: Callable[[UnitOfWork, int], int]  # does one item; returns what it counts in the report
     # Does many items of one tenant in one transaction, set-based (a layoff finalizes thousands
-    # at once); returns those it had to leave, with the reason.
-    run_many: Callable[[UnitOfWork, list[int]], dict[int, OffboardError]] | None = None
+    # at once); returns what it counts in the report and the items it had to leave, with the reason.
+    run_many: Callable[[UnitOfWork, list[int]], tuple[int, dict[int, OffboardError]]] | None = None
 
 
 def _signed() -> ScalarSelect[int]:
@@ -63,10 +63,15 @@ def _finalize(uow: UnitOfWork, exit_id: int) -> int:
     return 1
 
 
+def _finalize_many(uow: UnitOfWork, exit_ids: list[int]) -> tuple[int, dict[int, OffboardError]]:
+    refused = finalize_many(uow, exit_ids)
+    return len(exit_ids) - len(refused), refused
+
+
 KINDS: tuple[DueKind, ...] = (
     DueKind("took_effect", lambda now: [exits.c.state == ExitState.SCHEDULED, exits.c.effective_at <= now], _take_effect),
-    DueKind("taken_over", lambda now: [exits.c.state.in_([ExitState.OPEN, ExitState.FINALIZED]), _waiting_due(now)], take_over_exit),
-    DueKind("finalized", lambda now: [exits.c.state == ExitState.OPEN, exits.c.restore_until <= now, _signed() >= len(SIGNING_ROLES)], _finalize, finalize_many),
+    DueKind("taken_over", lambda now: [exits.c.state.in_([ExitState.OPEN, ExitState.FINALIZED]), _waiting_due(now)], take_over_exit, take_over_many),
+    DueKind("finalized", lambda now: [exits.c.state == ExitState.OPEN, exits.c.restore_until <= now, _signed() >= len(SIGNING_ROLES)], _finalize, _finalize_many),
 )
 
 
@@ -130,13 +135,13 @@ def _run_chunks(services: Services, kind: DueKind, items: Sequence[Row[int, int,
             try:
                 with tenant_transaction(services, tenant_id=tenant_id) as uow:
                     claimed = try_lock_exits(uow.conn, tenant_id, [e for e, _ in chunk], [m for _, m in chunk], *kind.due(uow.now))
-                    refused = kind.run_many(uow, claimed) if claimed else {}
+                    counted, refused = kind.run_many(uow, claimed) if claimed else (0, {})
             except Exception:  # a chunk that fails as a whole: each item on its own
                 for exit_id, member_id in chunk:
                     _run_one(services, kind, tenant_id, exit_id, member_id, report)
                 continue
             report.skipped += len(chunk) - len(claimed)
-            setattr(report, kind.name, getattr(report, kind.name) + len(claimed) - len(refused))
+            setattr(report, kind.name, getattr(report, kind.name) + counted)
             for exit_id, exc in refused.items():
                 report.failed.append({"tenant_id": tenant_id, "kind": kind.name, "exit_id": exit_id, "error": exc.code, "message": exc.render("en")})
 

@@ -105,22 +105,24 @@ def record_batch_moves(conn: Connection, tenant_id: int, job_id: int, batch_no: 
     return result.rowcount
 
 
-def digests(conn: Connection, tenant_id: int, step_ids: Collection[int]) -> dict[int, dict[str, tuple[int, str]]]:
-    """{step: {kind: (rows, digest)}} over the ledger rows the steps wrote, each digest as
+def digests(conn: Connection, tenant_id: int, step_ids: Collection[int], *, changed: bool = False) -> dict[int, dict[str, tuple[int, str]]]:
+    """{step: {kind: (rows, digest)}} over the ledger rows the steps wrote (with `changed`: the
+    rows they changed, for steps that write none, as a takeover), each digest as
     offboard.store.steps.ledger_digest computes it for one step and kind (the same lines, in the
     same order). PostgreSQL: one grouped statement, the digests computed by the server; SQLite
     (no ordered aggregate before 3.44): the lines the database builds, read in one ordered pass
     and hashed here."""
     result: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
-    of_steps = and_(L.c.tenant_id == tenant_id, L.c.step_id.in_(list(step_ids)))
+    step = L.c.changed_step_id if changed else L.c.step_id
+    of_steps = and_(L.c.tenant_id == tenant_id, step.in_(list(step_ids)))
     if conn.dialect.name == "postgresql":
         text = func.string_agg(ledger_line(), aggregate_order_by(literal_column("''"), L.c.resource_id, L.c.id))
         digest = func.encode(func.sha256(func.convert_to(text, literal_column("'UTF8'"))), literal_column("'hex'"))
-        for step_id, kind, n, hexdigest in conn.execute(select(L.c.step_id, L.c.kind, func.count(), digest).where(of_steps).group_by(L.c.step_id, L.c.kind)):
+        for step_id, kind, n, hexdigest in conn.execute(select(step, L.c.kind, func.count(), digest).where(of_steps).group_by(step, L.c.kind)):
             result[step_id][kind] = (n, hexdigest)
         return result
     lines: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for step_id, kind, line in conn.execute(select(L.c.step_id, L.c.kind, ledger_line()).where(of_steps).order_by(L.c.step_id, L.c.kind, L.c.resource_id, L.c.id)):
+    for step_id, kind, line in conn.execute(select(step, L.c.kind, ledger_line()).where(of_steps).order_by(step, L.c.kind, L.c.resource_id, L.c.id)):
         lines[(step_id, kind)].append(line)
     for (step_id, kind), of_kind in lines.items():
         result[step_id][kind] = (len(of_kind), hashlib.sha256("".join(of_kind).encode()).hexdigest())
