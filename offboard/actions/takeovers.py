@@ -54,7 +54,9 @@ def take_over_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> tuple[int, dict[
         conn.execute(update(L).where(of_kind).values(state=LedgerState.DONE, **changed))
         apply_moves(conn, tid, 0, ResourceKind(kind), 0, now, steps=in_steps, states=(LedgerState.DONE, LedgerState.UNASSIGNED))
     counts: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for step_id, kind, state, n in conn.execute(select(L.c.changed_step_id, L.c.kind, L.c.state, func.count()).where(L.c.tenant_id == tid, in_steps).group_by(L.c.changed_step_id, L.c.kind, L.c.state)):
+    for step_id, kind, state, n in conn.execute(
+        select(L.c.changed_step_id, L.c.kind, L.c.state, func.count()).where(L.c.tenant_id == tid, in_steps).group_by(L.c.changed_step_id, L.c.kind, L.c.state)
+    ):
         counts[step_id][kind][state] = n
     digests = bulk_moves.digests(conn, tid, step_ids, changed=True)
     conn.execute(

@@ -15,7 +15,7 @@ from offboard.jobs.bulk import run_jobs
 from offboard.queries.audit import verify_chain
 from offboard.store import steps
 from offboard.store.bulk_moves import digests
-from offboard.store.tables import audit_events, bulk_exit_rows, exit_steps, jobs, members, tenants, transfer_ledger
+from offboard.store.tables import audit_events, audit_side, bulk_exit_rows, exit_steps, jobs, members, tenants, transfer_ledger
 from tests.support.exits import TABLE_KINDS, give, make_company, owned_by, start
 from tests.support.invariants import all_problems, inv_2
 
@@ -231,3 +231,37 @@ def test_r_exit_7_a_change_recorded_between_batches_is_found_by_the_next_batch(s
     assert rita.status == RowStatus.FAILED and rita.exit_id is None, rita
     assert [(i["code"], i["params"]["userid"]) for i in rita.issues] == [("acceptor_invalid", "tina")]
     assert _status(company, "rita") == "active" and owned_by(company, "rita")
+
+
+def test_r_org_2_a_wecom_layoffs_customers_are_taken_over_together_after_24_hours(services, clock):
+    """Under wecom every leaver's customers wait 24 h; then one sweep takes them over for all
+    the layoff's exits at once, with a takeover step and an audit event per exit and kind, as a
+    single exit's takeover writes; an acceptor who left meanwhile receives nothing (R-ORG-4)."""
+    from offboard.jobs.reconciler import reconcile
+
+    company = make_company(services, profile="wecom", per_kind=0)
+    for userid in ("sam", "rita"):
+        give(company, userid, 3, kinds=(K.EXTERNAL_CONTACT, K.CUSTOMER_GROUP))
+    job_id = _run(company, "userid,successor\nsam,tina\nrita,mona\n")
+    exits_of = {u: r.exit_id for u, r in _rows(company, job_id).items()}
+    start(company, "mona", successor="tina")  # rita's acceptor leaves before the 24 h are over
+    clock.advance(hours=24)
+    report = reconcile(services)
+    assert (report.taken_over, report.failed) == (6, [])  # sam's 3 contacts and 3 groups
+    assert {k: n for k, n in owned_by(company, "tina").items() if k in ("external_contact", "customer_group")} == {"external_contact": 3, "customer_group": 3}
+    assert not {"external_contact", "customer_group"} & set(owned_by(company, "rita"))
+    assert not {"external_contact", "customer_group"} & set(owned_by(company, "mona"))
+    with tenant_read(services, company.slug, "boss") as (conn, tenant, actor):
+        takeover_steps = dict(conn.execute(select(exit_steps.c.exit_id, exit_steps.c.counts).where(exit_steps.c.kind == "takeover")).all())
+        joined = audit_events.join(audit_side, (audit_side.c.tenant_id == audit_events.c.tenant_id) & (audit_side.c.seq == audit_events.c.seq))
+        events = [
+            (t[0], d["kind"], d["count"], d["unassigned"], d["step_id"], d["ledger_digest"])
+            for t, d in conn.execute(select(audit_events.c.targets, audit_side.c.details).select_from(joined).where(audit_events.c.action == "transfer.taken_over"))
+        ]
+        for *_, step_id, digest in events:  # as a single exit's takeover digests its rows
+            assert digest in {steps.ledger_digest(conn, tenant.id, step_id, k) for k in (K.EXTERNAL_CONTACT, K.CUSTOMER_GROUP)}
+        assert verify_chain(conn, tenant, actor).ok
+    assert takeover_steps == {exits_of["sam"]: {"customer_group": 3, "external_contact": 3}, exits_of["rita"]: {"customer_group": 3, "external_contact": 3}}
+    expected = [(f"exit:{exits_of['sam']}", k, 3, 0) for k in ("customer_group", "external_contact")] + [(f"exit:{exits_of['rita']}", k, 0, 3) for k in ("customer_group", "external_contact")]
+    assert sorted(e[:4] for e in events) == sorted(expected)
+    assert reconcile(services).taken_over == 0  # nothing waits any more
