@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -84,6 +86,27 @@ def drop_pg_database(server_url: str, url: str) -> None:
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@contextmanager
+def own_database(request, tmp_path_factory, name: str) -> Iterator[str]:
+    """A migrated, empty database of a module's own on `request.param` (sqlite: a copy of the
+    template file; postgresql: a new database, dropped afterwards), for a module-scoped fixture
+    that builds something once and lets its tests read it."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp(name) / f"{name}.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield str(path)
+        return
+    server = request.getfixturevalue("pg_server_url")
+    url = create_pg_database(server)
+    db = connect(url)
+    schema.upgrade(db)
+    db.dispose()
+    try:
+        yield url
+    finally:
+        drop_pg_database(server, url)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ takes a few seconds; the tests read it, and the idempotency test builds again on
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 
 import pyotp
@@ -24,8 +23,7 @@ from offboard.demo import DEMO_SLUG, PERSONAS, build_demo, demo_logins
 from offboard.demo.org import plan_company
 from offboard.domain.authz import OPERATOR
 from offboard.domain.errors import OffboardError
-from offboard.store import audit_log, schema
-from offboard.store.db import connect
+from offboard.store import audit_log
 from offboard.store.org import actual_headcounts
 from offboard.store.tables import (
     app_grants,
@@ -37,7 +35,7 @@ from offboard.store.tables import (
     reimbursements,
     roles,
 )
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import own_database
 from tests.support.clock import FakeClock
 from tests.support.db import snapshot
 from tests.support.factories import make_tenant
@@ -48,23 +46,11 @@ PERSONA_USERIDS = [p.userid for p in PERSONAS]
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo(request, tmp_path_factory):
     """(services, summary) of a demo built once in a database of its own."""
-    server = None
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("demo") / "demo.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = str(path)
-    else:
-        server = request.getfixturevalue("pg_server_url")
-        url = create_pg_database(server)
-        db = connect(url)
-        schema.upgrade(db)
-        db.dispose()
-    services = build(url, clock=FakeClock())
-    summary = build_demo(services)
-    yield services, summary
-    services.db.dispose()
-    if server:
-        drop_pg_database(server, url)
+    with own_database(request, tmp_path_factory, "demo") as url:
+        services = build(url, clock=FakeClock())
+        summary = build_demo(services)
+        yield services, summary
+        services.db.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ members of their scope only. Here IT's liuyang has left (open exit) and sunli le
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -23,10 +22,9 @@ from offboard.demo import DEMO_SLUG, build_demo
 from offboard.domain.errors import OffboardError
 from offboard.domain.org import subtree_upper_bound
 from offboard.queries import people
-from offboard.store import repo, schema
-from offboard.store.db import connect
+from offboard.store import repo
 from offboard.store.tables import departments, member_departments
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import own_database
 from tests.support.clock import FakeClock
 
 SCOPED_ADMIN = "chenyun"  # a plain member of the demo, made admin of 华东销售部 below
@@ -34,32 +32,22 @@ SCOPED_ADMIN = "chenyun"  # a plain member of the demo, made admin of 华东销�
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = str(tmp_path_factory.mktemp("people") / "demo.db")
-        shutil.copy(request.getfixturevalue("sqlite_template"), url)
-    else:
-        server = request.getfixturevalue("pg_server_url")
-        url = create_pg_database(server)
-        db = connect(url)
-        schema.upgrade(db)
-        db.dispose()
-    services = build(url, clock=FakeClock())
-    try:
-        build_demo(services)
-        with tenant_transaction(services, DEMO_SLUG, by="wangfang") as uow:
-            exit_actions.start_exit(uow, "liuyang", type="removal", reason_category="resignation", reason="个人原因")
-            exit_actions.start_exit(uow, "sunli", type="removal", reason_category="contract_end", reason="合同到期", effective_at=uow.now + timedelta(days=7))
-            # Names and userids holding the characters a LIKE pattern gives a meaning to.
-            for userid, name in (("a_b", "下划线甲"), ("axb", "下划线乙"), ("pct", "满分100%"), ("pct2", "满分1000"), ("bo", "Zed"), ("bob", "Yan"), ("abo", "Adam")):
-                member_actions.add_member(uow, userid=userid, name=name)
-        with tenant_transaction(services, DEMO_SLUG) as uow:
-            east_id = uow.conn.execute(select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.name == "华东销售部")).scalar_one()
-            role_actions.grant_role(uow, SCOPED_ADMIN, "admin", scope=[east_id])
-        yield services
-    finally:
-        services.db.dispose()
-        if request.param == "postgresql":
-            drop_pg_database(request.getfixturevalue("pg_server_url"), url)
+    with own_database(request, tmp_path_factory, "people") as url:
+        services = build(url, clock=FakeClock())
+        try:
+            build_demo(services)
+            with tenant_transaction(services, DEMO_SLUG, by="wangfang") as uow:
+                exit_actions.start_exit(uow, "liuyang", type="removal", reason_category="resignation", reason="个人原因")
+                exit_actions.start_exit(uow, "sunli", type="removal", reason_category="contract_end", reason="合同到期", effective_at=uow.now + timedelta(days=7))
+                # Names and userids holding the characters a LIKE pattern gives a meaning to.
+                for userid, name in (("a_b", "下划线甲"), ("axb", "下划线乙"), ("pct", "满分100%"), ("pct2", "满分1000"), ("bo", "Zed"), ("bob", "Yan"), ("abo", "Adam")):
+                    member_actions.add_member(uow, userid=userid, name=name)
+            with tenant_transaction(services, DEMO_SLUG) as uow:
+                east_id = uow.conn.execute(select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.name == "华东销售部")).scalar_one()
+                role_actions.grant_role(uow, SCOPED_ADMIN, "admin", scope=[east_id])
+            yield services
+        finally:
+            services.db.dispose()
 
 
 def suggest(services, query: str, by: str = "wangfang", **kwargs) -> list[people.PersonChoice]:

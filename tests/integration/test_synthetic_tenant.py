@@ -5,7 +5,6 @@ that change data use a small tenant of their own beside it."""
 from __future__ import annotations
 
 import json
-import shutil
 import statistics
 
 import pytest
@@ -23,10 +22,9 @@ from offboard.domain.authz import OPERATOR
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ExitState, MemberStatus
 from offboard.queries import audit as audit_q
-from offboard.store import ids, schema
-from offboard.store.db import connect
+from offboard.store import ids
 from offboard.store.tables import RESOURCE_TABLES, departments, documents, external_contacts, member_departments, members, metadata, roles
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import own_database
 from tests.support.clock import FakeClock
 from tests.support.db import snapshot, tree_problems
 from tests.support.invariants import all_problems
@@ -37,24 +35,12 @@ MEMBERS = 2000
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def seeded(request, tmp_path_factory):
     """(services, result) of a 2,000-member tenant `big` in a database of its own."""
-    server = None
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("synthetic") / "synthetic.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = str(path)
-    else:
-        server = request.getfixturevalue("pg_server_url")
-        url = create_pg_database(server)
-        db = connect(url)
-        schema.upgrade(db)
-        db.dispose()
-    services = build(url, clock=FakeClock())
-    steps: list[tuple[str, int, int]] = []
-    result = seed_tenant(services, members=MEMBERS, slug="big", seed=3, progress=lambda *step: steps.append(step))
-    yield services, result, steps
-    services.db.dispose()
-    if server:
-        drop_pg_database(server, url)
+    with own_database(request, tmp_path_factory, "synthetic") as url:
+        services = build(url, clock=FakeClock())
+        steps: list[tuple[str, int, int]] = []
+        result = seed_tenant(services, members=MEMBERS, slug="big", seed=3, progress=lambda *step: steps.append(step))
+        yield services, result, steps
+        services.db.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import Connection, func, select
 from offboard.actions.context import Services
 from offboard.domain.org import child_path
 from offboard.store.org import actual_headcounts
-from offboard.store.tables import audit_events, departments, metadata, tenants
+from offboard.store.tables import audit_events, departments, member_departments, members, metadata, tenants
 
 
 def table_counts(conn: Connection) -> dict[str, int]:
@@ -46,3 +46,17 @@ def tree_problems(conn: Connection, tenant_id: int) -> list[str]:
         if row.path != want_path or row.depth != want_depth:
             problems.append(f"department {dept_id}: path {row.path} depth {row.depth}, want {want_path} depth {want_depth}")
     return problems
+
+
+def department_members(services: Services, slug: str, name: str) -> list[tuple[str, str]]:
+    """(userid, name) of the active members of the department called `name`, by userid."""
+    with services.db.read() as conn:
+        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.slug == slug)).scalar_one()
+        rows = conn.execute(
+            select(members.c.userid, members.c.name)
+            .join(member_departments, (member_departments.c.tenant_id == members.c.tenant_id) & (member_departments.c.member_id == members.c.id))
+            .join(departments, (departments.c.tenant_id == member_departments.c.tenant_id) & (departments.c.id == member_departments.c.department_id))
+            .where(members.c.tenant_id == tenant_id, departments.c.name == name, members.c.status == "active")
+            .order_by(members.c.userid)
+        )
+        return [(r.userid, r.name) for r in rows]

@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import re
-import shutil
 from dataclasses import dataclass
 
 import pyotp
@@ -27,7 +26,7 @@ from offboard.demo import DEMO_SLUG, build_demo
 from offboard.demo.personas import password_for, totp_secret_for
 from offboard.store import repo, schema
 from offboard.store.db import connect
-from tests.conftest import IN_CI, create_pg_database, drop_pg_database
+from tests.conftest import IN_CI, own_database
 from tests.support.clock import FakeClock
 from tests.support.live import serving
 
@@ -142,23 +141,13 @@ class DemoCompany:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo_company(request, tmp_path_factory):
     """Built once per test module and database; tests read it and add only audit-neutral rows."""
-    if request.param == "sqlite":
-        url = str(tmp_path_factory.mktemp("demo-asgi") / "demo.db")
-        shutil.copy(request.getfixturevalue("sqlite_template"), url)
-    else:
-        server = request.getfixturevalue("pg_server_url")
-        url = create_pg_database(server)
-        db = connect(url)
-        schema.upgrade(db)
-        db.dispose()
-    clock = FakeClock()
-    services = build(url, clock=clock)
-    try:
-        build_demo(services)
-        with tenant_transaction(services, DEMO_SLUG, by="wangfang") as uow:
-            started = exit_actions.start_exit(uow, "chenjing", type="removal", reason_category="resignation", reason="个人原因", successor="zhaolei")
-        yield DemoCompany(services, clock, create_app(services), started.id, url)
-    finally:
-        services.db.dispose()
-        if request.param == "postgresql":
-            drop_pg_database(request.getfixturevalue("pg_server_url"), url)
+    with own_database(request, tmp_path_factory, "demo-asgi") as url:
+        clock = FakeClock()
+        services = build(url, clock=clock)
+        try:
+            build_demo(services)
+            with tenant_transaction(services, DEMO_SLUG, by="wangfang") as uow:
+                started = exit_actions.start_exit(uow, "chenjing", type="removal", reason_category="resignation", reason="个人原因", successor="zhaolei")
+            yield DemoCompany(services, clock, create_app(services), started.id, url)
+        finally:
+            services.db.dispose()

@@ -20,15 +20,14 @@ import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
 
 from offboard.demo import DEMO_SLUG
 from offboard.demo.personas import totp_secret_for
 from offboard.i18n import LANG_COOKIE
 from offboard.jobs.bulk import keep_running, run_jobs
 from offboard.store import repo
-from offboard.store.tables import departments, member_departments, members
 from tests.support.clock import FakeClock
+from tests.support.db import department_members
 from tests.web.conftest import _serve_demo, sign_in_page
 from tests.web.test_accessibility import _serious
 from tests.web.test_glossary import offences
@@ -41,16 +40,7 @@ class Demo:
         self.base, self.services, self.clock = base, services, clock
 
     def team(self, name: str) -> list[tuple[str, str]]:
-        with self.services.db.read() as conn:
-            tenant = repo.tenant_by_slug(conn, DEMO_SLUG)
-            rows = conn.execute(
-                select(members.c.userid, members.c.name)
-                .join(member_departments, (member_departments.c.tenant_id == members.c.tenant_id) & (member_departments.c.member_id == members.c.id))
-                .join(departments, (departments.c.tenant_id == member_departments.c.tenant_id) & (departments.c.id == member_departments.c.department_id))
-                .where(members.c.tenant_id == tenant.id, departments.c.name == name, members.c.status == "active")
-                .order_by(members.c.userid)
-            )
-            return [(r.userid, r.name) for r in rows]
+        return department_members(self.services, DEMO_SLUG, name)
 
     def tenant_id(self) -> int:
         with self.services.db.read() as conn:

@@ -21,9 +21,9 @@ from offboard.domain import bulk_file
 from offboard.http import security
 from offboard.i18n.glossary import term
 from offboard.jobs.bulk import run_jobs
-from offboard.store import repo
-from offboard.store.tables import departments, exits, jobs, member_departments, members
+from offboard.store.tables import exits, jobs, members
 from offboard.web.bulk import batch_size_for
+from tests.support.db import department_members
 from tests.web.conftest import CSRF_INPUT
 from tests.web.test_glossary import offences, visible_text
 
@@ -32,17 +32,7 @@ HX = {"HX-Request": "true"}
 
 
 def _team(company, name: str = TEAM) -> list[tuple[str, str]]:
-    """(userid, name) of the active members of a department, by userid."""
-    with company.services.db.read() as conn:
-        tenant = repo.tenant_by_slug(conn, DEMO_SLUG)
-        rows = conn.execute(
-            select(members.c.userid, members.c.name)
-            .join(member_departments, (member_departments.c.tenant_id == members.c.tenant_id) & (member_departments.c.member_id == members.c.id))
-            .join(departments, (departments.c.tenant_id == member_departments.c.tenant_id) & (departments.c.id == member_departments.c.department_id))
-            .where(members.c.tenant_id == tenant.id, departments.c.name == name, members.c.status == "active")
-            .order_by(members.c.userid)
-        )
-        return [(r.userid, r.name) for r in rows]
+    return department_members(company.services, DEMO_SLUG, name)
 
 
 def _jobs(company) -> int:
@@ -186,7 +176,7 @@ def test_issue_10_a_body_over_the_upload_limit_is_refused_on_a_page_and_the_api_
     refused = hr.post("/exits/bulk", data={"csrf": csrf}, files={"file": ("big.csv", b"userid\n" + b"x" * 8192, "text/csv")})
     assert refused.status_code == 413 and refused.headers["content-type"].startswith("text/html")
     assert "请求体过大" in _words(refused) and offences(refused.text, "zh-CN") == []
-    api = hr.post("/api/v1/exits/bulk", content=b"{" + b" " * (security.MAX_BODY + 1) + b"}", headers={"Content-Type": "application/json", "X-CSRF-Token": csrf})
+    api = hr.post("/api/v1/exits", content=b"{" + b" " * (security.MAX_BODY + 1) + b"}", headers={"Content-Type": "application/json", "X-CSRF-Token": csrf})
     assert api.status_code == 413 and api.json()["error"] == "too_large"
 
 
