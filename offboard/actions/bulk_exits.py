@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork, resolve_actor
 from offboard.domain import validation as v
@@ -36,7 +36,7 @@ from offboard.domain.org import covered, reports_first
 from offboard.domain.planning import Choices, ExitPlan, Issue, plan_exit
 from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ReasonCategory, ResourceKind, RowStatus, StepKind
 from offboard.store import access_cut, bulk_moves, bulk_planning, ids
-from offboard.store.driver_insert import insert_rows
+from offboard.store.driver_rows import insert_rows, update_rows
 from offboard.store.org import _lock_in_id_order
 from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, departments, exit_steps, exits, job_batches, jobs, member_departments, members, tenants, transfer_ledger
 from offboard.store.transfers import apply_moves
@@ -44,7 +44,6 @@ from offboard.store.transfers import apply_moves
 R = bulk_exit_rows
 RT = bulk_exit_routes
 BATCH_SIZE = 500
-INSERT_CHUNK = 5000
 KIND = "bulk_exit"
 
 
@@ -276,17 +275,8 @@ def _leaving_in_job(conn: Connection, tenant_id: int, job_id: int, among: set[in
 
 
 def _write_outcomes(conn: Connection, tenant_id: int, job_id: int, outcome: Mapping[int, Mapping[str, Any]]) -> None:
-    """One UPDATE statement, executed for many rows at once (executemany)."""
-    if not outcome:
-        return
-    statement = (
-        update(R)
-        .where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.row_no == bindparam("n"))
-        .values({name: bindparam(f"new_{name}") for name in ("status", "issues", "warnings", "batch_no")})
-    )
-    params = [{"n": n, **{f"new_{name}": value for name, value in _outcome_columns(o).items()}} for n, o in outcome.items()]
-    for start in range(0, len(params), INSERT_CHUNK):
-        conn.execute(statement, params[start : start + INSERT_CHUNK])
+    """The rows' new outcomes: one UPDATE joined to them."""
+    update_rows(conn, R, ("tenant_id", "job_id", "row_no"), [{"tenant_id": tenant_id, "job_id": job_id, "row_no": n, **_outcome_columns(o)} for n, o in outcome.items()])
 
 
 def _rewrite_rows(conn: Connection, tenant_id: int, job_id: int, rows: Sequence[Any], outcome: Mapping[int, Mapping[str, Any]]) -> None:
@@ -472,10 +462,10 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
 
 def _set_exits(conn: Connection, tenant_id: int, job_id: int, rows: Sequence[Any], exit_of: Mapping[int, int], immediate: Collection[int]) -> None:
     """Each row names the exit just written for its member, and is exited or scheduled as that
-    exit is: one UPDATE by primary key, executed for all the rows at once."""
-    statement = update(R).where(R.c.tenant_id == tenant_id, R.c.job_id == job_id, R.c.row_no == bindparam("n")).values(exit_id=bindparam("e"), status=bindparam("s"))
+    exit is: one UPDATE joined to the rows' new values."""
     exited, scheduled = RowStatus.EXITED.value, RowStatus.SCHEDULED.value
-    conn.execute(statement, [{"n": r.row_no, "e": exit_of[r.member_id], "s": exited if r.member_id in immediate else scheduled} for r in rows])
+    changes = [{"tenant_id": tenant_id, "job_id": job_id, "row_no": r.row_no, "exit_id": exit_of[r.member_id], "status": exited if r.member_id in immediate else scheduled} for r in rows]
+    update_rows(conn, R, ("tenant_id", "job_id", "row_no"), changes)
 
 
 def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], exit_of: Mapping[int, int], step_ids: Mapping[int, int], window: int) -> None:
@@ -519,8 +509,7 @@ def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], e
 
 
 def _close_steps(conn: Connection, tenant_id: int, counts: Mapping[int, Mapping[str, int]]) -> None:
-    statement = update(exit_steps).where(exit_steps.c.tenant_id == tenant_id, exit_steps.c.id == bindparam("sid")).values(counts=bindparam("c"))
-    conn.execute(statement, [{"sid": s, "c": dict(sorted(c.items()))} for s, c in counts.items()])
+    update_rows(conn, exit_steps, ("tenant_id", "id"), [{"tenant_id": tenant_id, "id": s, "counts": dict(sorted(c.items()))} for s, c in counts.items()])
 
 
 def _headcounts(conn: Connection, tenant_id: int, leavers: list[Any]) -> dict[int, list[int]]:

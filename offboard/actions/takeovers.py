@@ -10,13 +10,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, func, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.inheritance import active_acceptor
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import LedgerState, ResourceKind, StepKind
 from offboard.store import bulk_moves, steps
+from offboard.store.driver_rows import update_rows
 from offboard.store.tables import exit_steps, transfer_ledger
 from offboard.store.transfers import apply_moves
 
@@ -59,10 +60,7 @@ def take_over_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> tuple[int, dict[
     ):
         counts[step_id][kind][state] = n
     digests = bulk_moves.digests(conn, tid, step_ids, changed=True)
-    conn.execute(
-        update(S).where(S.c.tenant_id == tid, S.c.id == bindparam("sid")).values(counts=bindparam("c")),
-        [{"sid": s, "c": {kind: sum(by_state.values()) for kind, by_state in sorted(counts[s].items())}} for s in step_ids],
-    )
+    update_rows(conn, S, ("tenant_id", "id"), [{"tenant_id": tid, "id": s, "counts": {kind: sum(by_state.values()) for kind, by_state in sorted(counts[s].items())}} for s in step_ids])
     total = 0
     for exit_id, step_id in zip(taking, step_ids):
         for kind, by_state in sorted(counts[step_id].items()):

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, liter
 from sqlalchemy.dialects.postgresql import JSONB
 
 from offboard.audit.chain import Core, StoredEvent, canonical, format_time, targets_text
-from offboard.store.driver_insert import JsonText, insert_rows
+from offboard.store.driver_rows import JsonText, insert_rows
 from offboard.store.tables import audit_events, audit_side, tenants
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from offboard.domain.vocabulary import OutboxState
 from offboard.store import ids
-from offboard.store.driver_insert import insert_rows
+from offboard.store.driver_rows import insert_rows
 from offboard.store.tables import outbox
 
 DUE_STATES = (OutboxState.PENDING.value, OutboxState.FAILING.value)

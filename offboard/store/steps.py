@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from offboard.domain.vocabulary import ResourceKind, StepKind
 from offboard.store import ids
-from offboard.store.driver_insert import insert_rows
+from offboard.store.driver_rows import insert_rows
 from offboard.store.rows import AnyRow
 from offboard.store.tables import exit_steps, transfer_ledger
 from offboard.store.transfers import among, constant

@@ -1,0 +1,42 @@
+"""Rows handed to the driver as tuples (offboard.store.driver_rows): what the column types would
+have stored, on SQLite and PostgreSQL: JSON, aware times, NULLs, enum values, text with quotes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from offboard.actions.tenants import create_tenant
+from offboard.domain.vocabulary import JobState
+from offboard.store.driver_rows import JsonText, insert_rows, update_rows
+from offboard.store.tables import jobs
+
+
+def _job(tenant_id: int, job_id: int, at: datetime, **values) -> dict:
+    row = {"tenant_id": tenant_id, "id": job_id, "kind": "bulk_exit", "state": JobState.PLANNED, "source": "a'b\"c.csv", "actor": "operator"}
+    row |= {"actor_member_id": None, "total": 2, "counts": {"ready": 2, "名单": 1}, "batch_size": 500, "audit_mark": None}
+    row |= {"created_at": at, "confirmed_at": None, "finished_at": None, "updated_at": at, "version": 1}
+    return row | values
+
+
+def test_rows_inserted_and_updated_through_the_driver_read_back_as_the_column_types_store_them(services):
+    tid = create_tenant(services, slug="rows", name="Rows", admin_userid="boss", admin_name="Boss").id
+    at = datetime(2026, 12, 3, 8, 30, 15, 123456, tzinfo=UTC)
+    with services.db.write() as conn:
+        insert_rows(conn, jobs, [_job(tid, 1, at), _job(tid, 2, at, counts=JsonText('{"done":1}'))])
+        later = at + timedelta(hours=1)
+        update_rows(
+            conn,
+            jobs,
+            ("tenant_id", "id"),
+            [
+                {"tenant_id": tid, "id": 1, "state": JobState.RUNNING, "counts": {"exited": 1}, "confirmed_at": later, "audit_mark": 42},
+                {"tenant_id": tid, "id": 2, "state": JobState.DONE, "counts": {}, "confirmed_at": None, "audit_mark": None},
+            ],
+        )
+    with services.db.read() as conn:
+        rows = {r.id: r for r in conn.execute(select(jobs).where(jobs.c.tenant_id == tid))}
+    assert (rows[1].state, rows[1].counts, rows[1].confirmed_at, rows[1].audit_mark) == ("running", {"exited": 1}, at + timedelta(hours=1), 42)
+    assert (rows[2].state, rows[2].counts, rows[2].confirmed_at, rows[2].audit_mark) == ("done", {}, None, None)
+    assert rows[1].source == "a'b\"c.csv" and rows[1].created_at == at and rows[1].total == 2
