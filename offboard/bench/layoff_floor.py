@@ -8,7 +8,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
+
+from offboard.store import statistics
+from offboard.store.db import connect
 
 from offboard.store.transfers import SPECS
 
@@ -17,13 +20,14 @@ JOB = 1_000_000_001  # ids of the floor's own rows, far above the engine's
 
 class Floor:
     def __init__(self, url: str, tenant_id: int, leavers: Sequence[int]) -> None:
-        self.engine = create_engine(url)
+        self.db = connect(url)
+        self.engine = self.db.engine
         self.pg = self.engine.dialect.name == "postgresql"
         self.tid = tenant_id
         self.leavers = list(leavers)
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.db.dispose()
 
     def _run(self, statements: Sequence[str]) -> tuple[int, float]:
         started = time.perf_counter()
@@ -96,6 +100,14 @@ class Floor:
             f"UPDATE app_grants SET status = 'reauth_required', revoked_at = {self._now()} WHERE tenant_id = :t AND member_id IN ({leavers}) AND status = 'active'",
             f"UPDATE attendance_records SET archived_at = {self._now()} WHERE tenant_id = :t AND member_id IN ({leavers}) AND archived_at IS NULL",
         ]
+        # The exits and steps are in before the ledger rows that name them, and analyzed, as the
+        # engine's are after its first batch (offboard.store.statistics): both are then planned
+        # for what is there.
+        written, seconds = self._run(statements)
+        started = time.perf_counter()
+        statistics.refresh(self.db)
+        seconds += time.perf_counter() - started
+        statements = []
         corr = "replace(cast(gen_random_uuid() as text), '-', '')" if self.pg else "lower(hex(randomblob(16)))"
         for kind, spec in SPECS.items():
             t, owner = spec.table.name, spec.owner
@@ -120,7 +132,8 @@ class Floor:
         events = f"{moved} UNION ALL {per_exit} UNION ALL SELECT 'job:1' UNION ALL SELECT 'job:2'"
         statements += self._audit(events, "k", f"SELECT count(*) FROM ({events}) c")
         statements.append(self._outbox(f"SELECT id AS k FROM exits WHERE tenant_id = :t AND member_id IN ({leavers})", "k"))
-        return self._run(statements)
+        rows, more = self._run(statements)
+        return written + rows, seconds + more
 
     def finalize(self) -> tuple[int, float]:
         leavers = self._leavers()

@@ -22,6 +22,7 @@ from offboard.actions.context import Services, tenant_transaction
 from offboard.domain.authz import Actor
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import JobState
+from offboard.store import statistics
 from offboard.store.tables import job_batches, jobs
 
 log = structlog.get_logger("offboard.bulk")
@@ -80,11 +81,16 @@ def run_jobs(services: Services, *, job_id: int | None = None, tenant_id: int | 
     """Take batches until no running job has one pending (only job `job_id`'s, when given);
     `progress` hears how many lines each batch did."""
     report = BulkReport()
+    analyzed: set[tuple[int, int]] = set()
     while (job := _next_job(services, job_id, tenant_id)) is not None:
         done = _run_one(services, job, report)
         if done is None:
             time.sleep(WAIT)  # every pending batch is held by another worker
-        elif progress is not None:
+            continue
+        if (job.tenant_id, job.job_id) not in analyzed:  # once the job's first batch is in
+            analyzed.add((job.tenant_id, job.job_id))
+            statistics.refresh(services.db)
+        if progress is not None:
             progress(done)
     return report
 
