@@ -265,3 +265,25 @@ def test_r_org_2_a_wecom_layoffs_customers_are_taken_over_together_after_24_hour
     expected = [(f"exit:{exits_of['sam']}", k, 3, 0) for k in ("customer_group", "external_contact")] + [(f"exit:{exits_of['rita']}", k, 0, 3) for k in ("customer_group", "external_contact")]
     assert sorted(e[:4] for e in events) == sorted(expected)
     assert reconcile(services).taken_over == 0  # nothing waits any more
+
+
+def _analyzed(conn) -> dict[str, int]:
+    if conn.dialect.name == "postgresql":
+        return dict(conn.exec_driver_sql("SELECT relname, analyze_count FROM pg_stat_user_tables").all())
+    if not conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar_one():
+        return {}
+    return {name: 1 for name in conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1").scalars()}
+
+
+def test_r_exit_7_a_bulk_job_analyzes_the_tables_it_grows_once_its_first_batch_is_in(services):
+    """Plans cached while the exits, steps and ledger were empty made every later batch slower
+    (offboard.store.statistics)."""
+    company = make_company(services, per_kind=1)
+    give(company, "sam", 1, kinds=TABLE_KINDS)  # sam's batch runs first (leo is his manager)
+    grown = {"exits", "exit_steps", "transfer_ledger", "bulk_exit_rows", "bulk_exit_routes"}
+    with services.db.read() as conn:
+        before = _analyzed(conn)
+    _run(company, "userid\nleo\nsam\n", batch_size=1)
+    with services.db.read() as conn:
+        after = _analyzed(conn)
+    assert {t for t in grown if after.get(t, 0) > before.get(t, 0)} == grown
