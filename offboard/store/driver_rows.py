@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -60,14 +61,14 @@ def _is_json(table: Table, name: str) -> bool:
     return isinstance(table.c[name].type, JSON)
 
 
-def _insert_plan(table: Table, columns: tuple[str, ...], pg: bool, rows: int) -> str:
-    """A multi-row INSERT of `rows` rows: one statement, one round trip, for all of them."""
+@cache
+def _plan(table: Table, columns: tuple[str, ...], pg: bool) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
     marks = ["%s::jsonb" if pg and _is_json(table, name) else "%s" if pg else "?" for name in columns]
-    row = "(" + ", ".join(marks) + ")"
     quoted = ", ".join(f'"{name}"' for name in columns)
-    return f"INSERT INTO {table.name} ({quoted}) VALUES {', '.join(row for _ in range(rows))}"
+    return f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(marks)})", tuple(_converter(table, name, pg) for name in columns)
 
 
+@lru_cache(maxsize=512)
 def _update_plan(table: Table, keys: tuple[str, ...], columns: tuple[str, ...], pg: bool, rows: int) -> str:
     """UPDATE ... FROM (VALUES ...) AS v: both databases name a VALUES list's columns column1,
     column2, ... in order. PostgreSQL reads each as the column's own type (a NULL or a text
@@ -85,19 +86,19 @@ def _update_plan(table: Table, keys: tuple[str, ...], columns: tuple[str, ...], 
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT `rows` (dictionaries with the same keys) into `table`: a multi-row statement per
-    chunk of rows."""
-    _each_chunk(conn, table, rows, lambda columns, pg, n: _insert_plan(table, columns, pg, n))
+    """INSERT `rows` (dictionaries with the same keys) into `table`, one executemany."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    statement, converters = _plan(table, columns, conn.dialect.name == "postgresql")
+    pairs = tuple(zip(columns, converters))
+    conn.exec_driver_sql(statement, [tuple(convert(row[name]) for name, convert in pairs) for row in rows])
 
 
 def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
     """UPDATE `table` from `rows` (dictionaries with the same keys): each row names its target
     by the `keys` columns and gives the new values of the others. A statement per chunk of
     rows, joined to them as a VALUES list."""
-    _each_chunk(conn, table, rows, lambda columns, pg, n: _update_plan(table, tuple(keys), columns, pg, n))
-
-
-def _each_chunk(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], statement: Callable[[tuple[str, ...], bool, int], str]) -> None:
     if not rows:
         return
     columns = tuple(rows[0])
@@ -106,4 +107,5 @@ def _each_chunk(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
-        conn.exec_driver_sql(statement(columns, pg, len(chunk)), tuple(convert(row[name]) for row in chunk for name, convert in pairs))
+        statement = _update_plan(table, tuple(keys), columns, pg, len(chunk))
+        conn.exec_driver_sql(statement, tuple(convert(row[name]) for row in chunk for name, convert in pairs))
