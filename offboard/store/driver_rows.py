@@ -86,13 +86,23 @@ def _update_plan(table: Table, keys: tuple[str, ...], columns: tuple[str, ...], 
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT `rows` (dictionaries with the same keys) into `table`, one executemany."""
+    """INSERT `rows` (dictionaries with the same keys) into `table`: on PostgreSQL one COPY in
+    this transaction (a few microseconds a row, against tens for an INSERT each), on SQLite
+    one executemany (in process, already that fast)."""
     if not rows:
         return
     columns = tuple(rows[0])
-    statement, converters = _plan(table, columns, conn.dialect.name == "postgresql")
+    pg = conn.dialect.name == "postgresql"
+    statement, converters = _plan(table, columns, pg)
     pairs = tuple(zip(columns, converters))
-    conn.exec_driver_sql(statement, [tuple(convert(row[name]) for name, convert in pairs) for row in rows])
+    values = (tuple(convert(row[name]) for name, convert in pairs) for row in rows)
+    if not pg:
+        conn.exec_driver_sql(statement, list(values))
+        return
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
 
 
 def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
