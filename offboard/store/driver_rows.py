@@ -100,7 +100,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.exec_driver_sql(statement, list(values))
         return
     quoted = ", ".join(f'"{name}"' for name in columns)
-    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a connection inside a transaction holds its driver connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
 
