@@ -10,6 +10,7 @@ import statistics
 import pytest
 from sqlalchemy import and_, func, insert, select
 
+from offboard.actions import auth
 from offboard.actions import departments as department_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
@@ -19,7 +20,7 @@ from offboard.bench.synthetic import ADMIN_USERID, seed_tenant
 from offboard.bootstrap import build
 from offboard.cli.main import main
 from offboard.domain.authz import OPERATOR
-from offboard.domain.errors import OffboardError
+from offboard.domain.errors import OffboardError, Unauthorized
 from offboard.domain.vocabulary import ExitState, MemberStatus
 from offboard.queries import audit as audit_q
 from offboard.store import ids
@@ -230,3 +231,16 @@ def test_the_service_adds_members_and_departments_after_a_load_without_an_id_col
     assert member > before
     with tenant_read(services, "after") as (conn, tenant, _actor):
         assert all_problems(conn, tenant.id) == {} and tree_problems(conn, tenant.id) == []
+
+
+def test_synthetic_members_have_no_credentials_and_cannot_sign_in(read, seeded):
+    # `offboard seed` says so: a synthetic enterprise is for measuring, not a door.
+    services, result, _ = seeded
+    conn, tid = read
+    holding = conn.execute(select(func.count()).select_from(members).where(members.c.tenant_id == tid, (members.c.password_hash.is_not(None)) | (members.c.totp_secret.is_not(None)))).scalar_one()
+    assert holding == 0
+    some = conn.execute(select(members.c.userid).where(members.c.tenant_id == tid).order_by(members.c.id).limit(3)).scalars().all()
+    for userid in some:
+        with pytest.raises(Unauthorized) as refused:
+            auth.sign_in(services, result.slug, userid, "", client="test")
+        assert refused.value.code == "bad_credentials"
