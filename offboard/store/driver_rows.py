@@ -1,5 +1,5 @@
-"""Multi-row inserts and updates handed to the database driver as tuples: for the statements a
-bulk exit runs with thousands of rows (audit events, outbox rows, plan routes and lines, steps'
+"""Rows inserted and updated through the database driver, as tuples: for the statements a bulk
+exit runs with thousands of rows (audit events, outbox rows, plan routes and lines, steps'
 counts, lines' outcomes), where building and type-processing a parameter dictionary per row
 costs more than the database's own work, and an UPDATE per row costs a round trip each.
 
@@ -33,12 +33,15 @@ def _json(value: Any) -> str:
     return value if isinstance(value, JsonText) else json.dumps(value)
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
         raise ValueError("naive datetime given where UTC is required")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    aware = _aware(value)
+    return None if aware is None else aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _same(value: Any) -> Any:
@@ -52,8 +55,8 @@ def _converter(table: Table, name: str, pg: bool) -> Callable[[Any], Any]:
     column_type = table.c[name].type
     if isinstance(column_type, JSON):
         return _json
-    if isinstance(column_type, UTCDateTime) and not pg:
-        return _sqlite_time
+    if isinstance(column_type, UTCDateTime):
+        return _aware if pg else _sqlite_time
     return _same
 
 

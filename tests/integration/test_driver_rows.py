@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from offboard.actions.tenants import create_tenant
@@ -40,3 +41,10 @@ def test_rows_inserted_and_updated_through_the_driver_read_back_as_the_column_ty
     assert (rows[1].state, rows[1].counts, rows[1].confirmed_at, rows[1].audit_mark) == ("running", {"exited": 1}, at + timedelta(hours=1), 42)
     assert (rows[2].state, rows[2].counts, rows[2].confirmed_at, rows[2].audit_mark) == ("done", {}, None, None)
     assert rows[1].source == "a'b\"c.csv" and rows[1].created_at == at and rows[1].total == 2
+
+
+def test_a_naive_time_is_refused_as_the_column_type_refuses_it(services):
+    tid = create_tenant(services, slug="naive", name="Naive", admin_userid="boss", admin_name="Boss").id
+    with pytest.raises(ValueError, match="naive datetime"):
+        with services.db.write() as conn:
+            insert_rows(conn, jobs, [_job(tid, 1, datetime(2026, 12, 3, 8, 0))])
