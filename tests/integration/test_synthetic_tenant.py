@@ -24,7 +24,7 @@ from offboard.domain.errors import OffboardError, Unauthorized
 from offboard.domain.vocabulary import ExitState, MemberStatus
 from offboard.queries import audit as audit_q
 from offboard.store import ids
-from offboard.store.tables import RESOURCE_TABLES, departments, documents, external_contacts, member_departments, members, metadata, roles
+from offboard.store.tables import RESOURCE_TABLES, credentials, departments, documents, external_contacts, member_departments, members, metadata, roles
 from tests.conftest import own_database
 from tests.support.clock import FakeClock
 from tests.support.db import snapshot, tree_problems
@@ -237,7 +237,9 @@ def test_synthetic_members_have_no_credentials_and_cannot_sign_in(read, seeded):
     # `offboard seed` says so: a synthetic enterprise is for measuring, not a door.
     services, result, _ = seeded
     conn, tid = read
-    holding = conn.execute(select(func.count()).select_from(members).where(members.c.tenant_id == tid, (members.c.password_hash.is_not(None)) | (members.c.totp_secret.is_not(None)))).scalar_one()
+    holding = conn.execute(
+        select(func.count()).select_from(credentials).where(credentials.c.tenant_id == tid, (credentials.c.password_hash.is_not(None)) | (credentials.c.totp_secret.is_not(None)))
+    ).scalar_one()
     assert holding == 0
     some = conn.execute(select(members.c.userid).where(members.c.tenant_id == tid).order_by(members.c.id).limit(3)).scalars().all()
     for userid in some:
