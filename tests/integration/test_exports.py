@@ -141,7 +141,7 @@ def test_spec_7_the_handover_sheet_pdf_names_the_successor_and_embeds_a_cjk_font
     assert "继任者 田娜 tina" in text
     assert "plan.docx" in text and "Leo" in text
     assert "笔记本已归还 IT — Ivan" in text and "CRM 已重新授权 — Ivan" in text
-    assert "签核人:Hanna" in text and "等待 IT 签核" in text
+    assert "签核人：Hanna" in text and "等待 IT 签核" in text
     fonts = {str(font["/BaseFont"]) for page in pdf.pages for font in page["/Resources"]["/Font"].values()}
     cjk = [f for f in fonts if "NotoSansCJK" in f.replace("-", "")]
     assert cjk, f"no Noto Sans CJK font in {fonts}"

@@ -119,6 +119,6 @@ def test_spec_6_policy_over_http_and_in_the_console(services, clock):
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         client.post("/login/totp", data={"code": pyotp.TOTP(TOTP_SECRETS["hanna"]).at(clock.now()), "csrf": csrf})
         html = client.get("/settings/policy", headers={"Accept-Language": "zh-CN"}).text
-        for words in ("基于企业微信", "钉钉", "飞书", "异步:24 小时后自动接替,客户可拒绝", "与预设不同", "8000"):
+        for words in ("基于企业微信", "钉钉", "飞书", "异步：24 小时后自动接替，客户可拒绝", "与预设不同", "8000"):
             assert words in html, words
         assert "<select" not in html  # HR reads the policy; only a super admin changes it

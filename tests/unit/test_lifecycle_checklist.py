@@ -220,7 +220,7 @@ def test_spec_7_sign_off_is_refused_while_items_are_open_and_names_them():
     assert exc.value.code == "checklist_open"
     assert exc.value.params["items"].values == ("reimbursements_closed", "access_revoked")
     assert exc.value.render("en").endswith("still open: Reimbursements closed, Sessions, tokens and devices revoked.")
-    assert exc.value.render("zh-CN").endswith("尚未完成:报销流程闭环、账号会话与设备注销。")
+    assert exc.value.render("zh-CN").endswith("尚未完成：报销流程闭环、账号会话与设备注销。")
 
 
 def test_spec_7_two_person_rule_the_same_person_cannot_sign_both():

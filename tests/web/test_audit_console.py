@@ -116,7 +116,7 @@ def test_issue_9_verify_says_in_words_that_the_trail_is_intact_or_where_it_broke
     with demo_company.services.db.read() as conn:
         count = conn.execute(select(tenants.c.audit_seq).where(tenants.c.slug == DEMO_SLUG)).scalar_one()
     intact = client.get("/audit/verify")
-    assert intact.status_code == 200 and f"审计记录完整,共 {count} 条,未发现篡改。" in intact.text
+    assert intact.status_code == 200 and f"审计记录完整，共 {count} 条，未发现篡改。" in intact.text
     tampered = 7
     with demo_company.services.db.write() as conn:
         tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.slug == DEMO_SLUG)).scalar_one()
@@ -124,7 +124,7 @@ def test_issue_9_verify_says_in_words_that_the_trail_is_intact_or_where_it_broke
         conn.execute(update(audit_events).where(audit_events.c.tenant_id == tenant_id, audit_events.c.seq == tampered).values(action="member.updated"))
     try:
         broken = client.get("/audit/verify")
-        assert "审计记录在第 7 条事件处断开:写入后内容被改动。此前的事件校验通过。" in broken.text
+        assert "审计记录在第 7 条事件处断开：写入后内容被改动。此前的事件校验通过。" in broken.text
         assert 'href="/audit?before=8"' in broken.text
     finally:
         with demo_company.services.db.write() as conn:

@@ -89,7 +89,7 @@ def test_spec_2_hrs_words_exit_inheritance_paths_reasons_and_department_states()
 
 def test_spec_9_a_term_parameter_is_rendered_in_the_readers_language_and_keeps_its_key():
     err = error(Conflict, "checklist_open", "Sign-off needs every checklist item but 11 done; still open: {items}.", items=Terms("checklist_item", ("external_contacts", "reimbursements_closed")))
-    assert err.render("zh-CN") == "签核要求除第 11 项外的所有检查项均已完成;尚未完成:外部联系人移交确认、报销流程闭环。"
+    assert err.render("zh-CN") == "签核要求除第 11 项外的所有检查项均已完成；尚未完成：外部联系人移交确认、报销流程闭环。"
     assert err.render("en").endswith("still open: External contacts handed over, Reimbursements closed.")
     assert err.to_dict("en")["error"] == "checklist_open" and err.params["items"].values == ("external_contacts", "reimbursements_closed")
     counted = translate("The member still owns {kinds}; hand them over before finalizing.", "zh-CN", kinds=Terms.counted("resource_kind", {"document": 2, "calendar": 1}))
@@ -148,7 +148,7 @@ def test_spec_9_a_refusal_names_what_the_actor_may_not_do_in_words():
     with pytest.raises(Forbidden) as refused:
         require(Actor(kind="member", member_id=9, userid="amy"), Action.START_REMOVAL)
     assert refused.value.render("en").startswith("amy may not handle other members' exits here;")
-    assert refused.value.render("zh-CN").startswith("amy 无权在此为他人办理离职;")
+    assert refused.value.render("zh-CN").startswith("amy 无权在此为他人办理离职；")
 
 
 def test_spec_9_every_error_message_is_translated_fills_its_placeholders_and_names_no_key():
@@ -323,7 +323,7 @@ def test_spec_9_every_console_page_speaks_hrs_words(company, userid, locale):
 
 def test_spec_9_a_refusal_on_a_page_names_the_items_in_words_and_its_code_as_a_reference(company):
     """The sign-off refused while items are open (issue 9's example), in both languages."""
-    for locale, words in (("zh-CN", "尚未完成:外部联系人移交确认、客户群转交"), ("en", "still open: External contacts handed over, Customer groups transferred")):
+    for locale, words in (("zh-CN", "尚未完成：外部联系人移交确认、客户群转交"), ("en", "still open: External contacts handed over, Customer groups transferred")):
         client = company.signed_in("wangfang", locale)
         client.cookies.set(LANG_COOKIE, locale)
         page = client.get(f"/exits/{company.exit_id}")
@@ -345,6 +345,6 @@ def test_spec_9_a_state_in_a_refusal_is_its_word(company):
     with pytest.raises(OffboardError) as refused, tenant_transaction(company.services, DEMO_SLUG, by="wangfang") as uow:
         inheritance.inherit(uow, company.scheduled_exit_id, "document", "zhaolei")
     assert refused.value.code == "exit_not_open" and refused.value.params["state"] == Term("exit_state", "scheduled")
-    assert refused.value.render("zh-CN").endswith("状态为 待生效;只有已生效离职的资源才能继承。")
+    assert refused.value.render("zh-CN").endswith("状态为 待生效；只有已生效离职的资源才能继承。")
     assert "Scheduled" in refused.value.render("en") and "scheduled" not in refused.value.render("en")
     assert refused.value.to_dict("zh-CN") == {"error": "exit_not_open", "message": refused.value.render("zh-CN")}

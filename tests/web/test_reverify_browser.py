@@ -51,7 +51,7 @@ def test_issue_9_hr_confirms_a_plan_after_five_minutes_gives_the_code_and_the_ex
     clock.advance(minutes=6)  # HR read the plan for a while: the last code is now too old
     page.click("button:has-text('确认并开始离职')")
     expect(page.locator("h1")).to_have_text("确认是您本人")
-    expect(page.locator("#reverify-purpose")).to_have_text("请输入 6 位验证码,按计划开始离职。")
+    expect(page.locator("#reverify-purpose")).to_have_text("请输入 6 位验证码，按计划开始离职。")
     assert page.locator("#reverify input[name=reason]").get_attribute("value") == REASON
     assert page.locator("#reverify input[name=acceptor]").evaluate_all("els => els.map(e => e.value)")[:2] == ["liuyang", "lina"]
     assert _serious(Axe().run(page)) == []
