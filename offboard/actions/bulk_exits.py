@@ -176,7 +176,7 @@ def _plan(uow: UnitOfWork, job_id: int, named: Mapping[int, set[int]], batch_siz
         where.append(R.c.member_id.in_(list(only)))
     rows = conn.execute(select(R).where(*where).order_by(R.c.row_no)).all()
     if not rows:
-        return _recount(conn, tid, job_id, now)
+        return {} if replan else _recount(conn, tid, job_id, now)
     leaving = {r.member_id for r in rows}
     if replan:
         # The people this batch's plans turn on (the named, the managers) who leave in this job,
@@ -218,7 +218,10 @@ def _plan(uow: UnitOfWork, job_id: int, named: Mapping[int, set[int]], batch_siz
         batches = (ready + batch_size - 1) // batch_size
         if batches:
             conn.execute(insert(job_batches), [{"tenant_id": tid, "job_id": job_id, "batch_no": n, "state": "pending", "rows": min(batch_size, ready - n * batch_size)} for n in range(batches)])
-    return _recount(conn, tid, job_id, now)
+    # A batch's new counts are written when it is done (_finish_if_done): the job's row is the
+    # last a batch locks, after the departments, so that batches of one job running side by side
+    # take their locks in the same order.
+    return {} if replan else _recount(conn, tid, job_id, now)
 
 
 def _routes(plan: ExitPlan, snapshot: Any, leaving: set[int], job_id: int, batch_no: int, tenant_id: int) -> list[dict[str, Any]]:
