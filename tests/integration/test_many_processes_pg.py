@@ -102,7 +102,9 @@ def test_spec_10_three_workers_and_two_api_processes_exit_every_member_exactly_o
             for i in range(STAFF):
                 userid, member_id = f"staff{i:02d}", ids[f"staff{i:02d}"]
                 line = lines.get(member_id)
-                assert per_member.get(member_id) == 1 and status[member_id] == "exited", f"{userid}: {per_member.get(member_id)} exit(s), {status[member_id]}, line {line and (line.status, line.issues)}"
+                assert per_member.get(member_id) == 1 and status[member_id] == "exited", (
+                    f"{userid}: {per_member.get(member_id)} exit(s), {status[member_id]}, line {line and (line.status, line.issues)}"
+                )
                 moved = conn.execute(select(func.count()).where(transfer_ledger.c.tenant_id == tid, transfer_ledger.c.from_member_id == member_id)).scalar_one()
                 assert moved == 5 * len(TABLE_KINDS), f"{userid}: {moved} ledger rows"
                 if i in IN_JOB and i in BY_API:  # exactly one of the two paths did it
