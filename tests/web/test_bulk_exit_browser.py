@@ -4,7 +4,9 @@ team of the demo (as Excel saves it), reads the combined plan and each line by n
 move by itself until the page shows the outcome with a link to each exit.
 
 On the laptop the job is run by the loop `offboard serve` runs in its bulk thread
-(offboard.jobs.bulk.keep_running), started beside the served demo; on the phone the test runs it
+(offboard.jobs.bulk.keep_running), started beside the served demo, and the bar moves forward by
+itself to the end (how many values between its polls it catches depends on the machine's speed);
+on the phone the test runs it
 a batch at a time (run_jobs) and waits, after each batch, for the bar polled by the page to
 show it. Nothing a person reads names an internal key, no serious axe violation, nothing wider
 than the screen; screenshots of each step go to the test's output folder."""
@@ -150,8 +152,10 @@ def test_issue_10_hr_runs_a_bulk_exit_on_a_laptop_and_the_served_bulk_thread_doe
             if state == "done":
                 break
             page.wait_for_timeout(100)
+        # The bar moved by itself, forward only, to the end. How many values between the page's
+        # polls catch depends on the machine's speed (a batch takes milliseconds); the phone test
+        # below holds each batch to the bar.
         assert seen[0] < len(team) and seen[-1] == len(team) and seen == sorted(seen), seen
-        assert len(seen) >= 3, f"the bar moved through {seen} only"
         _outcome(page, team, shoot)
     finally:
         stop.set()
