@@ -30,9 +30,9 @@ from offboard.actions.context import Services, UnitOfWork, resolve_actor, tenant
 from offboard.crypto.secrets import equal, is_digits, new_session_token, new_token, session_tenant, token_digest, token_tenant, verify_password, hash_password
 from offboard.domain import validation as v
 from offboard.domain.authz import OPERATOR, REVERIFY_AFTER, Actor
-from offboard.domain.errors import OffboardError, Unauthorized, error
-from offboard.domain.vocabulary import MemberStatus, RoleStatus
-from offboard.store import ids, repo
+from offboard.domain.errors import OffboardError, TenantFrozen, Unauthorized, error
+from offboard.domain.vocabulary import MemberStatus, RoleStatus, TenantStatus
+from offboard.store import ids, repo, super_admins
 from offboard.store.rows import AnyRow
 from offboard.store.tables import api_tokens, credentials, login_throttle, members, operator_tokens, roles, sessions, tenants
 
@@ -81,9 +81,25 @@ class SignIn:
     tenant_slug: str
 
 
-def needs_second_factor(conn: Connection, tenant_id: int, member_id: int) -> bool:
-    """Every member holding an admin, hr or it role (or super admin) signs in with TOTP."""
-    return bool(conn.execute(select(func.count()).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member_id, roles.c.status == RoleStatus.ACTIVE)).scalar_one())
+def needs_second_factor(conn: Connection, tenant_id: int, member: AnyRow, now: datetime) -> bool:
+    """Every member holding an admin, hr or it role (or super admin) signs in with TOTP, and so
+    does an old super admin inside their emergency window (R-ADM-2)."""
+    if super_admins.open_window(conn, tenant_id, member.id, now) is not None:
+        return True
+    return member.status == MemberStatus.ACTIVE and bool(
+        conn.execute(select(func.count()).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member.id, roles.c.status == RoleStatus.ACTIVE)).scalar_one()
+    )
+
+
+def _may_sign_in(conn: Connection, tenant_id: int, member: AnyRow, now: datetime) -> bool:
+    """An active member; or an old super admin who has left, inside their emergency window and
+    enrolled for TOTP: that session can do only the emergency actions (R-ADM-2)."""
+    if member.status == MemberStatus.ACTIVE:
+        return True
+    if member.status != MemberStatus.EXITED or super_admins.open_window(conn, tenant_id, member.id, now) is None:
+        return False
+    secret = conn.execute(select(credentials.c.totp_secret).where(credentials.c.tenant_id == tenant_id, credentials.c.member_id == member.id)).scalar()
+    return bool(secret)
 
 
 def _failures(conn: Connection, tenant_id: int, key: str) -> AnyRow | None:
@@ -173,13 +189,22 @@ def sign_in(services: Services, tenant_slug: str, userid: str, password: str, *,
         raise failure
     with tenant_transaction(services, tenant_slug) as uow:
         conn, tenant = uow.conn, uow.tenant
-        member = conn.execute(select(members).where(members.c.tenant_id == tenant.id, members.c.userid == userid, members.c.status == MemberStatus.ACTIVE)).first()
+        member = conn.execute(
+            select(members)
+            .where(members.c.tenant_id == tenant.id, members.c.userid == userid, members.c.status.in_([MemberStatus.ACTIVE, MemberStatus.EXITED]))
+            .order_by(members.c.status != MemberStatus.ACTIVE, members.c.id.desc())
+            .limit(1)
+        ).first()
+        if member is not None and not _may_sign_in(conn, tenant.id, member, now):
+            member = None
         if member is not None:
-            uow.actor = resolve_actor(conn, tenant.id, member.userid)
+            uow.actor = resolve_actor(conn, tenant.id, member.userid, now=now, tenant=tenant)
         account_key = user_key(userid)
         ip_key = f"ip:{client}"
         _check_password_throttle(conn, tenant.id, account_key, ip_key, now, known_device=member is not None and device_member_id == member.id)
-        stored = conn.execute(select(credentials.c.password_hash).where(credentials.c.tenant_id == tenant.id, credentials.c.member_id == member.id)).scalar() if member else None
+        # A frozen account's credentials are locked (R-EXC-1): its password checks like no password.
+        unlocked = credentials.c.locked_at.is_(None)
+        stored = conn.execute(select(credentials.c.password_hash).where(credentials.c.tenant_id == tenant.id, credentials.c.member_id == member.id, unlocked)).scalar() if member else None
         # An unknown userid, or a member without a password, costs the same Argon2 check.
         password_ok = verify_password(stored or _decoy_hash(), password) and member is not None and stored is not None
         if not password_ok or member is None:  # password_ok implies a member; named for the type checker
@@ -189,7 +214,7 @@ def sign_in(services: Services, tenant_slug: str, userid: str, password: str, *,
             uow.refuse(_bad_credentials())  # the failure and its counters are kept
         else:
             _clear_failures(conn, tenant.id, account_key)  # the password throttle only: never the second factor's
-            stage = "password" if needs_second_factor(conn, tenant.id, member.id) else "full"
+            stage = "password" if needs_second_factor(conn, tenant.id, member, now) else "full"
             token = _open_session(conn, tenant.id, member.id, stage, now)
             uow.audit("auth.signed_in", [f"member:{member.id}"], {"stage": stage, "client": client})
             signed_in = SignIn(token, stage, member.id, member.userid, tenant.slug)
@@ -337,9 +362,9 @@ def authenticate_session(services: Services, session_token: str) -> Authenticate
     with services.db.read() as conn:
         row = _session_row(conn, session_token, now)
         member = repo.member_by_id(conn, row.tenant_id, row.member_id)
-        if member.status != MemberStatus.ACTIVE:
+        if not _may_sign_in(conn, row.tenant_id, member, now):
             raise error(Unauthorized, "session_expired", "Your session has ended; please sign in again.")
-        actor = replace(resolve_actor(conn, row.tenant_id, member.userid), prompted=True, verified_at=row.verified_at)
+        actor = replace(resolve_actor(conn, row.tenant_id, member.userid, now=now), prompted=True, verified_at=row.verified_at)
     return Authenticated(row.slug, actor, row.id, row.stage, row.verified_at)
 
 
@@ -371,6 +396,8 @@ def authenticate_bearer(services: Services, token: str) -> Authenticated:
             ).first()
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             raise invalid
+        if conn.execute(select(tenants.c.status).where(tenants.c.id == row.tenant_id)).scalar_one() == TenantStatus.FROZEN:
+            raise TenantFrozen()  # R-ADM-4: every token of a frozen enterprise, until recovery
         scopes = frozenset(row.scopes or ())
         if row.member_id is None:
             actor = Actor(kind="service", scopes=scopes, token_id=row.id)
@@ -378,8 +405,7 @@ def authenticate_bearer(services: Services, token: str) -> Authenticated:
             member = repo.member_by_id(conn, row.tenant_id, row.member_id)
             if member.status != MemberStatus.ACTIVE:
                 raise invalid
-            base = resolve_actor(conn, row.tenant_id, member.userid)
-            actor = Actor(kind="member", member_id=base.member_id, userid=base.userid, roles=base.roles, scopes=scopes, token_id=row.id)
+            actor = replace(resolve_actor(conn, row.tenant_id, member.userid, now=now), scopes=scopes, token_id=row.id)
         _touch(conn, api_tokens, (api_tokens.c.tenant_id == row.tenant_id) & (api_tokens.c.id == row.id), row.last_used_at, now)
     return Authenticated(row.slug, actor)
 

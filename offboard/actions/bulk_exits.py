@@ -357,11 +357,11 @@ def cancel(uow: UnitOfWork, job_id: int) -> None:
     uow.audit("bulk_exit.cancelled", [f"job:{job_id}"], {"name": job.source})
 
 
-def job_actor(conn: Connection, tenant_id: int, job: Any) -> Actor:
+def job_actor(conn: Connection, tenant_id: int, job: Any, now: datetime) -> Actor:
     """Who a job acts as when a worker runs it: its creator as they are now."""
     if job.actor_member_id is not None:
         userid = conn.execute(select(members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id == job.actor_member_id)).scalar_one()
-        return resolve_actor(conn, tenant_id, userid)
+        return resolve_actor(conn, tenant_id, userid, now=now)
     if job.actor.startswith("token:"):
         return Actor(kind="service", token_id=int(job.actor.removeprefix("token:")))
     return OPERATOR

@@ -9,15 +9,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, false, select
 
 from offboard.domain.authz import OPERATOR, Action, Actor, RoleGrant, Target, require, require_fresh, require_scope
 from offboard.domain.errors import Forbidden, OffboardError, Term, error
 from offboard.domain.policy import Policy
 from offboard.clock import SystemClock
 from offboard.interfaces import Clock, KeyVault, OutboxSubscriber, PlatformConnector, WebhookSender
-from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus
-from offboard.store import audit_log, outbox, repo
+from offboard.domain.handover import CUSTODIAN_POWERS, EMERGENCY_POWERS
+from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus, SuperAdminRank, TenantStatus
+from offboard.store import audit_log, outbox, repo, super_admins
 from offboard.store.db import Database
 from offboard.store.rows import AnyRow
 from offboard.store.tables import departments, roles
@@ -135,7 +136,8 @@ def tenant_transaction(
         if create is not None:
             create(conn)
         tenant = repo.tenant_by_id(conn, tenant_id) if tenant_id is not None else repo.tenant_by_slug(conn, tenant_slug or "")
-        uow = UnitOfWork(conn, tenant, _current(conn, tenant.id, by, actor), services.clock.now())
+        now = services.clock.now()
+        uow = UnitOfWork(conn, tenant, _current(conn, tenant, by, actor, now), now)
         try:
             yield uow
         except _Refused:
@@ -154,28 +156,45 @@ def tenant_transaction(
 def tenant_read(services: Services, tenant_slug: str, by: str | None = None, *, actor: Actor | None = None) -> Iterator[tuple[Connection, AnyRow, Actor]]:
     with services.db.read() as conn:
         tenant = repo.tenant_by_slug(conn, tenant_slug)
-        yield conn, tenant, _current(conn, tenant.id, by, actor)
+        yield conn, tenant, _current(conn, tenant, by, actor, services.clock.now())
 
 
-def _current(conn: Connection, tenant_id: int, by: str | None, actor: Actor | None) -> Actor:
+def _current(conn: Connection, tenant: AnyRow, by: str | None, actor: Actor | None, now: datetime) -> Actor:
     if actor is None:
-        return resolve_actor(conn, tenant_id, by)
+        return resolve_actor(conn, tenant.id, by, now=now, tenant=tenant)
     if actor.kind != "member":
         return actor
-    fresh = resolve_actor(conn, tenant_id, actor.userid)
+    fresh = resolve_actor(conn, tenant.id, actor.userid, now=now, tenant=tenant)
     return replace(fresh, scopes=actor.scopes, token_id=actor.token_id, prompted=actor.prompted, verified_at=actor.verified_at)
 
 
-def resolve_actor(conn: Connection, tenant_id: int, by: str | None) -> Actor:
+def resolve_actor(conn: Connection, tenant_id: int, by: str | None, *, now: datetime, tenant: AnyRow | None = None) -> Actor:
+    """The member `by` with their active roles and the powers they hold outside them (an
+    emergency window, a custodian's escrow), as of `now`; the operator when `by` is None. An
+    old super admin who has left acts only inside their emergency window (R-ADM-2)."""
     if by is None:
         return OPERATOR
     member = repo.member_by_userid(conn, tenant_id, by)
-    if member.status != MemberStatus.ACTIVE:
+    tenant = tenant if tenant is not None else repo.tenant_by_id(conn, tenant_id)
+    window = super_admins.open_window(conn, tenant_id, member.id, now)
+    if member.status != MemberStatus.ACTIVE and not (member.status == MemberStatus.EXITED and window is not None):
         raise error(Forbidden, "actor_inactive", "{userid} is {status} and cannot act.", userid=by, status=Term("member_status", member.status))
     grants = []
-    for r in conn.execute(select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member.id, roles.c.status == RoleStatus.ACTIVE)):
+    active = roles.c.status == RoleStatus.ACTIVE if member.status == MemberStatus.ACTIVE else false()
+    for r in conn.execute(select(roles).where(roles.c.tenant_id == tenant_id, roles.c.member_id == member.id, active)):
         scope_paths: tuple[str, ...] = ()
         if r.role == Role.ADMIN and r.scope:
             scope_paths = tuple(conn.execute(select(departments.c.path).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(r.scope))).scalars())
-        grants.append(RoleGrant(Role(r.role), scope_paths, frozenset(r.permissions or ())))
-    return Actor(kind="member", member_id=member.id, userid=member.userid, roles=tuple(grants))
+        grants.append(RoleGrant(Role(r.role), scope_paths, frozenset(r.permissions or ()), r.rank))
+    powers: set[Action] = set(EMERGENCY_POWERS) if window is not None else set()
+    if any(g.role == Role.SUPER_ADMIN and g.rank == SuperAdminRank.CUSTODIAN for g in grants):
+        powers |= CUSTODIAN_POWERS[Policy.of(tenant.profile, tenant.policy).custodian_powers]
+    return Actor(
+        kind="member",
+        member_id=member.id,
+        userid=member.userid,
+        roles=tuple(grants),
+        powers=frozenset(powers),
+        emergency_until=window.window_until if window is not None else None,
+        tenant_frozen=tenant.status == TenantStatus.FROZEN,
+    )

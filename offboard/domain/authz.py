@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from offboard.domain.errors import Forbidden, Term, Unauthorized, error
+from offboard.domain.errors import Forbidden, TenantFrozen, Term, Unauthorized, error
 from offboard.domain.org import is_within
-from offboard.domain.vocabulary import ExitType, Role, Trigger
+from offboard.domain.vocabulary import ExitType, Role, SuperAdminRank, Trigger
 
 
 class Action(StrEnum):
@@ -59,6 +59,7 @@ class RoleGrant:
     role: Role
     scope_paths: tuple[str, ...] = ()  # admin only; empty means no department
     permissions: frozenset[str] = frozenset()
+    rank: str | None = None  # super_admin: primary | backup | custodian (escrow, R-ADM-1)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,12 @@ class Actor:
     # verified_at is when it last gave it (None: not yet in this session).
     prompted: bool = False
     verified_at: datetime | None = None
+    # Powers held outside the role table: the old super admin's emergency window (R-ADM-2), a
+    # custodian's escrow (R-ADM-1); offboard.domain.handover says which.
+    powers: frozenset[Action] = frozenset()
+    emergency_until: datetime | None = None
+    # The enterprise has no active super admin (R-ADM-4): admin work answers 423 until recovery.
+    tenant_frozen: bool = False
 
     @property
     def audit_id(self) -> str:
@@ -112,8 +119,20 @@ def _in_scope(grant: RoleGrant, target: Target | None) -> bool:
     return any(is_within(p, scope) for p in target.department_paths for scope in grant.scope_paths)
 
 
+# What a member does for themself: still possible in a frozen enterprise (R-ADM-4).
+def _own(actor: Actor, action: Action, target: Target | None) -> bool:
+    return action in (Action.VOLUNTARY_EXIT, Action.PLAN_EXIT) and target is not None and target.member_id == actor.member_id
+
+
+def _paused(actor: Actor, action: Action, target: Target | None) -> bool:
+    """A frozen enterprise pauses what members and its tokens do there, but their own exit."""
+    return actor.tenant_frozen and actor.kind in ("member", "service") and not _own(actor, action, target)
+
+
 def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
     if actor.scopes is not None and action.value not in actor.scopes:
+        return False
+    if _paused(actor, action, target):
         return False
     if actor.kind == "service":
         return action not in (Action.VOLUNTARY_EXIT, Action.READ_DEPARTED_CHATS, Action.TENANT_ADMIN) and not action.startswith("attest")
@@ -126,7 +145,11 @@ def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
         return is_self
     if action == Action.PLAN_EXIT and is_self:
         return True
+    if action in actor.powers:
+        return True
     for grant in actor.roles:
+        if grant.role == Role.SUPER_ADMIN and grant.rank == SuperAdminRank.CUSTODIAN:
+            continue  # a custodian's powers are in actor.powers, by the policy
         if grant.role == Role.SUPER_ADMIN and action in _SUPER:
             return True
         if grant.role == Role.ADMIN:
@@ -170,6 +193,8 @@ def require_fresh(actor: Actor, action: Action, now: datetime) -> None:
 
 def require(actor: Actor, action: Action, target: Target | None = None) -> None:
     require_scope(actor, action)
+    if _paused(actor, action, target):
+        raise TenantFrozen()
     if not allowed(actor, action, target):
         raise error(
             Forbidden,

@@ -64,7 +64,7 @@ class Forbidden(OffboardError):
 class TenantFrozen(OffboardError):
     code = "tenant_frozen"
     status = 423
-    template = "Enterprise {tenant} is frozen because it has no active super admin; an operator must run `offboard tenant recover`."
+    template = "This enterprise is frozen: it has no active super admin, so admin work is paused. An operator restores it by naming a new super admin (offboard tenant recover --new-admin USERID)."
 
 
 E = TypeVar("E", bound=OffboardError)

@@ -23,6 +23,13 @@ class AdminHandover(StrEnum):
     ESCROW = "escrow"  # feishu: a custodian holds power until a successor accepts
 
 
+class CustodianPowers(StrEnum):
+    """What a custodian may do while holding power in escrow (offboard.domain.handover)."""
+
+    SECURITY = "security"  # freeze accounts, read the audit trail and the directory, plan exits
+    OPERATIONS = "operations"  # and also remove members, restore, inherit, keep the directory
+
+
 class DataClearing(StrEnum):
     WHOLE_ACCOUNT = "whole_account"
     SELECTIVE = "selective"
@@ -99,6 +106,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("customer_limit", "Customers per member at most", "每人客户上限", low=1, high=1_000_000),
         Setting("file_policy", "Files and documents of a leaver", "离职成员文件处理", choices=FilePolicy),
         Setting("admin_handover", "Super admin handover", "超级管理员交接方式", choices=AdminHandover),
+        Setting("custodian_powers", "A custodian's powers in escrow", "临时托管人的权限", choices=CustodianPowers),
         Setting("emergency_window_days", "Old super admin's emergency window", "原管理员应急操作窗口", low=0, high=90, unit="d"),
         Setting("data_clearing", "Data clearing", "数据清除方式", choices=DataClearing),
         Setting("exit_automation", "How exits start", "离职触发方式", choices=ExitAutomation),
@@ -114,6 +122,7 @@ class Policy:
     customer_limit: int
     file_policy: FilePolicy
     admin_handover: AdminHandover
+    custodian_powers: CustodianPowers
     emergency_window_days: int
     data_clearing: DataClearing
     exit_automation: ExitAutomation
@@ -158,9 +167,10 @@ class _Common(TypedDict):
     file_policy: FilePolicy
     customer_limit: int
     emergency_window_days: int
+    custodian_powers: CustodianPowers
 
 
-_COMMON = _Common(restore_window_hours=24, chat_retention_days=180, file_policy=FilePolicy.TRANSFER, customer_limit=20000, emergency_window_days=7)
+_COMMON = _Common(restore_window_hours=24, chat_retention_days=180, file_policy=FilePolicy.TRANSFER, customer_limit=20000, emergency_window_days=7, custodian_powers=CustodianPowers.OPERATIONS)
 
 PRESETS: dict[Profile, Policy] = {
     Profile.WECOM: Policy(

@@ -134,6 +134,10 @@ class SuperAdminRank(StrEnum):
 
     PRIMARY = "primary"
     BACKUP = "backup"
+    CUSTODIAN = "custodian"  # holds power in escrow until the nominee accepts (feishu, R-ADM-1)
+
+
+GRANTABLE_RANKS = (SuperAdminRank.PRIMARY, SuperAdminRank.BACKUP)
 
 
 class RoleStatus(StrEnum):

@@ -149,6 +149,7 @@ GLOSSARY: dict[str, dict[str, Label]] = {
     "super_admin_rank": {
         "primary": ("主管理员", "Primary"),
         "backup": ("备用管理员", "Backup"),
+        "custodian": ("临时托管人", "Custodian"),
     },
     "role_status": {
         "active": ("有效", "Active"),

@@ -63,7 +63,7 @@ def _next_job(services: Services, job_id: int | None, tenant_id: int | None) -> 
         if row is None:
             return None
         job = conn.execute(select(jobs).where(jobs.c.tenant_id == row.tenant_id, jobs.c.id == row.job_id)).one()
-        return _Job(row.tenant_id, row.job_id, bulk_exits.job_actor(conn, row.tenant_id, job))
+        return _Job(row.tenant_id, row.job_id, bulk_exits.job_actor(conn, row.tenant_id, job, services.clock.now()))
 
 
 def _claim(conn: Connection, job: _Job, batch_no: int | None = None, *, wait: bool = False) -> int | None:

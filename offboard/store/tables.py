@@ -507,6 +507,46 @@ jobs = Table(
     Index("ix_jobs_tenant_state", "tenant_id", "state"),
 )
 
+# A super admin's handover of power (R-ADM-1, R-ADM-2): who hands over to whom, in which mode
+# (offboard.domain.policy.AdminHandover), through which custodian (escrow), its one-time
+# acceptance link, and the old super admin's emergency window once it completed.
+admin_handovers = Table(
+    "admin_handovers",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("mode", String(24), nullable=False),
+    Column("state", String(16), nullable=False),  # offboard.domain.handover.HandoverState
+    Column("from_member_id", Id, nullable=False),
+    Column("to_member_id", Id, nullable=False),
+    Column("custodian_id", Id),
+    Column("from_rank", String(16), nullable=False),  # what the old super admin held, for a revert
+    Column("to_rank_before", String(16)),  # the nominee's super-admin rank before, if any
+    Column("link_hash", String(64)),  # SHA-256 of the acceptance link's secret
+    Column("link_expires_at", UTCDateTime),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("started_by", String(32), nullable=False),
+    Column("completed_at", UTCDateTime),
+    Column("window_until", UTCDateTime),  # the old super admin's emergency window ends
+    Column("window_closed_at", UTCDateTime),  # the reconciler closed it (or a revert did)
+    Column("ended_at", UTCDateTime),  # cancelled, reverted or expired
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    _member_fk("from_member_id"),
+    _member_fk("to_member_id"),
+    _member_fk("custodian_id"),
+    Index("ix_admin_handovers_tenant_from_member", "tenant_id", "from_member_id"),
+    # One handover at a time: a second one while one is pending is refused by the database too.
+    Index(
+        "uq_admin_handovers_tenant_pending",
+        "tenant_id",
+        unique=True,
+        sqlite_where=text("state = 'pending'"),
+        postgresql_where=text("state = 'pending'"),
+    ),
+)
+
 # One row per line of the file: what it asked for, what the plan found, what happened.
 bulk_exit_rows = Table(
     "bulk_exit_rows",

@@ -31,6 +31,8 @@ VALUE_WORDS = {
     "immediate": _("Immediate"),
     "dual_verification": _("Both verify, then a transition window"),
     "escrow": _("A custodian holds power until a successor accepts"),
+    "security": _("Security only: freeze accounts, read the audit trail"),
+    "operations": _("Day-to-day: also exits, restores, inheritance and the directory"),
     "whole_account": _("Whole account only"),
     "selective": _("Module by module"),
     "levels": _("Erasure levels L1-L4"),

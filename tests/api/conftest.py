@@ -163,7 +163,7 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
         # Personal tokens are created by their owners; one transaction, acting as each in turn.
         personal = {}
         for key in PEOPLE + (("lab-hr",) if extra else ()):
-            uow.actor = resolve_actor(uow.conn, uow.tenant_id, f"{prefix}-{key}")
+            uow.actor = resolve_actor(uow.conn, uow.tenant_id, f"{prefix}-{key}", now=uow.now)
             personal[key] = token_actions.create_token(uow, name=f"{key} personal", service=False, scopes=ALL_SCOPES)
         uow.actor = operator
     if extra:

@@ -37,7 +37,7 @@ def test_spec_6_policy_shows_every_setting_beside_the_three_presets(services):
     with tenant_read(services, company.slug, "hanna") as (conn, tenant, actor):
         view = show_policy(conn, tenant, actor)
     by_key = {s.key: s for s in view.settings}
-    assert view.profile == "wecom" and len(by_key) == 9
+    assert view.profile == "wecom" and len(by_key) == 10
     assert by_key["customer_transfer"].presets == {"wecom": "async_24h", "dingtalk": "immediate", "feishu": "immediate"}
     assert by_key["admin_handover"].presets == {"wecom": "dual_verification", "dingtalk": "immediate", "feishu": "escrow"}
     assert by_key["customer_limit"].value == 5000 and by_key["customer_limit"].overridden
