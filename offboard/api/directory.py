@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import Field
 
 from offboard.actions.sign_in_locks import unlock_sign_in
 from offboard.actions import departments as dept_actions
+from offboard.actions import freeze as freeze_actions
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
@@ -17,6 +19,7 @@ from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.actions.tenants import TenantCreated, create_tenant
 from offboard.actions.tokens import TokenCreated
 from offboard.api.deps import TenantScope, authenticated, services, tenant_scope
+from offboard.api.schemas import Strict
 from offboard.api.schemas import DbId, DepartmentCreate, DepartmentUpdate, MemberCreate, MemberUpdate, RoleGrant, TenantCreate, TokenCreate
 from offboard.domain.errors import NotFound, error
 from offboard.queries import directory as directory_q
@@ -137,6 +140,17 @@ def delete_role(request: Request, member_id: PathId, role: Annotated[str, Path(m
     with _write(request, scope) as uow:
         role_actions.remove_role(uow, member_id, role)
     return Response(status_code=204)
+
+
+class FreezeRequest(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    force: bool = False
+
+
+@router.post("/members/{member_id}/freeze", tags=["members"], summary="Freeze an account at once: sessions and tokens revoked, sign-in locked (R-EXC-1)")
+def post_freeze(request: Request, member_id: PathId, body: FreezeRequest, scope: TenantScope = Depends(tenant_scope)) -> freeze_actions.Frozen:
+    with _write(request, scope) as uow:
+        return freeze_actions.freeze(uow, member_id, reason=body.reason, force=body.force)
 
 
 @router.post("/members/{member_id}/unlock", tags=["members"], summary="Lift a sign-in lock left by failed passwords or codes")

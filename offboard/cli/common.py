@@ -60,3 +60,10 @@ def ok(message: str, **params: Any) -> None:
     from offboard.i18n import translate
 
     console.print(f"[green]✓[/green] {translate(message, STATE.locale, **params)}")
+
+
+def warn(message: str, **params: Any) -> None:
+    from offboard.cli.output import console
+    from offboard.i18n import translate
+
+    console.print(f"[yellow]![/yellow] {translate(message, STATE.locale, **params)}")

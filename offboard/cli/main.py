@@ -14,7 +14,7 @@ from offboard.cli.directory import department_app, member_app, tenant_app, token
 from offboard.cli.policy import policy_app
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
-from offboard.cli import bulk, exits, exports, jobs
+from offboard.cli import bulk, exits, exports, jobs, power
 from offboard.cli.bench import bench_app
 from offboard.cli.seed import seed
 from offboard.cli.serve import serve
@@ -42,6 +42,8 @@ def _globals(
 app.command("demo")(demo)
 app.add_typer(db_app, name="db")
 tenant_app.add_typer(policy_app, name="policy")
+tenant_app.command("recover")(power.tenant_recover)
+tenant_app.add_typer(power.backup_app, name="backup")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(member_app, name="member")
 app.add_typer(department_app, name="department")
@@ -55,6 +57,8 @@ app.command("bulk-exit")(bulk.bulk_exit)
 app.add_typer(bulk.job_app, name="job")
 app.command("cancel")(exits.cancel_cmd)
 app.command("restore")(exits.restore_cmd)
+app.command("freeze")(power.freeze_cmd)
+app.command("unfreeze")(power.unfreeze_cmd)
 app.command("inherit")(exits.inherit_cmd)
 app.command("checklist")(exits.checklist_cmd)
 app.command("signoff")(exits.signoff_cmd)

@@ -8,7 +8,7 @@ import typer
 
 from offboard.actions.policy import parse_assignments, set_policy
 from offboard.queries.policy import PolicyView, show_policy
-from offboard.cli.common import ByOpt, JsonOpt, act, ok, reading
+from offboard.cli.common import ByOpt, JsonOpt, act, ok, reading, warn
 from offboard.cli.output import emit_json, table
 from offboard.cli.state import STATE
 
@@ -31,8 +31,12 @@ def policy_show(by: ByOpt = None, json_out: JsonOpt = False) -> None:
         view = show_policy(conn, tenant, actor)
     if json_out:
         emit_json(view)
+        return
+    _print(view)
+    if view.backup_admin is None:
+        warn("No backup super admin is set: if the super admin's account is lost or stolen, nobody can take over. Set one with `offboard tenant backup set USERID`.")
     else:
-        _print(view)
+        ok("Backup super admin: {userid}.", userid=view.backup_admin)
 
 
 @policy_app.command("set")

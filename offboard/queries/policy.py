@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.policy import PRESETS, SETTINGS, Policy
+from offboard.domain.vocabulary import SuperAdminRank
+from offboard.store import super_admins
 from offboard.store.rows import AnyRow
 
 
@@ -28,6 +30,8 @@ class PolicyView:
     values: dict[str, int | str]  # every setting in force
     overrides: dict[str, int | str]  # the settings that differ from the tenant's own profile
     settings: list[SettingView]
+    # The backup super admin's userid (R-ADM-3); None: nobody is set, and the policy view warns.
+    backup_admin: str | None = None
 
 
 def _allowed(key: str) -> str:
@@ -47,4 +51,5 @@ def view(tenant: AnyRow, policy: Policy) -> PolicyView:
 def show_policy(conn: Connection, tenant: AnyRow, actor: Actor) -> PolicyView:
     """Anyone who may read the directory may read the rules it runs by."""
     require(actor, Action.READ_DIRECTORY)
-    return view(tenant, Policy.of(tenant.profile, tenant.policy))
+    backup = next((h.userid for h in super_admins.holders(conn, tenant.id) if h.rank == SuperAdminRank.BACKUP), None)
+    return replace(view(tenant, Policy.of(tenant.profile, tenant.policy)), backup_admin=backup)

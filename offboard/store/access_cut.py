@@ -139,6 +139,15 @@ _LIVE_COUNTS = select(*[select(func.count()).select_from(step.table).where(_live
 _CUT_ALL = select(*[select(func.count()).select_from(_CUT[step.name].returning(literal_column("1")).cte(f"cut_{step.name}")).scalar_subquery().label(step.name) for step in STEPS])
 
 
+def cut_steps(conn: Connection, tenant_id: int, member_id: int, now: datetime, names: tuple[str, ...]) -> dict[str, int]:
+    """Only the named steps (a freeze cuts sessions and tokens, R-EXC-1); rows cut per step."""
+    done = {}
+    for step in STEPS:
+        if step.name in names:
+            done[step.name] = conn.execute(update(step.table).where(_live(step, tenant_id, member_id)).values(**step.cut_values(now))).rowcount
+    return done
+
+
 def cut_many(conn: Connection, tenant_id: int, member_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
     """The cut of many members at once (a bulk exit's batch): per step, one statement that counts
     what it will cut per member, then one that cuts; returns {member: {step: rows cut}}."""

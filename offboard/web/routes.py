@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from offboard.queries import dashboard as dashboard_q
 from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
+from offboard.queries.policy import show_policy
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
 from offboard.crypto import signing
 from offboard.crypto.secrets import equal, is_digits
@@ -238,9 +239,10 @@ def dashboard(request: Request, c: Console = Depends(console)):
         counts = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
         tree = directory_q.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
         figures = dashboard_q.dashboard(conn, tenant, actor, request.app.state.services.clock.now()) if _can_read_directory(actor) else None
+        no_backup = _can_read_directory(actor) and show_policy(conn, tenant, actor).backup_admin is None
     pending = [d for d in tree if d.status == "pending_dissolution"]
     shown = overview(figures, locale_of(request)) if figures else None
-    return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending, overview=shown)
+    return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending, overview=shown, no_backup=no_backup)
 
 
 def _can_read_directory(actor) -> bool:

@@ -23,6 +23,7 @@ BODIES = {
     ("POST", "/api/v1/members"): lambda w: {"userid": "planted", "name": "Planted", "department_ids": [w.a.extra["lab"]]},
     ("PATCH", "/api/v1/members/{member_id}"): lambda w: {"title": "planted", "department_ids": [w.a.extra["lab"]]},
     ("POST", "/api/v1/members/{member_id}/roles"): lambda w: {"role": "it"},
+    ("POST", "/api/v1/members/{member_id}/freeze"): lambda w: {"reason": "planted"},
     ("POST", "/api/v1/tokens"): lambda w: {"name": "probe", "service": True, "scopes": ["read_directory"]},
     ("POST", "/api/v1/me/reverify"): lambda w: {"code": "000000"},
     ("POST", "/api/v1/members/{member_id}/exit-plans"): lambda w: {"successor": "alpha-admin"},

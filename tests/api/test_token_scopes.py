@@ -63,6 +63,7 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("PATCH", "/api/v1/members/{member_id}"): Action.MANAGE_DIRECTORY.value,
     ("POST", "/api/v1/members/{member_id}/roles"): Action.MANAGE_ADMINS.value,
     ("POST", "/api/v1/members/{member_id}/unlock"): Action.FREEZE.value,
+    ("POST", "/api/v1/members/{member_id}/freeze"): Action.FREEZE.value,
     ("DELETE", "/api/v1/members/{member_id}/roles/{role}"): Action.MANAGE_ADMINS.value,
     # list_tokens checks no action: a member sees their own tokens, a super admin all of them.
     ("GET", "/api/v1/tokens"): None,
@@ -246,6 +247,7 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("PATCH", "/api/v1/members/{member_id}"): ("super", lambda w, _who: ("PATCH", f"/api/v1/members/{_member(w)}", {"title": "Lead"})),
     ("POST", "/api/v1/members/{member_id}/roles"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/roles", {"role": "it"})),
     ("POST", "/api/v1/members/{member_id}/unlock"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/unlock", None)),
+    ("POST", "/api/v1/members/{member_id}/freeze"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/freeze", {"reason": "phone lost"})),
     ("DELETE", "/api/v1/members/{member_id}/roles/{role}"): ("super", lambda w, _who: ("DELETE", f"/api/v1/members/{_member(w, roles=('hr',))}/roles/hr", None)),
     ("POST", "/api/v1/tokens"): ("super", lambda w, _who: ("POST", "/api/v1/tokens", {"name": fresh("probe "), "service": True, "scopes": ["read_directory"]})),
     ("DELETE", "/api/v1/tokens/{token_id}"): ("super", lambda w, _who: ("DELETE", f"/api/v1/tokens/{w.a.extra['lab_hr_token']}", None)),

@@ -1,0 +1,18 @@
+"""R-ADM-3 in the console: the overview warns while the enterprise has no backup super admin,
+in words HR reads, and says nothing while one is set (the demo's 李娜)."""
+
+from __future__ import annotations
+
+from offboard.actions import backup_admin
+from offboard.actions.context import tenant_transaction
+
+
+def test_r_adm_3_the_overview_warns_while_no_backup_super_admin_is_set(demo_company):
+    client = demo_company.signed_in("wangfang")
+    assert 'id="no-backup-admin"' not in client.get("/").text
+    with tenant_transaction(demo_company.services, "demo", "zhangwei") as uow:
+        assert backup_admin.remove_backup(uow) == "lina"
+    page = client.get("/").text
+    assert 'id="no-backup-admin"' in page and "尚未设置备用超级管理员" in page
+    english = demo_company.signed_in("wangfang", locale="en").get("/").text
+    assert "No backup super admin is set" in english
