@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from offboard.actions import backup_admin
+from offboard.actions import backup_admin, handover
 from offboard.actions import freeze as freeze_actions
 from offboard.cli.common import ByOpt, JsonOpt, act, ok
 from offboard.cli.output import emit_json
 from offboard.cli.state import STATE
+from offboard.i18n.glossary import Term
 
 TotpOpt = Annotated[str, typer.Option("--totp", help="Your current 6-digit code.")]
 
@@ -75,3 +76,66 @@ def backup_remove(by: ByOpt = None) -> None:
     """Remove the backup super admin's role (refused if they are the last super admin)."""
     userid = act(backup_admin.remove_backup, by)
     ok("{userid} is no longer the backup super admin.", userid=userid)
+
+
+handover_app = typer.Typer(help="Hand super-admin power over (R-ADM-1) in the policy's mode.", no_args_is_help=True)
+ByNeeded = Annotated[str, typer.Option("--by", help="Your userid: each party of a handover acts as themself.")]
+
+
+def _print_handover(result: handover.Handover | None, json_out: bool) -> None:
+    if json_out:
+        emit_json(result)
+        return
+    if result is None:
+        ok("No handover yet.")
+        return
+    ok(
+        "Handover {id} ({mode}) from {from_userid} to {to_userid}: {state}.",
+        id=result.id,
+        mode=Term("handover_mode", result.mode),
+        from_userid=result.from_userid,
+        to_userid=result.to_userid,
+        state=Term("handover_state", result.state),
+    )
+    if result.custodian_userid and result.state == "pending":
+        ok("{userid} holds power in escrow until {to_userid} accepts.", userid=result.custodian_userid, to_userid=result.to_userid)
+    if result.state == "pending" and result.link_expires_at:
+        ok("{to_userid} accepts before {until}: `offboard handover accept --by {to_userid} --totp CODE`, or in the console.", to_userid=result.to_userid, until=result.link_expires_at.isoformat()[:16])
+    if result.window_until and result.state == "completed":
+        ok("{from_userid} keeps emergency powers until {until}.", from_userid=result.from_userid, until=result.window_until.isoformat()[:16])
+
+
+@handover_app.command("start")
+def handover_start(
+    by: ByNeeded,
+    to: Annotated[str, typer.Option("--to", help="Userid of the successor.")],
+    totp: TotpOpt,
+    custodian: Annotated[str | None, typer.Option("--custodian", help="escrow mode: who holds power until the successor accepts.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Start a handover of your super-admin power."""
+    _print_handover(act(lambda u: handover.start(u, to=to, totp=totp, custodian=custodian), by), json_out)
+
+
+@handover_app.command("accept")
+def handover_accept(by: ByNeeded, totp: TotpOpt, json_out: JsonOpt = False) -> None:
+    """Accept the handover that waits for you, with your own code."""
+    _print_handover(act(lambda u: handover.accept(u, totp=totp), by), json_out)
+
+
+@handover_app.command("cancel")
+def handover_cancel(by: ByNeeded, totp: TotpOpt, json_out: JsonOpt = False) -> None:
+    """Cancel your pending handover (in escrow, power comes back from the custodian)."""
+    _print_handover(act(lambda u: handover.cancel(u, totp=totp), by), json_out)
+
+
+@handover_app.command("revert")
+def handover_revert(by: ByNeeded, totp: TotpOpt, json_out: JsonOpt = False) -> None:
+    """Take power back inside your emergency window (R-ADM-2)."""
+    _print_handover(act(lambda u: handover.revert(u, totp=totp), by), json_out)
+
+
+@handover_app.command("status")
+def handover_status(by: ByOpt = None, json_out: JsonOpt = False) -> None:
+    """The latest handover of the enterprise."""
+    _print_handover(act(handover.status, by), json_out)

@@ -151,6 +151,18 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "backup": ("备用管理员", "Backup"),
         "custodian": ("临时托管人", "Custodian"),
     },
+    "handover_mode": {
+        "dual_verification": ("双方验证，设过渡期", "both verify, with a transition window"),
+        "immediate": ("立即生效", "immediate"),
+        "escrow": ("临时托管", "escrow"),
+    },
+    "handover_state": {
+        "pending": ("待接受", "waiting for acceptance"),
+        "completed": ("已完成", "completed"),
+        "cancelled": ("已取消", "cancelled"),
+        "reverted": ("已撤回", "reverted"),
+        "expired": ("已过期", "expired"),
+    },
     "role_status": {
         "active": ("有效", "Active"),
         "suspended": ("已暂停", "Suspended"),

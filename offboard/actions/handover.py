@@ -1,0 +1,262 @@
+"""A super admin hands power over (R-ADM-1, R-ADM-2) in the tenant's `admin_handover` mode:
+
+- dual_verification (wecom): the old super admin names a successor and verifies; the successor
+  accepts with their own code (through the one-time link in the console); power then moves, and
+  the old super admin keeps emergency powers for the policy's window;
+- immediate (dingtalk): power moves on the old super admin's verification alone;
+- escrow (feishu): with a custodian named, power goes to the custodian at once (a super-admin
+  role of rank `custodian`, limited to the policy's custodian powers) until the successor
+  accepts; without one it works like dual_verification with no window.
+
+Each step takes the tenant lock (it changes who holds power, INV-1) and is audited and emitted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, update
+
+from offboard.actions.auth import second_factor_ok
+from offboard.actions.context import UnitOfWork
+from offboard.actions.roles import insert_role
+from offboard.domain.authz import Action
+from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Unauthorized, error
+from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, window_until
+from offboard.domain.policy import AdminHandover
+from offboard.domain.vocabulary import MemberStatus, Role, SuperAdminRank
+from offboard.store import ids, repo, super_admins
+from offboard.store.locks import lock_tenant
+from offboard.store.rows import AnyRow
+from offboard.store.tables import admin_handovers, roles
+
+H = admin_handovers
+
+
+@dataclass(frozen=True)
+class Handover:
+    id: int
+    mode: str
+    state: str
+    from_userid: str
+    to_userid: str
+    custodian_userid: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    window_until: datetime | None
+    link_expires_at: datetime | None
+    link: str | None = None  # the acceptance link's secret, in the answer to `start` only
+
+
+def _bad_code() -> Unauthorized:
+    return error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _view(uow: UnitOfWork, row: AnyRow, link: str | None = None) -> Handover:
+    names = {m: repo.member_by_id(uow.conn, uow.tenant_id, m).userid for m in {row.from_member_id, row.to_member_id, row.custodian_id} if m is not None}
+    return Handover(
+        row.id,
+        row.mode,
+        row.state,
+        names[row.from_member_id],
+        names[row.to_member_id],
+        names.get(row.custodian_id) if row.custodian_id else None,
+        row.started_at,
+        row.completed_at,
+        row.window_until,
+        row.link_expires_at,
+        link,
+    )
+
+
+def _person(uow: UnitOfWork) -> int:
+    if uow.actor.kind != "member" or uow.actor.member_id is None:
+        raise error(Forbidden, "person_required", "A handover is done by the super admins themselves, each with their code: pass --by USERID --totp CODE.")
+    return uow.actor.member_id
+
+
+def _verify(uow: UnitOfWork, member_id: int, totp: str) -> None:
+    if not second_factor_ok(uow, member_id, totp):
+        uow.refuse(_bad_code())
+
+
+_NOT_ACTIVE = {
+    "successor": "{userid} is {status}; the successor must be an active member.",
+    "custodian": "{userid} is {status}; the custodian must be an active member.",
+}
+
+
+def _active(uow: UnitOfWork, ref: int | str, what: str) -> AnyRow:
+    member = repo.member_ref(uow.conn, uow.tenant_id, ref)
+    if member.status != MemberStatus.ACTIVE:
+        raise error(Conflict, "member_not_active", _NOT_ACTIVE[what], userid=member.userid, status=Term("member_status", member.status))
+    return member
+
+
+def _move_power(uow: UnitOfWork, row: AnyRow) -> None:
+    """The nominee takes the old super admin's rank; the old super admin (and a custodian) give up the role."""
+    conn, tid = uow.conn, uow.tenant_id
+    for member_id in {row.from_member_id, row.custodian_id} - {None}:
+        conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member_id, roles.c.role == Role.SUPER_ADMIN))
+        uow.audit(
+            "role.removed",
+            [f"member:{member_id}"],
+            {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank if member_id == row.from_member_id else SuperAdminRank.CUSTODIAN.value, "scope": [], "handover": row.id},
+        )
+    nominee = super_admins.super_admin_role(conn, tid, row.to_member_id)
+    if nominee is None:
+        insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
+    else:
+        super_admins.set_rank(conn, tid, nominee.id, SuperAdminRank(row.from_rank))
+        uow.audit("role.granted", [f"member:{row.to_member_id}"], {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank, "scope": [], "permissions": [], "handover": row.id})
+
+
+def _complete(uow: UnitOfWork, row: AnyRow) -> AnyRow:
+    _move_power(uow, row)
+    until = window_until(AdminHandover(row.mode), uow.now, uow.policy.emergency_window_days) if row.custodian_id is None else None
+    uow.conn.execute(
+        update(H).where(H.c.tenant_id == uow.tenant_id, H.c.id == row.id).values(state=HandoverState.COMPLETED, completed_at=uow.now, window_until=until, link_hash=None, version=H.c.version + 1)
+    )
+    uow.audit("admin.handover.completed", [f"member:{row.to_member_id}", f"member:{row.from_member_id}"], {"handover": row.id, "window_until": until.isoformat() if until else None})
+    uow.emit("admin.handover.completed", handover_id=row.id, member_id=row.to_member_id)
+    return _row(uow, row.id)
+
+
+def _row(uow: UnitOfWork, handover_id: int) -> AnyRow:
+    return uow.conn.execute(H.select().where(H.c.tenant_id == uow.tenant_id, H.c.id == handover_id)).one()
+
+
+def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | None = None) -> Handover:
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    uow.require(Action.MANAGE_ADMINS)
+    me = _person(uow)
+    lock_tenant(conn, tid)
+    mode = uow.policy.admin_handover
+    mine = super_admins.super_admin_role(conn, tid, me)
+    if mine is None or mine.rank == SuperAdminRank.CUSTODIAN:
+        raise error(Forbidden, "not_super_admin", "Only a super admin hands their power over.")
+    pending = super_admins.pending_handover(conn, tid)
+    if pending is not None and pending.link_expires_at is not None and pending.link_expires_at <= now and pending.custodian_id is None:
+        conn.execute(update(H).where(H.c.tenant_id == tid, H.c.id == pending.id).values(state=HandoverState.EXPIRED, ended_at=now))
+        uow.audit("admin.handover.expired", [f"member:{pending.to_member_id}"], {"handover": pending.id})
+        pending = None
+    if pending is not None:
+        raise error(Conflict, "handover_pending", "A handover is already pending; cancel it before starting another.")
+    nominee = _active(uow, to, "successor")
+    if nominee.id == me:
+        raise error(Conflict, "handover_to_self", "Name someone else as the successor.")
+    keeper = None
+    if custodian is not None:
+        if mode != AdminHandover.ESCROW:
+            raise error(Conflict, "custodian_not_in_mode", "A custodian holds power only when the policy's handover mode is escrow (临时托管).")
+        keeper = _active(uow, custodian, "custodian")
+        if keeper.id in (me, nominee.id):
+            raise error(Conflict, "custodian_is_party", "The custodian must be someone other than you and the successor.")
+        if super_admins.super_admin_role(conn, tid, keeper.id) is not None:
+            raise error(Conflict, "custodian_is_super_admin", "{userid} is already a super admin and cannot also hold power in escrow.", userid=keeper.userid)
+    _verify(uow, me, totp)
+    before = super_admins.super_admin_role(conn, tid, nominee.id)
+    secret = secrets.token_urlsafe(24)
+    handover_id = ids.next_id(conn, H, tid)
+    immediate = completes_at_once(mode)
+    conn.execute(
+        insert(H).values(
+            tenant_id=tid,
+            id=handover_id,
+            mode=mode,
+            state=HandoverState.PENDING,
+            from_member_id=me,
+            to_member_id=nominee.id,
+            custodian_id=keeper.id if keeper else None,
+            from_rank=mine.rank or SuperAdminRank.PRIMARY,
+            to_rank_before=before.rank if before else None,
+            link_hash=None if immediate else _digest(secret),
+            link_expires_at=None if immediate else now + LINK_VALID,
+            started_at=now,
+            started_by=uow.actor.audit_id,
+        )
+    )
+    uow.audit("admin.handover.started", [f"member:{nominee.id}"], {"handover": handover_id, "mode": mode.value, "custodian": keeper.id if keeper else None})
+    uow.emit("admin.handover.started", handover_id=handover_id, member_id=nominee.id)
+    row = _row(uow, handover_id)
+    if immediate:
+        return _view(uow, _complete(uow, row))
+    if keeper is not None:  # escrow: the custodian holds power from now on, the old super admin none
+        conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == me, roles.c.role == Role.SUPER_ADMIN))
+        uow.audit("role.removed", [f"member:{me}"], {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank, "scope": [], "handover": handover_id})
+        insert_role(uow, keeper.id, Role.SUPER_ADMIN, rank=SuperAdminRank.CUSTODIAN)
+    return _view(uow, row, link=secret)
+
+
+def accept(uow: UnitOfWork, *, totp: str, link: str | None = None) -> Handover:
+    """The nominee accepts with their own code (and, from the console, the link's secret)."""
+    conn, tid = uow.conn, uow.tenant_id
+    me = _person(uow)
+    lock_tenant(conn, tid)
+    row = super_admins.pending_handover(conn, tid)
+    if row is None or row.to_member_id != me:
+        raise error(NotFound, "no_handover_for_you", "No handover waits for your acceptance.")
+    if link is not None and (row.link_hash is None or not secrets.compare_digest(row.link_hash, _digest(link))):
+        raise error(NotFound, "no_handover_for_you", "No handover waits for your acceptance.")
+    if row.custodian_id is None:
+        check_link(row.link_expires_at, uow.now)
+    _verify(uow, me, totp)
+    return _view(uow, _complete(uow, row))
+
+
+def cancel(uow: UnitOfWork, *, totp: str) -> Handover:
+    """The old super admin drops a pending handover; in escrow, power comes back from the custodian."""
+    conn, tid = uow.conn, uow.tenant_id
+    me = _person(uow)
+    lock_tenant(conn, tid)
+    row = super_admins.pending_handover(conn, tid)
+    if row is None or row.from_member_id != me:
+        raise error(NotFound, "no_pending_handover", "You have no pending handover to cancel.")
+    _verify(uow, me, totp)
+    if row.custodian_id is not None:
+        conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == row.custodian_id, roles.c.role == Role.SUPER_ADMIN))
+        uow.audit("role.removed", [f"member:{row.custodian_id}"], {"role": Role.SUPER_ADMIN.value, "rank": SuperAdminRank.CUSTODIAN.value, "scope": [], "handover": row.id})
+        insert_role(uow, me, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
+    conn.execute(update(H).where(H.c.tenant_id == tid, H.c.id == row.id).values(state=HandoverState.CANCELLED, ended_at=uow.now, link_hash=None))
+    uow.audit("admin.handover.cancelled", [f"member:{row.to_member_id}"], {"handover": row.id})
+    uow.emit("admin.handover.cancelled", handover_id=row.id, member_id=row.to_member_id)
+    return _view(uow, _row(uow, row.id))
+
+
+def revert(uow: UnitOfWork, *, totp: str) -> Handover:
+    """Inside the emergency window, the old super admin takes power back (R-ADM-2)."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    me = _person(uow)
+    lock_tenant(conn, tid)
+    row = super_admins.open_window(conn, tid, me, now)
+    if row is None:
+        raise error(Conflict, "no_emergency_window", "You have no handover to revert: the emergency window is over or there was none.")
+    if repo.member_by_id(conn, tid, me).status != MemberStatus.ACTIVE:
+        raise error(Conflict, "reverter_not_active", "You have left the enterprise; power cannot come back to you. Freeze the account at risk instead, and ask the super admin or the operator.")
+    _verify(uow, me, totp)
+    conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == row.to_member_id, roles.c.role == Role.SUPER_ADMIN))
+    uow.audit("role.removed", [f"member:{row.to_member_id}"], {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank, "scope": [], "handover": row.id})
+    if row.to_rank_before is not None:
+        insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.to_rank_before))
+    insert_role(uow, me, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
+    conn.execute(update(H).where(H.c.tenant_id == tid, H.c.id == row.id).values(state=HandoverState.REVERTED, ended_at=now, window_closed_at=now, version=H.c.version + 1))
+    uow.audit("admin.handover.reverted", [f"member:{row.to_member_id}"], {"handover": row.id})
+    uow.emit("admin.handover.reverted", handover_id=row.id, member_id=row.to_member_id)
+    return _view(uow, _row(uow, row.id))
+
+
+def status(uow: UnitOfWork) -> Handover | None:
+    """The latest handover of the enterprise, for a super admin or either party."""
+    row = super_admins.latest_handover(uow.conn, uow.tenant_id)
+    if row is None:
+        return None
+    if uow.actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
+        uow.require(Action.MANAGE_ADMINS)
+    return _view(uow, row)

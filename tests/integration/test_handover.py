@@ -1,0 +1,144 @@
+"""Issue 11 item 1: the super admin's handover in the three platforms' modes (R-ADM-1), with real
+TOTP codes; the old super admin's emergency window and its lapse on the injected clock (R-ADM-2);
+the custodian's escrow and its limited powers; refusals said clearly."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from offboard.actions import exits as exit_actions
+from offboard.actions import freeze as freeze_actions
+from offboard.actions import handover
+from offboard.actions import roles as role_actions
+from offboard.actions.context import tenant_transaction
+from offboard.domain.errors import Conflict, NotFound, OffboardError, Unauthorized
+from offboard.queries import audit as audit_q
+from offboard.store import super_admins
+from offboard.store.tables import outbox
+from tests.support.exits import make_company, totp_now
+
+
+def act(company, by, fn, *args, **kwargs):
+    with tenant_transaction(company.services, company.slug, by) as uow:
+        return fn(uow, *args, **kwargs)
+
+
+def code(company, userid: str) -> str:
+    company.services.clock.advance(seconds=31)  # a code is accepted once: a fresh 30 s step
+    return totp_now(userid, company.services)
+
+
+def ranks(company) -> dict[str, str]:
+    with company.services.db.read() as conn:
+        return {h.userid: h.rank for h in super_admins.holders(conn, company.tenant_id)}
+
+
+def topics(company) -> list[str]:
+    with company.services.db.read() as conn:
+        return list(conn.execute(select(outbox.c.topic).where(outbox.c.tenant_id == company.tenant_id, outbox.c.topic.like("admin.handover.%")).order_by(outbox.c.id)).scalars())
+
+
+def test_r_adm_1_dingtalk_power_moves_at_once_on_one_verification_and_the_exit_has_no_blocker(services):
+    company = make_company(services, profile="dingtalk")
+    with pytest.raises(Unauthorized):
+        act(company, "boss", handover.start, to="mona", totp="000000")
+    done = act(company, "boss", handover.start, to="mona", totp=code(company, "boss"))
+    assert (done.mode, done.state, done.window_until, done.link) == ("immediate", "completed", None, None)
+    assert ranks(company) == {"mona": "primary", "deputy": "backup"}
+    assert topics(company) == ["admin.handover.started", "admin.handover.completed"]
+    plan = act(company, "hanna", exit_actions.plan, "boss")
+    assert not [b for b in plan.blockers if "super_admin" in b.code]
+
+
+def test_r_adm_1_r_adm_2_wecom_both_verify_then_the_old_admin_keeps_emergency_powers_that_lapse(services):
+    company = make_company(services, profile="wecom")
+    started = act(company, "boss", handover.start, to="mona", totp=code(company, "boss"))
+    assert started.state == "pending" and started.link and started.link_expires_at is not None
+    assert ranks(company) == {"boss": "primary", "deputy": "backup"}  # nothing moved yet
+    # A second handover while one is pending, a nominee who is not a member, the wrong person accepting.
+    with pytest.raises(Conflict) as again:
+        act(company, "deputy", handover.start, to="tina", totp=code(company, "deputy"))
+    assert again.value.code == "handover_pending"
+    with pytest.raises(NotFound):
+        act(company, "tina", handover.accept, totp=code(company, "tina"))
+    with pytest.raises(NotFound):
+        act(company, "mona", handover.accept, totp=code(company, "mona"), link="not-the-link")
+    with pytest.raises(Unauthorized):
+        act(company, "mona", handover.accept, totp="123456", link=started.link)
+    done = act(company, "mona", handover.accept, totp=code(company, "mona"), link=started.link)
+    assert done.state == "completed" and done.window_until is not None
+    assert (done.window_until - done.completed_at).days == 7
+    assert ranks(company) == {"mona": "primary", "deputy": "backup"}
+    # The old super admin: freeze an account and read the audit trail, nothing else.
+    act(company, "boss", freeze_actions.freeze, "tina", reason="phone lost")
+    with tenant_transaction(services, company.slug, "boss") as uow:
+        assert audit_q.events(uow.conn, uow.tenant, uow.actor, limit=5)
+    with pytest.raises(OffboardError) as no_more:
+        act(company, "boss", role_actions.grant_role, "sam", "hr")
+    assert no_more.value.status == 403
+    # After the window the powers are gone by themselves.
+    services.clock.advance(days=7, seconds=1)
+    with pytest.raises(OffboardError) as lapsed:
+        act(company, "boss", freeze_actions.freeze, "sam", reason="late")
+    assert lapsed.value.status == 403
+    with pytest.raises(Conflict) as too_late:
+        act(company, "boss", handover.revert, totp=code(company, "boss"))
+    assert too_late.value.code == "no_emergency_window"
+
+
+def test_r_adm_2_wecom_the_old_admin_reverts_inside_the_window_and_an_expired_link_is_refused(services):
+    company = make_company(services, profile="wecom")
+    started = act(company, "boss", handover.start, to="mona", totp=code(company, "boss"))
+    act(company, "mona", handover.accept, totp=code(company, "mona"), link=started.link)
+    reverted = act(company, "boss", handover.revert, totp=code(company, "boss"))
+    assert reverted.state == "reverted" and ranks(company) == {"boss": "primary", "deputy": "backup"}
+    assert topics(company)[-1] == "admin.handover.reverted"
+
+    again = act(company, "boss", handover.start, to="tina", totp=code(company, "boss"))
+    services.clock.advance(hours=24, seconds=1)
+    with pytest.raises(Conflict) as expired:
+        act(company, "tina", handover.accept, totp=code(company, "tina"), link=again.link)
+    assert expired.value.code == "handover_link_expired"
+    # An expired handover no longer blocks a new one; a pending one can be cancelled.
+    third = act(company, "boss", handover.start, to="mona", totp=code(company, "boss"))
+    assert act(company, "boss", handover.cancel, totp=code(company, "boss")).state == "cancelled"
+    with pytest.raises(NotFound):
+        act(company, "mona", handover.accept, totp=code(company, "mona"), link=third.link)
+
+
+def test_r_adm_1_feishu_escrow_the_custodian_holds_limited_power_until_the_successor_accepts(services):
+    company = make_company(services, profile="feishu")
+    act(company, None, role_actions.remove_role, "deputy", "super_admin")
+    started = act(company, "boss", handover.start, to="mona", custodian="ivan", totp=code(company, "boss"))
+    assert started.state == "pending" and started.custodian_userid == "ivan"
+    assert ranks(company) == {"ivan": "custodian"}  # INV-1: the custodian holds power meanwhile
+    # The custodian's powers are the policy's (operations by default): exits yes, role grants no.
+    act(company, "ivan", exit_actions.plan, "tina")
+    with pytest.raises(OffboardError) as limited:
+        act(company, "ivan", role_actions.grant_role, "sam", "hr")
+    assert limited.value.status == 403
+    # The old super admin holds nothing now and may leave: the plan has no super-admin blocker.
+    plan = act(company, "hanna", exit_actions.plan, "boss")
+    assert not [b for b in plan.blockers if "super_admin" in b.code]
+    done = act(company, "mona", handover.accept, totp=code(company, "mona"))
+    assert done.state == "completed" and done.window_until is None
+    assert ranks(company) == {"mona": "primary"}
+
+
+def test_r_adm_1_refusals_name_what_to_do(services):
+    company = make_company(services, profile="wecom")
+    for kwargs, expected in (
+        ({"to": "boss"}, "handover_to_self"),
+        ({"to": "mona", "custodian": "ivan"}, "custodian_not_in_mode"),
+    ):
+        with pytest.raises(Conflict) as refused:
+            act(company, "boss", handover.start, totp=code(company, "boss"), **kwargs)
+        assert refused.value.code == expected
+    act(company, "ivan", freeze_actions.freeze, "tina", reason="lost")
+    with pytest.raises(Conflict) as inactive:
+        act(company, "boss", handover.start, to="tina", totp=code(company, "boss"))
+    assert inactive.value.code == "member_not_active"
+    with pytest.raises(OffboardError) as not_admin:
+        act(company, "hanna", handover.start, to="mona", totp=code(company, "hanna"))
+    assert not_admin.value.status == 403
