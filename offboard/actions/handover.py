@@ -100,16 +100,16 @@ def _active(uow: UnitOfWork, ref: int | str, what: str) -> AnyRow:
     return member
 
 
+def _drop_super_admin(uow: UnitOfWork, member_id: int, rank: str, handover_id: int) -> None:
+    uow.conn.execute(delete(roles).where(roles.c.tenant_id == uow.tenant_id, roles.c.member_id == member_id, roles.c.role == Role.SUPER_ADMIN))
+    uow.audit("role.removed", [f"member:{member_id}"], {"role": Role.SUPER_ADMIN.value, "rank": rank, "scope": [], "handover": handover_id})
+
+
 def _move_power(uow: UnitOfWork, row: AnyRow) -> None:
     """The nominee takes the old super admin's rank; the old super admin (and a custodian) give up the role."""
     conn, tid = uow.conn, uow.tenant_id
     for member_id in {row.from_member_id, row.custodian_id} - {None}:
-        conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member_id, roles.c.role == Role.SUPER_ADMIN))
-        uow.audit(
-            "role.removed",
-            [f"member:{member_id}"],
-            {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank if member_id == row.from_member_id else SuperAdminRank.CUSTODIAN.value, "scope": [], "handover": row.id},
-        )
+        _drop_super_admin(uow, member_id, row.from_rank if member_id == row.from_member_id else SuperAdminRank.CUSTODIAN.value, row.id)
     nominee = super_admins.super_admin_role(conn, tid, row.to_member_id)
     if nominee is None:
         insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
@@ -189,8 +189,7 @@ def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | N
     if immediate:
         return _view(uow, _complete(uow, row))
     if keeper is not None:  # escrow: the custodian holds power from now on, the old super admin none
-        conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == me, roles.c.role == Role.SUPER_ADMIN))
-        uow.audit("role.removed", [f"member:{me}"], {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank, "scope": [], "handover": handover_id})
+        _drop_super_admin(uow, me, row.from_rank, handover_id)
         insert_role(uow, keeper.id, Role.SUPER_ADMIN, rank=SuperAdminRank.CUSTODIAN)
     return _view(uow, row, link=secret)
 
@@ -221,8 +220,7 @@ def cancel(uow: UnitOfWork, *, totp: str) -> Handover:
         raise error(NotFound, "no_pending_handover", "You have no pending handover to cancel.")
     _verify(uow, me, totp)
     if row.custodian_id is not None:
-        conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == row.custodian_id, roles.c.role == Role.SUPER_ADMIN))
-        uow.audit("role.removed", [f"member:{row.custodian_id}"], {"role": Role.SUPER_ADMIN.value, "rank": SuperAdminRank.CUSTODIAN.value, "scope": [], "handover": row.id})
+        _drop_super_admin(uow, row.custodian_id, SuperAdminRank.CUSTODIAN.value, row.id)
         insert_role(uow, me, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
     conn.execute(update(H).where(H.c.tenant_id == tid, H.c.id == row.id).values(state=HandoverState.CANCELLED, ended_at=uow.now, link_hash=None))
     uow.audit("admin.handover.cancelled", [f"member:{row.to_member_id}"], {"handover": row.id})
@@ -241,8 +239,7 @@ def revert(uow: UnitOfWork, *, totp: str) -> Handover:
     if repo.member_by_id(conn, tid, me).status != MemberStatus.ACTIVE:
         raise error(Conflict, "reverter_not_active", "You have left the enterprise; power cannot come back to you. Freeze the account at risk instead, and ask the super admin or the operator.")
     _verify(uow, me, totp)
-    conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.member_id == row.to_member_id, roles.c.role == Role.SUPER_ADMIN))
-    uow.audit("role.removed", [f"member:{row.to_member_id}"], {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank, "scope": [], "handover": row.id})
+    _drop_super_admin(uow, row.to_member_id, row.from_rank, row.id)
     if row.to_rank_before is not None:
         insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.to_rank_before))
     insert_role(uow, me, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
