@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, func, insert, update
 
 from offboard.actions.auth import second_factor_ok
 from offboard.actions.context import UnitOfWork
@@ -27,7 +29,7 @@ from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Unauthorized, error
 from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, window_until
 from offboard.domain.policy import AdminHandover
-from offboard.domain.vocabulary import MemberStatus, Role, SuperAdminRank
+from offboard.domain.vocabulary import PRESENT_STATUSES, MemberStatus, Role, SuperAdminRank
 from offboard.store import ids, repo, super_admins
 from offboard.store.locks import lock_tenant
 from offboard.store.rows import AnyRow
@@ -112,7 +114,7 @@ def _move_power(uow: UnitOfWork, row: AnyRow) -> None:
         _drop_super_admin(uow, member_id, row.from_rank if member_id == row.from_member_id else SuperAdminRank.CUSTODIAN.value, row.id)
     nominee = super_admins.super_admin_role(conn, tid, row.to_member_id)
     if nominee is None:
-        insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
+        insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank), note={"handover": row.id})
     else:
         super_admins.set_rank(conn, tid, nominee.id, SuperAdminRank(row.from_rank))
         uow.audit("role.granted", [f"member:{row.to_member_id}"], {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank, "scope": [], "permissions": [], "handover": row.id})
@@ -190,7 +192,7 @@ def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | N
         return _view(uow, _complete(uow, row))
     if keeper is not None:  # escrow: the custodian holds power from now on, the old super admin none
         _drop_super_admin(uow, me, row.from_rank, handover_id)
-        insert_role(uow, keeper.id, Role.SUPER_ADMIN, rank=SuperAdminRank.CUSTODIAN)
+        insert_role(uow, keeper.id, Role.SUPER_ADMIN, rank=SuperAdminRank.CUSTODIAN, note={"handover": handover_id})
     return _view(uow, row, link=secret)
 
 
@@ -219,13 +221,47 @@ def cancel(uow: UnitOfWork, *, totp: str) -> Handover:
     if row is None or row.from_member_id != me:
         raise error(NotFound, "no_pending_handover", "You have no pending handover to cancel.")
     _verify(uow, me, totp)
+    undo_pending(uow, row)
+    return _view(uow, _row(uow, row.id))
+
+
+def _give_back(uow: UnitOfWork, member_id: int, rank: str, handover_id: int, note: Mapping[str, Any]) -> None:
+    """The super-admin role goes back to someone who held it before a handover, unless they hold
+    one again already or have left (roles go to present members only)."""
+    if super_admins.super_admin_role(uow.conn, uow.tenant_id, member_id) is not None:
+        return
+    if repo.member_by_id(uow.conn, uow.tenant_id, member_id).status not in PRESENT_STATUSES:
+        return
+    insert_role(uow, member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(rank), note={"handover": handover_id, **note})
+
+
+def undo_pending(uow: UnitOfWork, row: AnyRow, **note: Any) -> None:
+    """A pending handover dropped (by its old super admin, or by a rollback): in escrow, power
+    comes back from the custodian. Under the tenant lock."""
     if row.custodian_id is not None:
         _drop_super_admin(uow, row.custodian_id, SuperAdminRank.CUSTODIAN.value, row.id)
-        insert_role(uow, me, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
-    conn.execute(update(H).where(H.c.tenant_id == tid, H.c.id == row.id).values(state=HandoverState.CANCELLED, ended_at=uow.now, link_hash=None))
-    uow.audit("admin.handover.cancelled", [f"member:{row.to_member_id}"], {"handover": row.id})
+        _give_back(uow, row.from_member_id, row.from_rank, row.id, note)
+    uow.conn.execute(update(H).where(H.c.tenant_id == uow.tenant_id, H.c.id == row.id).values(state=HandoverState.CANCELLED, ended_at=uow.now, link_hash=None))
+    uow.audit("admin.handover.cancelled", [f"member:{row.to_member_id}"], {"handover": row.id, **note})
     uow.emit("admin.handover.cancelled", handover_id=row.id, member_id=row.to_member_id)
-    return _view(uow, _row(uow, row.id))
+
+
+def undo_completed(uow: UnitOfWork, row: AnyRow, **note: Any) -> None:
+    """A completed handover undone (by the old super admin inside the window, or by a
+    rollback): the nominee goes back to the rank they held before, the old super admin gets
+    theirs back. Under the tenant lock."""
+    _drop_super_admin(uow, row.to_member_id, row.from_rank, row.id)
+    if row.to_rank_before is not None:
+        _give_back(uow, row.to_member_id, row.to_rank_before, row.id, note)
+    _give_back(uow, row.from_member_id, row.from_rank, row.id, note)
+    now = uow.now
+    uow.conn.execute(
+        update(H)
+        .where(H.c.tenant_id == uow.tenant_id, H.c.id == row.id)
+        .values(state=HandoverState.REVERTED, ended_at=now, window_closed_at=func.coalesce(H.c.window_closed_at, now), version=H.c.version + 1)
+    )
+    uow.audit("admin.handover.reverted", [f"member:{row.to_member_id}"], {"handover": row.id, **note})
+    uow.emit("admin.handover.reverted", handover_id=row.id, member_id=row.to_member_id)
 
 
 def revert(uow: UnitOfWork, *, totp: str) -> Handover:
@@ -239,13 +275,7 @@ def revert(uow: UnitOfWork, *, totp: str) -> Handover:
     if repo.member_by_id(conn, tid, me).status != MemberStatus.ACTIVE:
         raise error(Conflict, "reverter_not_active", "You have left the enterprise; power cannot come back to you. Freeze the account at risk instead, and ask the super admin or the operator.")
     _verify(uow, me, totp)
-    _drop_super_admin(uow, row.to_member_id, row.from_rank, row.id)
-    if row.to_rank_before is not None:
-        insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.to_rank_before))
-    insert_role(uow, me, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank))
-    conn.execute(update(H).where(H.c.tenant_id == tid, H.c.id == row.id).values(state=HandoverState.REVERTED, ended_at=now, window_closed_at=now, version=H.c.version + 1))
-    uow.audit("admin.handover.reverted", [f"member:{row.to_member_id}"], {"handover": row.id})
-    uow.emit("admin.handover.reverted", handover_id=row.id, member_id=row.to_member_id)
+    undo_completed(uow, row)
     return _view(uow, _row(uow, row.id))
 
 

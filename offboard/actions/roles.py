@@ -3,6 +3,9 @@ lock first and re-counts under it, so concurrent demotions cannot leave none (IN
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import delete, insert, select
 
 from offboard.actions.context import UnitOfWork
@@ -25,7 +28,10 @@ def insert_role(
     rank: SuperAdminRank | None = None,
     scope: list[int] | None = None,
     permissions: list[str] | None = None,
+    note: Mapping[str, Any] | None = None,
 ) -> int:
+    """Insert a role and audit the grant; `note` adds to the event's details (the handover or
+    the rollback the grant belongs to)."""
     role_id = ids.next_id(uow.conn, roles, uow.tenant_id)
     uow.conn.execute(
         insert(roles).values(
@@ -44,7 +50,7 @@ def insert_role(
     uow.audit(
         "role.granted",
         [f"member:{member_id}"],
-        {"role": role.value, "rank": rank.value if rank else None, "scope": scope or [], "permissions": sorted(permissions or [])},
+        {"role": role.value, "rank": rank.value if rank else None, "scope": scope or [], "permissions": sorted(permissions or []), **(note or {})},
     )
     return role_id
 
@@ -110,4 +116,4 @@ def remove_role(uow: UnitOfWork, ref: int | str, role: str) -> None:
                 userid=userid,
             )
     conn.execute(delete(roles).where(roles.c.tenant_id == tid, roles.c.id == row.id))
-    uow.audit("role.removed", [f"member:{member.id}"], {"role": role_enum.value, "rank": row.rank, "scope": row.scope})
+    uow.audit("role.removed", [f"member:{member.id}"], {"role": role_enum.value, "rank": row.rank, "scope": row.scope, "permissions": row.permissions})

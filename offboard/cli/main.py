@@ -14,7 +14,7 @@ from offboard.cli.directory import department_app, member_app, tenant_app, token
 from offboard.cli.policy import policy_app
 from offboard.cli.maintenance import audit_app, db_app
 from offboard.cli.output import err_console
-from offboard.cli import bulk, exits, exports, jobs, power
+from offboard.cli import bulk, exits, exports, jobs, power, rollback
 from offboard.cli.bench import bench_app
 from offboard.cli.seed import seed
 from offboard.cli.serve import serve
@@ -58,6 +58,7 @@ app.add_typer(bulk.job_app, name="job")
 app.command("cancel")(exits.cancel_cmd)
 app.command("restore")(exits.restore_cmd)
 app.command("freeze")(power.freeze_cmd)
+app.command("rollback")(rollback.rollback_cmd)
 app.add_typer(power.handover_app, name="handover")
 app.command("unfreeze")(power.unfreeze_cmd)
 app.command("inherit")(exits.inherit_cmd)

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from offboard.domain.checklist import BY_KEY as CHECKLIST_ITEMS
+from offboard.domain.policy import SETTINGS
 from offboard.i18n import catalogue, glossary, translate
 
 
@@ -81,6 +82,8 @@ SENTENCES: dict[str, str] = {
     "tenant.recovered": _("{actor} recovered the enterprise and named {member} its super admin"),
     "token.created": _("{actor} created {token}"),
     "token.revoked": _("{actor} revoked {token}"),
+    "token.reinstated": _("{actor} reinstated {token}"),
+    "rollback.applied": _("{actor} rolled back the changes {member} made"),
     "policy.changed": _("{actor} changed the policy: {settings}"),
     "auth.signed_in": _("{member} signed in"),
     "auth.sign_in_failed": _("A sign-in as {member} failed"),
@@ -140,6 +143,7 @@ CATEGORIES: dict[str, str] = {
     "auth.": _("Sign-in"),
     "token.": _("API tokens"),
     "policy.": _("Policy"),
+    "rollback.": _("Rollbacks"),
     "tenant.": _("Enterprise"),
     "demo.": _("Demo data"),
     "synthetic.": _("Synthetic data"),
@@ -199,6 +203,12 @@ def _person(party: Party) -> Part:
     return Part(party.name, party.member_id, party.userid, party.department)
 
 
+def _setting_labels(changes: Mapping[str, Any], locale: str) -> str:
+    """The policy settings an event changed, by their names in the reader's language."""
+    labels = [(s.label_zh if locale == "zh-CN" else s.label_en) if (s := SETTINGS.get(key)) else key for key in sorted(changes)]
+    return glossary.join(labels, locale)
+
+
 def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence[Party], details: Mapping[str, Any], locale: str, tz: str) -> dict[str, Part]:
     def words(value: Any) -> Part:
         return Part(NOTHING if value is None or value == "" else str(value))
@@ -231,7 +241,7 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
         "when": Part(tenant_time(details.get("effective_at"), tz)),
         "until": Part(tenant_time(details.get("restore_until") or details.get("retained_until"), tz)),
         "failures": words(details.get("failures")),
-        "settings": Part(", ".join(sorted(changes)) if isinstance(changes, Mapping) and changes else NOTHING),
+        "settings": Part(_setting_labels(changes, locale)) if isinstance(changes, Mapping) and changes else Part(NOTHING),
         "title": words(details.get("title")),
         "name": words(details.get("name")),
         "what": Part(translate(EXPORTS[str(details.get("what"))], locale)) if str(details.get("what")) in EXPORTS else words(details.get("what")),

@@ -152,3 +152,21 @@ def page(conn: Connection, tenant_id: int, *, before: int | None, limit: int, ac
         }
         for r in conn.execute(query)
     ]
+
+
+def since(conn: Connection, tenant_id: int, at_from: str, actions: Sequence[str], limit: int) -> list[dict[str, Any]]:
+    """The events of `actions` at or after `at_from` (core time text), oldest first, at most
+    `limit` (the caller asks one more than it takes, to know there were more)."""
+    query = (
+        select(audit_events.c.seq, audit_events.c.at, audit_events.c.actor, audit_events.c.action, audit_events.c.targets, audit_side.c.details)
+        .select_from(
+            audit_events.outerjoin(
+                audit_side,
+                (audit_side.c.tenant_id == audit_events.c.tenant_id) & (audit_side.c.seq == audit_events.c.seq),
+            )
+        )
+        .where(audit_events.c.tenant_id == tenant_id, audit_events.c.at >= at_from, audit_events.c.action.in_(actions))
+        .order_by(audit_events.c.seq)
+        .limit(limit)
+    )
+    return [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "targets": list(r.targets), "details": r.details or {}} for r in conn.execute(query)]
