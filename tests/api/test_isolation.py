@@ -24,6 +24,7 @@ BODIES = {
     ("PATCH", "/api/v1/members/{member_id}"): lambda w: {"title": "planted", "department_ids": [w.a.extra["lab"]]},
     ("POST", "/api/v1/members/{member_id}/roles"): lambda w: {"role": "it"},
     ("POST", "/api/v1/members/{member_id}/freeze"): lambda w: {"reason": "planted"},
+    ("POST", "/api/v1/members/{member_id}/rollback"): lambda w: {"since": "2026-01-01", "totp": "000000", "plan": "0" * 16},
     ("POST", "/api/v1/tokens"): lambda w: {"name": "probe", "service": True, "scopes": ["read_directory"]},
     ("POST", "/api/v1/me/reverify"): lambda w: {"code": "000000"},
     ("POST", "/api/v1/members/{member_id}/exit-plans"): lambda w: {"successor": "alpha-admin"},
@@ -41,6 +42,9 @@ BODIES = {
     ("POST", "/api/v1/exits/{exit_id}/signoff"): lambda w: {"role": "hr"},
     ("PATCH", "/api/v1/policy"): lambda w: {"customer_limit": 12345},  # the caller's own tenant only
 }
+
+# The query a route requires, so the request reaches the row it names.
+QUERIES = {("GET", "/api/v1/members/{member_id}/rollback"): "since=2026-01-01"}
 
 
 # Answers that repeat the request (a bulk file's userids, line by line): A's userids in them
@@ -86,7 +90,8 @@ def _requests(world: World):
             make = BODIES.get((method, path))
             assert make is not None, f"{method} {path}: add a body naming A's rows to BODIES"
             body = make(world)
-        yield method, path, path.format(**{p: values[p] for p in params}), bool(params), body
+        query = QUERIES.get((method, path))
+        yield method, path, path.format(**{p: values[p] for p in params}) + (f"?{query}" if query else ""), bool(params), body
 
 
 def _check_matrix(world: World, client, headers: dict[str, str]) -> list[str]:

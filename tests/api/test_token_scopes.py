@@ -64,6 +64,8 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/members/{member_id}/roles"): Action.MANAGE_ADMINS.value,
     ("POST", "/api/v1/members/{member_id}/unlock"): Action.FREEZE.value,
     ("POST", "/api/v1/members/{member_id}/freeze"): Action.FREEZE.value,
+    ("GET", "/api/v1/members/{member_id}/rollback"): Action.MANAGE_ADMINS.value,
+    ("POST", "/api/v1/members/{member_id}/rollback"): Action.MANAGE_ADMINS.value,
     ("DELETE", "/api/v1/members/{member_id}/roles/{role}"): Action.MANAGE_ADMINS.value,
     # list_tokens checks no action: a member sees their own tokens, a super admin all of them.
     ("GET", "/api/v1/tokens"): None,
@@ -248,6 +250,11 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("POST", "/api/v1/members/{member_id}/roles"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/roles", {"role": "it"})),
     ("POST", "/api/v1/members/{member_id}/unlock"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/unlock", None)),
     ("POST", "/api/v1/members/{member_id}/freeze"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/freeze", {"reason": "phone lost"})),
+    ("GET", "/api/v1/members/{member_id}/rollback"): ("super", _get(lambda w: f"/api/v1/members/{_member(w)}/rollback?since=2026-01-01")),
+    ("POST", "/api/v1/members/{member_id}/rollback"): (
+        "super",
+        lambda w, who: ("POST", f"/api/v1/members/{_member(w)}/rollback", {"since": "2026-01-01", "totp": _fresh_code(w, who), "plan": "0" * 16}),
+    ),
     ("DELETE", "/api/v1/members/{member_id}/roles/{role}"): ("super", lambda w, _who: ("DELETE", f"/api/v1/members/{_member(w, roles=('hr',))}/roles/hr", None)),
     ("POST", "/api/v1/tokens"): ("super", lambda w, _who: ("POST", "/api/v1/tokens", {"name": fresh("probe "), "service": True, "scopes": ["read_directory"]})),
     ("DELETE", "/api/v1/tokens/{token_id}"): ("super", lambda w, _who: ("DELETE", f"/api/v1/tokens/{w.a.extra['lab_hr_token']}", None)),
