@@ -26,7 +26,7 @@ from offboard.i18n.glossary import GLOSSARY, term
 from offboard.actions import bulk_exits
 from offboard.domain import bulk_file
 from offboard.jobs.bulk import run_jobs
-from offboard.web import audit, bulk, exits, routes, settings
+from offboard.web import audit, bulk, exits, rollback, routes, settings
 from tests.web.conftest import CSRF_INPUT
 
 PACKAGE = Path(__file__).resolve().parents[2] / "offboard"
@@ -231,7 +231,7 @@ def offences(html: str, locale: str) -> list[str]:
     return found
 
 
-CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk)
+CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk, rollback)
 # GET pages not walked here, and why.
 NOT_WALKED = {
     "/login/totp": "the second step of a sign-in, reached while signing in",
@@ -283,6 +283,7 @@ def _pages(company) -> list[str]:
         "/checklist": ["/checklist"],
         "/inbox": ["/inbox"],
         "/settings/policy": ["/settings/policy"],
+        "/members/{member_id}/rollback": [f"/members/{company.member_id('zhangwei')}/rollback?since=2020-01-01"],
         "/audit": ["/audit"],
         "/exits/bulk": ["/exits/bulk"],
         "/jobs/{job_id}": [f"/jobs/{company.planned_job_id}", f"/jobs/{company.planned_job_id}?status=invalid", f"/jobs/{company.done_job_id}"],
