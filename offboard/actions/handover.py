@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, insert, update
 from offboard.actions.auth import second_factor_ok
 from offboard.actions.context import UnitOfWork
 from offboard.actions.roles import insert_role
-from offboard.domain.authz import Action
+from offboard.domain.authz import Action, require
 from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Unauthorized, error
 from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, window_until
 from offboard.domain.policy import AdminHandover
@@ -137,7 +137,8 @@ def _row(uow: UnitOfWork, handover_id: int) -> AnyRow:
 
 def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | None = None) -> Handover:
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    uow.require(Action.MANAGE_ADMINS)
+    # The code given here is the change's own second factor: no earlier one is asked for.
+    require(uow.actor, Action.MANAGE_ADMINS)
     me = _person(uow)
     lock_tenant(conn, tid)
     mode = uow.policy.admin_handover
@@ -285,5 +286,5 @@ def status(uow: UnitOfWork) -> Handover | None:
     if row is None:
         return None
     if uow.actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
-        uow.require(Action.MANAGE_ADMINS)
+        require(uow.actor, Action.MANAGE_ADMINS)  # a read: no recent second factor needed
     return _view(uow, row)

@@ -142,3 +142,20 @@ def test_r_adm_1_refusals_name_what_to_do(services):
     with pytest.raises(OffboardError) as not_admin:
         act(company, "hanna", handover.start, to="mona", totp=code(company, "hanna"))
     assert not_admin.value.status == 403
+
+
+def test_r_adm_1_a_console_session_past_five_minutes_starts_and_cancels_with_the_code_it_gives(services):
+    """The code a handover asks for is its own second factor: a session whose last check is older
+    than the re-verification window is not asked for another one first."""
+    from offboard.actions.auth import authenticate_session
+    from tests.support.exits import open_session
+
+    company = make_company(services, profile="wecom")
+    token = open_session(company, "boss")
+    services.clock.advance(minutes=6)
+    actor = authenticate_session(services, token).actor
+    with tenant_transaction(services, company.slug, actor=actor) as uow:
+        started = handover.start(uow, to="mona", totp=code(company, "boss"))
+    assert started.state == "pending"
+    with tenant_transaction(services, company.slug, actor=authenticate_session(services, token).actor) as uow:
+        assert handover.cancel(uow, totp=code(company, "boss")).state == "cancelled"
