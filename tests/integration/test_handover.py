@@ -159,3 +159,48 @@ def test_r_adm_1_a_console_session_past_five_minutes_starts_and_cancels_with_the
     assert started.state == "pending"
     with tenant_transaction(services, company.slug, actor=authenticate_session(services, token).actor) as uow:
         assert handover.cancel(uow, totp=code(company, "boss")).state == "cancelled"
+
+
+def test_inv_1_handovers_started_at_once_by_both_super_admins_leave_one_pending_or_power_with_someone(pg_url, clock):
+    """On PostgreSQL, each round boss and deputy start a handover at the same moment: in the wecom
+    mode exactly one is pending and the other is refused as such; in the dingtalk mode (power moves
+    at once) they hand power to each other, and the enterprise always ends with one super admin."""
+    import threading
+
+    from offboard.bootstrap import build
+    from tests.conftest import _empty_pg
+
+    services = build(pg_url, clock=clock)
+    try:
+        for round_no in range(6):
+            _empty_pg(pg_url)
+            profile = "wecom" if round_no % 2 == 0 else "dingtalk"
+            company = make_company(services, slug=f"race{round_no}", profile=profile)
+            clock.advance(seconds=31)
+            codes = {who: totp_now(who, services) for who in ("boss", "deputy")}
+            barrier = threading.Barrier(2)
+            outcomes: dict[str, str] = {}
+
+            def attempt(by: str, to: str) -> None:
+                barrier.wait()
+                try:
+                    outcomes[by] = act(company, by, handover.start, to=to, totp=codes[by]).state
+                except OffboardError as exc:
+                    outcomes[by] = exc.code
+
+            targets = {"boss": "mona", "deputy": "tina"} if profile == "wecom" else {"boss": "deputy", "deputy": "boss"}
+            threads = [threading.Thread(target=attempt, args=(by, to)) for by, to in targets.items()]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            if profile == "wecom":
+                assert sorted(outcomes.values()) == ["handover_pending", "pending"], outcomes
+                assert ranks(company) == {"boss": "primary", "deputy": "backup"}
+            else:
+                # The second, serialized behind the first, finds its actor without the role (refused)
+                # or hands the power straight back: either way exactly one super admin remains.
+                assert "completed" in outcomes.values(), outcomes
+                assert len(ranks(company)) == 1, (outcomes, ranks(company))
+    finally:
+        services.db.engine.dispose()
