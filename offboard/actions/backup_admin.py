@@ -17,7 +17,6 @@ from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Term, error
 from offboard.domain.vocabulary import MemberStatus, Role, SuperAdminRank
 from offboard.store import repo, super_admins
-from offboard.store.locks import lock_tenant
 from offboard.store.tables import roles
 
 
@@ -30,7 +29,7 @@ class BackupSet:
 def set_backup(uow: UnitOfWork, ref: int | str) -> BackupSet:
     conn, tid = uow.conn, uow.tenant_id
     uow.require(Action.MANAGE_ADMINS)
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     member = repo.member_ref(conn, tid, ref)
     if member.status != MemberStatus.ACTIVE:
         raise error(Conflict, "member_not_active", "{userid} is {status}; the backup super admin must be an active member.", userid=member.userid, status=Term("member_status", member.status))
@@ -54,7 +53,7 @@ def remove_backup(uow: UnitOfWork) -> str:
     """Remove the backup super admin's role; refused if they are the only one left (INV-1)."""
     conn, tid = uow.conn, uow.tenant_id
     uow.require(Action.MANAGE_ADMINS)
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     holders = super_admins.holders(conn, tid)
     backup = next((h for h in holders if h.rank == SuperAdminRank.BACKUP), None)
     if backup is None:

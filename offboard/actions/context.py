@@ -20,6 +20,7 @@ from offboard.domain.handover import CUSTODIAN_POWERS, EMERGENCY_POWERS
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus, SuperAdminRank, TenantStatus
 from offboard.store import audit_log, outbox, repo, super_admins
 from offboard.store.db import Database
+from offboard.store.locks import lock_tenant
 from offboard.store.rows import AnyRow
 from offboard.store.tables import departments, roles
 from offboard.webhooks.sender import HttpWebhookSender
@@ -58,6 +59,17 @@ class UnitOfWork:
     def tenant_id(self) -> int:
         tenant_id: int = self.tenant.id
         return tenant_id
+
+    def lock_tenant(self) -> None:
+        """Take the tenant lock before changing who holds power (INV-1), and re-read the acting
+        member under it: one frozen or exited a moment ago by another transaction no longer acts
+        (an old super admin who has left, only inside their emergency window)."""
+        lock_tenant(self.conn, self.tenant_id)
+        if self.actor.kind != "member" or self.actor.member_id is None:
+            return
+        status = repo.member_by_id(self.conn, self.tenant_id, self.actor.member_id).status
+        if status != MemberStatus.ACTIVE and not (status == MemberStatus.EXITED and self.actor.emergency_until is not None):
+            raise error(Forbidden, "actor_inactive", "{userid} is {status} and cannot act.", userid=self.actor.userid, status=Term("member_status", status))
 
     @property
     def policy(self) -> Policy:

@@ -46,24 +46,15 @@ def _reason(reason: str) -> str:
     return text
 
 
-def _still_active(uow: UnitOfWork) -> None:
-    """Under the tenant lock: the actor may have been frozen a moment ago by someone else."""
-    if uow.actor.kind == "member" and uow.actor.member_id is not None:
-        status = repo.member_by_id(uow.conn, uow.tenant_id, uow.actor.member_id).status
-        if status not in (MemberStatus.ACTIVE, MemberStatus.EXITED):
-            raise error(Forbidden, "actor_inactive", "{userid} is {status} and cannot act.", userid=uow.actor.userid, status=Term("member_status", status))
-
-
 def freeze(uow: UnitOfWork, ref: int | str, *, reason: str, force: bool = False) -> Frozen:
     """Freeze an account: sessions and tokens revoked, credentials locked, in one transaction;
     a frozen primary super admin's backup becomes the primary. The last active super admin is
     frozen only with `force` (an incident), and the enterprise is frozen with them."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     reason = _reason(reason)
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     member = repo.member_ref(conn, tid, ref)
     uow.require(Action.FREEZE, target_of(conn, tid, member))
-    _still_active(uow)
     if member.id == uow.actor.member_id:
         raise error(Conflict, "freeze_self", "You cannot freeze your own account; ask another super admin or IT.")
     if member.status != MemberStatus.ACTIVE:
@@ -101,7 +92,7 @@ def unfreeze(uow: UnitOfWork, ref: int | str, *, totp: str) -> None:
     """Give a frozen account back, verified by the second factor of the person doing it. The
     revoked sessions and tokens stay revoked: the member signs in anew."""
     conn, tid = uow.conn, uow.tenant_id
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     member = repo.member_ref(conn, tid, ref)
     # The code given here is the change's own second factor: no earlier one is asked for.
     require(uow.actor, Action.FREEZE, target_of(conn, tid, member))

@@ -31,7 +31,6 @@ from offboard.domain.handover import LINK_VALID, HandoverState, check_link, comp
 from offboard.domain.policy import AdminHandover
 from offboard.domain.vocabulary import PRESENT_STATUSES, MemberStatus, Role, SuperAdminRank
 from offboard.store import ids, repo, super_admins
-from offboard.store.locks import lock_tenant
 from offboard.store.rows import AnyRow
 from offboard.store.tables import admin_handovers, roles
 
@@ -140,7 +139,7 @@ def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | N
     # The code given here is the change's own second factor: no earlier one is asked for.
     require(uow.actor, Action.MANAGE_ADMINS)
     me = _person(uow)
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     mode = uow.policy.admin_handover
     mine = super_admins.super_admin_role(conn, tid, me)
     if mine is None or mine.rank == SuperAdminRank.CUSTODIAN:
@@ -201,7 +200,7 @@ def accept(uow: UnitOfWork, *, totp: str, link: str | None = None) -> Handover:
     """The nominee accepts with their own code (and, from the console, the link's secret)."""
     conn, tid = uow.conn, uow.tenant_id
     me = _person(uow)
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     row = super_admins.pending_handover(conn, tid)
     if row is None or row.to_member_id != me:
         raise error(NotFound, "no_handover_for_you", "No handover waits for your acceptance.")
@@ -217,7 +216,7 @@ def cancel(uow: UnitOfWork, *, totp: str) -> Handover:
     """The old super admin drops a pending handover; in escrow, power comes back from the custodian."""
     conn, tid = uow.conn, uow.tenant_id
     me = _person(uow)
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     row = super_admins.pending_handover(conn, tid)
     if row is None or row.from_member_id != me:
         raise error(NotFound, "no_pending_handover", "You have no pending handover to cancel.")
@@ -269,7 +268,7 @@ def revert(uow: UnitOfWork, *, totp: str) -> Handover:
     """Inside the emergency window, the old super admin takes power back (R-ADM-2)."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     me = _person(uow)
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     row = super_admins.open_window(conn, tid, me, now)
     if row is None:
         raise error(Conflict, "no_emergency_window", "You have no handover to revert: the emergency window is over or there was none.")

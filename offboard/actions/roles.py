@@ -14,7 +14,6 @@ from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Term, Terms, ValidationError, error
 from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import ids, repo
-from offboard.store.locks import lock_tenant
 from offboard.store.tables import departments, roles
 
 ADMIN_PERMISSIONS = frozenset({"audit_read", "manage_members", "export"})
@@ -75,7 +74,7 @@ def grant_role(
         raise error(Conflict, "role_exists", "{userid} already holds the {role} role.", userid=userid, role=Term("role", role_enum))
     rank_enum = None
     if role_enum == Role.SUPER_ADMIN:
-        lock_tenant(conn, tid)
+        uow.lock_tenant()
         rank_enum = SuperAdminRank(v.choice(rank or "backup", SuperAdminRank, "rank"))
     elif rank:
         raise error(ValidationError, "rank_not_applicable", "Only the {role} role has a rank ({ranks}).", role=Term("role", Role.SUPER_ADMIN), ranks=Terms("super_admin_rank", tuple(SuperAdminRank)))
@@ -102,7 +101,7 @@ def remove_role(uow: UnitOfWork, ref: int | str, role: str) -> None:
     member = repo.member_ref(conn, tid, ref)
     userid = member.userid
     if role_enum == Role.SUPER_ADMIN:
-        lock_tenant(conn, tid)
+        uow.lock_tenant()
     row = conn.execute(select(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member.id, roles.c.role == role_enum)).first()
     if row is None:
         raise error(Conflict, "role_missing", "{userid} does not hold the {role} role.", userid=userid, role=Term("role", role_enum))

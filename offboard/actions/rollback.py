@@ -28,7 +28,6 @@ from offboard.domain.vocabulary import Role, SuperAdminRank
 from offboard.queries import rollback as rq
 from offboard.queries.rollback import RollbackPlan
 from offboard.store import repo, super_admins
-from offboard.store.locks import lock_tenant
 from offboard.store.rows import AnyRow
 from offboard.store.tables import api_tokens, roles, tenants
 
@@ -91,7 +90,7 @@ def apply(uow: UnitOfWork, ref: int | str, *, since: str, totp: str, digest: str
     require(uow.actor, Action.MANAGE_ADMINS)
     if uow.actor.kind != "member" or uow.actor.member_id is None:
         raise error(Forbidden, "person_required", "A rollback is applied by a person who verifies with their second factor: pass --by USERID --totp CODE.")
-    lock_tenant(conn, tid)
+    uow.lock_tenant()
     tenant = repo.tenant_by_id(conn, tid)
     member = repo.member_ref(conn, tid, ref)
     moment = rq.parse_since(since, tenant.timezone, now)

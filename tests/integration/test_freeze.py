@@ -242,3 +242,56 @@ def test_r_adm_3_r_exc_1_the_cli_warns_while_no_backup_is_set_and_freezes(servic
     assert "mona is frozen: 1 session(s) and 0 token(s) revoked" in run("freeze", "mona", "--reason", "laptop stolen", "--by", "ivan")
     code = pyotp.TOTP(TOTP_SECRETS["boss"]).now()  # the command runs on the system clock
     assert "mona is active again" in run("unfreeze", "mona", "--totp", code, "--by", "boss")
+
+
+def test_r_exc_1_a_stolen_super_admin_frozen_while_handing_power_over_hands_nothing_after_the_freeze(pg_url, clock):
+    """On PostgreSQL, each round deputy freezes boss while boss's account starts an immediate
+    handover to mona: the tenant lock serializes them and the actor is re-read under it, so a
+    handover either completes before the freeze or is refused; never after it."""
+    from offboard.actions import handover
+    from offboard.bootstrap import build
+    from tests.conftest import _empty_pg
+
+    services = build(pg_url, clock=clock)
+    try:
+        for round_no in range(8):
+            _empty_pg(pg_url)
+            company = make_company(services, slug=f"steal{round_no}", profile="dingtalk")
+            clock.advance(seconds=31)
+            boss_code = totp_now("boss", services)
+            barrier = threading.Barrier(2)
+            outcomes: dict[str, str] = {}
+
+            def hand_over() -> None:
+                barrier.wait()
+                try:
+                    outcomes["boss"] = act(company, "boss", handover.start, to="mona", totp=boss_code).state
+                except OffboardError as exc:
+                    outcomes["boss"] = exc.code
+
+            def freeze_boss() -> None:
+                barrier.wait()
+                try:
+                    act(company, "deputy", freeze_actions.freeze, "boss", reason="stolen")
+                    outcomes["deputy"] = "froze"
+                except OffboardError as exc:
+                    outcomes["deputy"] = exc.code
+
+            threads = [threading.Thread(target=hand_over), threading.Thread(target=freeze_boss)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            assert outcomes["deputy"] == "froze", outcomes
+            with services.db.read() as conn:
+                seqs = dict(
+                    conn.execute(
+                        select(audit_events.c.action, audit_events.c.seq).where(audit_events.c.tenant_id == company.tenant_id, audit_events.c.action.in_(["member.frozen", "admin.handover.completed"]))
+                    ).all()
+                )
+            if outcomes["boss"] == "completed":
+                assert seqs["admin.handover.completed"] < seqs["member.frozen"], (outcomes, seqs)
+            else:
+                assert outcomes["boss"] == "actor_inactive" and "admin.handover.completed" not in seqs, (outcomes, seqs)
+    finally:
+        services.db.engine.dispose()
