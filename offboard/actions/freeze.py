@@ -15,15 +15,15 @@ from sqlalchemy import update
 from offboard.actions.auth import second_factor_ok
 from offboard.actions.context import Services, UnitOfWork, tenant_transaction
 from offboard.actions.members import target_of
-from offboard.actions.roles import insert_role
+from offboard.actions.roles import make_super_admin
 from offboard.actions.tenants import require_operator
 from offboard.domain import validation as v
 from offboard.domain.authz import OPERATOR, Action, Actor, require
 from offboard.domain.errors import Conflict, Forbidden, Term, Unauthorized, ValidationError, error
-from offboard.domain.vocabulary import MemberStatus, Role, RoleStatus, SuperAdminRank, TenantStatus
+from offboard.domain.vocabulary import MemberStatus, SuperAdminRank, TenantStatus
 from offboard.store import access_cut, repo, super_admins
 from offboard.store.locks import lock_tenant
-from offboard.store.tables import credentials, members, roles, tenants
+from offboard.store.tables import credentials, members, tenants
 
 # A freeze cuts what gives access now; roles, devices and app grants wait for the exit, if any.
 FREEZE_STEPS = ("sessions", "personal_tokens")
@@ -129,12 +129,7 @@ def recover_tenant(services: Services, slug: str, *, new_admin: str, totp: str, 
             raise error(Conflict, "member_not_active", "{userid} is {status}; the new super admin must be an active member.", userid=member.userid, status=Term("member_status", member.status))
         if not second_factor_ok(uow, member.id, totp):
             uow.refuse(error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; the new super admin enters the current 6-digit code of their enrolled authenticator."))
-        role = super_admins.super_admin_role(conn, tid, member.id)
-        if role is None:
-            insert_role(uow, member.id, Role.SUPER_ADMIN, rank=SuperAdminRank.PRIMARY)
-        else:
-            conn.execute(update(roles).where(roles.c.tenant_id == tid, roles.c.id == role.id).values(rank=SuperAdminRank.PRIMARY, status=RoleStatus.ACTIVE))
-            uow.audit("role.granted", [f"member:{member.id}"], {"role": Role.SUPER_ADMIN.value, "rank": SuperAdminRank.PRIMARY.value, "scope": [], "permissions": []})
+        make_super_admin(uow, member.id, SuperAdminRank.PRIMARY)
         conn.execute(update(tenants).where(tenants.c.id == tid).values(status=TenantStatus.ACTIVE, version=tenants.c.version + 1))
         uow.audit("tenant.recovered", [f"tenant:{tid}", f"member:{member.id}"], {"new_admin": member.id})
         uow.emit("tenant.recovered", tenant_id=tid, member_id=member.id)

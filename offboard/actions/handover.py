@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, insert, update
 
 from offboard.actions.auth import second_factor_ok
 from offboard.actions.context import UnitOfWork
-from offboard.actions.roles import insert_role
+from offboard.actions.roles import insert_role, make_super_admin
 from offboard.domain.authz import Action, require
 from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Unauthorized, error
 from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, window_until
@@ -108,15 +108,9 @@ def _drop_super_admin(uow: UnitOfWork, member_id: int, rank: str, handover_id: i
 
 def _move_power(uow: UnitOfWork, row: AnyRow) -> None:
     """The nominee takes the old super admin's rank; the old super admin (and a custodian) give up the role."""
-    conn, tid = uow.conn, uow.tenant_id
     for member_id in {row.from_member_id, row.custodian_id} - {None}:
         _drop_super_admin(uow, member_id, row.from_rank if member_id == row.from_member_id else SuperAdminRank.CUSTODIAN.value, row.id)
-    nominee = super_admins.super_admin_role(conn, tid, row.to_member_id)
-    if nominee is None:
-        insert_role(uow, row.to_member_id, Role.SUPER_ADMIN, rank=SuperAdminRank(row.from_rank), note={"handover": row.id})
-    else:
-        super_admins.set_rank(conn, tid, nominee.id, SuperAdminRank(row.from_rank))
-        uow.audit("role.granted", [f"member:{row.to_member_id}"], {"role": Role.SUPER_ADMIN.value, "rank": row.from_rank, "scope": [], "permissions": [], "handover": row.id})
+    make_super_admin(uow, row.to_member_id, SuperAdminRank(row.from_rank), note={"handover": row.id})
 
 
 def _complete(uow: UnitOfWork, row: AnyRow) -> AnyRow:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.domain import validation as v
@@ -52,6 +52,18 @@ def insert_role(
         {"role": role.value, "rank": rank.value if rank else None, "scope": scope or [], "permissions": sorted(permissions or []), **(note or {})},
     )
     return role_id
+
+
+def make_super_admin(uow: UnitOfWork, member_id: int, rank: SuperAdminRank, note: Mapping[str, Any] | None = None) -> None:
+    """Give `member_id` the super-admin role at `rank`: a new role, or the one they hold set to
+    that rank and active; audited as a grant either way. Under the tenant lock (INV-1)."""
+    conn, tid = uow.conn, uow.tenant_id
+    held = conn.execute(select(roles).where(roles.c.tenant_id == tid, roles.c.member_id == member_id, roles.c.role == Role.SUPER_ADMIN)).first()
+    if held is None:
+        insert_role(uow, member_id, Role.SUPER_ADMIN, rank=rank, note=note)
+        return
+    conn.execute(update(roles).where(roles.c.tenant_id == tid, roles.c.id == held.id).values(rank=rank, status=RoleStatus.ACTIVE))
+    uow.audit("role.granted", [f"member:{member_id}"], {"role": Role.SUPER_ADMIN.value, "rank": rank.value, "scope": [], "permissions": [], **(note or {})})
 
 
 def grant_role(
