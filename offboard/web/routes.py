@@ -284,12 +284,14 @@ def members_page(
 
 @router.get("/members/{member_id}")
 def member_page(request: Request, member_id: Annotated[int, Path(ge=1, le=2**63 - 1)], c: Console = Depends(console)):
+    from offboard.domain.authz import Action, allowed
     from offboard.web.exit_views import member_exit_links
 
     with c.read() as (conn, tenant, actor):
         member = members_q.show_member(conn, tenant.id, actor, member_id)
         exit_links = member_exit_links(conn, tenant.id, actor, member_id)
-    return render(request, "member.html", c=c, member=member, exit_links=exit_links)
+        can_roll_back = allowed(actor, Action.MANAGE_ADMINS)
+    return render(request, "member.html", c=c, member=member, exit_links=exit_links, can_roll_back=can_roll_back)
 
 
 @router.get("/departments")

@@ -34,7 +34,7 @@ def _pages(page: Page, base: str) -> list[str]:
     paths = [a for a in page.locator("nav.nav a").evaluate_all("els => els.map(e => e.getAttribute('href'))")]
     paths += ["/me"]
     member = _first_link(page, base, "/members", r"/members/\d+")
-    paths += [member, f"{member}/exit"] if member else []
+    paths += [member, f"{member}/exit", f"{member}/rollback"] if member else []
     page.goto(base + "/exits")
     paths += page.locator("main a[href^='/exits/']").evaluate_all("els => [...new Set(els.map(e => e.getAttribute('href')))]")
     exits = [p for p in paths if re.fullmatch(r"/exits/\d+", p)]
