@@ -276,8 +276,6 @@ def revert(uow: UnitOfWork, *, totp: str) -> Handover:
 def status(uow: UnitOfWork) -> Handover | None:
     """The latest handover of the enterprise, for a super admin or either party."""
     row = super_admins.latest_handover(uow.conn, uow.tenant_id)
-    if row is None:
-        return None
-    if uow.actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
+    if row is None or uow.actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
         require(uow.actor, Action.MANAGE_ADMINS)  # a read: no recent second factor needed
-    return _view(uow, row)
+    return _view(uow, row) if row is not None else None

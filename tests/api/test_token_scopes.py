@@ -66,6 +66,17 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/members/{member_id}/freeze"): Action.FREEZE.value,
     ("GET", "/api/v1/members/{member_id}/rollback"): Action.MANAGE_ADMINS.value,
     ("POST", "/api/v1/members/{member_id}/rollback"): Action.MANAGE_ADMINS.value,
+    ("POST", "/api/v1/members/{member_id}/unfreeze"): Action.FREEZE.value,
+    ("POST", "/api/v1/handovers"): Action.MANAGE_ADMINS.value,
+    # The nominee accepts, the old super admin cancels and reverts as themself: the handover row
+    # names who may, no scope does.
+    ("POST", "/api/v1/handovers/accept"): None,
+    ("POST", "/api/v1/handovers/cancel"): None,
+    ("POST", "/api/v1/handovers/revert"): None,
+    # Either party of the latest handover reads it; anyone else needs manage_admins.
+    ("GET", "/api/v1/handovers/current"): Action.MANAGE_ADMINS.value,
+    ("PUT", "/api/v1/backup-admin"): Action.MANAGE_ADMINS.value,
+    ("DELETE", "/api/v1/backup-admin"): Action.MANAGE_ADMINS.value,
     ("DELETE", "/api/v1/members/{member_id}/roles/{role}"): Action.MANAGE_ADMINS.value,
     # list_tokens checks no action: a member sees their own tokens, a super admin all of them.
     ("GET", "/api/v1/tokens"): None,
@@ -255,6 +266,11 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
         "super",
         lambda w, who: ("POST", f"/api/v1/members/{_member(w)}/rollback", {"since": "2026-01-01", "totp": _fresh_code(w, who), "plan": "0" * 16}),
     ),
+    ("POST", "/api/v1/members/{member_id}/unfreeze"): ("super", lambda w, who: ("POST", f"/api/v1/members/{_member(w)}/unfreeze", {"totp": _fresh_code(w, who)})),
+    ("POST", "/api/v1/handovers"): ("super", lambda w, who: ("POST", "/api/v1/handovers", {"to": _userid(w, _member(w)), "totp": _fresh_code(w, who)})),
+    ("GET", "/api/v1/handovers/current"): ("super", _get(lambda w: "/api/v1/handovers/current")),
+    ("PUT", "/api/v1/backup-admin"): ("super", lambda w, _who: ("PUT", "/api/v1/backup-admin", {"member": _userid(w, _member(w))})),
+    ("DELETE", "/api/v1/backup-admin"): ("super", lambda w, _who: ("DELETE", "/api/v1/backup-admin", None)),
     ("DELETE", "/api/v1/members/{member_id}/roles/{role}"): ("super", lambda w, _who: ("DELETE", f"/api/v1/members/{_member(w, roles=('hr',))}/roles/hr", None)),
     ("POST", "/api/v1/tokens"): ("super", lambda w, _who: ("POST", "/api/v1/tokens", {"name": fresh("probe "), "service": True, "scopes": ["read_directory"]})),
     ("DELETE", "/api/v1/tokens/{token_id}"): ("super", lambda w, _who: ("DELETE", f"/api/v1/tokens/{w.a.extra['lab_hr_token']}", None)),
