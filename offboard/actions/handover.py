@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import delete, func, insert, select, update
 
 from offboard.actions.auth import second_factor_ok
 from offboard.actions.context import UnitOfWork
@@ -30,9 +30,9 @@ from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Unauthor
 from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, window_until
 from offboard.domain.policy import AdminHandover
 from offboard.domain.vocabulary import PRESENT_STATUSES, MemberStatus, Role, SuperAdminRank
-from offboard.store import ids, repo, super_admins
+from offboard.store import access_cut, ids, repo, super_admins
 from offboard.store.rows import AnyRow
-from offboard.store.tables import admin_handovers, roles
+from offboard.store.tables import admin_handovers, members, roles
 
 H = admin_handovers
 
@@ -279,3 +279,22 @@ def status(uow: UnitOfWork) -> Handover | None:
     if row is None or uow.actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
         require(uow.actor, Action.MANAGE_ADMINS)  # a read: no recent second factor needed
     return _view(uow, row) if row is not None else None
+
+
+def close_lapsed_windows(uow: UnitOfWork) -> int:
+    """The reconciler's part of R-ADM-2: every emergency window of the tenant that has run out is
+    closed (window_closed_at), and an old super admin who has left loses the sessions they opened
+    inside it at once. Rows another worker holds are left to it. Returns the windows closed."""
+    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    lapsed = select(H.c.id, H.c.from_member_id).where(H.c.tenant_id == tid, H.c.state == HandoverState.COMPLETED, H.c.window_until <= now, H.c.window_closed_at.is_(None))
+    rows = conn.execute(lapsed.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else lapsed).all()
+    if not rows:
+        return 0
+    conn.execute(update(H).where(H.c.tenant_id == tid, H.c.id.in_([r.id for r in rows])).values(window_closed_at=now, version=H.c.version + 1))
+    left = {r.from_member_id for r in rows}
+    gone = set(conn.execute(select(members.c.id).where(members.c.tenant_id == tid, members.c.id.in_(left), members.c.status != MemberStatus.ACTIVE)).scalars())
+    for row in rows:
+        cut = access_cut.cut_steps(conn, tid, row.from_member_id, now, ("sessions",)) if row.from_member_id in gone else {"sessions": 0}
+        uow.audit("admin.handover.window_closed", [f"member:{row.from_member_id}"], {"handover": row.id, "sessions": cut["sessions"]})
+        uow.emit("admin.handover.window_closed", handover_id=row.id, member_id=row.from_member_id)
+    return len(rows)

@@ -68,10 +68,11 @@ def worker(
             if report["bulk"]["batches"]:
                 ok("Bulk exits: {batches} batch(es), {lines} line(s) done, {failed} failed.", batches=report["bulk"]["batches"], lines=report["bulk"]["lines"], failed=report["bulk"]["failed_lines"])
             ok(
-                "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {failed} failed.",
+                "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {windows} emergency window(s) closed, {failed} failed.",
                 took=report["took_effect"],
                 over=report["taken_over"],
                 fin=report["finalized"],
+                windows=report["windows_closed"],
                 failed=len(report["failed"]),
             )
             ok("Outbox: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=box["delivered"], failed=box["failed"], dead=box["dead"])

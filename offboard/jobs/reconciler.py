@@ -1,5 +1,6 @@
 """Due work (R-EXIT-8, SPEC §10) as a registry of kinds: scheduled exits taking effect, 24 h
-customer takeovers, finalization once the restore window is over and HR and IT have signed.
+customer takeovers, finalization once the restore window is over and HR and IT have signed;
+and old super admins' emergency windows closed when they run out (R-ADM-2).
 
 Every kind is found from the rows themselves, "due at or before now and not done", so a worker
 that was down catches up. Each item runs in its own transaction, which first claims it: the
@@ -23,12 +24,14 @@ from sqlalchemy import ColumnElement, Connection, Exists, Row, ScalarSelect, exi
 from offboard.actions.checklist import finalize, finalize_many
 from offboard.actions.context import Services, UnitOfWork, tenant_transaction
 from offboard.actions.exits import take_effect
+from offboard.actions.handover import close_lapsed_windows
 from offboard.actions.takeovers import TAKEOVER, take_over_exit, take_over_many
 from offboard.domain.checklist import SIGNING_ROLES
 from offboard.domain.errors import OffboardError
+from offboard.domain.handover import HandoverState
 from offboard.domain.vocabulary import ExitState, LedgerState
 from offboard.store.locks import try_lock_exit, try_lock_exits, try_lock_member
-from offboard.store.tables import exit_signoffs, exits, transfer_ledger
+from offboard.store.tables import admin_handovers, exit_signoffs, exits, transfer_ledger
 
 log = structlog.get_logger("offboard.reconciler")
 CHUNK = 500  # items of a set-based kind per transaction
@@ -87,6 +90,7 @@ class ReconcileCounts(TypedDict):
     took_effect: int
     taken_over: int
     finalized: int
+    windows_closed: int
     skipped: int
     failed: list[FailedItem]
 
@@ -96,11 +100,19 @@ class ReconcileReport:
     took_effect: int = 0
     taken_over: int = 0
     finalized: int = 0
+    windows_closed: int = 0  # old super admins' emergency windows that ran out (R-ADM-2)
     skipped: int = 0  # claimed by another worker, or done by one a moment ago
     failed: list[FailedItem] = field(default_factory=list)
 
     def as_dict(self) -> ReconcileCounts:
-        return {"took_effect": self.took_effect, "taken_over": self.taken_over, "finalized": self.finalized, "skipped": self.skipped, "failed": self.failed}
+        return {
+            "took_effect": self.took_effect,
+            "taken_over": self.taken_over,
+            "finalized": self.finalized,
+            "windows_closed": self.windows_closed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+        }
 
 
 def _find(conn: Connection, kind: DueKind, now: datetime, limit: int) -> Sequence[Row[int, int, int]]:
@@ -119,7 +131,21 @@ def reconcile(services: Services, *, limit: int = 1000) -> ReconcileReport:
             continue
         for tenant_id, exit_id, member_id in items:
             _run_one(services, kind, tenant_id, exit_id, member_id, report)
+    _close_windows(services, now, report)
     return report
+
+
+def _close_windows(services: Services, now: datetime, report: ReconcileReport) -> None:
+    """Emergency windows past their end, a tenant per transaction (R-ADM-2)."""
+    H = admin_handovers
+    with services.db.read() as conn:
+        tenant_ids = conn.execute(select(H.c.tenant_id).where(H.c.state == HandoverState.COMPLETED, H.c.window_until <= now, H.c.window_closed_at.is_(None)).distinct()).scalars().all()
+    for tenant_id in tenant_ids:
+        try:
+            with tenant_transaction(services, tenant_id=tenant_id) as uow:
+                report.windows_closed += close_lapsed_windows(uow)
+        except Exception as exc:  # retried on the next pass; the other tenants go on
+            log.error("window_close_failed", tenant_id=tenant_id, exc_info=exc)
 
 
 def _run_chunks(services: Services, kind: DueKind, items: Sequence[Row[int, int, int]], report: ReconcileReport) -> None:

@@ -76,6 +76,7 @@ SENTENCES: dict[str, str] = {
     "admin.handover.cancelled": _("{actor} cancelled the handover to {member}"),
     "admin.handover.reverted": _("{actor} took super-admin power back from {member}"),
     "admin.handover.expired": _("The handover to {member} expired unanswered"),
+    "admin.handover.window_closed": _("The emergency window of {member} ran out and was closed"),
     "admin.backup_set": _("{actor} named {member} the backup super admin"),
     "admin.backup_removed": _("{actor} removed {member} as the backup super admin"),
     "tenant.frozen": _("The enterprise was frozen: no active super admin is left"),

@@ -204,3 +204,43 @@ def test_inv_1_handovers_started_at_once_by_both_super_admins_leave_one_pending_
                 assert len(ranks(company)) == 1, (outcomes, ranks(company))
     finally:
         services.db.engine.dispose()
+
+
+def test_r_adm_2_an_old_admin_who_left_signs_in_inside_the_window_and_the_reconciler_closes_it(services):
+    """The old super admin leaves; inside the window they sign in again with password and code into
+    a session with only the emergency powers; when the window runs out the reconciler closes it and
+    revokes that session at once, audited; a second pass closes nothing."""
+    from offboard.actions import members as member_actions
+    from offboard.actions.auth import authenticate_session, sign_in, verify_second_factor
+    from offboard.domain.authz import Action
+    from offboard.jobs import reconciler
+    from tests.support.exits import start
+
+    password = "correct horse battery staple"
+    company = make_company(services, profile="wecom")
+    act(company, None, member_actions.set_credentials, "boss", password=password)
+    started = act(company, "boss", handover.start, to="mona", totp=code(company, "boss"))
+    act(company, "mona", handover.accept, totp=code(company, "mona"), link=started.link)
+    start(company, "boss", by="hanna", successor="mona")
+    signed = sign_in(services, company.slug, "boss", password, client="test")
+    assert signed.stage == "password"
+    token = verify_second_factor(services, signed.session_token, code(company, "boss"), client="test")
+    actor = authenticate_session(services, token).actor
+    assert actor.powers == {Action.FREEZE, Action.READ_AUDIT} and actor.emergency_until is not None
+
+    assert reconciler.reconcile(services).windows_closed == 0  # still open
+    services.clock.advance(days=7, seconds=1)
+    report = reconciler.reconcile(services)
+    assert report.windows_closed == 1 and report.as_dict()["windows_closed"] == 1
+    with pytest.raises(OffboardError):
+        authenticate_session(services, token)
+    with services.db.read() as conn:
+        row = super_admins.latest_handover(conn, company.tenant_id)
+        assert row.window_closed_at is not None
+    assert "admin.handover.window_closed" in topics_all(company)
+    assert reconciler.reconcile(services).windows_closed == 0
+
+
+def topics_all(company) -> list[str]:
+    with company.services.db.read() as conn:
+        return list(conn.execute(select(outbox.c.topic).where(outbox.c.tenant_id == company.tenant_id)).scalars())
