@@ -84,6 +84,12 @@ class UnitOfWork:
         require(self.actor, action, target)
         require_fresh(self.actor, action, self.now)
 
+    def require_own_code(self, action: Action, target: Target | None = None) -> None:
+        """The permission check of a change that asks for a code of its own (a handover, an
+        unfreeze, a rollback), or of a read: roles and scopes only, the code being the change's
+        second factor, so no earlier one is asked for."""
+        require(self.actor, action, target)
+
     def require_fresh_scope(self, action: Action) -> None:
         """For a change whose permission rests on something other than the role table (a
         sign-off by the role it names): the token's scope and the recent second factor."""

@@ -18,7 +18,7 @@ from offboard.actions.members import target_of
 from offboard.actions.roles import make_super_admin
 from offboard.actions.tenants import require_operator
 from offboard.domain import validation as v
-from offboard.domain.authz import OPERATOR, Action, Actor, require
+from offboard.domain.authz import OPERATOR, Action, Actor
 from offboard.domain.errors import Conflict, Forbidden, Term, Unauthorized, ValidationError, error
 from offboard.domain.vocabulary import MemberStatus, SuperAdminRank, TenantStatus
 from offboard.store import access_cut, repo, super_admins
@@ -94,8 +94,7 @@ def unfreeze(uow: UnitOfWork, ref: int | str, *, totp: str) -> None:
     conn, tid = uow.conn, uow.tenant_id
     uow.lock_tenant()
     member = repo.member_ref(conn, tid, ref)
-    # The code given here is the change's own second factor: no earlier one is asked for.
-    require(uow.actor, Action.FREEZE, target_of(conn, tid, member))
+    uow.require_own_code(Action.FREEZE, target_of(conn, tid, member))
     if uow.actor.kind != "member" or uow.actor.member_id is None:
         raise error(Forbidden, "person_required", "Unfreezing is done by a person who verifies with their second factor: pass --by USERID --totp CODE.")
     if member.status != MemberStatus.FROZEN:

@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, insert, select, update
 from offboard.actions.auth import second_factor_ok
 from offboard.actions.context import UnitOfWork
 from offboard.actions.roles import insert_role, make_super_admin
-from offboard.domain.authz import Action, require
+from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Unauthorized, error
 from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, window_until
 from offboard.domain.policy import AdminHandover
@@ -130,8 +130,7 @@ def _row(uow: UnitOfWork, handover_id: int) -> AnyRow:
 
 def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | None = None) -> Handover:
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    # The code given here is the change's own second factor: no earlier one is asked for.
-    require(uow.actor, Action.MANAGE_ADMINS)
+    uow.require_own_code(Action.MANAGE_ADMINS)
     me = _person(uow)
     uow.lock_tenant()
     mode = uow.policy.admin_handover
@@ -277,7 +276,7 @@ def status(uow: UnitOfWork) -> Handover | None:
     """The latest handover of the enterprise, for a super admin or either party."""
     row = super_admins.latest_handover(uow.conn, uow.tenant_id)
     if row is None or uow.actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
-        require(uow.actor, Action.MANAGE_ADMINS)  # a read: no recent second factor needed
+        uow.require_own_code(Action.MANAGE_ADMINS)
     return _view(uow, row) if row is not None else None
 
 

@@ -20,7 +20,7 @@ from offboard.actions.context import UnitOfWork
 from offboard.actions.handover import undo_completed, undo_pending
 from offboard.actions.roles import insert_role
 from offboard.domain import rollback as rb
-from offboard.domain.authz import Action, require
+from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Forbidden, Unauthorized, error
 from offboard.domain.handover import HandoverState
 from offboard.domain.rollback import Key, Subject, TokenState
@@ -85,9 +85,7 @@ def apply(uow: UnitOfWork, ref: int | str, *, since: str, totp: str, digest: str
     """Undo `ref`'s changes since `since` that nobody changed again. With `digest` (from the
     plan that was shown), refuses if the plan has changed since it was shown."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
-    # The code asked for below is this change's own second factor (as a restore's, R-EXIT-6):
-    # no earlier one within the last minutes is needed besides it.
-    require(uow.actor, Action.MANAGE_ADMINS)
+    uow.require_own_code(Action.MANAGE_ADMINS)
     if uow.actor.kind != "member" or uow.actor.member_id is None:
         raise error(Forbidden, "person_required", "A rollback is applied by a person who verifies with their second factor: pass --by USERID --totp CODE.")
     uow.lock_tenant()

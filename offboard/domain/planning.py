@@ -59,6 +59,8 @@ class Snapshot:
     people: Mapping[int, Person]  # the successor and named acceptors, by id
     emptied_departments: tuple[str, ...] = ()  # names of departments the exit brings to zero
     recent_personal_tokens: int = 0
+    handover_pending_to: str | None = None  # the successor a handover from the leaver waits for (R-ADM-1)
+    emergency_until: str | None = None  # the end of the leaver's emergency window, enterprise time (R-ADM-2)
     policy: Policy = field(default_factory=lambda: PRESETS[Profile.WECOM])
 
 
@@ -159,8 +161,24 @@ def plan_exit(snapshot: Snapshot, choices: Choices, batch: Set[int] = frozenset(
         # R-EXIT-3: a super admin hands over first; the last one can never leave.
         if snapshot.active_super_admins <= 1:
             blockers.append(Issue("last_super_admin", "{userid} is the last active super admin; name another super admin before removing this one.", {"userid": snapshot.userid}))
+        elif snapshot.handover_pending_to:
+            blockers.append(
+                Issue(
+                    "handover_pending",
+                    "{userid}'s super-admin handover to {to} waits for {to} to accept; the exit can go ahead once it is accepted (or cancel it and hand over otherwise).",
+                    {"userid": snapshot.userid, "to": snapshot.handover_pending_to},
+                )
+            )
         else:
             blockers.append(Issue("super_admin_not_handed_over", "{userid} is a super admin: hand the role over (or have another super admin remove it) before the exit.", {"userid": snapshot.userid}))
+    if snapshot.emergency_until:
+        warnings.append(
+            Issue(
+                "emergency_window",
+                "{userid} handed super-admin power over and keeps emergency powers (freeze an account, read the audit trail, take the power back) until {until}, also after leaving: they may sign in again with password and code until then.",
+                {"userid": snapshot.userid, "until": snapshot.emergency_until},
+            )
+        )
     named: dict[int, Term] = {}
     if choices.successor_id is not None:
         named[choices.successor_id] = Term("plan_role", "successor")

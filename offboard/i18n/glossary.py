@@ -225,6 +225,8 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "member_not_present": ("成员已不在企业", "Not a current member"),
         "last_super_admin": ("最后一位超级管理员", "Last super admin"),
         "super_admin_not_handed_over": ("超级管理员权限未移交", "Super admin role not handed over"),
+        "handover_pending": ("权限交接待接受", "Handover waiting for acceptance"),
+        "emergency_window": ("应急操作窗口", "Emergency window"),
         "acceptor_invalid": ("接收人无效", "Acceptor not usable"),
         "acceptor_is_leaver": ("接收人是离职者本人", "Acceptor is the leaver"),
         "acceptor_leaving": ("接收人也在离职", "Acceptor leaving too"),

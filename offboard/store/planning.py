@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence, Set
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Connection, Row, and_, bindparam, exists, func, select
 
 from offboard.domain.org import covered
+from offboard.domain.handover import HandoverState
 from offboard.domain.planning import Person, Snapshot
 from offboard.domain.policy import Policy
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, MemberStatus, Role, RoleStatus, SuperAdminRank
 from offboard.store import repo
-from offboard.store.tables import api_tokens, departments, exits, external_contacts, members, roles
+from offboard.store.tables import admin_handovers, api_tokens, departments, exits, external_contacts, members, roles
 from offboard.store.transfers import among, count_owned
 from offboard.store.types import UTCDateTime
 
@@ -46,6 +48,24 @@ _FACTS = select(
     )
     .scalar_subquery()
     .label("recent_tokens"),
+    # R-ADM-1: the successor a handover from the leaver waits for; R-ADM-2: the end of the
+    # emergency window the leaver holds.
+    select(members.c.userid)
+    .select_from(admin_handovers.join(members, and_(members.c.tenant_id == admin_handovers.c.tenant_id, members.c.id == admin_handovers.c.to_member_id)))
+    .where(admin_handovers.c.tenant_id == _TENANT, admin_handovers.c.from_member_id == _MEMBER, admin_handovers.c.state == HandoverState.PENDING)
+    .limit(1)
+    .scalar_subquery()
+    .label("pending_to"),
+    select(func.max(admin_handovers.c.window_until))
+    .where(
+        admin_handovers.c.tenant_id == _TENANT,
+        admin_handovers.c.from_member_id == _MEMBER,
+        admin_handovers.c.state == HandoverState.COMPLETED,
+        admin_handovers.c.window_closed_at.is_(None),
+        admin_handovers.c.window_until > bindparam("now", type_=UTCDateTime()),
+    )
+    .scalar_subquery()
+    .label("window_until"),
 )
 _OPEN_EXIT = select(exits.c.id).where(exits.c.tenant_id == members.c.tenant_id, exits.c.member_id == members.c.id, among(exits.c.state, OPEN_EXIT_STATES)).exists()
 _CUSTOMERS = select(func.count()).where(external_contacts.c.tenant_id == members.c.tenant_id, external_contacts.c.owner_id == members.c.id).scalar_subquery()
@@ -53,6 +73,15 @@ _PEOPLE = select(members.c.id, members.c.userid, members.c.status, _OPEN_EXIT.la
     members.c.tenant_id == _TENANT, members.c.id.in_(bindparam("ids", expanding=True))
 )
 _EMPTIED = select(departments.c.name).where(departments.c.tenant_id == _TENANT, departments.c.id.in_(bindparam("ids", expanding=True)), departments.c.headcount <= 1).order_by(departments.c.path)
+
+
+def _local(at: datetime | None, tz: str) -> str | None:
+    """A time as the enterprise reads it (its time zone, to the minute)."""
+    if at is None:
+        return None
+    if at.tzinfo is None:  # SQLite hands an aggregate back as it stored it: UTC
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def people(conn: Connection, tenant_id: int, member_ids: Iterable[int], leaving: Set[int] = frozenset()) -> dict[int, Person]:
@@ -77,7 +106,7 @@ def snapshot(
     """`owned` (counts per kind) and `paths` (the member's department paths) when the caller
     has just read them."""
     tid = tenant.id
-    facts = conn.execute(_FACTS, {"tenant": tid, "member": member.id, "used_since": now - RECENT_TOKEN_USE}).one()
+    facts = conn.execute(_FACTS, {"tenant": tid, "member": member.id, "used_since": now - RECENT_TOKEN_USE, "now": now}).one()
     named = set(named)
     found = people(conn, tid, named | ({member.manager_id} if member.manager_id else set()), leaving)
     if paths is None:
@@ -97,5 +126,7 @@ def snapshot(
         people={k: v for k, v in found.items() if k in named},
         emptied_departments=tuple(emptied),
         recent_personal_tokens=facts.recent_tokens,
+        handover_pending_to=facts.pending_to,
+        emergency_until=_local(facts.window_until, tenant.timezone),
         policy=Policy.of(tenant.profile, tenant.policy),
     )

@@ -244,3 +244,21 @@ def test_r_adm_2_an_old_admin_who_left_signs_in_inside_the_window_and_the_reconc
 def topics_all(company) -> list[str]:
     with company.services.db.read() as conn:
         return list(conn.execute(select(outbox.c.topic).where(outbox.c.tenant_id == company.tenant_id)).scalars())
+
+
+def test_r_adm_1_r_adm_2_the_exit_plan_says_a_handover_waits_and_shows_the_old_admins_window(services):
+    """Planning the exit of a super admin whose handover is pending names the successor it waits
+    for; once accepted the plan has no super-admin blocker and warns of the emergency window with
+    its end in the enterprise's time (Asia/Shanghai)."""
+    company = make_company(services, profile="wecom")
+    started = act(company, "boss", handover.start, to="mona", totp=code(company, "boss"))
+    waiting = act(company, "hanna", exit_actions.plan, "boss")
+    assert [b.code for b in waiting.blockers] == ["handover_pending"]
+    assert "mona" in waiting.in_language("en").blockers[0].message
+    done = act(company, "mona", handover.accept, totp=code(company, "mona"), link=started.link)
+    after = act(company, "hanna", exit_actions.plan, "boss")
+    assert not after.blockers
+    window = next(w for w in after.in_language("zh-CN").warnings if w.code == "emergency_window")
+    from zoneinfo import ZoneInfo
+
+    assert done.window_until.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M") in window.message
