@@ -8,11 +8,11 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from offboard.actions.members import target_of
 from offboard.domain import validation as v
-from offboard.domain.authz import Action, Actor, require
+from offboard.domain.authz import Action, Actor, allowed, require
 from offboard.domain.errors import ValidationError, error
 from offboard.domain.org import subtree_upper_bound
 from offboard.domain.vocabulary import MemberStatus, Role
-from offboard.store import repo
+from offboard.store import repo, super_admins
 from offboard.store.tables import departments, member_departments, members, roles
 from offboard.store.transfers import count_owned
 
@@ -71,6 +71,28 @@ class MemberDetail:
     roles: list[RoleHeld]
     resources: dict[str, int]  # what they own now, by resource kind
     created_at: str
+
+
+@dataclass(frozen=True)
+class FreezeOptions:
+    """What the reader may do about freezing a member's account (R-EXC-1), as the member page offers it."""
+
+    can_freeze: bool  # the member is active, not the reader, and the reader may freeze them
+    can_unfreeze: bool  # the member is frozen and the reader, a person, may give the account back
+    last_super_admin: bool  # freezing them freezes the enterprise too: only with force (R-ADM-4)
+
+
+def freeze_options(conn: Connection, tenant_id: int, actor: Actor, member_id: int) -> FreezeOptions:
+    """The same checks offboard.actions.freeze makes, read without changing anything."""
+    member = repo.member_by_id(conn, tenant_id, member_id)
+    may = allowed(actor, Action.FREEZE, target_of(conn, tenant_id, member))
+    holders = super_admins.holders(conn, tenant_id)
+    last = [h.member_id for h in holders] == [member.id]
+    return FreezeOptions(
+        can_freeze=may and member.status == MemberStatus.ACTIVE and member.id != actor.member_id,
+        can_unfreeze=may and member.status == MemberStatus.FROZEN and actor.kind == "member",
+        last_super_admin=last,
+    )
 
 
 def list_members(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,17 +14,19 @@ from offboard.queries import directory as directory_q
 from offboard.queries import members as members_q
 from offboard.queries.policy import show_policy
 from offboard.actions.auth import authenticate_session, sign_in, sign_out, verify_second_factor
+from offboard.actions.context import tenant_transaction
 from offboard.crypto import signing
 from offboard.crypto.secrets import equal, is_digits
-from offboard.domain.errors import Forbidden, OffboardError, ValidationError, error
+from offboard.domain.errors import Forbidden, NotFound, OffboardError, ValidationError, error
 from offboard.http.cookies import DEVICE_COOKIE, SESSION_COOKIE, session_token
 from offboard.http.csrf import check_csrf, check_same_origin, csrf_token_for
 from offboard.http.errors import failure
 from offboard.http.locale import locale_of
+from offboard.i18n import translate
 from offboard.store import repo
 from offboard.web.dashboard import overview
 from offboard.web.rendering import LANG_COOKIE, render
-from offboard.web.reverify import give_code, refusal_status, with_retry_after
+from offboard.web.reverify import PostedForm, give_code, posted_form, refusal_status, with_retry_after
 from offboard.web.session import PAGE_SIZE, Console, console, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -282,16 +284,136 @@ def members_page(
     return render(request, "members.html", **context)
 
 
+MemberId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _(text: str) -> str:
+    return text  # marks a template for the catalogue; translated when shown
+
+
+# What the member page says after a form of its own (the redirect's `notice`).
+MEMBER_NOTICES = {
+    "frozen": _("The account of {name} is frozen: {sessions} session(s) and {tokens} API token(s) ended, signing in locked."),
+    "unfrozen": _("The account of {name} is unfrozen: they sign in anew, their ended sessions and tokens stay ended."),
+}
+BACKUP_NOW_PRIMARY = _("{name}, the backup super admin, is now the primary super admin.")
+FREEZE_PURPOSE = _("Enter your 6-digit code to freeze the account.")
+
+
 @router.get("/members/{member_id}")
-def member_page(request: Request, member_id: Annotated[int, Path(ge=1, le=2**63 - 1)], c: Console = Depends(console)):
+def member_page(
+    request: Request,
+    member_id: MemberId,
+    c: Console = Depends(console),
+    notice: Annotated[str | None, Query(max_length=16)] = None,
+    sessions: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    tokens: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    backup: Annotated[str | None, Query(max_length=64)] = None,
+):
+    return _member_page(request, c, member_id, notice=notice, counts={"sessions": sessions, "tokens": tokens}, backup=backup)
+
+
+def _member_page(
+    request: Request,
+    c: Console,
+    member_id: int,
+    *,
+    notice: str | None = None,
+    counts: dict[str, int] | None = None,
+    backup: str | None = None,
+    error: dict | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The member page; after a form of its own, with its notice, or its error beside the form
+    and what was typed into it."""
     from offboard.domain.authz import Action, allowed
     from offboard.web.exit_views import member_exit_links
 
+    locale = locale_of(request)
+    messages = []
     with c.read() as (conn, tenant, actor):
         member = members_q.show_member(conn, tenant.id, actor, member_id)
         exit_links = member_exit_links(conn, tenant.id, actor, member_id)
         can_roll_back = allowed(actor, Action.MANAGE_ADMINS)
-    return render(request, "member.html", c=c, member=member, exit_links=exit_links, can_roll_back=can_roll_back)
+        freeze = members_q.freeze_options(conn, tenant.id, actor, member_id)
+        if notice in MEMBER_NOTICES:
+            messages.append(translate(MEMBER_NOTICES[notice], locale, name=member.name, **(counts or {})))
+        if backup:
+            try:
+                messages.append(translate(BACKUP_NOW_PRIMARY, locale, name=repo.member_by_userid(conn, tenant.id, backup).name))
+            except NotFound:
+                pass  # an address typed by hand: no notice
+    return render(
+        request,
+        "member.html",
+        status_code=status_code,
+        c=c,
+        member=member,
+        exit_links=exit_links,
+        can_roll_back=can_roll_back,
+        freeze=freeze,
+        notices=messages,
+        error=error,
+        typed=typed or {},
+    )
+
+
+@router.post("/members/{member_id}/freeze")
+def freeze_submit(
+    request: Request,
+    member_id: MemberId,
+    csrf: Annotated[str, Form(max_length=128)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    force: Annotated[str, Form(max_length=8)] = "",
+    c: Console = Depends(console),
+    posted: PostedForm = Depends(posted_form),
+):
+    """Freeze a stolen account from its member page (R-EXC-1): a security call, so re-verified."""
+    from offboard.actions import freeze as freeze_actions
+    from offboard.domain.authz import Action
+
+    _check_form(request, csrf)
+    c.require_recent_verification(Action.FREEZE, f"/members/{member_id}#freeze", posted, purpose=FREEZE_PURPOSE)
+    try:
+        with tenant_transaction(request.app.state.services, c.slug, actor=c.auth.actor) as uow:
+            done = freeze_actions.freeze(uow, member_id, reason=reason, force=bool(force))
+    except OffboardError as exc:
+        if exc.status == 403:
+            raise
+        return _member_page(request, c, member_id, error=failure(request, exc), typed={"reason": reason, "force": force}, status_code=exc.status if 400 <= exc.status < 500 else 400)
+    query: dict[str, str | int] = {"notice": "frozen", "sessions": done.sessions_revoked, "tokens": done.tokens_revoked}
+    if done.backup_activated:
+        query["backup"] = done.backup_activated
+    return RedirectResponse(f"/members/{member_id}?{urlencode(query)}#freeze", status_code=303)
+
+
+@router.post("/members/{member_id}/unfreeze")
+def unfreeze_submit(
+    request: Request,
+    member_id: MemberId,
+    csrf: Annotated[str, Form(max_length=128)],
+    totp: Annotated[str, Form(max_length=16)] = "",
+    c: Console = Depends(console),
+):
+    """Give a frozen account back; the code typed into the form is the change's own second factor."""
+    from offboard.actions import freeze as freeze_actions
+
+    _check_form(request, csrf)
+    try:
+        with tenant_transaction(request.app.state.services, c.slug, actor=c.auth.actor) as uow:
+            freeze_actions.unfreeze(uow, member_id, totp=totp.replace(" ", ""))
+    except OffboardError as exc:
+        if exc.status == 403:
+            raise
+        return _member_page(request, c, member_id, error=failure(request, exc), status_code=exc.status if 400 <= exc.status < 500 else 400)
+    return RedirectResponse(f"/members/{member_id}?notice=unfrozen#freeze", status_code=303)
+
+
+def _check_form(request: Request, csrf: str) -> None:
+    token = session_token(request)
+    assert token is not None, "the console dependency refused a request without a session"
+    check_csrf(request, token, csrf)
 
 
 @router.get("/departments")

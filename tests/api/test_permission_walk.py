@@ -21,6 +21,7 @@ from datetime import timedelta
 import pytest
 
 from offboard.actions import exits as exit_actions
+from offboard.actions import freeze as freeze_actions
 from offboard.actions.context import tenant_transaction
 from offboard.domain import authz
 from offboard.domain.authz import SENSITIVE, Action
@@ -129,6 +130,14 @@ def _planned(w: World) -> dict:
     return {"member_id": member, "plan_id": plan.plan_id, "reason_category": "dismissal", "reason": "test"}
 
 
+def _frozen(w: World) -> int:
+    """A new member of A whose account the operator froze."""
+    member = _member(w)
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        freeze_actions.freeze(uow, member, reason="test")
+    return member
+
+
 # (method, path) -> (who, the action it must check, a valid form)
 CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ("POST", "/members/{member_id}/exit/plan"): ("hr", Action.PLAN_EXIT, lambda w, _who: (f"/members/{_member(w)}/exit/plan", {})),
@@ -159,6 +168,8 @@ CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ),
     ("POST", "/exits/{exit_id}/signoff"): ("it", Action.ATTEST_IT, lambda w, _who: (f"/exits/{_exit(w, _member(w))}/signoff", {"role": "it"})),
     ("POST", "/inbox/unlock/{member_id}"): ("super", Action.FREEZE, lambda w, _who: (f"/inbox/unlock/{_member(w)}", {})),
+    ("POST", "/members/{member_id}/freeze"): ("it", Action.FREEZE, lambda w, _who: (f"/members/{_member(w)}/freeze", {"reason": "phone lost"})),
+    ("POST", "/members/{member_id}/unfreeze"): ("super", Action.FREEZE, lambda w, who: (f"/members/{_frozen(w)}/unfreeze", {"totp": _fresh_code(w, who)})),
     ("POST", "/me/exit"): ("member", Action.VOLUNTARY_EXIT, lambda w, who: ("/me/exit", {"reason": "new job", "confirm": w.a[who].userid})),
     ("POST", "/settings/policy"): ("super", Action.MANAGE_ADMINS, lambda w, _who: ("/settings/policy", {"customer_limit": "15000"})),
     ("POST", "/members/{member_id}/rollback"): (
@@ -231,13 +242,14 @@ REVERIFIED_IN_PLACE = {
     ("POST", "/exits/{exit_id}/grants/ack"),
     ("POST", "/exits/{exit_id}/reimbursements/close"),
     ("POST", "/inbox/unlock/{member_id}"),
+    ("POST", "/members/{member_id}/freeze"),
     ("POST", "/settings/policy"),
     ("POST", "/jobs/{job_id}/confirm"),
     ("POST", "/jobs/{job_id}/cancel"),
 }
 # The forms whose action takes a code of its own, typed into the form itself (as a restore's):
 # that code is the second factor of the change, so no earlier one is asked for.
-OWN_CODE = {("POST", "/members/{member_id}/rollback")}
+OWN_CODE = {("POST", "/members/{member_id}/rollback"), ("POST", "/members/{member_id}/unfreeze")}
 HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
 
 
