@@ -13,7 +13,6 @@ Each step takes the tenant lock (it changes who holds power, INV-1) and is audit
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from offboard.actions.context import UnitOfWork
 from offboard.actions.roles import insert_role, make_super_admin
 from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Forbidden, NotFound, Term, Unauthorized, error
-from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, window_until
+from offboard.domain.handover import LINK_VALID, HandoverState, check_link, completes_at_once, link_digest, window_until
 from offboard.domain.policy import AdminHandover
 from offboard.domain.vocabulary import PRESENT_STATUSES, MemberStatus, Role, SuperAdminRank
 from offboard.store import access_cut, ids, repo, super_admins
@@ -54,10 +53,6 @@ class Handover:
 
 def _bad_code() -> Unauthorized:
     return error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code.")
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _view(uow: UnitOfWork, row: AnyRow, link: str | None = None) -> Handover:
@@ -172,7 +167,7 @@ def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | N
             custodian_id=keeper.id if keeper else None,
             from_rank=mine.rank or SuperAdminRank.PRIMARY,
             to_rank_before=before.rank if before else None,
-            link_hash=None if immediate else _digest(secret),
+            link_hash=None if immediate else link_digest(secret),
             link_expires_at=None if immediate else now + LINK_VALID,
             started_at=now,
             started_by=uow.actor.audit_id,
@@ -197,7 +192,7 @@ def accept(uow: UnitOfWork, *, totp: str, link: str | None = None) -> Handover:
     row = super_admins.pending_handover(conn, tid)
     if row is None or row.to_member_id != me:
         raise error(NotFound, "no_handover_for_you", "No handover waits for your acceptance.")
-    if link is not None and (row.link_hash is None or not secrets.compare_digest(row.link_hash, _digest(link))):
+    if link is not None and (row.link_hash is None or not secrets.compare_digest(row.link_hash, link_digest(link))):
         raise error(NotFound, "no_handover_for_you", "No handover waits for your acceptance.")
     if row.custodian_id is None:
         check_link(row.link_expires_at, uow.now)

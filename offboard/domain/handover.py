@@ -8,6 +8,7 @@ apply them under the tenant lock.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -17,6 +18,11 @@ from offboard.domain.policy import AdminHandover, CustodianPowers
 
 # The one-time acceptance link of a handover (the QR code the nominee scans) is good this long.
 LINK_VALID = timedelta(hours=24)
+
+
+def link_digest(secret: str) -> str:
+    """What the database keeps of an acceptance link: its SHA-256, never the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class HandoverState(StrEnum):

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from offboard.web import audit, bulk, exits, exports, people, rollback, routes, settings
+from offboard.web import audit, bulk, exits, exports, handover, people, rollback, routes, settings
 from offboard.web.rendering import HERE, render
 from offboard.web.reverify import CodeNeeded
 from offboard.web.session import SignInRequired
@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
     app.include_router(audit.router)
     app.include_router(people.router)
     app.include_router(rollback.router)
+    app.include_router(handover.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(SignInRequired)

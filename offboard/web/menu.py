@@ -7,7 +7,7 @@ that would refuse the click (tests/web/test_menu.py walks every entry for every 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from offboard.domain.authz import Action, Actor, allowed
@@ -43,6 +43,9 @@ MENU: tuple[Entry, ...] = (
     Entry("/checklist", _("Checklist"), Action.READ_DIRECTORY, "/checklist"),
     Entry("/inbox", _("Inbox"), None, "/inbox"),
     Entry("/audit", _("Audit"), Action.READ_AUDIT, "/audit"),
+    # Also opened by the parties of a live handover who do not manage admins (the nominee, the
+    # custodian, the old super admin in their window): the session names it in `opened`.
+    Entry("/handover", _("Admin handover"), Action.MANAGE_ADMINS, "/handover"),
     Entry("/settings/policy", _("Policy"), Action.READ_DIRECTORY, "/settings"),
 )
 
@@ -55,9 +58,10 @@ class Item:
     badge: int = 0  # how many things there wait for the reader
 
 
-def visible(actor: Actor, path: str, badges: Mapping[str, int] | None = None) -> list[Item]:
-    """The entries this actor may open, the one of `path` marked current, each with its badge."""
+def visible(actor: Actor, path: str, badges: Mapping[str, int] | None = None, opened: Collection[str] = ()) -> list[Item]:
+    """The entries this actor may open, the one of `path` marked current, each with its badge;
+    `opened`: the paths this actor opens without the entry's permission (a party of a handover)."""
     counts = badges or {}
-    shown = [e for e in MENU if e.needs is None or allowed(actor, e.needs)]
+    shown = [e for e in MENU if e.needs is None or allowed(actor, e.needs) or e.path in opened]
     current = max(shown, key=lambda e: e.claims(path), default=None)
     return [Item(e.path, e.label, e is current and e.claims(path) > 0, counts.get(e.path, 0)) for e in shown]

@@ -15,6 +15,7 @@ from offboard.domain.authz import Action, needs_reverification
 from offboard.domain.errors import OffboardError
 from offboard.http.cookies import session_token
 from offboard.http.csrf import csrf_token_for
+from offboard.queries import power
 from offboard.queries.inbox import inbox
 from offboard.store import repo
 from offboard.web import menu, reverify
@@ -60,8 +61,17 @@ class Console:
 
     @property
     def menu(self) -> list[menu.Item]:
-        """The menu entries the signed-in member may open, the inbox with what asks them to act."""
-        return menu.visible(self.auth.actor, self.request.url.path, {"/inbox": self.to_do})
+        """The menu entries the signed-in member may open, the inbox with what asks them to act,
+        the handover when one waits for their acceptance (and for a party of a live handover
+        who does not manage admins, the handover page at all)."""
+        part = self.handover_part
+        badges = {"/inbox": self.to_do, "/handover": int(part.awaits_me)}
+        return menu.visible(self.auth.actor, self.request.url.path, badges, opened=("/handover",) if part.opens else ())
+
+    @cached_property
+    def handover_part(self) -> power.Part:
+        with self.read() as (conn, tenant, actor):
+            return power.handover_part(conn, tenant.id, actor, self.request.app.state.services.clock.now())
 
     @cached_property
     def name(self) -> str:

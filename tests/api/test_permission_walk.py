@@ -52,6 +52,9 @@ API_WITHOUT_ACTION = {
     ("GET", "/api/v1/me/inbox"): "what waits for the signed-in member: each section is filtered by allowed() in queries/inbox.py",
     ("GET", "/api/v1/me"): "the signed-in member's own entry",
     ("POST", "/api/v1/me/reverify"): "gives the second factor again: the check of the credential itself",
+    ("POST", "/api/v1/handovers/accept"): "the nominee accepts as themself, with their own code: the handover row names who may",
+    ("POST", "/api/v1/handovers/cancel"): "the old super admin cancels their own pending handover, with their code",
+    ("POST", "/api/v1/handovers/revert"): "the old super admin reverts inside their own emergency window, with their code",
 }
 CONSOLE_SIGN_IN = {
     ("POST", "/login"): "signs in",
@@ -59,6 +62,14 @@ CONSOLE_SIGN_IN = {
     ("POST", "/reverify"): "gives the second factor again",
     ("POST", "/logout"): "ends one's own session",
     ("POST", "/lang"): "the language cookie",
+}
+# Console forms whose action checks no §3.2 action, and why (as the API's twins in
+# test_token_scopes.ROUTE_SCOPE): the handover row names who may, with their own code.
+CONSOLE_WITHOUT_ACTION = {
+    ("POST", "/handover/accept"): "the nominee accepts as themself, with their own code (handover.accept)",
+    ("POST", "/handover/accept/{link}"): "the nominee accepts through the link, with their own code (handover.accept)",
+    ("POST", "/handover/cancel"): "the old super admin cancels their own pending handover, with their code (handover.cancel)",
+    ("POST", "/handover/revert"): "the old super admin reverts inside their own emergency window, with their code (handover.revert)",
 }
 
 
@@ -184,6 +195,9 @@ CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ),
     ("POST", "/jobs/{job_id}/confirm"): ("hr", Action.START_REMOVAL, lambda w, _who: (f"/jobs/{_job(w)}/confirm", {})),
     ("POST", "/jobs/{job_id}/cancel"): ("hr", Action.START_REMOVAL, lambda w, _who: (f"/jobs/{_job(w)}/cancel", {})),
+    ("POST", "/handover"): ("super", Action.MANAGE_ADMINS, lambda w, who: ("/handover", {"to": _userid(w, _member(w)), "totp": _fresh_code(w, who)})),
+    ("POST", "/handover/backup"): ("super", Action.MANAGE_ADMINS, lambda w, _who: ("/handover/backup", {"member": _userid(w, _member(w))})),
+    ("POST", "/handover/backup/remove"): ("super", Action.MANAGE_ADMINS, lambda w, _who: ("/handover/backup/remove", {})),
 }
 
 
@@ -203,8 +217,8 @@ def _console_posts(world: World) -> set[tuple[str, str]]:
 @decided_in_python
 def test_spec_3_2_every_console_form_is_walked_or_has_a_reason(world):
     posts = _console_posts(world)
-    assert posts - set(CONSOLE_FORMS) - set(CONSOLE_SIGN_IN) == set(), "give each new console form a valid request in CONSOLE_FORMS"
-    assert set(CONSOLE_FORMS) | set(CONSOLE_SIGN_IN) <= posts, "CONSOLE_FORMS names a form the console does not serve"
+    assert posts - set(CONSOLE_FORMS) - set(CONSOLE_SIGN_IN) - set(CONSOLE_WITHOUT_ACTION) == set(), "give each new console form a valid request in CONSOLE_FORMS"
+    assert set(CONSOLE_FORMS) | set(CONSOLE_SIGN_IN) | set(CONSOLE_WITHOUT_ACTION) <= posts, "CONSOLE_FORMS names a form the console does not serve"
 
 
 @decided_in_python
@@ -244,12 +258,14 @@ REVERIFIED_IN_PLACE = {
     ("POST", "/inbox/unlock/{member_id}"),
     ("POST", "/members/{member_id}/freeze"),
     ("POST", "/settings/policy"),
+    ("POST", "/handover/backup"),
+    ("POST", "/handover/backup/remove"),
     ("POST", "/jobs/{job_id}/confirm"),
     ("POST", "/jobs/{job_id}/cancel"),
 }
 # The forms whose action takes a code of its own, typed into the form itself (as a restore's):
 # that code is the second factor of the change, so no earlier one is asked for.
-OWN_CODE = {("POST", "/members/{member_id}/rollback"), ("POST", "/members/{member_id}/unfreeze")}
+OWN_CODE = {("POST", "/members/{member_id}/rollback"), ("POST", "/members/{member_id}/unfreeze"), ("POST", "/handover")}
 HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
 
 

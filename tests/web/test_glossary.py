@@ -13,11 +13,14 @@ from enum import StrEnum
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from offboard.actions import exits as exit_actions
+from offboard.actions import handover as handover_actions
 from offboard.actions.context import tenant_transaction
 from offboard.demo import DEMO_SLUG
+from offboard.demo.personas import totp_secret_for
 from offboard.domain import checklist, vocabulary as v
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import Conflict, Forbidden, Term, Terms, error
@@ -26,7 +29,7 @@ from offboard.i18n.glossary import GLOSSARY, term
 from offboard.actions import bulk_exits
 from offboard.domain import bulk_file
 from offboard.jobs.bulk import run_jobs
-from offboard.web import audit, bulk, exits, rollback, routes, settings
+from offboard.web import audit, bulk, exits, handover, rollback, routes, settings
 from tests.web.conftest import CSRF_INPUT
 
 PACKAGE = Path(__file__).resolve().parents[2] / "offboard"
@@ -231,7 +234,7 @@ def offences(html: str, locale: str) -> list[str]:
     return found
 
 
-CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk, rollback)
+CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk, rollback, handover)
 # GET pages not walked here, and why.
 NOT_WALKED = {
     "/login/totp": "the second step of a sign-in, reached while signing in",
@@ -256,6 +259,10 @@ def company(demo_company):
         )
         bulk_exits.confirm(uow, demo_company.done_job_id)
     run_jobs(demo_company.services)
+    # A super-admin handover waiting for its successor: 张伟 hands power to 刘洋 (wecom: a QR code).
+    demo_company.clock.advance(seconds=31)
+    with tenant_transaction(demo_company.services, DEMO_SLUG, by="zhangwei") as uow:
+        demo_company.handover_link = handover_actions.start(uow, to="liuyang", totp=pyotp.TOTP(totp_secret_for("zhangwei")).at(uow.now)).link
     return demo_company
 
 
@@ -288,6 +295,8 @@ def _pages(company) -> list[str]:
         "/exits/bulk": ["/exits/bulk"],
         "/jobs/{job_id}": [f"/jobs/{company.planned_job_id}", f"/jobs/{company.planned_job_id}?status=invalid", f"/jobs/{company.done_job_id}"],
         "/jobs/{job_id}/progress": [f"/jobs/{company.done_job_id}/progress"],
+        "/handover": ["/handover"],
+        "/handover/accept/{link}": [f"/handover/accept/{company.handover_link}", "/handover/accept/no-such-link-0000000000"],
     }
     console_pages = {r.path for m in CONSOLE_ROUTERS for r in m.router.routes if "GET" in r.methods}
     assert console_pages - set(NOT_WALKED) == set(samples), "a console page without a sample address here: add one"
