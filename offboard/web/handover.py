@@ -84,21 +84,22 @@ class Started:
 
 def qr_svg(url: str, title: str) -> Markup:
     """The QR code of `url` as inline SVG (segno), sized by CSS, named for screen readers."""
-    svg = segno.make(url, error="m").svg_inline(scale=1, border=4, omitsize=True, title=title, svgclass="qr-code", lineclass=None, dark="#102a43", light="#ffffff")
+    svg = segno.make(url, error="m").svg_inline(scale=1, border=4, omitsize=True, title=title, svgclass="qr-code", lineclass=None, dark="#000000", light="#ffffff")
     return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
 
 
 def time_left(until: datetime | None, now: datetime, locale: str) -> str | None:
-    """How long until `until`, in days and hours (or hours and minutes), or None once passed."""
+    """How long until `until`, in days and hours from two days on, else in hours and minutes (a
+    link's 24 hours read as hours); None once passed."""
     if until is None:
         return None
     seconds = int((until - now).total_seconds())
     if seconds <= 0:
         return None
     days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
-    if days:
+    if days >= 2:
         return translate("{d} d {h} h left", locale, d=days, h=hours)
-    return translate("{h} h {m} min left", locale, h=hours, m=minutes)
+    return translate("{h} h {m} min left", locale, h=days * 24 + hours, m=minutes)
 
 
 def _mode_words(mode: str, days: int) -> str:
