@@ -16,6 +16,7 @@ from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import ExitState, ReimbursementStatus, Role
 from offboard.queries.checklist_facts import custom_items as custom_items  # re-exported: the actions read it here
 from offboard.queries.exits import MemberRef
+from offboard.queries.members import emergency_until
 from offboard.store import access_cut, repo
 from offboard.store.rows import AnyRow
 from offboard.store.tables import checklist_attestations, exit_signoffs, exits, members, reimbursements
@@ -50,6 +51,9 @@ class ExitChecklist:
     items: list[ChecklistItem]
     open_for_signoff: list[str]  # keys of the items a sign-off waits for
     signoffs: dict[str, Signoff]  # by role: hr, it
+    # The leaver, an old super admin, holds an emergency window until then (R-ADM-2): a session
+    # they open inside it is live access, so item 12 stays open until it ends or the window closes.
+    emergency_until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ def checklist(conn: Connection, tenant: AnyRow, actor: Actor, exit_id: int, now:
         items=[ChecklistItem(s.item.number, s.item.key, s.item.title_zh, s.item.title_en, s.item.owner.value, s.item.check, s.done, dict(s.detail)) for s in items],
         open_for_signoff=[s.item.key for s in cl.open_items_for_signoff(items)],
         signoffs=signoffs,
+        emergency_until=emergency_until(conn, tenant.id, member.id, now),
     )
 
 

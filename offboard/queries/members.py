@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
@@ -71,6 +72,9 @@ class MemberDetail:
     roles: list[RoleHeld]
     resources: dict[str, int]  # what they own now, by resource kind
     created_at: str
+    # The end of the emergency window this member holds as an old super admin (R-ADM-2), when
+    # read with the time (`now`) and one is open then; None otherwise.
+    emergency_until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,8 @@ def owned_resource_counts(conn: Connection, tenant_id: int, member_id: int) -> d
     return {kind.value: n for kind, n in count_owned(conn, tenant_id, member_id).items()}
 
 
-def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str) -> MemberDetail:
+def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str, *, now: datetime | None = None) -> MemberDetail:
+    """One member in full; given `now`, with the emergency window they hold then, if any."""
     member = repo.member_ref(conn, tenant_id, ref)
     if actor.member_id != member.id:
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
@@ -209,4 +214,11 @@ def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str) 
         roles=[RoleHeld(r.role, r.rank, r.status, r.scope, r.permissions) for r in repo.member_roles(conn, tenant_id, member.id)],
         resources=owned_resource_counts(conn, tenant_id, member.id),
         created_at=member.created_at.isoformat(),
+        emergency_until=emergency_until(conn, tenant_id, member.id, now) if now is not None else None,
     )
+
+
+def emergency_until(conn: Connection, tenant_id: int, member_id: int, now: datetime) -> str | None:
+    """When the emergency window `member_id` holds at `now` ends (R-ADM-2), or None."""
+    window = super_admins.open_window(conn, tenant_id, member_id, now)
+    return window.window_until.isoformat() if window is not None else None

@@ -419,6 +419,7 @@ def _exit_page(
         people=people,
         persons=persons,
         tz=tz,
+        emergency_until=views.local_time(checklist["emergency_until"], tz) if checklist["emergency_until"] else None,
         effective=views.local_time(summary["effective_at"], tz),
         restore_until=views.local_time(summary["restore_until"], tz),
         finalized=views.local_time(summary["finalized_at"], tz) if summary["finalized_at"] else None,

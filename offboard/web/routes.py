@@ -328,12 +328,12 @@ def _member_page(
     """The member page; after a form of its own, with its notice, or its error beside the form
     and what was typed into it."""
     from offboard.domain.authz import Action, allowed
-    from offboard.web.exit_views import member_exit_links
+    from offboard.web.exit_views import local_time, member_exit_links
 
     locale = locale_of(request)
     messages = []
     with c.read() as (conn, tenant, actor):
-        member = members_q.show_member(conn, tenant.id, actor, member_id)
+        member = members_q.show_member(conn, tenant.id, actor, member_id, now=request.app.state.services.clock.now())
         exit_links = member_exit_links(conn, tenant.id, actor, member_id)
         can_roll_back = allowed(actor, Action.MANAGE_ADMINS)
         freeze = members_q.freeze_options(conn, tenant.id, actor, member_id)
@@ -350,6 +350,7 @@ def _member_page(
         status_code=status_code,
         c=c,
         member=member,
+        emergency_until=local_time(member.emergency_until, tenant.timezone) if member.emergency_until else None,
         exit_links=exit_links,
         can_roll_back=can_roll_back,
         freeze=freeze,
