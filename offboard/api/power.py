@@ -15,7 +15,7 @@ from offboard.actions.backup_admin import BackupSet
 from offboard.actions.context import tenant_transaction
 from offboard.actions.handover import Handover
 from offboard.api.deps import TenantScope, services, tenant_scope
-from offboard.api.schemas import Strict
+from offboard.api.schemas import DbId, Strict
 from offboard.domain.errors import NotFound, error
 from offboard.store import repo
 
@@ -41,7 +41,7 @@ class CodeOnly(Strict):
 
 
 class BackupChoice(Strict):
-    member: Userid = Field(description="Userid of the member who becomes the backup super admin.")
+    member: DbId | Userid = Field(description="The member who becomes the backup super admin: their id (a number) or their userid (a string).")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Unfrozen:
 
 @dataclass(frozen=True)
 class BackupRemoved:
-    userid: str
+    userid: str  # the member who no longer holds the super-admin role
 
 
 def _write(request: Request, scope: TenantScope):

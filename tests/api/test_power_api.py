@@ -25,7 +25,9 @@ def test_r_adm_1_r_adm_2_wecom_start_accept_through_the_link_then_revert_inside_
     started = client.post("/api/v1/handovers", json={"to": a["admin"].userid, "totp": _code(world, "super")}, headers=a.bearer("super"))
     assert started.status_code == 201, started.text
     view = started.json()
-    assert view["state"] == "pending" and view["link"] and view["accept_url"].endswith(f"/handover/accept/{view['link']}")
+    assert view["state"] == "pending" and view["link"] and view["accept_url"] == f"http://testserver/handover/accept/{view['link']}"
+    pending = client.get("/api/v1/handovers/current", headers=a.bearer("admin")).json()  # the nominee reads it, never the secret
+    assert pending["state"] == "pending" and pending["link"] is None and "accept_url" not in pending
     again = client.post("/api/v1/handovers", json={"to": a["hr"].userid, "totp": _code(world, "super")}, headers=a.bearer("super"))
     assert again.status_code == 409 and again.json()["error"] == "handover_pending"
 
@@ -61,6 +63,8 @@ def test_r_adm_1_dingtalk_moves_power_at_once_and_feishu_escrow_goes_through_a_c
     at_once = client.post("/api/v1/handovers", json={"to": a["hr"].userid, "totp": _code(world, "super")}, headers=a.bearer("super"))
     assert at_once.status_code == 201, at_once.text
     assert at_once.json()["state"] == "completed" and at_once.json()["accept_url"] is None and at_once.json()["window_until"] is None
+    no_window = client.post("/api/v1/handovers/revert", json={"totp": _code(world, "super")}, headers=a.bearer("super"))
+    assert no_window.status_code == 409 and no_window.json()["error"] == "no_emergency_window"
     roles = {r["role"]: r.get("rank") for r in client.get(f"/api/v1/members/{a['hr'].member_id}", headers=a.bearer("hr")).json()["roles"]}
     assert roles.get("super_admin") == "primary"
 
@@ -95,3 +99,48 @@ def test_r_adm_1_only_a_super_admin_hands_power_over_and_bodies_are_checked(worl
     assert client.post("/api/v1/handovers", json={"to": a["member"].userid, "totp": "12345"}, headers=a.bearer("super")).status_code == 422
     assert client.post("/api/v1/handovers/accept", json={"totp": "123456", "link": "not a link!"}, headers=a.bearer("member")).status_code == 422
     assert audit_seq(world.services, a.slug) == before
+
+
+def test_r_adm_1_a_wrong_code_starts_nothing_and_a_service_token_is_no_person(world, client):
+    a = world.a
+    wrong = client.post("/api/v1/handovers", json={"to": a["admin"].userid, "totp": "000000"}, headers=a.bearer("super"))
+    assert wrong.status_code == 401 and wrong.json()["error"] == "bad_totp"
+    current = client.get("/api/v1/handovers/current", headers=a.bearer("super"))
+    assert current.status_code == 404 and current.json()["error"] == "no_handover" and current.json()["message"]
+    service = {"Authorization": f"Bearer {a.service_token}"}
+    by_service = client.post("/api/v1/handovers", json={"to": a["admin"].userid, "totp": _code(world, "super")}, headers=service)
+    assert by_service.status_code == 403 and by_service.json()["error"] == "person_required"
+    assert client.get("/api/v1/handovers/current", headers=a.bearer("super")).status_code == 404
+
+
+def test_r_adm_1_r_exc_1_members_who_are_not_super_admins_get_403(world, client):
+    a = world.a
+    member = a.bearer("member")
+    assert client.get("/api/v1/handovers/current", headers=member).status_code == 403
+    assert client.delete("/api/v1/backup-admin", headers=a.bearer("hr")).status_code == 403
+    frozen = client.post(f"/api/v1/members/{a['outsider'].member_id}/freeze", json={"reason": "laptop stolen"}, headers=a.bearer("super"))
+    assert frozen.status_code == 200, frozen.text
+    refused = client.post(f"/api/v1/members/{a['outsider'].member_id}/unfreeze", json={"totp": _code(world, "member")}, headers=member)
+    assert refused.status_code == 403
+    started = client.post("/api/v1/handovers", json={"to": a["admin"].userid, "totp": _code(world, "super")}, headers=a.bearer("super"))
+    assert started.status_code == 201, started.text
+    assert client.get("/api/v1/handovers/current", headers=member).status_code == 403  # not a party
+    seen = client.get("/api/v1/handovers/current", headers=a.bearer("admin"))
+    assert seen.status_code == 200 and seen.json()["to_userid"] == a["admin"].userid and seen.json()["link"] is None
+    assert client.post("/api/v1/handovers/cancel", json={"totp": _code(world, "admin")}, headers=a.bearer("admin")).json()["error"] == "no_pending_handover"
+
+
+def test_r_adm_3_inv_1_the_backup_named_by_id_is_never_removed_as_the_last_super_admin(world, client):
+    a = world.a
+    named = client.put("/api/v1/backup-admin", json={"member": a["admin"].member_id}, headers=a.bearer("super"))
+    assert named.status_code == 200 and named.json() == {"userid": a["admin"].userid, "replaced": None}, named.text
+    again = client.put("/api/v1/backup-admin", json={"member": a["admin"].userid}, headers=a.bearer("super"))
+    assert again.status_code == 409 and again.json()["error"] == "already_backup"
+    stepped_down = client.delete(f"/api/v1/members/{a['super'].member_id}/roles/super_admin", headers=a.bearer("super"))
+    assert stepped_down.status_code == 204, stepped_down.text
+    before = audit_seq(world.services, a.slug)
+    last = client.delete("/api/v1/backup-admin", headers=a.bearer("admin"))
+    assert last.status_code == 409 and last.json()["error"] == "last_super_admin", last.text
+    assert audit_seq(world.services, a.slug) == before
+    roles = {r["role"]: r.get("rank") for r in client.get(f"/api/v1/members/{a['admin'].member_id}", headers=a.bearer("admin")).json()["roles"]}
+    assert roles.get("super_admin") == "backup"
