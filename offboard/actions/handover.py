@@ -83,16 +83,11 @@ def _verify(uow: UnitOfWork, member_id: int, totp: str) -> None:
         uow.refuse(_bad_code())
 
 
-_NOT_ACTIVE = {
-    "successor": "{userid} is {status}; the successor must be an active member.",
-    "custodian": "{userid} is {status}; the custodian must be an active member.",
-}
-
-
-def _active(uow: UnitOfWork, ref: int | str, what: str) -> AnyRow:
+def _active(uow: UnitOfWork, ref: int | str, refusal: str) -> AnyRow:
+    """The member `ref`, who must be active (`refusal`: the message when they are not)."""
     member = repo.member_ref(uow.conn, uow.tenant_id, ref)
     if member.status != MemberStatus.ACTIVE:
-        raise error(Conflict, "member_not_active", _NOT_ACTIVE[what], userid=member.userid, status=Term("member_status", member.status))
+        raise error(Conflict, "member_not_active", refusal, userid=member.userid, status=Term("member_status", member.status))
     return member
 
 
@@ -139,14 +134,14 @@ def start(uow: UnitOfWork, *, to: int | str, totp: str, custodian: int | str | N
         pending = None
     if pending is not None:
         raise error(Conflict, "handover_pending", "A handover is already pending; cancel it before starting another.")
-    nominee = _active(uow, to, "successor")
+    nominee = _active(uow, to, "{userid} is {status}; the successor must be an active member.")
     if nominee.id == me:
         raise error(Conflict, "handover_to_self", "Name someone else as the successor.")
     keeper = None
     if custodian is not None:
         if mode != AdminHandover.ESCROW:
             raise error(Conflict, "custodian_not_in_mode", "A custodian holds power only when the policy's handover mode is escrow (临时托管).")
-        keeper = _active(uow, custodian, "custodian")
+        keeper = _active(uow, custodian, "{userid} is {status}; the custodian must be an active member.")
         if keeper.id in (me, nominee.id):
             raise error(Conflict, "custodian_is_party", "The custodian must be someone other than you and the successor.")
         if super_admins.super_admin_role(conn, tid, keeper.id) is not None:
