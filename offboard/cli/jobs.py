@@ -77,7 +77,8 @@ def worker(
             )
             ok("Outbox: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=box["delivered"], failed=box["failed"], dead=box["dead"])
             for f in report["failed"]:
-                console.print(f"[red]✗ {f['kind']} exit {f['exit_id']} (tenant {f['tenant_id']}): {f['message']}[/red]")
+                item = f"exit {f['exit_id']}" if f["exit_id"] is not None else "emergency windows"
+                console.print(f"[red]✗ {f['kind']} {item} (tenant {f['tenant_id']}): {f['message']}[/red]")
             for e in box["errors"]:
                 console.print(f"[yellow]! {e['key']}: {e['error']}[/yellow]")
         if once:

@@ -81,7 +81,7 @@ KINDS: tuple[DueKind, ...] = (
 class FailedItem(TypedDict):
     tenant_id: int
     kind: str
-    exit_id: int
+    exit_id: int | None  # None for a tenant's emergency windows, which belong to no exit
     error: str
     message: str
 
@@ -144,8 +144,11 @@ def _close_windows(services: Services, now: datetime, report: ReconcileReport) -
         try:
             with tenant_transaction(services, tenant_id=tenant_id) as uow:
                 report.windows_closed += close_lapsed_windows(uow)
-        except Exception as exc:  # retried on the next pass; the other tenants go on
+        except OffboardError as exc:  # retried on the next pass; the other tenants go on
+            report.failed.append({"tenant_id": tenant_id, "kind": "windows_closed", "exit_id": None, "error": exc.code, "message": exc.render("en")})
+        except Exception as exc:
             log.error("window_close_failed", tenant_id=tenant_id, exc_info=exc)
+            report.failed.append({"tenant_id": tenant_id, "kind": "windows_closed", "exit_id": None, "error": "internal_error", "message": str(exc)[:200]})
 
 
 def _run_chunks(services: Services, kind: DueKind, items: Sequence[Row[int, int, int]], report: ReconcileReport) -> None:

@@ -122,3 +122,35 @@ def _race(pool):
     for t in threads:
         t.join(timeout=120)
     return reports
+
+
+def test_r_adm_2_a_tenant_whose_windows_cannot_close_is_reported_and_retried(services, clock, monkeypatch):
+    """Closing a lapsed emergency window that fails is in the pass's failures (the sweep and
+    `worker --json` show it), the other work goes on, and the next pass closes it."""
+    from offboard.actions import handover
+    from tests.support.exits import totp_now
+
+    company = make_company(services, profile="wecom")
+
+    def act(by, fn, **kwargs):
+        with tenant_transaction(services, company.slug, by) as uow:
+            return fn(uow, **kwargs)
+
+    started = act("boss", handover.start, to="mona", totp=totp_now("boss", services))
+    clock.advance(seconds=31)
+    act("mona", handover.accept, totp=totp_now("mona", services), link=started.link)
+    due = start(company, "tina", effective_at=clock.now() + timedelta(days=1))
+    clock.advance(days=7, seconds=1)
+
+    def broken(uow):
+        raise RuntimeError("the window's row could not be written")
+
+    monkeypatch.setattr(reconciler, "close_lapsed_windows", broken)
+    report = reconciler.reconcile(services)
+    assert report.took_effect == 1 and report.windows_closed == 0
+    assert [(f["kind"], f["exit_id"], f["error"]) for f in report.as_dict()["failed"]] == [("windows_closed", None, "internal_error")]
+    monkeypatch.undo()
+    again = reconciler.reconcile(services)
+    assert again.windows_closed == 1 and again.failed == []
+    with services.db.read() as conn:
+        assert conn.execute(select(exits.c.state).where(exits.c.id == due.id)).scalar_one() == "open"
