@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -30,25 +28,11 @@ from offboard.domain.handover import LINK_VALID, HandoverState, check_link, comp
 from offboard.domain.policy import AdminHandover
 from offboard.domain.vocabulary import PRESENT_STATUSES, MemberStatus, Role, SuperAdminRank
 from offboard.store import access_cut, ids, repo, super_admins
+from offboard.queries.power import Handover, handover_record
 from offboard.store.rows import AnyRow
 from offboard.store.tables import admin_handovers, members, roles
 
 H = admin_handovers
-
-
-@dataclass(frozen=True)
-class Handover:
-    id: int
-    mode: str
-    state: str
-    from_userid: str
-    to_userid: str
-    custodian_userid: str | None
-    started_at: datetime
-    completed_at: datetime | None
-    window_until: datetime | None
-    link_expires_at: datetime | None
-    link: str | None = None  # the acceptance link's secret, in the answer to `start` only
 
 
 def _bad_code() -> Unauthorized:
@@ -56,20 +40,7 @@ def _bad_code() -> Unauthorized:
 
 
 def _view(uow: UnitOfWork, row: AnyRow, link: str | None = None) -> Handover:
-    names = {m: repo.member_by_id(uow.conn, uow.tenant_id, m).userid for m in {row.from_member_id, row.to_member_id, row.custodian_id} if m is not None}
-    return Handover(
-        row.id,
-        row.mode,
-        row.state,
-        names[row.from_member_id],
-        names[row.to_member_id],
-        names.get(row.custodian_id) if row.custodian_id else None,
-        row.started_at,
-        row.completed_at,
-        row.window_until,
-        row.link_expires_at,
-        link,
-    )
+    return handover_record(uow.conn, uow.tenant_id, row, link)
 
 
 def _person(uow: UnitOfWork) -> int:
@@ -260,14 +231,6 @@ def revert(uow: UnitOfWork, *, totp: str) -> Handover:
     _verify(uow, me, totp)
     undo_completed(uow, row)
     return _view(uow, _row(uow, row.id))
-
-
-def status(uow: UnitOfWork) -> Handover | None:
-    """The latest handover of the enterprise, for a super admin or either party."""
-    row = super_admins.latest_handover(uow.conn, uow.tenant_id)
-    if row is None or uow.actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
-        uow.require_own_code(Action.MANAGE_ADMINS)
-    return _view(uow, row) if row is not None else None
 
 
 def close_lapsed_windows(uow: UnitOfWork) -> int:

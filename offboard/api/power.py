@@ -12,11 +12,11 @@ from pydantic import Field
 from offboard.actions import backup_admin, handover
 from offboard.actions import freeze as freeze_actions
 from offboard.actions.backup_admin import BackupSet
-from offboard.actions.context import tenant_transaction
-from offboard.actions.handover import Handover
+from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.schemas import DbId, Strict
 from offboard.domain.errors import NotFound, error
+from offboard.queries.power import Handover, current_handover
 from offboard.store import repo
 
 router = APIRouter(prefix="/api/v1")
@@ -93,8 +93,8 @@ def post_handover_revert(request: Request, body: CodeOnly, scope: TenantScope = 
 
 @router.get("/handovers/current", tags=["handover"], summary="The latest handover of the enterprise")
 def get_handover(request: Request, scope: TenantScope = Depends(tenant_scope)) -> Handover:
-    with _write(request, scope) as uow:
-        found = handover.status(uow)
+    with tenant_read(services(request), scope.slug, actor=scope.auth.actor) as (conn, tenant, actor):
+        found = current_handover(conn, tenant.id, actor)
     if found is None:
         raise error(NotFound, "no_handover", "This enterprise has had no super-admin handover yet.")
     return replace(found, link=None)

@@ -9,10 +9,11 @@ import typer
 
 from offboard.actions import backup_admin, handover
 from offboard.actions import freeze as freeze_actions
-from offboard.cli.common import ByOpt, JsonOpt, act, ok
+from offboard.cli.common import ByOpt, JsonOpt, act, ok, reading
 from offboard.cli.output import emit_json
 from offboard.cli.state import STATE
 from offboard.i18n.glossary import Term
+from offboard.queries.power import Handover, current_handover
 
 TotpOpt = Annotated[str, typer.Option("--totp", help="Your current 6-digit code.")]
 
@@ -82,7 +83,7 @@ handover_app = typer.Typer(help="Hand super-admin power over (R-ADM-1) in the po
 ByNeeded = Annotated[str, typer.Option("--by", help="Your userid: each party of a handover acts as themself.")]
 
 
-def _print_handover(result: handover.Handover | None, json_out: bool) -> None:
+def _print_handover(result: Handover | None, json_out: bool) -> None:
     if json_out:
         emit_json(result)
         return
@@ -138,4 +139,6 @@ def handover_revert(by: ByNeeded, totp: TotpOpt, json_out: JsonOpt = False) -> N
 @handover_app.command("status")
 def handover_status(by: ByOpt = None, json_out: JsonOpt = False) -> None:
     """The latest handover of the enterprise."""
-    _print_handover(act(handover.status, by), json_out)
+    with reading(by) as (conn, tenant, actor):
+        found = current_handover(conn, tenant.id, actor)
+    _print_handover(found, json_out)

@@ -31,6 +31,49 @@ H = admin_handovers
 
 
 @dataclass(frozen=True)
+class Handover:
+    """A handover as the API and the CLI answer it: its parties by userid."""
+
+    id: int
+    mode: str
+    state: str
+    from_userid: str
+    to_userid: str
+    custodian_userid: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    window_until: datetime | None
+    link_expires_at: datetime | None
+    link: str | None = None  # the acceptance link's secret, in the answer to `start` only
+
+
+def handover_record(conn: Connection, tenant_id: int, row: AnyRow, link: str | None = None) -> Handover:
+    parties = {m for m in (row.from_member_id, row.to_member_id, row.custodian_id) if m is not None}
+    userids = dict(conn.execute(select(members.c.id, members.c.userid).where(members.c.tenant_id == tenant_id, members.c.id.in_(parties))).all())
+    return Handover(
+        row.id,
+        row.mode,
+        row.state,
+        userids[row.from_member_id],
+        userids[row.to_member_id],
+        userids[row.custodian_id] if row.custodian_id is not None else None,
+        row.started_at,
+        row.completed_at,
+        row.window_until,
+        row.link_expires_at,
+        link,
+    )
+
+
+def current_handover(conn: Connection, tenant_id: int, actor: Actor) -> Handover | None:
+    """The latest handover of the enterprise, for whoever may manage admins or is one of its parties."""
+    row = super_admins.latest_handover(conn, tenant_id)
+    if row is None or actor.member_id not in (row.from_member_id, row.to_member_id, row.custodian_id):
+        require(actor, Action.MANAGE_ADMINS)
+    return handover_record(conn, tenant_id, row) if row is not None else None
+
+
+@dataclass(frozen=True)
 class Person:
     id: int
     userid: str

@@ -262,3 +262,37 @@ def test_r_adm_1_r_adm_2_the_exit_plan_says_a_handover_waits_and_shows_the_old_a
     from zoneinfo import ZoneInfo
 
     assert done.window_until.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M") in window.message
+
+
+def test_r_adm_1_the_cli_starts_shows_and_accepts_a_handover(services, capsys):
+    """`handover start`, `handover status` (a read: the parties and the super admins may see it,
+    another member is refused) and `handover accept`, each party with their own code."""
+    import json
+
+    import pyotp
+
+    from offboard.cli.main import main
+    from tests.support.exits import TOTP_SECRETS
+
+    if services.db.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI is exercised on the SQLite file once")
+    company = make_company(services, profile="wecom")
+    db = str(services.db.engine.url.database)
+
+    def run(*args: str, expect: int = 0) -> str:
+        with pytest.raises(SystemExit) as done:
+            main(["--db", db, "--tenant", company.slug, *args])
+        out, err = capsys.readouterr()
+        assert (done.value.code or 0) == expect, out + err
+        return out + err
+
+    now = lambda userid: pyotp.TOTP(TOTP_SECRETS[userid]).now()  # noqa: E731  (the CLI runs on the system clock)
+    started = run("handover", "start", "--by", "boss", "--to", "mona", "--totp", now("boss"))
+    assert "from boss to mona" in started and "offboard handover accept --by mona" in started
+    assert "pending" in json.loads(run("handover", "status", "--by", "mona", "--json"))["state"]
+    refused = run("handover", "status", "--by", "leo", expect=1)
+    assert "leo may not manage admins" in refused
+    run("handover", "accept", "--by", "mona", "--totp", now("mona"))
+    shown = json.loads(run("handover", "status", "--by", "boss", "--json"))
+    assert (shown["state"], shown["from_userid"], shown["to_userid"], shown["link"]) == ("completed", "boss", "mona", None)
+    assert ranks(company)["mona"] == "primary"
