@@ -111,13 +111,13 @@ def post_member(request: Request, body: MemberCreate, scope: TenantScope = Depen
     fields["manager_userid"] = fields.pop("manager")
     with _write(request, scope) as uow:
         member_id = member_actions.add_member(uow, **fields)
-        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
+        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id, now=uow.now)
 
 
 @router.get("/members/{member_id}", tags=["members"], summary="A member with departments, roles and owned resources")
 def get_member(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> MemberDetail:
     with _read(request, scope) as (conn, tenant, actor):
-        return members_q.show_member(conn, tenant.id, actor, member_id)
+        return members_q.show_member(conn, tenant.id, actor, member_id, now=services(request).clock.now())
 
 
 @router.patch("/members/{member_id}", tags=["members"])
@@ -125,14 +125,14 @@ def patch_member(request: Request, member_id: PathId, body: MemberUpdate, scope:
     changes = body.model_dump(exclude_unset=True, exclude={"department_ids", "manager", "clear_manager"})
     with _write(request, scope) as uow:
         member_actions.update_member(uow, member_id, changes=changes, department_ids=body.department_ids, manager_userid=body.manager, clear_manager=body.clear_manager)
-        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
+        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id, now=uow.now)
 
 
 @router.post("/members/{member_id}/roles", status_code=201, tags=["members"], summary="Grant a role")
 def post_role(request: Request, member_id: PathId, body: RoleGrant, scope: TenantScope = Depends(tenant_scope)) -> MemberDetail:
     with _write(request, scope) as uow:
         role_actions.grant_role(uow, member_id, body.role, rank=body.rank, scope=body.scope, permissions=body.permissions)
-        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id)
+        return members_q.show_member(uow.conn, uow.tenant_id, uow.actor, member_id, now=uow.now)
 
 
 @router.delete("/members/{member_id}/roles/{role}", status_code=204, tags=["members"], summary="Remove a role (never the last super admin)")

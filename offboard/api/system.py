@@ -87,7 +87,7 @@ def get_me(request: Request, scope: TenantScope = Depends(tenant_scope)) -> Sign
         return SignedInToken(actor.kind, scope.slug, sorted(actor.scopes or []))
     assert actor.member_id is not None, "a member actor has its member id"
     with tenant_read(services(request), scope.slug, actor=actor) as (conn, tenant, fresh):
-        detail = members_q.show_member(conn, tenant.id, fresh, actor.member_id)
+        detail = members_q.show_member(conn, tenant.id, fresh, actor.member_id, now=services(request).clock.now())
     return SignedInMember(**{f.name: getattr(detail, f.name) for f in fields(detail)}, tenant=scope.slug)
 
 

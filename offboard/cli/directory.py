@@ -152,7 +152,7 @@ def member_list(
 def member_show(userid: str, by: ByOpt = None, json_out: JsonOpt = False) -> None:
     """A member with departments, roles and owned resources by kind."""
     with reading(by) as (conn, tenant, actor):
-        data = members_q.show_member(conn, tenant.id, actor, userid)
+        data = members_q.show_member(conn, tenant.id, actor, userid, now=STATE.services().clock.now())
     if json_out:
         emit_json(data)
         return
@@ -169,6 +169,7 @@ def member_show(userid: str, by: ByOpt = None, json_out: JsonOpt = False) -> Non
             ("external_id", data.external_id),
             ("departments", ", ".join(f"{d.name}{' *' if d.primary else ''}" for d in data.departments)),
             ("roles", ", ".join(r.role + (f":{r.rank}" if r.rank else "") for r in data.roles) or "-"),
+            *([("emergency powers until", data.emergency_until)] if data.emergency_until else []),
         ],
     )
     table(None, ["resource kind", "owned"], [[k, n] for k, n in data.resources.items()])

@@ -192,8 +192,8 @@ def owned_resource_counts(conn: Connection, tenant_id: int, member_id: int) -> d
     return {kind.value: n for kind, n in count_owned(conn, tenant_id, member_id).items()}
 
 
-def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str, *, now: datetime | None = None) -> MemberDetail:
-    """One member in full; given `now`, with the emergency window they hold then, if any."""
+def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str, *, now: datetime) -> MemberDetail:
+    """One member in full, with the emergency window they hold at `now`, if any."""
     member = repo.member_ref(conn, tenant_id, ref)
     if actor.member_id != member.id:
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
@@ -214,7 +214,7 @@ def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str, 
         roles=[RoleHeld(r.role, r.rank, r.status, r.scope, r.permissions) for r in repo.member_roles(conn, tenant_id, member.id)],
         resources=owned_resource_counts(conn, tenant_id, member.id),
         created_at=member.created_at.isoformat(),
-        emergency_until=emergency_until(conn, tenant_id, member.id, now) if now is not None else None,
+        emergency_until=emergency_until(conn, tenant_id, member.id, now),
     )
 
 

@@ -117,7 +117,7 @@ def _candidates(conn, tenant_id: int, actor, member: MemberDetail | None = None)
 
 def _plan_form(request: Request, c: Console, member_id: int, form: dict[str, Any], *, error: dict | None = None, status: int = 200) -> Response:
     with c.read() as (conn, tenant, actor):
-        member = members_q.show_member(conn, tenant.id, actor, member_id)
+        member = members_q.show_member(conn, tenant.id, actor, member_id, now=request.app.state.services.clock.now())
         exit_actions.check_can_plan(conn, tenant.id, actor, member_id)
         links = views.member_exit_links(conn, tenant.id, actor, member_id)
         # The people the choices name, shown by name beside their userids (two queries, whatever their number).
@@ -688,7 +688,7 @@ def self_exit(
             exit_actions.start_exit(uow, c.auth.actor.member_id, type="voluntary", reason_category=reason_category, reason=reason)
     except OffboardError as exc:
         with c.read() as (conn, tenant, actor):
-            member = members_q.show_member(conn, tenant.id, actor, actor.member_id)
+            member = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=request.app.state.services.clock.now())
         return _page(request, "me.html", exc.status, c=c, member=member, tenant=tenant, exit_error=failure(request, exc), exit_form=form)
     # The exit revoked this session (R-EXIT-1); the browser is told to clear what it kept (R-EXIT-2).
     response = RedirectResponse("/login", status_code=303)

@@ -36,7 +36,7 @@ def _page(request: Request, c: Console, member_id: int, since: str | None, *, er
     now = request.app.state.services.clock.now()
     plan = None
     with c.read() as (conn, tenant, actor):
-        member = show_member(conn, tenant.id, actor, member_id)
+        member = show_member(conn, tenant.id, actor, member_id, now=request.app.state.services.clock.now())
         since = since or (now - timedelta(days=1)).astimezone(ZoneInfo(tenant.timezone)).strftime("%Y-%m-%dT%H:%M")
         try:
             plan = rollback_plan(conn, tenant, actor, member_id, since, now, locale_of(request))

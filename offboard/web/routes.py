@@ -237,7 +237,7 @@ def demo_codes(request: Request):
 @router.get("/")
 def dashboard(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
-        me = members_q.show_member(conn, tenant.id, actor, actor.member_id)
+        me = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=request.app.state.services.clock.now())
         counts = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
         tree = directory_q.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
         figures = dashboard_q.dashboard(conn, tenant, actor, request.app.state.services.clock.now()) if _can_read_directory(actor) else None
@@ -427,5 +427,5 @@ def departments_page(request: Request, c: Console = Depends(console)):
 @router.get("/me")
 def me_page(request: Request, c: Console = Depends(console)):
     with c.read() as (conn, tenant, actor):
-        member = members_q.show_member(conn, tenant.id, actor, actor.member_id)
+        member = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=request.app.state.services.clock.now())
     return render(request, "me.html", c=c, member=member, tenant=tenant)

@@ -5,6 +5,8 @@ and change nothing. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tests.support.db import audit_seq
 
 
@@ -45,6 +47,10 @@ def test_r_adm_1_r_adm_2_wecom_start_accept_through_the_link_then_revert_inside_
     assert done["state"] == "completed" and done["window_until"] and done["link"] is None
     current = client.get("/api/v1/handovers/current", headers=a.bearer("admin")).json()
     assert current["state"] == "completed" and current["link"] is None
+    old = client.get(f"/api/v1/members/{a['super'].member_id}", headers=a.bearer("admin")).json()
+    until = datetime.fromisoformat(done["window_until"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(old["emergency_until"]) == until  # the member says until when they keep emergency powers
+    assert client.get(f"/api/v1/members/{a['admin'].member_id}", headers=a.bearer("admin")).json()["emergency_until"] is None
 
     reverted = client.post("/api/v1/handovers/revert", json={"totp": _code(world, "super")}, headers=a.bearer("super"))
     assert reverted.status_code == 200 and reverted.json()["state"] == "reverted", reverted.text

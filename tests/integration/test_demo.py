@@ -61,7 +61,7 @@ def read(demo):
 
 
 def _member(conn, tenant, userid):
-    return show_member(conn, tenant.id, OPERATOR, userid)
+    return show_member(conn, tenant.id, OPERATOR, userid, now=FakeClock().now())
 
 
 def test_demo_is_the_chinese_wecom_company(demo):
