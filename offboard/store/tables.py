@@ -669,6 +669,7 @@ audit_events = Table(
     Column("hash", String(64), nullable=False),
     PrimaryKeyConstraint("tenant_id", "seq"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    Index("ix_audit_events_tenant_at", "tenant_id", "at"),  # a rollback plan's "since", the audit page's days
 )
 
 # The unhashed side record: details and any personal data, sealed or erased with the member.
