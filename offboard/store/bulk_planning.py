@@ -9,17 +9,18 @@ from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from offboard.domain.authz import Target
+from offboard.domain.handover import HandoverState
 from offboard.domain.org import covered
 from offboard.domain.planning import Person, Snapshot
 from offboard.domain.policy import Policy
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, USERID_HOLDING_STATUSES, MemberStatus, ResourceKind, Role, RoleStatus, RowStatus, SuperAdminRank
 from offboard.store import repo
-from offboard.store.planning import RECENT_TOKEN_USE, people
+from offboard.store.planning import RECENT_TOKEN_USE, local_minute, people
 from offboard.store.rows import AnyRow
-from offboard.store.tables import api_tokens, bulk_exit_rows, departments, exits, member_departments, members, roles
+from offboard.store.tables import admin_handovers, api_tokens, bulk_exit_rows, departments, exits, member_departments, members, roles
 from offboard.store.transfers import SPECS, among
 
 R = bulk_exit_rows
@@ -115,6 +116,7 @@ def read(conn: Connection, tenant: AnyRow, job_id: int, named: dict[int, Set[int
     wanted = set().union(*named.values()) if named else set()
     wanted |= {m.manager_id for m in leavers.values() if m.manager_id}
     found = _people(conn, tid, wanted, leaving)
+    pending_to, window_until = _handovers(conn, tid, now)
     policy = Policy.of(tenant.profile, tenant.policy)
     snapshots = {}
     for member_id, m in leavers.items():
@@ -130,10 +132,29 @@ def read(conn: Connection, tenant: AnyRow, job_id: int, named: dict[int, Set[int
             people={k: found[k] for k in named.get(member_id, ()) if k in found},
             emptied_departments=tuple(emptied.get(member_id, ())),
             recent_personal_tokens=tokens.get(member_id, 0),
+            handover_pending_to=pending_to.get(member_id),
+            emergency_until=local_minute(window_until.get(member_id), tenant.timezone),
             policy=policy,
         )
     targets = {m: Target(member_id=m, department_paths=tuple(paths[m]), is_admin=m in admins) for m in leavers}
     return Facts(leavers, snapshots, targets, open_exits)
+
+
+def _handovers(conn: Connection, tenant_id: int, now: datetime) -> tuple[dict[int, str], dict[int, datetime]]:
+    """The enterprise's live handovers, a handful at most (R-ADM-1, R-ADM-2), by old super admin:
+    the successor a pending one waits for, and the end of an open emergency window."""
+    H = admin_handovers
+    rows = conn.execute(
+        select(H.c.from_member_id, H.c.state, H.c.window_until, members.c.userid)
+        .join(members, and_(members.c.tenant_id == H.c.tenant_id, members.c.id == H.c.to_member_id))
+        .where(
+            H.c.tenant_id == tenant_id,
+            or_(H.c.state == HandoverState.PENDING, and_(H.c.state == HandoverState.COMPLETED, H.c.window_closed_at.is_(None), H.c.window_until > now)),
+        )
+    ).all()
+    pending = {r.from_member_id: r.userid for r in rows if r.state == HandoverState.PENDING}
+    windows = {r.from_member_id: r.window_until for r in rows if r.state == HandoverState.COMPLETED}
+    return pending, windows
 
 
 def _people(conn: Connection, tenant_id: int, ids: Set[int], leaving: Set[int]) -> dict[int, Person]:

@@ -75,7 +75,7 @@ _PEOPLE = select(members.c.id, members.c.userid, members.c.status, _OPEN_EXIT.la
 _EMPTIED = select(departments.c.name).where(departments.c.tenant_id == _TENANT, departments.c.id.in_(bindparam("ids", expanding=True)), departments.c.headcount <= 1).order_by(departments.c.path)
 
 
-def _local(at: datetime | None, tz: str) -> str | None:
+def local_minute(at: datetime | None, tz: str) -> str | None:
     """A time as the enterprise reads it (its time zone, to the minute)."""
     if at is None:
         return None
@@ -127,6 +127,6 @@ def snapshot(
         emptied_departments=tuple(emptied),
         recent_personal_tokens=facts.recent_tokens,
         handover_pending_to=facts.pending_to,
-        emergency_until=_local(facts.window_until, tenant.timezone),
+        emergency_until=local_minute(facts.window_until, tenant.timezone),
         policy=Policy.of(tenant.profile, tenant.policy),
     )

@@ -287,3 +287,30 @@ def test_r_exit_7_a_bulk_job_analyzes_the_tables_it_grows_once_its_first_batch_i
     with services.db.read() as conn:
         after = _analyzed(conn)
     assert {t for t in grown if after.get(t, 0) > before.get(t, 0)} == grown
+
+
+def test_r_adm_1_r_adm_2_a_file_says_a_handover_waits_and_an_old_super_admin_keeps_a_window(services, clock):
+    """As a single plan does: a super admin whose handover waits for the successor is blocked by
+    that handover (not merely "not handed over"); an old super admin inside their emergency
+    window leaves with the window's warning."""
+    from offboard.actions import handover
+    from tests.support.exits import totp_now
+
+    company = make_company(services, per_kind=1, profile="wecom")
+
+    def act(by, fn, **kwargs):
+        clock.advance(seconds=31)  # a code is accepted once: a fresh 30 s step
+        with tenant_transaction(services, company.slug, by) as uow:
+            return fn(uow, totp=totp_now(by, services), **kwargs)
+
+    act("deputy", handover.start, to="mona")
+    rows = _rows(company, _run(company, "userid\ndeputy\nlone\n", by="boss"))
+    assert (rows["deputy"].status, [i["code"] for i in rows["deputy"].issues]) == ("blocked", ["handover_pending"])
+    assert rows["deputy"].issues[0]["params"]["to"] == "mona" and rows["lone"].status == "exited"
+
+    act("deputy", handover.cancel)
+    started = act("boss", handover.start, to="mona")
+    act("mona", handover.accept, link=started.link)
+    rows = _rows(company, _run(company, "userid\nboss\n"))
+    assert rows["boss"].status == "exited", rows["boss"].issues
+    assert [w["code"] for w in rows["boss"].warnings] == ["emergency_window"]
