@@ -123,6 +123,18 @@ class PowerView:
     me: int  # the reader's member id
     me_active: bool
 
+    @property
+    def forms(self) -> frozenset[str]:
+        """The forms the handover page offers the reader, by name: start, backup, and on the
+        latest handover accept and cancel while it waits, revert inside the emergency window."""
+        shown = {name for name, offered in (("start", self.may_start), ("backup", self.manages)) if offered}
+        latest = self.latest
+        if latest is not None and latest.state == HandoverState.PENDING and not latest.link_lapsed:
+            shown |= {name for name, party in (("accept", latest.to_person), ("cancel", latest.from_person)) if party.id == self.me}
+        elif latest is not None and latest.window_open and latest.from_person.id == self.me and self.me_active:
+            shown.add("revert")
+        return frozenset(shown)
+
 
 def _people(conn: Connection, tenant_id: int, ids: set[int]) -> dict[int, Person]:
     if not ids:

@@ -114,7 +114,7 @@ def parse_since(value: str, tz: str, now: datetime) -> datetime:
     except (ValueError, OverflowError):
         moment = None
     if moment is None:
-        raise error(ValidationError, "invalid_since", "Give the time to roll back from as a day (2026-12-01) or a time (2026-12-01 09:30), not {value!r}.", value=value)
+        raise error(ValidationError, "invalid_since", "Give the time to roll back from as a day (2026-12-01) or a time (2026-12-01 09:30), not “{value}”.", value=value)
     if moment > now:
         raise error(ValidationError, "since_in_future", "The time to roll back from ({value}) is in the future.", value=value)
     return moment.astimezone(UTC)

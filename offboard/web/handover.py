@@ -148,9 +148,12 @@ def _page(
     started: Started | None = None,
     notices: list[str] | None = None,
     error: dict[str, str] | None = None,
+    failed: str | None = None,
     typed: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The handover page; after a refused form, its refusal inside that form (`failed`: start,
+    cancel, revert, accept or backup) with the form's code field focused."""
     now = request.app.state.services.clock.now()
     locale = locale_of(request)
     with c.read() as (conn, tenant, actor):
@@ -173,6 +176,7 @@ def _page(
         started=started,
         notices=notices or [],
         error=error,
+        failed=failed if error and failed in view.forms else None,
         typed=typed,
         typed_names=typed_names,
     )
@@ -224,7 +228,7 @@ def start_submit(
     except OffboardError as exc:
         if exc.status == 403:
             raise
-        return _page(request, c, error=_failure(request, c, exc), typed=typed, status_code=_status(exc))
+        return _page(request, c, error=_failure(request, c, exc), failed="start", typed=typed, status_code=_status(exc))
     if started.link is None:
         # immediate: power moved already, and the reader, no longer a super admin, may not open
         # the handover page any more: the answer says what happened.
@@ -236,7 +240,7 @@ def start_submit(
     return response
 
 
-def _with_code(request: Request, c: Console, csrf: str, act: Any, done: str) -> Response:
+def _with_code(request: Request, c: Console, csrf: str, act: Any, done: str, form: str) -> Response:
     _check_form(request, csrf)
     try:
         with tenant_transaction(request.app.state.services, c.slug, actor=c.auth.actor) as uow:
@@ -244,26 +248,26 @@ def _with_code(request: Request, c: Console, csrf: str, act: Any, done: str) -> 
     except OffboardError as exc:
         if exc.status == 403:
             raise
-        return _page(request, c, error=_failure(request, c, exc), status_code=_status(exc))
+        return _page(request, c, error=_failure(request, c, exc), failed=form, status_code=_status(exc))
     return RedirectResponse(f"/handover?done={done}", status_code=303)
 
 
 @router.post("/handover/cancel")
 def cancel_submit(request: Request, csrf: Annotated[str, Form(max_length=128)], totp: Annotated[str, Form(max_length=16)] = "", c: Console = Depends(console)):
     """The old super admin drops their pending handover (in escrow, power comes back)."""
-    return _with_code(request, c, csrf, lambda uow: handover_actions.cancel(uow, totp=_code(totp)), "cancelled")
+    return _with_code(request, c, csrf, lambda uow: handover_actions.cancel(uow, totp=_code(totp)), "cancelled", "cancel")
 
 
 @router.post("/handover/revert")
 def revert_submit(request: Request, csrf: Annotated[str, Form(max_length=128)], totp: Annotated[str, Form(max_length=16)] = "", c: Console = Depends(console)):
     """Inside the emergency window the old super admin takes power back (R-ADM-2)."""
-    return _with_code(request, c, csrf, lambda uow: handover_actions.revert(uow, totp=_code(totp)), "reverted")
+    return _with_code(request, c, csrf, lambda uow: handover_actions.revert(uow, totp=_code(totp)), "reverted", "revert")
 
 
 @router.post("/handover/accept")
 def accept_submit(request: Request, csrf: Annotated[str, Form(max_length=128)], totp: Annotated[str, Form(max_length=16)] = "", c: Console = Depends(console)):
     """The nominee accepts from their own handover page, without the link."""
-    return _with_code(request, c, csrf, lambda uow: handover_actions.accept(uow, totp=_code(totp)), "accepted")
+    return _with_code(request, c, csrf, lambda uow: handover_actions.accept(uow, totp=_code(totp)), "accepted", "accept")
 
 
 def _backup(request: Request, c: Console, posted: PostedForm, act: Any, typed: dict[str, str]) -> Response:
@@ -274,7 +278,7 @@ def _backup(request: Request, c: Console, posted: PostedForm, act: Any, typed: d
     except OffboardError as exc:
         if exc.status == 403:
             raise
-        return _page(request, c, error=_failure(request, c, exc), typed=typed, status_code=_status(exc))
+        return _page(request, c, error=_failure(request, c, exc), failed="backup", typed=typed, status_code=_status(exc))
     return RedirectResponse(f"/handover?{urlencode(query)}#backup", status_code=303)
 
 

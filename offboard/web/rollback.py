@@ -31,8 +31,19 @@ def _(text: str) -> str:
     return text  # marks a template for the catalogue; translated when shown
 
 
-def _page(request: Request, c: Console, member_id: int, since: str | None, *, error: dict | None = None, notice: str | None = None, status_code: int = 200):
-    """The plan from `since`, by default the last 24 hours; a bad time is said above the form."""
+def _page(
+    request: Request,
+    c: Console,
+    member_id: int,
+    since: str | None,
+    *,
+    error: dict | None = None,
+    applying: bool = False,
+    notice: str | None = None,
+    status_code: int = 200,
+):
+    """The plan from `since`, by default the last 24 hours; a bad time is said above the form, a
+    refused apply (`applying`) inside the apply form, its code field focused."""
     now = request.app.state.services.clock.now()
     plan = None
     with c.read() as (conn, tenant, actor):
@@ -45,7 +56,8 @@ def _page(request: Request, c: Console, member_id: int, since: str | None, *, er
                 raise
             error = error or failure(request, exc)
             status_code = exc.status if 400 <= exc.status < 500 else 400
-    return render(request, "rollback.html", status_code=status_code, c=c, member=member, plan=plan, since=since, error=error, notice=notice)
+    beside = applying and plan is not None and plan.to_undo > 0  # the apply form is there to hold it
+    return render(request, "rollback.html", status_code=status_code, c=c, member=member, plan=plan, since=since, error=error, apply_error=error if beside else None, notice=notice)
 
 
 @router.get("/members/{member_id}/rollback")
@@ -73,5 +85,5 @@ async def rollback_apply(request: Request, member_id: MemberId, c: Console = Dep
     except OffboardError as exc:
         if exc.status == 403:
             raise
-        return _page(request, c, member_id, since, error=failure(request, exc), status_code=exc.status if 400 <= exc.status < 500 else 400)
+        return _page(request, c, member_id, since, error=failure(request, exc), applying=True, status_code=exc.status if 400 <= exc.status < 500 else 400)
     return RedirectResponse(f"/members/{member_id}/rollback?{urlencode({'since': since, 'done': 1})}", status_code=303)

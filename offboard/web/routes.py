@@ -236,15 +236,38 @@ def demo_codes(request: Request):
 
 @router.get("/")
 def dashboard(request: Request, c: Console = Depends(console)):
+    from offboard.domain.authz import Action, allowed
+    from offboard.web.exit_views import local_time
+
     with c.read() as (conn, tenant, actor):
         me = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=request.app.state.services.clock.now())
         counts = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
         tree = directory_q.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
         figures = dashboard_q.dashboard(conn, tenant, actor, request.app.state.services.clock.now()) if _can_read_directory(actor) else None
         no_backup = _can_read_directory(actor) and show_policy(conn, tenant, actor).backup_admin is None
+        names_backup = allowed(actor, Action.MANAGE_ADMINS)
+        emergency_until = local_time(me.emergency_until, tenant.timezone) if me.emergency_until else None
     pending = [d for d in tree if d.status == "pending_dissolution"]
     shown = overview(figures, locale_of(request)) if figures else None
-    return render(request, "dashboard.html", c=c, tenant=tenant, me=me, counts=counts, departments=len(tree), pending=pending, overview=shown, no_backup=no_backup)
+    return render(
+        request,
+        "dashboard.html",
+        c=c,
+        tenant=tenant,
+        me=me,
+        counts=counts,
+        departments=len(tree),
+        pending=pending,
+        overview=shown,
+        no_backup=no_backup,
+        names_backup=names_backup,
+        emergency_until=emergency_until,
+    )
+
+
+def _manager(conn: Any, tenant_id: int, member: members_q.MemberDetail) -> Any:
+    """The member's manager, whom the page names by name (the detail carries their userid)."""
+    return repo.member_by_userid(conn, tenant_id, member.manager) if member.manager else None
 
 
 def _can_read_directory(actor) -> bool:
@@ -337,6 +360,7 @@ def _member_page(
         exit_links = member_exit_links(conn, tenant.id, actor, member_id)
         can_roll_back = allowed(actor, Action.MANAGE_ADMINS)
         freeze = members_q.freeze_options(conn, tenant.id, actor, member_id)
+        manager = _manager(conn, tenant.id, member)
         if notice in MEMBER_NOTICES:
             messages.append(translate(MEMBER_NOTICES[notice], locale, name=member.name, **(counts or {})))
         if backup:
@@ -350,6 +374,7 @@ def _member_page(
         status_code=status_code,
         c=c,
         member=member,
+        manager=manager,
         emergency_until=local_time(member.emergency_until, tenant.timezone) if member.emergency_until else None,
         exit_links=exit_links,
         can_roll_back=can_roll_back,

@@ -47,7 +47,7 @@ def test_issue_9_events_read_as_sentences_with_names_in_the_tenant_time_zone(dem
     assert 'title="chenjing · 华东销售部"' in started["html"]
     core = stored(demo_company, int(started["seq"]))
     local = datetime.fromisoformat(core.at).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
-    assert started["when"] == local and "时间(Asia/Shanghai)" in page.text
+    assert started["when"] == local and "时间（Asia/Shanghai）" in page.text
     for r in found:  # no raw audit id outside the raw details
         assert not re.search(r"\b(member|exit|token):\d+", r["sentence"]), r
     assert "&#34;targets&#34;" in page.text or "&quot;targets&quot;" in page.text  # the raw event, for support

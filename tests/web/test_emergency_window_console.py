@@ -74,6 +74,12 @@ def test_r_adm_2_the_member_page_and_the_checklist_show_the_old_admins_window_un
     assert not offences(page.text, "zh-CN")
     assert "Emergency window until " + until in company.signed_in("wangfang", locale="en").get(f"/members/{zhangwei}").text
     assert "应急操作窗口" not in hr.get(f"/members/{company.member_id('lina')}").text  # the new super admin holds none
+    # His own overview says what he still may do and where, not only that he holds no role.
+    overview = company.signed_in("zhangwei").get("/")
+    notice = _visible(overview.text.split('id="emergency-window"', 1)[1].split("</div>", 1)[0])
+    assert f"在 {until} 之前，您仍保留应急操作权限：撤回交接、冻结有风险的账号、查看审计日志。" in notice
+    assert 'href="/handover"' in overview.text.split('id="emergency-window"', 1)[1] and not offences(overview.text, "zh-CN")
+    assert 'id="emergency-window"' not in company.signed_in("lina").get("/").text
 
     # He leaves; an hour before the window ends he signs in again (password and code): a live session.
     with tenant_transaction(company.services, DEMO_SLUG, by="wangfang") as uow:

@@ -65,6 +65,7 @@ def test_r_exc_1_it_freezes_an_account_from_the_member_page_and_a_super_admin_un
     url = f"/members/{company.member_id('zhaolei')}"
     page = it.get(url)
     assert page.status_code == 200
+    assert "直属上级 陈静" in _visible(page.text) and "chenjing" not in _visible(page.text)  # the manager by name
     assert 'action="' + url + '/freeze"' in page.text and "冻结账号" in page.text
     assert 'name="force"' not in page.text  # not the last super admin: no force to give
     assert not offences(page.text, "zh-CN")

@@ -78,6 +78,16 @@ def test_spec_2_every_vocabulary_value_has_a_word_in_both_languages():
     assert [(i.title_zh, i.title_en) for i in checklist.ITEMS] == [GLOSSARY["checklist_item"][i.key] for i in checklist.ITEMS]
 
 
+# A half-width bracket, comma or semicolon touching a Chinese character; code in backticks is left as typed.
+HALF_WIDTH = re.compile(r"[\u4e00-\u9fff] ?[(,;]|[),;] ?[\u4e00-\u9fff]|\{[a-z_]+\}\(|,ID")
+
+
+def test_spec_2_chinese_sentences_use_full_width_punctuation():
+    offending = {zh for zh in catalogue("zh-CN").values() if HALF_WIDTH.search(re.sub(r"`[^`]*`", "", zh))}
+    assert not offending, sorted(offending)
+    assert not HALF_WIDTH.search("当前登录：张伟（zhangwei）。") and HALF_WIDTH.search("当前登录：张伟(zhangwei)。")
+
+
 def test_spec_2_hrs_words_exit_inheritance_paths_reasons_and_department_states():
     assert term("exit_type", "removal", "zh-CN") == "办理离职"
     assert term("exit_type", "voluntary", "zh-CN") == "员工自助退出企业"

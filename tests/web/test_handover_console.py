@@ -100,6 +100,15 @@ def _menu(page: str) -> str:
     return NAV.search(page).group(1)
 
 
+def _refused_in(page: str, action: str) -> bool:
+    """The refusal stands inside the form that was sent, whose code field has the focus, and
+    nowhere else on the page."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', page, re.S)
+    assert form is not None, action
+    inside = form.group(0)
+    return page.count('role="alert"') == 1 and 'role="alert" id="form-error"' in inside and 'autofocus aria-describedby="form-error"' in inside
+
+
 def _started(console: Console, client: TestClient, to: str, custodian: str = "") -> tuple[str, str, object]:
     """Start from the handover page; answers the accept URL, its secret and the answer."""
     page = client.get("/handover")
@@ -124,6 +133,7 @@ def test_r_adm_1_r_adm_2_wecom_walk_qr_code_the_successor_accepts_then_the_windo
     wrong = boss.post("/handover", data={"csrf": _csrf(page.text), "to": "ivan", "totp": "000000"})
     assert wrong.status_code == 401 and "验证码" in _visible(wrong.text) and 'value="ivan"' in wrong.text
     assert "伊万" in _visible(wrong.text)  # the successor typed is named beside the picker
+    assert _refused_in(wrong.text, "/handover")
 
     before = audit_seq(services, console.company.slug)
     url, link, answer = _started(console, boss, "ivan")
@@ -154,6 +164,8 @@ def test_r_adm_1_r_adm_2_wecom_walk_qr_code_the_successor_accepts_then_the_windo
     assert "白石 将超级管理员权限交接给您。" in text and "企业微信式" in text and "链接有效期至" in text and "您将成为 主管理员" in text
     assert 'href="/handover"' in _menu(offer.text) and '<span class="count">1' in _menu(offer.text)
     assert not offences(offer.text, "zh-CN")
+    own = _visible(ivan.get("/handover").text)  # his own handover page speaks to him
+    assert "等待您接受" in own and "等待您用本人的 6 位验证码接受。" in own and "等待 伊万" not in own
 
     wrong = ivan.post(landed, data={"csrf": _csrf(offer.text), "totp": "000000"})
     assert wrong.status_code == 401 and "验证码" in _visible(wrong.text) and 'name="totp"' in wrong.text
@@ -168,10 +180,13 @@ def test_r_adm_1_r_adm_2_wecom_walk_qr_code_the_successor_accepts_then_the_windo
     after = boss.get("/handover")
     assert after.status_code == 200
     text = _visible(after.text)
-    assert f"白石 在 {console.window_end()} 之前保留应急操作权限" in text and re.search(r"剩余 [67] 天", text)
+    assert f"您在 {console.window_end()} 之前保留应急操作权限" in text and re.search(r"剩余 [67] 天", text)
+    assert f"白石 在 {console.window_end()} 之前保留应急操作权限" in _visible(ivan.get("/handover").text)
     assert 'action="/handover/revert"' in after.text and 'action="/handover"' not in after.text and 'action="/handover/backup"' not in after.text
     assert 'href="/handover"' in _menu(after.text)  # no longer a super admin, still a party
     assert not offences(after.text, "zh-CN")
+    wrong = boss.post("/handover/revert", data={"csrf": _csrf(after.text), "totp": "000000"})
+    assert wrong.status_code == 401 and _refused_in(wrong.text, "/handover/revert")
     reverted = boss.post("/handover/revert", data={"csrf": _csrf(after.text), "totp": console.code("boss")})
     assert reverted.status_code == 303, reverted.text
     assert "权限交接已撤回" in _visible(boss.get(reverted.headers["location"]).text)
@@ -244,7 +259,7 @@ def test_r_adm_1_the_old_admin_cancels_and_the_link_stops_working(services):
     url, link, answer = _started(console, boss, "ivan")
     page = boss.get("/handover")
     wrong = boss.post("/handover/cancel", data={"csrf": _csrf(page.text), "totp": "000000"})
-    assert wrong.status_code == 401 and 'action="/handover/cancel"' in wrong.text
+    assert wrong.status_code == 401 and _refused_in(wrong.text, "/handover/cancel")
     done = boss.post("/handover/cancel", data={"csrf": _csrf(page.text), "totp": console.code("boss")})
     assert done.status_code == 303
     after = boss.get(done.headers["location"])
@@ -284,6 +299,7 @@ def test_r_adm_1_someone_else_a_wrong_link_and_an_expired_link_change_nothing(se
     assert console.ranks() == {"boss": "primary", "deputy": "backup"}
     page = console.signed_in("boss").get("/handover")
     assert "接受链接已于" in _visible(page.text) and 'action="/handover"' in page.text and 'action="/handover/cancel"' not in page.text
+    assert "链接已过期" in _visible(page.text) and "等待 伊万" not in _visible(page.text)  # the step says the link lapsed
 
 
 @sqlite_only

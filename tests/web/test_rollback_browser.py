@@ -53,4 +53,12 @@ def test_r_exc_1_the_rollback_plan_reads_in_words_at_a_laptops_and_a_phones_widt
         expect(page.get_by_role("button", name="撤销 2 项更改")).to_be_visible()
         page.screenshot(path=str(out / f"rollback-{width}.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0, width
+    # A wrong code, on the phone: the refusal stands above the code field, which has the focus again.
+    form = page.locator("form.rollback-apply")
+    form.get_by_label("您的 6 位验证码").fill("000000")
+    form.get_by_role("button", name="撤销 2 项更改").click()
+    expect(form.get_by_role("alert")).to_contain_text("验证码错误")
+    expect(form.get_by_label("您的 6 位验证码")).to_be_focused()
+    assert page.get_by_role("alert").count() == 1
+    page.screenshot(path=str(out / "rollback-wrong-code-390.png"), full_page=True)
     context.close()

@@ -4,6 +4,7 @@ applies it with their code; a wrong code keeps everything; HR cannot open the pa
 
 from __future__ import annotations
 
+import html
 import re
 
 import pyotp
@@ -69,6 +70,9 @@ def test_r_exc_1_a_super_admin_reads_the_plan_in_words_and_applies_it_with_the_c
 
     wrong = client.post(url, data={"csrf": csrf, "since": since, "plan": digest, "totp": "000000"})
     assert wrong.status_code == 401 and "验证码" in wrong.text
+    form = re.search(r'<form method="post"[^>]*class="stack rollback-apply".*?</form>', wrong.text, re.S).group(0)
+    assert wrong.text.count('role="alert"') == 1 and 'role="alert" id="form-error"' in form  # beside the code field
+    assert 'autofocus aria-describedby="form-error"' in form  # which has the focus again
     assert _roles(stolen, "liuyang") == {"it", "hr"}
 
     stolen.clock.advance(minutes=6)  # the form's own code is the change's second factor: no re-verification first
@@ -86,4 +90,7 @@ def test_r_exc_1_a_bad_time_is_said_and_hr_cannot_open_the_page(stolen):
     url = f"/members/{stolen.member_id('zhangwei')}/rollback"
     bad = lina.get(url, params={"since": "someday"})
     assert bad.status_code == 422 and "Give the time to roll back from as a day" in bad.text
+    assert "not “someday”." in html.unescape(bad.text)  # the value quoted as a person quotes it, not as Python does
+    zh = stolen.signed_in("lina").get(url, params={"since": "someday"}).text
+    assert "而不是“someday”。" in html.unescape(zh)
     assert stolen.signed_in("wangfang").get(url).status_code == 403
