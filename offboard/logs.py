@@ -53,6 +53,17 @@ def _render(_logger: WrappedLogger, _name: str, event: EventDict) -> str:
     return rendered if len(rendered) <= MAX_EVENT else rendered[: MAX_EVENT - 1] + "…"
 
 
+class _CurrentStderr:
+    """sys.stderr as it is when a line is written, not as it was when logging was set up (a
+    process that redirects it later, a test capturing it, still gets the lines)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(stream: TextIO | None = None, level: int = logging.INFO, *, force: bool = False) -> None:
     """Set structlog up once per process (again with force=True, as tests do to capture it)."""
     global _configured
@@ -67,7 +78,7 @@ def configure(stream: TextIO | None = None, level: int = logging.INFO, *, force:
             _render,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or _CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     _configured = True

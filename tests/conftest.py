@@ -52,6 +52,18 @@ def delete_output_dir() -> None:
     """pytest-playwright's fixture of this name empties the output folder; pytest_configure has."""
 
 
+@pytest.fixture(scope="session", autouse=True)
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The key vault's file of this session's services (audit keys, sealed data): a temporary
+    one, never ./offboard.keys of the checkout (a PostgreSQL database has no folder beside it)."""
+    if os.environ.get("OFFBOARD_KEY_FILE"):
+        yield
+        return
+    os.environ["OFFBOARD_KEY_FILE"] = str(tmp_path_factory.mktemp("keys") / "offboard.keys")
+    yield
+    del os.environ["OFFBOARD_KEY_FILE"]
+
+
 def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: a test that needs it must not skip)")

@@ -54,7 +54,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # the base64 key may hold plus signs itself
         if len(parts) != 3 or not _valid_name(parts[0]) or len(parts[1]) != 8:
             raise NoteError("a verifier key reads <name>+<8 hex digits>+<base64 key>")
         name, hex_id, encoded = parts

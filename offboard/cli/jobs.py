@@ -68,16 +68,17 @@ def worker(
             if report["bulk"]["batches"]:
                 ok("Bulk exits: {batches} batch(es), {lines} line(s) done, {failed} failed.", batches=report["bulk"]["batches"], lines=report["bulk"]["lines"], failed=report["bulk"]["failed_lines"])
             ok(
-                "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {windows} emergency window(s) closed, {failed} failed.",
+                "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {windows} emergency window(s) closed, {signed} audit checkpoint(s) signed, {failed} failed.",
                 took=report["took_effect"],
                 over=report["taken_over"],
                 fin=report["finalized"],
                 windows=report["windows_closed"],
+                signed=report["checkpoints"],
                 failed=len(report["failed"]),
             )
             ok("Outbox: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=box["delivered"], failed=box["failed"], dead=box["dead"])
             for f in report["failed"]:
-                item = f"exit {f['exit_id']}" if f["exit_id"] is not None else "emergency windows"
+                item = f"exit {f['exit_id']}" if f["exit_id"] is not None else "the enterprise"
                 console.print(f"[red]✗ {f['kind']} {item} (tenant {f['tenant_id']}): {f['message']}[/red]")
             for e in box["errors"]:
                 console.print(f"[yellow]! {e['key']}: {e['error']}[/yellow]")

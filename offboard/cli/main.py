@@ -12,7 +12,8 @@ from offboard import logs
 from offboard.cli.demo import demo
 from offboard.cli.directory import department_app, member_app, tenant_app, token_app
 from offboard.cli.policy import policy_app
-from offboard.cli.maintenance import audit_app, db_app
+from offboard.cli.audit_proofs import audit_app  # the audit commands: maintenance.py's and the proofs'
+from offboard.cli.maintenance import db_app
 from offboard.cli.output import err_console
 from offboard.cli import bulk, exits, exports, jobs, power, rollback
 from offboard.cli.bench import bench_app

@@ -8,9 +8,8 @@ import typer
 
 from offboard.queries import audit as audit_q
 from offboard.cli.common import ByOpt, JsonOpt, ok, reading
-from offboard.cli.output import console, emit_json, table
+from offboard.cli.output import emit_json, table
 from offboard.cli.state import STATE
-from offboard.i18n import translate
 from offboard.store import schema
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -27,30 +26,6 @@ def db_upgrade(json_out: JsonOpt = False) -> None:
         ok("Schema already at {rev}; nothing to do.", rev=after)
     else:
         ok("Schema migrated from {before} to {after}.", before=before or "empty", after=after)
-
-
-@audit_app.command("verify")
-def audit_verify(by: ByOpt = None, json_out: JsonOpt = False) -> None:
-    """Prove the chain and its head; name the first event that does not verify."""
-    with reading(by) as (conn, tenant, actor):
-        result = audit_q.verify_chain(conn, tenant, actor)
-    if json_out:
-        emit_json(result)
-    elif result.ok:
-        ok("Audit chain of {tenant} verified: {n} events, head {head}.", tenant=result.tenant, n=result.events, head=result.head[:16])
-    else:
-        console.print(
-            "[red]✗[/red] "
-            + translate(
-                "Audit chain of {tenant} does NOT verify: event {seq} is {problem}.",
-                STATE.locale,
-                tenant=result.tenant,
-                seq=result.first_bad_seq if result.first_bad_seq is not None else "head",
-                problem=result.problem,
-            )
-        )
-    if not result.ok:
-        raise typer.Exit(1)
 
 
 @audit_app.command("list")

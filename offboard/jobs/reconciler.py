@@ -1,6 +1,7 @@
 """Due work (R-EXIT-8, SPEC §10) as a registry of kinds: scheduled exits taking effect, 24 h
 customer takeovers, finalization once the restore window is over and HR and IT have signed;
-and old super admins' emergency windows closed when they run out (R-ADM-2).
+old super admins' emergency windows closed when they run out (R-ADM-2); and the audit trees
+signed (SPEC §8).
 
 Every kind is found from the rows themselves, "due at or before now and not done", so a worker
 that was down catches up. Each item runs in its own transaction, which first claims it: the
@@ -19,8 +20,9 @@ from datetime import datetime
 from typing import TypedDict
 
 import structlog
-from sqlalchemy import ColumnElement, Connection, Exists, Row, ScalarSelect, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Exists, Row, ScalarSelect, exists, func, or_, select
 
+from offboard.actions.audit_checkpoints import HOURLY, PRIVILEGED, checkpoint
 from offboard.actions.checklist import finalize, finalize_many
 from offboard.actions.context import Services, UnitOfWork, tenant_transaction
 from offboard.actions.exits import take_effect
@@ -31,7 +33,7 @@ from offboard.domain.errors import OffboardError
 from offboard.domain.handover import HandoverState
 from offboard.domain.vocabulary import ExitState, LedgerState
 from offboard.store.locks import try_lock_exit, try_lock_exits, try_lock_member
-from offboard.store.tables import admin_handovers, exit_signoffs, exits, transfer_ledger
+from offboard.store.tables import admin_handovers, audit_checkpoints, audit_events, exit_signoffs, exits, tenants, transfer_ledger
 
 log = structlog.get_logger("offboard.reconciler")
 CHUNK = 500  # items of a set-based kind per transaction
@@ -91,6 +93,7 @@ class ReconcileCounts(TypedDict):
     taken_over: int
     finalized: int
     windows_closed: int
+    checkpoints: int
     skipped: int
     failed: list[FailedItem]
 
@@ -101,6 +104,7 @@ class ReconcileReport:
     taken_over: int = 0
     finalized: int = 0
     windows_closed: int = 0  # old super admins' emergency windows that ran out (R-ADM-2)
+    checkpoints: int = 0  # audit trees signed (SPEC §8): hourly, and after a privileged event
     skipped: int = 0  # claimed by another worker, or done by one a moment ago
     failed: list[FailedItem] = field(default_factory=list)
 
@@ -110,6 +114,7 @@ class ReconcileReport:
             "taken_over": self.taken_over,
             "finalized": self.finalized,
             "windows_closed": self.windows_closed,
+            "checkpoints": self.checkpoints,
             "skipped": self.skipped,
             "failed": self.failed,
         }
@@ -132,7 +137,35 @@ def reconcile(services: Services, *, limit: int = 1000) -> ReconcileReport:
         for tenant_id, exit_id, member_id in items:
             _run_one(services, kind, tenant_id, exit_id, member_id, report)
     _close_windows(services, now, report)
+    _sign_trees(services, now, report)
     return report
+
+
+def _sign_trees(services: Services, now: datetime, report: ReconcileReport) -> None:
+    """A checkpoint of every tenant's audit tree that has grown since its last one, when that
+    one is an hour old or a privileged event came since (SPEC §8); a tenant per transaction."""
+    C, E = audit_checkpoints, audit_events
+    signed_size = select(func.coalesce(func.max(C.c.size), 0)).where(C.c.tenant_id == tenants.c.id).scalar_subquery()
+    signed_at = select(func.max(C.c.signed_at)).where(C.c.tenant_id == tenants.c.id).scalar_subquery()
+    privileged = exists().where(E.c.tenant_id == tenants.c.id, E.c.seq > signed_size, E.c.action.in_(PRIVILEGED))
+    due = select(tenants.c.id, privileged.label("privileged")).where(tenants.c.audit_seq > signed_size, or_(signed_at.is_(None), signed_at <= now - HOURLY, privileged))
+    with services.db.read() as conn:
+        found = conn.execute(due).all()
+    for tenant_id, after_privileged in found:
+        try:
+            with tenant_transaction(services, tenant_id=tenant_id) as uow:
+                signed = checkpoint(uow, services.vault, "privileged" if after_privileged else "hourly")
+        except OffboardError as exc:  # retried on the next pass; the other tenants go on
+            report.failed.append({"tenant_id": tenant_id, "kind": "checkpoints", "exit_id": None, "error": exc.code, "message": exc.render("en")})
+            continue
+        except Exception as exc:
+            log.error("checkpoint_failed", tenant_id=tenant_id, exc_info=exc)
+            report.failed.append({"tenant_id": tenant_id, "kind": "checkpoints", "exit_id": None, "error": "internal_error", "message": str(exc)[:200]})
+            continue
+        if signed is None:
+            report.skipped += 1  # another worker is signing it
+        else:
+            report.checkpoints += 1
 
 
 def _close_windows(services: Services, now: datetime, report: ReconcileReport) -> None:

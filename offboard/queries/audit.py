@@ -16,6 +16,7 @@ from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import NotFound, ValidationError, error
 from offboard.i18n import translate
 from offboard.queries import audit_text as text
+from offboard.queries.audit_proofs import check_tree
 from offboard.queries.audit_text import Party
 from offboard.store import audit_log, repo
 from offboard.store.audit_log import EventFilter
@@ -33,7 +34,10 @@ class ChainVerdict:
     head_seq: int
     head: str
     first_bad_seq: int | None  # the first event that does not verify; None with a bad head
-    problem: str | None
+    problem: str | None  # a chain finding (offboard.audit.chain), tree_changed or checkpoint_changed
+    checkpoints: int = 0  # signed checkpoints of the Merkle tree (SPEC §8)
+    signed_size: int = 0  # events the latest checkpoint covers
+    bad_checkpoint: int | None = None  # the size of a checkpoint that does not verify
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,12 @@ def verify_chain(conn: Connection, tenant: AnyRow, actor: Actor) -> ChainVerdict
     require(actor, Action.READ_AUDIT)
     verdict = verify(audit_log.stored_events(conn, tenant.id), tenant.audit_seq, tenant.audit_head)
     finding = verdict.finding
-    return ChainVerdict(tenant.slug, verdict.ok, verdict.events, tenant.audit_seq, tenant.audit_head, finding.seq if finding else None, finding.problem if finding else None)
+    if finding is not None:
+        return ChainVerdict(tenant.slug, False, verdict.events, tenant.audit_seq, tenant.audit_head, finding.seq, finding.problem)
+    checkpoints, signed, bad = check_tree(conn, tenant.id)
+    if bad is not None:
+        return ChainVerdict(tenant.slug, False, verdict.events, tenant.audit_seq, tenant.audit_head, bad.seq, bad.problem, checkpoints, signed, bad.checkpoint)
+    return ChainVerdict(tenant.slug, True, verdict.events, tenant.audit_seq, tenant.audit_head, None, None, checkpoints, signed)
 
 
 def events(

@@ -69,9 +69,9 @@ _LOCKED_HEAD = select(tenants.c.audit_seq, tenants.c.audit_head).where(tenants.c
 _STORE_HEAD = update(tenants).where(tenants.c.id == bindparam("tenant")).values(audit_seq=bindparam("seq"), audit_head=bindparam("head"))
 
 
-def stored_events(conn: Connection, tenant_id: int, batch: int = 5000) -> Iterator[StoredEvent]:
-    """Every event of a tenant in sequence order, read in keyset pages."""
-    after = 0
+def stored_events(conn: Connection, tenant_id: int, batch: int = 5000, *, first: int = 1, last: int | None = None) -> Iterator[StoredEvent]:
+    """The events `first` .. `last` (every one by default) of a tenant in sequence order, read in keyset pages."""
+    after = first - 1
     while True:
         rows = conn.execute(
             select(audit_events, audit_side.c.details)
@@ -81,7 +81,7 @@ def stored_events(conn: Connection, tenant_id: int, batch: int = 5000) -> Iterat
                     (audit_side.c.tenant_id == audit_events.c.tenant_id) & (audit_side.c.seq == audit_events.c.seq),
                 )
             )
-            .where(audit_events.c.tenant_id == tenant_id, audit_events.c.seq > after)
+            .where(audit_events.c.tenant_id == tenant_id, audit_events.c.seq > after, *([audit_events.c.seq <= last] if last is not None else []))
             .order_by(audit_events.c.seq)
             .limit(batch)
         ).all()

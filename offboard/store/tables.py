@@ -683,6 +683,53 @@ audit_side = Table(
     _fk(["seq"], "audit_events", ["seq"]),
 )
 
+# The tenant's Merkle tree over its audit events (SPEC §8, offboard.audit.merkle): the perfect
+# subtrees of level 1 and up, node (level, idx) covering leaves [idx * 2**level, (idx + 1) *
+# 2**level); level 0 is audit_events.hash. Grown by each checkpoint, never changed.
+audit_tree_nodes = Table(
+    "audit_tree_nodes",
+    metadata,
+    _tid(),
+    Column("level", Integer, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "level", "idx"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# The tree's signed heads: a C2SP checkpoint of the first `size` events, signed with the
+# tenant's audit key (`note`, the whole signed note, as an auditor receives it).
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    _tid(),
+    Column("size", BigInteger, nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("key_id", String(8), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("reason", String(16), nullable=False),  # hourly | privileged | requested
+    Column("signed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "size"),
+    _fk(["key_id"], "audit_signing_keys", ["key_id"]),
+)
+
+# The tenant's Ed25519 audit keys: the public key in the open, the private one wrapped by the
+# key vault under the tenant's region (offboard.crypto.vault). The newest signs.
+audit_signing_keys = Table(
+    "audit_signing_keys",
+    metadata,
+    _tid(),
+    Column("key_id", String(8), nullable=False),  # the C2SP key id, hex
+    Column("name", String(200), nullable=False),  # the key name, also the checkpoints' origin
+    Column("public_key", String(64), nullable=False),  # hex
+    Column("region", String(8), nullable=False),
+    Column("kek_id", String(80), nullable=False),
+    Column("wrapped", Text, nullable=False),  # base64 of the vault's blob
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
 # Failed sign-ins per account ("member:<id>") and per client address ("ip:<addr>").
 login_throttle = Table(
     "login_throttle",

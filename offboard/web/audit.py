@@ -31,6 +31,7 @@ PROBLEMS = {
     "reordered": _("it was moved out of its place"),
     "side_changed": _("its details were changed after it was written"),
     "truncated": _("it and every event after it were deleted"),
+    "tree_changed": _("the Merkle tree over it was changed after it was written"),
 }
 
 

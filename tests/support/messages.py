@@ -9,7 +9,23 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "offboard"
 
 # Calls whose string argument at this position is a translatable template.
-_TEMPLATE_ARG = {"error": 2, "_missing": 1, "ok": 0, "translate": 0, "_": 0, "t": 0, "__init__": 0, "Issue": 1, "_t": 0, "warn": 0, "Problem": 1, "_problem": 1, "_planned_job": 2, "_active": 2}
+_TEMPLATE_ARG = {
+    "error": 2,
+    "_missing": 1,
+    "ok": 0,
+    "translate": 0,
+    "_": 0,
+    "t": 0,
+    "__init__": 0,
+    "Issue": 1,
+    "_t": 0,
+    "warn": 0,
+    "Problem": 1,
+    "_problem": 1,
+    "_planned_job": 2,
+    "_active": 2,
+    "_fail": 0,
+}
 
 
 _JINJA_CALL = re.compile(r"""_\(\s*(["'])((?:(?!\1).)+)\1""")

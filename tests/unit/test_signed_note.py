@@ -85,3 +85,12 @@ def test_spec_8_a_note_without_signatures_or_with_a_garbled_line_is_refused():
     for bad in ("This is an example message.\n", "This is an example message.\n\n- example.com/foo AAAA\n", C2SP_NOTE.rstrip("\n")):
         with pytest.raises(NoteError):
             note.open_note(bad, [verifier])
+
+
+def test_spec_8_a_verifier_key_whose_base64_holds_plus_signs_parses():
+    while True:
+        key = Ed25519PrivateKey.generate()
+        text = note.verifier_key("offboard/acme/audit", note.public_bytes(key))
+        if "+" in text.split("+", 2)[2]:
+            break
+    assert Verifier.parse(text).public_key == note.public_bytes(key)

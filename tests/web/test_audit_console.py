@@ -134,3 +134,25 @@ def test_issue_9_verify_says_in_words_that_the_trail_is_intact_or_where_it_broke
 
 def test_spec_3_2_hr_may_not_open_the_audit_page(demo_company):
     assert demo_company.signed_in("wangfang").get("/audit").status_code == 403
+
+
+def test_spec_8_verify_names_the_signed_checkpoints_and_a_changed_one(demo_company):
+    from offboard.actions import audit_checkpoints
+    from offboard.actions.context import tenant_transaction
+    from offboard.store.tables import audit_checkpoints as checkpoints_table
+
+    client = demo_company.signed_in("zhangwei")
+    with tenant_transaction(demo_company.services, DEMO_SLUG) as uow:
+        signed = audit_checkpoints.checkpoint(uow, demo_company.services.vault, "requested")
+    intact = client.get("/audit/verify")
+    assert f"个已签名检查点核验通过；最近一个覆盖 {signed.size} 条事件" in intact.text
+    with demo_company.services.db.write() as conn:
+        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.slug == DEMO_SLUG)).scalar_one()
+        where = (checkpoints_table.c.tenant_id == tenant_id, checkpoints_table.c.size == signed.size)
+        conn.execute(update(checkpoints_table).where(*where).values(note=signed.note.replace(f"\n{signed.size}\n", "\n1\n")))
+    try:
+        broken = client.get("/audit/verify")
+        assert f"前 {signed.size} 条事件的已签名检查点与事件或其签名不符" in broken.text and "checkpoint_changed" not in broken.text
+    finally:
+        with demo_company.services.db.write() as conn:
+            conn.execute(update(checkpoints_table).where(*where).values(note=signed.note))
