@@ -235,13 +235,40 @@ def demo_codes(request: Request):
 
 
 @router.get("/")
-def dashboard(request: Request, c: Console = Depends(console)):
+def dashboard(
+    request: Request,
+    c: Console = Depends(console),
+    frozen: Annotated[str | None, Query(max_length=64)] = None,
+    sessions: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    tokens: Annotated[int, Query(ge=0, le=10**9)] = 0,
+):
+    return _dashboard(request, c, frozen=frozen, counts={"sessions": sessions, "tokens": tokens})
+
+
+def _dashboard(
+    request: Request,
+    c: Console,
+    *,
+    frozen: str | None = None,
+    counts: dict[str, int] | None = None,
+    freeze_error: dict | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The overview; for an old super admin inside their emergency window, with the form that
+    freezes an account at risk (R-ADM-2), its error beside it, or what it froze."""
     from offboard.domain.authz import Action, allowed
     from offboard.web.exit_views import local_time
 
+    frozen_name = None
     with c.read() as (conn, tenant, actor):
+        if frozen:
+            try:
+                frozen_name = repo.member_by_userid(conn, tenant.id, frozen).name
+            except NotFound:
+                pass  # an address typed by hand: no notice
         me = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=request.app.state.services.clock.now())
-        counts = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
+        tiles = {status: members_q.list_members(conn, tenant.id, actor, status=status, limit=1).total for status in ("active", "frozen", "exited", "finalized")} if _can_read_directory(actor) else {}
         tree = directory_q.list_departments(conn, tenant.id, actor) if _can_read_directory(actor) else []
         figures = dashboard_q.dashboard(conn, tenant, actor, request.app.state.services.clock.now()) if _can_read_directory(actor) else None
         no_backup = _can_read_directory(actor) and show_policy(conn, tenant, actor).backup_admin is None
@@ -252,10 +279,14 @@ def dashboard(request: Request, c: Console = Depends(console)):
     return render(
         request,
         "dashboard.html",
+        status_code=status_code,
         c=c,
         tenant=tenant,
         me=me,
-        counts=counts,
+        counts=tiles,
+        frozen_notice=translate(MEMBER_NOTICES["frozen"], locale_of(request), name=frozen_name, **(counts or {})) if frozen_name else None,
+        freeze_error=freeze_error,
+        typed=typed or {},
         departments=len(tree),
         pending=pending,
         overview=shown,
@@ -412,6 +443,36 @@ def freeze_submit(
     if done.backup_activated:
         query["backup"] = done.backup_activated
     return RedirectResponse(f"/members/{member_id}?{urlencode(query)}#freeze", status_code=303)
+
+
+@router.post("/freeze")
+def emergency_freeze(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=128)],
+    userid: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    c: Console = Depends(console),
+    posted: PostedForm = Depends(posted_form),
+):
+    """Freeze an account named by its userid, from the overview: the emergency power of an old
+    super admin inside their window, who may not browse the directory (R-ADM-2, R-EXC-1)."""
+    from offboard.actions import freeze as freeze_actions
+    from offboard.domain.authz import Action
+
+    _check_form(request, csrf)
+    c.require_recent_verification(Action.FREEZE, "/#emergency-window", posted, purpose=FREEZE_PURPOSE)
+    typed = {"userid": userid, "reason": reason}
+    try:
+        if not userid.strip():
+            raise error(ValidationError, "userid_required", "Type the userid of the account to freeze.")
+        with tenant_transaction(request.app.state.services, c.slug, actor=c.auth.actor) as uow:
+            done = freeze_actions.freeze(uow, userid.strip(), reason=reason)
+    except OffboardError as exc:
+        if exc.status == 403:
+            raise
+        return _dashboard(request, c, freeze_error=failure(request, exc), typed=typed, status_code=exc.status if 400 <= exc.status < 500 else 400)
+    query = {"frozen": userid.strip(), "sessions": done.sessions_revoked, "tokens": done.tokens_revoked}
+    return RedirectResponse(f"/?{urlencode(query)}#emergency-window", status_code=303)
 
 
 @router.post("/members/{member_id}/unfreeze")

@@ -10,6 +10,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pyotp
+from sqlalchemy import select
 import pytest
 
 from offboard.actions import exits as exit_actions
@@ -104,3 +105,30 @@ def test_r_adm_2_the_member_page_and_the_checklist_show_the_old_admins_window_un
     assert reconciler.reconcile(company.services).windows_closed == 1
     closed = _item_12(hr.get(f"/exits/{exit_id}?tab=checklist").text)
     assert "有效会话" not in closed
+
+
+def test_r_adm_2_r_exc_1_the_old_admin_freezes_an_account_from_the_overview_inside_the_window(handed_over):
+    """His emergency powers do not include browsing the directory, so the overview holds the
+    freeze form: a userid that names nobody is said beside the form with what he typed kept; a
+    good one freezes the account and says so by name. Someone without the power is refused."""
+    from offboard.store.tables import members
+    from tests.web.conftest import CSRF_INPUT
+
+    company = handed_over
+    with tenant_transaction(company.services, DEMO_SLUG, by="wangfang") as uow:
+        exit_actions.start_exit(uow, "zhangwei", type="removal", reason_category="resignation", reason="个人原因", successor="lina")
+    old = company.signed_in("zhangwei")
+    overview = old.get("/")
+    assert "冻结有风险的账号" in overview.text and not offences(overview.text, "zh-CN")
+    csrf = CSRF_INPUT.search(overview.text).group(1)
+    unknown = old.post("/freeze", data={"csrf": csrf, "userid": "nobody", "reason": "钓鱼邮件"})
+    assert unknown.status_code == 404 and "钓鱼邮件" in unknown.text and 'value="nobody"' in unknown.text
+    assert unknown.text.index('class="alert"') > unknown.text.index('id="emergency-window"')  # beside the form
+    done = old.post("/freeze", data={"csrf": csrf, "userid": "chenjing", "reason": "钓鱼邮件"}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    shown = old.get(done.headers["location"])
+    assert "陈静 的账号已冻结：已结束 0 个会话和 0 个 API 令牌，登录已锁定。" in _visible(shown.text.split('id="emergency-frozen"', 1)[1])
+    with company.services.db.read() as conn:
+        assert conn.execute(select(members.c.status).where(members.c.id == company.member_id("chenjing"))).scalar_one() == "frozen"
+    hr = company.signed_in("wangfang")
+    assert hr.post("/freeze", data={"csrf": CSRF_INPUT.search(hr.get("/").text).group(1), "userid": "lina", "reason": "x"}).status_code == 403
