@@ -48,7 +48,7 @@ def _reason(reason: str) -> str:
 
 def freeze(uow: UnitOfWork, ref: int | str, *, reason: str, force: bool = False) -> Frozen:
     """Freeze an account: sessions and tokens revoked, credentials locked, in one transaction;
-    a frozen primary super admin's backup becomes the primary. The last active super admin is
+    a frozen primary super admin's backup becomes the primary, and they the backup. The last active super admin is
     frozen only with `force` (an incident), and the enterprise is frozen with them."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     reason = _reason(reason)
@@ -77,8 +77,9 @@ def freeze(uow: UnitOfWork, ref: int | str, *, reason: str, force: bool = False)
     if held is not None and held.rank == SuperAdminRank.PRIMARY and others and not any(h.rank == SuperAdminRank.PRIMARY for h in others):
         backup = others[0]
         super_admins.set_rank(conn, tid, backup.role_id, SuperAdminRank.PRIMARY)
+        super_admins.set_rank(conn, tid, held.role_id, SuperAdminRank.BACKUP)  # the ranks swap: unfrozen, they are the backup
         activated = backup.userid
-        uow.audit("admin.backup_activated", [f"member:{backup.member_id}"], {"instead_of": member.id})
+        uow.audit("admin.backup_activated", [f"member:{backup.member_id}"], {"instead_of": member.id, "instead_of_rank": SuperAdminRank.BACKUP.value})
     uow.audit("member.frozen", [f"member:{member.id}"], {"reason": reason, "sessions": cut["sessions"], "tokens": cut["personal_tokens"], "forced": bool(force and last)})
     uow.emit("member.frozen", member_id=member.id)
     if last:

@@ -97,6 +97,9 @@ def test_r_exc_1_freezing_the_primary_super_admin_activates_the_backup_in_the_sa
     with services.db.read() as conn:
         actions = list(conn.execute(select(audit_events.c.action).where(audit_events.c.tenant_id == company.tenant_id).order_by(audit_events.c.seq.desc()).limit(2)).scalars())
     assert set(actions) == {"admin.backup_activated", "member.frozen"}
+    # The ranks swap: the frozen account no longer reads as the primary, and back it is the backup.
+    act(company, "deputy", freeze_actions.unfreeze, "boss", totp=totp_now("deputy", services))
+    assert _ranks(company) == {"deputy": "primary", "boss": "backup"}
 
 
 def test_r_adm_4_inv_1_the_last_super_admin_is_frozen_only_with_force_and_the_enterprise_with_them(services):
