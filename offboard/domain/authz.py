@@ -199,8 +199,7 @@ def require(actor: Actor, action: Action, target: Target | None = None) -> None:
         raise error(
             Forbidden,
             "forbidden",
-            "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.",
-            actor=actor.userid or actor.kind,
+            "You may not {action} here; ask a super admin or an admin whose scope covers this member.",
             action=Term("action", action.value),
         )
 

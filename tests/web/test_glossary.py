@@ -160,8 +160,8 @@ def test_spec_9_a_refusal_names_what_the_actor_may_not_do_in_words():
     assert set(GLOSSARY["action"]) == {a.value for a in Action}
     with pytest.raises(Forbidden) as refused:
         require(Actor(kind="member", member_id=9, userid="amy"), Action.START_REMOVAL)
-    assert refused.value.render("en").startswith("amy may not handle other members' exits here;")
-    assert refused.value.render("zh-CN").startswith("amy 无权在此为他人办理离职；")
+    assert refused.value.render("en").startswith("You may not handle other members' exits here;")
+    assert refused.value.render("zh-CN").startswith("您无权在此为他人办理离职；")  # the reader is the one refused: no userid
 
 
 def test_spec_9_every_error_message_is_translated_fills_its_placeholders_and_names_no_key():
