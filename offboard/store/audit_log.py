@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, literal_column, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from offboard.audit.chain import Core, StoredEvent, canonical, format_time, targets_text
-from offboard.store.driver_rows import JsonText, insert_rows
+from offboard.audit.chain import Core, StoredEvent, canonical, encode_core, format_time, leaf_hash, targets_text
+from offboard.store.driver_rows import insert_values
 from offboard.store.tables import audit_events, audit_side, tenants
 
 
@@ -38,26 +38,20 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
     for event in events:
         seq += 1
         details = canonical(event.details)
-        core = Core(tenant_id, seq, stamp, event.actor, event.action, event.targets, hashlib.sha256(details).hexdigest(), prev)
-        prev = core.leaf_hash()
-        core_rows.append(
-            {
-                "tenant_id": tenant_id,
-                "seq": seq,
-                "at": stamp,
-                "actor": event.actor,
-                "action": event.action,
-                "targets": JsonText(targets_text(event.targets)),
-                "side_digest": core.side,
-                "prev_hash": core.prev,
-                "hash": prev,
-            }
-        )
-        side_rows.append({"tenant_id": tenant_id, "seq": seq, "details": JsonText(details.decode())})
-    insert_rows(conn, audit_events, core_rows)
-    insert_rows(conn, audit_side, side_rows)
+        side = hashlib.sha256(details).hexdigest()
+        targets = targets_text(event.targets)
+        this = leaf_hash(encode_core(tenant_id, seq, stamp, event.actor, event.action, targets, side, prev))
+        core_rows.append((tenant_id, seq, stamp, event.actor, event.action, targets, side, prev, this))
+        side_rows.append((tenant_id, seq, details.decode()))
+        prev = this
+    insert_values(conn, audit_events, _CORE_COLUMNS, core_rows)
+    insert_values(conn, audit_side, _SIDE_COLUMNS, side_rows)
     conn.execute(_STORE_HEAD, {"tenant": tenant_id, "seq": seq, "head": prev})
     return seq
+
+
+_CORE_COLUMNS = ("tenant_id", "seq", "at", "actor", "action", "targets", "side_digest", "prev_hash", "hash")
+_SIDE_COLUMNS = ("tenant_id", "seq", "details")
 
 
 # Built once with bind parameters (not named like a column): every change appends. The head is

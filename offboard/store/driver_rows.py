@@ -5,9 +5,11 @@ costs more than the database's own work, and an UPDATE per row costs a round tri
 
 Each value is converted as the column type would convert it, once per column and dialect:
 aware datetimes become SQLite's naive UTC text (what UTCDateTime stores) or stay as they are
-for PostgreSQL; JSON values become JSON text, cast to jsonb on PostgreSQL. A value that is
-already JSON text (`JsonText`) is stored as it is, so a caller that digests the encoded text
-stores exactly what it digested.
+for PostgreSQL; JSON values become JSON text, cast to jsonb on PostgreSQL. Only those columns
+are converted value by value: the others are handed over as they are (SQLite's driver binds a
+str or int enum by its value), and a time shared by the rows (the transaction's `now`) is
+formatted once. A caller that encodes its rows itself (the audit events, whose digests cover
+the encoded text) hands them over as tuples (insert_values), stored exactly as given.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -25,12 +28,8 @@ from sqlalchemy.dialects import postgresql
 from offboard.store.types import UTCDateTime
 
 
-class JsonText(str):
-    """JSON already encoded: inserted as this text, not encoded again."""
-
-
 def _json(value: Any) -> str:
-    return value if isinstance(value, JsonText) else json.dumps(value)
+    return json.dumps(value)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -39,6 +38,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+@lru_cache(maxsize=1024)
 def _sqlite_time(value: datetime | None) -> str | None:
     aware = _aware(value)
     return None if aware is None else aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -51,13 +51,32 @@ def _same(value: Any) -> Any:
 MAX_PARAMETERS = 30_000  # per statement: below SQLite's 32,766 and PostgreSQL's 65,535
 
 
-def _converter(table: Table, name: str, pg: bool) -> Callable[[Any], Any]:
+Converter = Callable[[Any], Any] | None  # None: the value goes to the driver as it is
+
+
+def _converter(table: Table, name: str, pg: bool) -> Converter:
     column_type = table.c[name].type
     if isinstance(column_type, JSON):
         return _json
     if isinstance(column_type, UTCDateTime):
         return _aware if pg else _sqlite_time
-    return _same
+    return _same if pg else None
+
+
+def _values(rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...], converters: Sequence[Converter]) -> list[tuple[Any, ...]]:
+    """Each row's values in the order of `columns`, converted where the column needs it."""
+    pick = itemgetter(*columns)
+    picked = [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
+    convert = [(n, c) for n, c in enumerate(converters) if c is not None]
+    if not convert:
+        return picked
+    converted = []
+    for values in picked:
+        row = list(values)
+        for n, c in convert:
+            row[n] = c(row[n])
+        converted.append(tuple(row))
+    return converted
 
 
 def _is_json(table: Table, name: str) -> bool:
@@ -65,7 +84,7 @@ def _is_json(table: Table, name: str) -> bool:
 
 
 @cache
-def _plan(table: Table, columns: tuple[str, ...], pg: bool) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
+def _plan(table: Table, columns: tuple[str, ...], pg: bool) -> tuple[str, tuple[Converter, ...]]:
     marks = ["%s::jsonb" if pg and _is_json(table, name) else "%s" if pg else "?" for name in columns]
     quoted = ", ".join(f'"{name}"' for name in columns)
     return f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(marks)})", tuple(_converter(table, name, pg) for name in columns)
@@ -95,12 +114,18 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     columns = tuple(rows[0])
+    insert_values(conn, table, columns, _values(rows, columns, _plan(table, columns, conn.dialect.name == "postgresql")[1]))
+
+
+def insert_values(conn: Connection, table: Table, columns: tuple[str, ...], values: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT rows given as value tuples in the order of `columns`, each value already as the
+    driver takes it (an int, a str, JSON as text, a time as the column stores it): as
+    insert_rows, for a caller that builds its rows as tuples (the audit events)."""
+    if not values:
+        return
     pg = conn.dialect.name == "postgresql"
-    statement, converters = _plan(table, columns, pg)
-    pairs = tuple(zip(columns, converters))
-    values = (tuple(convert(row[name]) for name, convert in pairs) for row in rows)
     if not pg:
-        conn.exec_driver_sql(statement, list(values))
+        conn.exec_driver_sql(_plan(table, columns, pg)[0], values)
         return
     quoted = ", ".join(f'"{name}"' for name in columns)
     driver = conn.connection.driver_connection
@@ -118,9 +143,9 @@ def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Seque
         return
     columns = tuple(rows[0])
     pg = conn.dialect.name == "postgresql"
-    pairs = tuple((name, _converter(table, name, pg)) for name in columns)
+    values = _values(rows, columns, [_converter(table, name, pg) for name in columns])
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
+        chunk = values[start : start + per_statement]
         statement = _update_plan(table, tuple(keys), columns, pg, len(chunk))
-        conn.exec_driver_sql(statement, tuple(convert(row[name]) for row in chunk for name, convert in pairs))
+        conn.exec_driver_sql(statement, tuple(value for row in chunk for value in row))

@@ -1,5 +1,6 @@
 """Rows handed to the driver as tuples (offboard.store.driver_rows): what the column types would
-have stored, on SQLite and PostgreSQL: JSON, aware times, NULLs, enum values, text with quotes."""
+have stored, on SQLite and PostgreSQL: JSON, aware times, NULLs, enum values, text with quotes;
+rows a caller encoded itself stored as given."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from sqlalchemy import select
 
 from offboard.actions.tenants import create_tenant
 from offboard.domain.vocabulary import JobState
-from offboard.store.driver_rows import JsonText, insert_rows, update_rows
-from offboard.store.tables import jobs
+from offboard.store.driver_rows import insert_rows, insert_values, update_rows
+from offboard.store.tables import bulk_exit_rows, jobs
 
 
 def _job(tenant_id: int, job_id: int, at: datetime, **values) -> dict:
@@ -25,7 +26,7 @@ def test_rows_inserted_and_updated_through_the_driver_read_back_as_the_column_ty
     tid = create_tenant(services, slug="rows", name="Rows", admin_userid="boss", admin_name="Boss").id
     at = datetime(2026, 12, 3, 8, 30, 15, 123456, tzinfo=UTC)
     with services.db.write() as conn:
-        insert_rows(conn, jobs, [_job(tid, 1, at), _job(tid, 2, at, counts=JsonText('{"done":1}'))])
+        insert_rows(conn, jobs, [_job(tid, 1, at), _job(tid, 2, at, counts={"done": 1})])
         later = at + timedelta(hours=1)
         update_rows(
             conn,
@@ -48,3 +49,17 @@ def test_a_naive_time_is_refused_as_the_column_type_refuses_it(services):
     with pytest.raises(ValueError, match="naive datetime"):
         with services.db.write() as conn:
             insert_rows(conn, jobs, [_job(tid, 1, datetime(2026, 12, 3, 8, 0))])
+
+
+def test_rows_given_as_encoded_values_are_stored_as_given(services):
+    tid = create_tenant(services, slug="values", name="Values", admin_userid="boss", admin_name="Boss").id
+    at = datetime(2026, 12, 3, 8, 30, 15, tzinfo=UTC)
+    columns = ("tenant_id", "job_id", "row_no", "userid", "acceptors", "status", "issues", "warnings")
+    with services.db.write() as conn:
+        insert_rows(conn, jobs, [_job(tid, 1, at)])
+        insert_values(conn, bulk_exit_rows, columns, [(tid, 1, 2, "amy", '{"document":7}', "ready", "[]", '[{"code":"x"}]'), (tid, 1, 3, "o'neil", "{}", "invalid", '["名单"]', "[]")])
+    with services.db.read() as conn:
+        rows = conn.execute(
+            select(bulk_exit_rows.c.userid, bulk_exit_rows.c.acceptors, bulk_exit_rows.c.issues, bulk_exit_rows.c.warnings).where(bulk_exit_rows.c.tenant_id == tid).order_by(bulk_exit_rows.c.row_no)
+        ).all()
+    assert [tuple(r) for r in rows] == [("amy", {"document": 7}, [], [{"code": "x"}]), ("o'neil", {}, ["名单"], [])]
