@@ -35,7 +35,8 @@ from offboard.domain.lifecycle import check_effective_at, restore_deadline
 from offboard.domain.org import covered, reports_first
 from offboard.domain.planning import Choices, ExitPlan, Issue, plan_exit
 from offboard.domain.vocabulary import DepartmentStatus, ExitState, ExitType, JobState, MemberStatus, ReasonCategory, ResourceKind, RowStatus, StepKind
-from offboard.store import access_cut, bulk_moves, bulk_planning, ids
+from offboard.store import access_cut, bulk_moves, bulk_planning, ids, statistics
+from offboard.store.id_lists import among_ids
 from offboard.store.driver_rows import insert_rows, update_rows
 from offboard.store.org import _lock_in_id_order
 from offboard.store.tables import bulk_exit_routes, bulk_exit_rows, departments, exit_steps, exits, job_batches, jobs, member_departments, members, tenants, transfer_ledger
@@ -391,7 +392,7 @@ def _lock_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -
     """The leavers' rows, in id order, before they are planned again (PostgreSQL; SQLite holds
     its write lock already): a single exit of one of them waits, then finds their exit."""
     if member_ids and conn.dialect.name == "postgresql":
-        conn.execute(select(members.c.id).where(members.c.tenant_id == tenant_id, members.c.id.in_(list(member_ids))).order_by(members.c.id).with_for_update(key_share=True))
+        conn.execute(select(members.c.id).where(members.c.tenant_id == tenant_id, among_ids(conn, members.c.id, member_ids)).order_by(members.c.id).with_for_update(key_share=True))
 
 
 def fail_row(uow: UnitOfWork, job_id: int, batch_no: int, member_id: int, code: str, message: str) -> None:
@@ -416,7 +417,7 @@ def ready_members(conn: Connection, tenant_id: int, job_id: int, batch_no: int) 
 def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> None:
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     member_ids = [r.member_id for r in rows]
-    leavers = {m.id: m for m in conn.execute(select(members.c.id, members.c.status).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)))}
+    leavers = {m.id: m for m in conn.execute(select(members.c.id, members.c.status).where(members.c.tenant_id == tid, among_ids(conn, members.c.id, member_ids)))}
     window = uow.policy.restore_window_hours
     exit_ids = ids.next_ids(conn, exits, tid, len(rows))
     immediate = [r for r in rows if r.effective_at is None or r.effective_at <= now]
@@ -452,6 +453,8 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
         conn, exit_steps, [{"tenant_id": tid, "id": s, "exit_id": exit_of[m], "kind": StepKind.EXIT.value, "actor": uow.actor.audit_id, "counts": {}, "created_at": now} for m, s in step_ids.items()]
     )
     _set_exits(conn, tid, job.id, rows, exit_of, step_ids)
+    if not job.counts.get(RowStatus.EXITED) and not job.counts.get(RowStatus.SCHEDULED):  # the job's first batch
+        statistics.analyze(conn, statistics.NAMED_BY_LEDGER_ROWS)
     for row in rows:
         member = leavers[row.member_id]
         details = {"type": row.type, "reason_category": row.reason_category, "reason": row.reason, "trigger": default_trigger(uow.actor, row.type).value, "job_id": job.id}
@@ -475,7 +478,9 @@ def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], e
     """R-EXIT-1 for the batch's leavers at once: access cut, then every kind moves."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     ids_ = [m.id for m in leavers]
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id.in_(ids_)).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1))
+    conn.execute(
+        update(members).where(members.c.tenant_id == tid, among_ids(conn, members.c.id, ids_)).values(status=MemberStatus.EXITED, exited_at=now, updated_at=now, version=members.c.version + 1)
+    )
     cut = access_cut.cut_many(conn, tid, ids_, now)
     lost = _headcounts(conn, tid, [m for m in leavers if m.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN)])
     for member in leavers:
@@ -484,13 +489,15 @@ def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], e
     routes = {
         (r.member_id, r.kind): r
         for r in conn.execute(
-            select(RT.c.member_id, RT.c.kind, RT.c.destination, RT.c.acceptor_id, RT.c.reason).where(RT.c.tenant_id == tid, RT.c.job_id == job.id, RT.c.batch_no == batch_no, RT.c.member_id.in_(ids_))
-        )
+            select(RT.c.member_id, RT.c.kind, RT.c.destination, RT.c.acceptor_id, RT.c.reason).where(
+                RT.c.tenant_id == tid, RT.c.job_id == job.id, RT.c.batch_no == batch_no, among_ids(conn, RT.c.member_id, ids_)
+            )
+        ).all()
     }
     batch_steps = list(step_ids.values())
     moved_kinds = [kind for kind in ResourceKind if bulk_moves.record_batch_moves(conn, tid, job.id, batch_no, kind, ids_, limit, now)]
     present = bulk_moves.states_present(conn, tid, batch_steps) if moved_kinds else {}
-    in_batch = transfer_ledger.c.step_id.in_(batch_steps)
+    in_batch = among_ids(conn, transfer_ledger.c.step_id, batch_steps)
     for kind in moved_kinds:
         apply_moves(conn, tid, 0, kind, 0, now, steps=in_batch, states=present[kind])
     digests = bulk_moves.digests(conn, tid, batch_steps)
@@ -524,7 +531,7 @@ def _headcounts(conn: Connection, tenant_id: int, leavers: list[Any]) -> dict[in
     for member_id, path in conn.execute(
         select(member_departments.c.member_id, departments.c.path)
         .join(departments, and_(departments.c.tenant_id == member_departments.c.tenant_id, departments.c.id == member_departments.c.department_id))
-        .where(member_departments.c.tenant_id == tenant_id, member_departments.c.member_id.in_([m.id for m in leavers]))
+        .where(member_departments.c.tenant_id == tenant_id, among_ids(conn, member_departments.c.member_id, [m.id for m in leavers]))
     ):
         paths.setdefault(member_id, []).append(path)
     lose = {m: sorted(covered(p)) for m, p in paths.items()}

@@ -23,7 +23,7 @@ from offboard.domain.authz import Actor
 from offboard.domain.errors import OffboardError
 from offboard.domain.vocabulary import JobState
 from offboard.store import statistics
-from offboard.store.tables import job_batches, jobs
+from offboard.store.tables import job_batches, jobs, transfer_ledger
 
 log = structlog.get_logger("offboard.bulk")
 WAIT = 0.2  # seconds between looks while other workers hold every pending batch
@@ -89,7 +89,7 @@ def run_jobs(services: Services, *, job_id: int | None = None, tenant_id: int | 
             continue
         if (job.tenant_id, job.job_id) not in analyzed:  # once the job's first batch is in
             analyzed.add((job.tenant_id, job.job_id))
-            statistics.refresh(services.db)
+            statistics.refresh(services.db, (transfer_ledger,))
         if progress is not None:
             progress(done)
     return report

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, ColumnElement, Connection, Table, bindparam, func, literal_column, select, update
 
 from offboard.domain.vocabulary import DeviceStatus, GrantStatus, Role, RoleStatus
+from offboard.store.id_lists import among_ids
 from offboard.store.tables import api_tokens, app_grants, attendance_records, devices, roles, sessions
 from offboard.store.types import UTCDateTime
 
@@ -154,7 +155,7 @@ def cut_many(conn: Connection, tenant_id: int, member_ids: list[int], now: datet
     done: dict[int, dict[str, int]] = {m: {step.name: 0 for step in STEPS} for m in member_ids}
     for step in STEPS:
         t = step.table
-        where = ((t.c.tenant_id == tenant_id) & t.c.member_id.in_(member_ids), step.live(t))
+        where = ((t.c.tenant_id == tenant_id) & among_ids(conn, t.c.member_id, member_ids), step.live(t))
         for member_id, n in conn.execute(select(t.c.member_id, func.count()).where(*where).group_by(t.c.member_id)):
             done[member_id][step.name] = n
         conn.execute(update(t).where(*where).values(**step.cut_values(now)))
