@@ -28,6 +28,7 @@ from offboard.store.tables import (
     messages,
     reimbursements,
 )
+from offboard.store.id_lists import among_ids
 from offboard.store.transfers import owned_by_members
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -163,15 +164,18 @@ def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, Offboar
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     refused: dict[int, OffboardError] = {}
     wanted = (exits.c.id, exits.c.member_id, exits.c.state, exits.c.restore_until)
-    rows = {r.id: r for r in conn.execute(select(*wanted).where(exits.c.tenant_id == tid, exits.c.id.in_(list(exit_ids))))}
+    rows = {r.id: r for r in conn.execute(select(*wanted).where(exits.c.tenant_id == tid, among_ids(conn, exits.c.id, exit_ids)))}
     for exit_id in exit_ids:
         if exit_id not in rows:
             refused[exit_id] = error(NotFound, "exit_not_found", "No exit with id {id} in this enterprise.", id=exit_id)
     signed: dict[int, int] = dict(
-        conn.execute(select(exit_signoffs.c.exit_id, func.count()).where(exit_signoffs.c.tenant_id == tid, exit_signoffs.c.exit_id.in_(list(rows))).group_by(exit_signoffs.c.exit_id)).all()
+        conn.execute(select(exit_signoffs.c.exit_id, func.count()).where(exit_signoffs.c.tenant_id == tid, among_ids(conn, exit_signoffs.c.exit_id, rows)).group_by(exit_signoffs.c.exit_id)).all()
     )
     owned = owned_by_members(conn, tid, [r.member_id for r in rows.values()])
-    leavers = {m.id: m for m in conn.execute(select(members.c.id, members.c.status, members.c.exited_at).where(members.c.tenant_id == tid, members.c.id.in_([r.member_id for r in rows.values()])))}
+    leavers = {
+        m.id: m
+        for m in conn.execute(select(members.c.id, members.c.status, members.c.exited_at).where(members.c.tenant_id == tid, among_ids(conn, members.c.id, [r.member_id for r in rows.values()])))
+    }
     ready = []
     for exit_id, row in rows.items():
         try:
@@ -191,15 +195,23 @@ def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, Offboar
     if not ready:
         return refused
     member_ids = [r.member_id for r in ready]
-    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id.in_(member_ids)).values(status=MemberStatus.FINALIZED, updated_at=now, version=members.c.version + 1))
+    conn.execute(update(members).where(members.c.tenant_id == tid, among_ids(conn, members.c.id, member_ids)).values(status=MemberStatus.FINALIZED, updated_at=now, version=members.c.version + 1))
     until = {r.member_id: retention_end(leavers[r.member_id].exited_at or now, uow.policy.chat_retention_days, uow.tenant.timezone) for r in ready}
     kept: dict[int, int] = {}
     for moment in sorted(set(until.values())):
         authors = [m for m, u in until.items() if u == moment]
-        query = select(messages.c.author_id, func.count()).where(messages.c.tenant_id == tid, messages.c.author_id.in_(authors), messages.c.retained_until.is_(None)).group_by(messages.c.author_id)
+        query = (
+            select(messages.c.author_id, func.count())
+            .where(messages.c.tenant_id == tid, among_ids(conn, messages.c.author_id, authors), messages.c.retained_until.is_(None))
+            .group_by(messages.c.author_id)
+        )
         kept.update(conn.execute(query).all())
-        conn.execute(update(messages).where(messages.c.tenant_id == tid, messages.c.author_id.in_(authors), messages.c.retained_until.is_(None)).values(retained_until=moment))
-    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id.in_([r.id for r in ready])).values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1))
+        conn.execute(update(messages).where(messages.c.tenant_id == tid, among_ids(conn, messages.c.author_id, authors), messages.c.retained_until.is_(None)).values(retained_until=moment))
+    conn.execute(
+        update(exits)
+        .where(exits.c.tenant_id == tid, among_ids(conn, exits.c.id, [r.id for r in ready]))
+        .values(state=ExitState.FINALIZED, finalized_at=now, updated_at=now, version=exits.c.version + 1)
+    )
     step_ids = steps.begin_many(conn, tid, [r.id for r in ready], StepKind.FINALIZE, uow.actor.audit_id, now)
     for row, step_id in zip(ready, step_ids):
         uow.audit(

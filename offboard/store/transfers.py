@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from offboard.domain.vocabulary import PRESENT_STATUSES, DepartmentStatus, LedgerState, MemberStatus, ResourceKind
 from offboard.store import ids
+from offboard.store.id_lists import among_param, id_list
 from offboard.store.tables import (
     approval_tasks,
     approval_templates,
@@ -153,10 +154,12 @@ def owned_by_members(conn: Connection, tenant_id: int, member_ids: Collection[in
     result: dict[int, dict[ResourceKind, int]] = {}
     if not member_ids:
         return result
+    dialect = conn.dialect.name
+    leavers = id_list(dialect, member_ids)
     for kind, spec in SPECS.items():
         t = spec.table
         owner = t.c[spec.owner]
-        for member_id, n in conn.execute(select(owner, func.count()).where(t.c.tenant_id == tenant_id, owner.in_(list(member_ids)), *spec.live(t)).group_by(owner)):
+        for member_id, n in conn.execute(select(owner, func.count()).where(t.c.tenant_id == tenant_id, among_param(dialect, owner, None, leavers), *spec.live(t)).group_by(owner)):
             result.setdefault(member_id, {})[kind] = n
     return result
 
