@@ -64,3 +64,60 @@ def bench_layoff(
             for r in results
         ],
     )
+
+
+@bench_app.command("audit")
+def bench_audit(
+    events: Annotated[str, typer.Option(help="Events in the log, comma-separated.")] = "1000000",
+    databases: Annotated[str, typer.Option(help="sqlite, postgresql or both, comma-separated.")] = "sqlite,postgresql",
+    pg: Annotated[str, typer.Option(help="PostgreSQL server URL (a throwaway database is created on it).")] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    json_out: JsonOpt = False,
+) -> None:
+    """The signed audit log at scale: the first checkpoint over N events, audit verify, and
+    inclusion and consistency proofs, beside the bare SHA-256 work of the same hashes."""
+    from offboard.bench.audit_bench import run
+    from offboard.cli.output import console
+
+    say = (lambda _s: None) if json_out else (lambda s: console.print(f"[dim]… {s}[/dim]"))
+    results = [r.as_dict() for r in run([int(n) for n in events.split(",") if n], [d.strip() for d in databases.split(",") if d.strip()], pg, progress=say)]
+    if json_out:
+        emit_json(results)
+        return
+    table(
+        "offboard bench audit",
+        [
+            "database",
+            "events",
+            "load s",
+            "sign s",
+            "sign floor s",
+            "×floor",
+            "verify s",
+            "verify floor s",
+            "×floor",
+            "events/s verified",
+            "inclusion ms",
+            "consistency ms",
+            "statements/proof",
+            "hashes/proof",
+        ],
+        [
+            [
+                r["database"],
+                r["events"],
+                r["load_s"],
+                r["sign_s"],
+                r["sign_floor_s"],
+                r["sign_over_floor"],
+                r["verify_s"],
+                r["verify_floor_s"],
+                r["verify_over_floor"],
+                r["verify_events_per_s"],
+                r["inclusion_ms"],
+                r["consistency_ms"],
+                r["statements_per_proof"],
+                r["hashes_per_proof"],
+            ]
+            for r in results
+        ],
+    )

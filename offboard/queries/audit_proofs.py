@@ -126,20 +126,17 @@ def _note_holds(signed: StoredCheckpoint, key: AnyRow, root: bytes) -> bool:
 
 def _check_nodes(conn: Connection, tenant_id: int, start: int, end: int) -> int | None:
     """The nodes completed between trees of `start` and `end` leaves, each against its two
-    children; the first event under the first bad one."""
+    children, a level and a range of nodes per statement; the first event under the first bad one."""
     level = 1
     while (1 << level) <= end:
         first, last = start >> level, end >> level  # nodes first .. last-1 complete in this step
         for lo in range(first, last, audit_tree.CHUNK):
             hi = min(lo + audit_tree.CHUNK, last)
-            wanted = {(level, i) for i in range(lo, hi)} | {(level - 1, i) for i in range(2 * lo, 2 * hi)}
-            try:
-                nodes = audit_tree.read_nodes(conn, tenant_id, wanted)
-            except LookupError:
-                return (lo << level) + 1
-            for i in range(lo, hi):
-                if nodes[(level, i)] != merkle.node_hash(nodes[(level - 1, 2 * i)], nodes[(level - 1, 2 * i + 1)]):
-                    return (i << level) + 1
+            parents = audit_tree.level_range(conn, tenant_id, level, lo, hi)
+            children = audit_tree.level_range(conn, tenant_id, level - 1, 2 * lo, 2 * hi)
+            for i in range(hi - lo):
+                if i >= len(parents) or 2 * i + 1 >= len(children) or parents[i] != merkle.node_hash(children[2 * i], children[2 * i + 1]):
+                    return ((lo + i) << level) + 1
         level += 1
     return None
 

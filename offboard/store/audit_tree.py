@@ -61,15 +61,24 @@ def read_nodes(conn: Connection, tenant_id: int, wanted: set[Node]) -> dict[Node
     return found
 
 
+def level_range(conn: Connection, tenant_id: int, level: int, lo: int, hi: int) -> list[bytes]:
+    """The hashes of the nodes lo .. hi-1 of a level, in order (level 0: the events'); fewer
+    when some are missing."""
+    if level == 0:
+        query = select(audit_events.c.hash).where(audit_events.c.tenant_id == tenant_id, audit_events.c.seq > lo, audit_events.c.seq <= hi).order_by(audit_events.c.seq)
+    else:
+        query = select(T.c.hash).where(T.c.tenant_id == tenant_id, T.c.level == level, T.c.idx >= lo, T.c.idx < hi).order_by(T.c.idx)
+    return [bytes.fromhex(h) for h in conn.execute(query).scalars()]
+
+
 def _leaves(conn: Connection, tenant_id: int, start: int, end: int) -> Iterator[bytes]:
     """The leaf hashes of events start+1 .. end, in order, a chunk per statement."""
     for lo in range(start, end, CHUNK):
         hi = min(lo + CHUNK, end)
-        query = select(audit_events.c.hash).where(audit_events.c.tenant_id == tenant_id, audit_events.c.seq > lo, audit_events.c.seq <= hi).order_by(audit_events.c.seq)
-        hashes = list(conn.execute(query).scalars())
+        hashes = level_range(conn, tenant_id, 0, lo, hi)
         if len(hashes) != hi - lo:
             raise LookupError(f"events {lo + 1}..{hi} are not all there")
-        yield from (bytes.fromhex(h) for h in hashes)
+        yield from hashes
 
 
 def grow(conn: Connection, tenant_id: int, start: int, end: int) -> bytes:
