@@ -1,5 +1,5 @@
 """`offboard bench audit`: the signed audit log at scale (SPEC §8). A throwaway database gets an
-enterprise with N events appended through the engine's own append, then:
+enterprise with N events appended through the engine's own commit path, then:
 
 - **sign**: the first checkpoint grows the Merkle tree over all N events and signs its root;
 - **verify**: `audit verify` checks the chain, every stored tree node and the checkpoint;
@@ -32,7 +32,7 @@ from offboard.bootstrap import build
 from offboard.queries import audit as audit_q
 from offboard.queries import audit_proofs
 from offboard.crypto.vault import LocalKeyVault
-from offboard.store import audit_log, schema
+from offboard.store import schema
 from offboard.store.db import connect
 
 BATCH = 10_000
@@ -73,9 +73,9 @@ def _load(services: Any, slug: str, events: int, progress: Callable[[str], None]
     done = 1
     while done < events:
         n = min(BATCH, events - done)
-        with services.db.write() as conn:
-            batch = [audit_log.PendingEvent("operator", "synthetic.seeded", (f"member:{done + i}",), {"i": done + i}) for i in range(n)]
-            audit_log.append(conn, tid, batch, services.clock.now())
+        with tenant_transaction(services, tenant_id=tid) as uow:
+            for i in range(n):
+                uow.audit("synthetic.seeded", [f"member:{done + i}"], {"i": done + i})
         done += n
         if done % 200_000 < BATCH:
             progress(f"{done:,} events appended")
