@@ -523,8 +523,9 @@ def _close_steps(conn: Connection, tenant_id: int, counts: Mapping[int, Mapping[
 
 
 def _headcounts(conn: Connection, tenant_id: int, leavers: list[Any]) -> dict[int, list[int]]:
-    """R-ORG-1 for many leavers: each department loses as many as leave it, a statement per
-    distinct loss; those brought to zero are pending dissolution. Returns each leaver's departments."""
+    """R-ORG-1 for many leavers: each department loses as many as leave it, and those brought to
+    zero are pending dissolution, all in one UPDATE joined to the new values. Returns each
+    leaver's departments."""
     if not leavers:
         return {}
     paths: dict[int, list[str]] = {}
@@ -540,17 +541,16 @@ def _headcounts(conn: Connection, tenant_id: int, leavers: list[Any]) -> dict[in
         losses.update(depts)
     if not losses:
         return lose
-    _lock_in_id_order(conn, tenant_id, departments.c.id.in_(sorted(losses)))
-    by_amount: dict[int, list[int]] = {}
-    for dept, n in losses.items():
-        by_amount.setdefault(n, []).append(dept)
-    for n, depts in sorted(by_amount.items()):
-        conn.execute(update(departments).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(sorted(depts))).values(headcount=departments.c.headcount - n))
-    conn.execute(
-        update(departments)
-        .where(departments.c.tenant_id == tenant_id, departments.c.id.in_(sorted(losses)), departments.c.headcount == 0, departments.c.status == DepartmentStatus.ACTIVE)
-        .values(status=DepartmentStatus.PENDING_DISSOLUTION)
-    )
+    lost = sorted(losses)
+    _lock_in_id_order(conn, tenant_id, among_ids(conn, departments.c.id, lost))
+    changes = []
+    for dept, headcount, status in conn.execute(
+        select(departments.c.id, departments.c.headcount, departments.c.status).where(departments.c.tenant_id == tenant_id, among_ids(conn, departments.c.id, lost))
+    ):
+        left = headcount - losses[dept]
+        dissolving = left == 0 and status == DepartmentStatus.ACTIVE
+        changes.append({"tenant_id": tenant_id, "id": dept, "headcount": left, "status": DepartmentStatus.PENDING_DISSOLUTION.value if dissolving else status})
+    update_rows(conn, departments, ("tenant_id", "id"), changes)
     return lose
 
 

@@ -17,6 +17,7 @@ from offboard.domain.errors import ValidationError, error
 from offboard.exports import sheet, tables
 from offboard.i18n import translate
 from offboard.queries.handover import checklist_export, handover_sheet, ledger_export
+from offboard.i18n import mark as _
 
 FORMATS: dict[str, tuple[str, ...]] = {"ledger": ("xlsx", "csv"), "checklist": ("xlsx", "csv"), "handover-sheet": ("pdf",)}
 MEDIA_TYPES = {
@@ -24,11 +25,6 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "pdf": "application/pdf",
 }
-
-
-def _(text: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
-    return text
 
 
 TITLES = {"ledger": _("Transfer ledger"), "checklist": _("Exit checklist"), "handover-sheet": _("Handover sheet")}

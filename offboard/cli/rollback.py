@@ -14,11 +14,7 @@ from offboard.cli.state import STATE
 from offboard.domain.errors import ValidationError, error
 from offboard.i18n import translate
 from offboard.queries.rollback import RollbackPlan, rollback_plan
-
-
-def _(text: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
-    return text
+from offboard.i18n import mark as _
 
 
 VERDICTS = {"undo": _("undo"), "superseded": _("left as it is"), "unchanged": _("nothing to undo")}

@@ -7,11 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from offboard.i18n import glossary, translate
-
-
-def _(text: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
-    return text
+from offboard.i18n import mark as _
 
 
 DETAILS = {

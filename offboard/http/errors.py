@@ -17,13 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from offboard.domain.errors import OffboardError
 from offboard.http.locale import locale_of
 from offboard.i18n import translate
+from offboard.i18n import mark as _
 
 log = structlog.get_logger("offboard.api")
-
-
-def _(template: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when sent."""
-    return template
 
 
 _HTTP_CODES = {

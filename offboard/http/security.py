@@ -13,6 +13,7 @@ from typing import Any
 
 from offboard.domain import bulk_file
 from offboard.i18n import request_locale, translate
+from offboard.i18n import mark as _
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,10 +37,6 @@ DOCS_CSP = (
     "img-src 'self' data: https://fastapi.tiangolo.com; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 _STATIC = "/static/"
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when sent
 
 
 class SecurityHeaders:

@@ -20,11 +20,7 @@ from zoneinfo import ZoneInfo
 from offboard.domain.checklist import BY_KEY as CHECKLIST_ITEMS
 from offboard.domain.policy import SETTINGS
 from offboard.i18n import catalogue, glossary, translate
-
-
-def _(text: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
-    return text
+from offboard.i18n import mark as _
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,7 @@ from offboard.queries.audit_text import Party
 from offboard.store import audit_log, repo, super_admins
 from offboard.store.rows import AnyRow
 from offboard.store.tables import admin_handovers, api_tokens, members, roles
-
-
-def _(template: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
-    return template
+from offboard.i18n import mark as _
 
 
 UNDO = {

@@ -9,6 +9,7 @@ the member's own status are not steps: they are counted, not flipped (offboard.s
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,15 +151,14 @@ def cut_steps(conn: Connection, tenant_id: int, member_id: int, now: datetime, n
 
 
 def cut_many(conn: Connection, tenant_id: int, member_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
-    """The cut of many members at once (a bulk exit's batch): per step, one statement that counts
-    what it will cut per member, then one that cuts; returns {member: {step: rows cut}}."""
+    """The cut of many members at once (a bulk exit's batch): per step, one statement that cuts
+    and returns whose rows it cut; returns {member: {step: rows cut}}."""
     done: dict[int, dict[str, int]] = {m: {step.name: 0 for step in STEPS} for m in member_ids}
     for step in STEPS:
         t = step.table
-        where = ((t.c.tenant_id == tenant_id) & among_ids(conn, t.c.member_id, member_ids), step.live(t))
-        for member_id, n in conn.execute(select(t.c.member_id, func.count()).where(*where).group_by(t.c.member_id)):
+        cut = update(t).where(t.c.tenant_id == tenant_id, among_ids(conn, t.c.member_id, member_ids), step.live(t)).values(**step.cut_values(now)).returning(t.c.member_id)
+        for member_id, n in Counter(conn.execute(cut).scalars()).items():
             done[member_id][step.name] = n
-        conn.execute(update(t).where(*where).values(**step.cut_values(now)))
     return done
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.types import NullType
 def id_list(dialect: str, ids: Iterable[int]) -> str:
     """The value of an ids parameter, as text: an array literal on PostgreSQL (the driver would
     quote-check each element of a list), a JSON array on SQLite."""
-    values = ",".join(str(int(i)) for i in ids)
+    values = ",".join(map(str, ids))
     return "{" + values + "}" if dialect == "postgresql" else "[" + values + "]"
 
 

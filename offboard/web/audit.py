@@ -16,12 +16,9 @@ from offboard.queries import audit as audit_q
 from offboard.queries import audit_text
 from offboard.web.rendering import render
 from offboard.web.session import PAGE_SIZE, Console, console
+from offboard.i18n import mark as _
 
 router = APIRouter(include_in_schema=False)
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 # A verification finding in words: what happened to the event it names (audit.chain.Finding).

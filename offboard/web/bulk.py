@@ -36,6 +36,7 @@ from offboard.web.exit_views import local_time
 from offboard.web.rendering import render
 from offboard.web.reverify import PostedForm, give_code, posted_form, refusal_status, with_retry_after
 from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
+from offboard.i18n import mark as _
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -44,10 +45,6 @@ UPLOAD_PAGE = "/exits/bulk"
 # A file is cut into at most this many batches (each one transaction), so the progress bar moves
 # in steps a person can follow; never more than bulk_exits.BATCH_SIZE leavers a batch.
 PROGRESS_STEPS = 20
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 NOTICES = {

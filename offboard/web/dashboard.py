@@ -11,10 +11,7 @@ from offboard.i18n import translate
 from offboard.queries.dashboard import Dashboard, ExitsByMonth, Month
 from offboard.i18n import glossary
 from offboard.web.exit_views import local_time
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
+from offboard.i18n import mark as _
 
 
 NO_DEPARTMENT = _("No department")

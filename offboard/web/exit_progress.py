@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from offboard.domain.vocabulary import ExitState
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
+from offboard.i18n import mark as _
 
 
 LABELS = {

@@ -20,11 +20,7 @@ from offboard.i18n.glossary import restored, term
 from offboard.queries.audit_text import EXPORTS
 from offboard.exports.words import actor_words
 from offboard.store import audit_log, repo
-
-
-def _(text: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
-    return text
+from offboard.i18n import mark as _
 
 
 DESTINATIONS = {

@@ -55,6 +55,7 @@ from offboard.web import exit_views as views
 from offboard.web.rendering import render
 from offboard.web.reverify import PostedForm, posted_form
 from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
+from offboard.i18n import mark as _
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -62,10 +63,6 @@ Csrf = Annotated[str, Form(max_length=128)]
 Text = Annotated[str, Form(max_length=4000)]
 LEDGER_PAGE = 25
 CANDIDATES = 500  # members offered in the acceptor pickers; any userid may be typed
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 NOTICES = {

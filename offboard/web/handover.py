@@ -41,14 +41,11 @@ from offboard.web.exit_views import local_time
 from offboard.web.rendering import render
 from offboard.web.reverify import PostedForm, posted_form
 from offboard.web.session import Console, console
+from offboard.i18n import mark as _
 
 router = APIRouter(include_in_schema=False)
 LINK = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what handover.start hands out (token_urlsafe)
 Link = Annotated[str, Path(max_length=128)]  # anything else is answered as a link that is not valid
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 MODES = {

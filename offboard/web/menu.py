@@ -11,11 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from offboard.domain.authz import Action, Actor, allowed
-
-
-def _(text: str) -> str:
-    """Marks a template for the zh-CN catalogue (scripts/sync_catalog.py); translated when shown."""
-    return text
+from offboard.i18n import mark as _
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from offboard.http.cookies import session_token
 from offboard.http.csrf import check_csrf
 from offboard.http.errors import failure
 from offboard.web.rendering import render
+from offboard.i18n import mark as _
 
 if TYPE_CHECKING:
     from offboard.web.session import Console
@@ -39,10 +40,6 @@ if TYPE_CHECKING:
 CODE_FIELD = "reverify_code"
 # A field that holds a secret is never written back into a page (a restore's `totp`, a password).
 _SECRET_FIELD = re.compile(r"code|pass|totp|otp|secret", re.IGNORECASE)
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 # What the code finishes, in words, per action; GENERIC for an action not named here.

@@ -22,13 +22,10 @@ from offboard.queries.members import show_member
 from offboard.queries.rollback import rollback_plan
 from offboard.web.rendering import render
 from offboard.web.session import Console, console
+from offboard.i18n import mark as _
 
 router = APIRouter(include_in_schema=False)
 MemberId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 def _page(

@@ -28,6 +28,7 @@ from offboard.web.dashboard import overview
 from offboard.web.rendering import LANG_COOKIE, render
 from offboard.web.reverify import PostedForm, give_code, posted_form, refusal_status, with_retry_after
 from offboard.web.session import PAGE_SIZE, Console, console, safe_next
+from offboard.i18n import mark as _
 
 router = APIRouter(include_in_schema=False)
 PRE_COOKIE = "ob_pre"  # double-submit CSRF token of the sign-in forms, before any session exists
@@ -339,10 +340,6 @@ def members_page(
 
 
 MemberId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 # What the member page says after a form of its own (the redirect's `notice`).

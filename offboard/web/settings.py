@@ -18,12 +18,9 @@ from offboard.http.errors import failure
 from offboard.web.rendering import render
 from offboard.web.reverify import PostedForm, posted_form
 from offboard.web.session import Console, console
+from offboard.i18n import mark as _
 
 router = APIRouter(include_in_schema=False)
-
-
-def _(text: str) -> str:
-    return text  # marks a template for the catalogue; translated when shown
 
 
 VALUE_WORDS = {
