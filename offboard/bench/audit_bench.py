@@ -31,7 +31,7 @@ from offboard.actions.tenants import create_tenant
 from offboard.bootstrap import build
 from offboard.queries import audit as audit_q
 from offboard.queries import audit_proofs
-from offboard.crypto.vault import LocalKeyVault
+from offboard.bench import scratch_keys
 from offboard.store import schema
 from offboard.store.db import connect
 
@@ -113,7 +113,6 @@ def run_one(database: str, events: int, pg_server: str, workdir: Path, progress:
         schema.upgrade(db)
         db.dispose()
         services = build(url)
-        services.vault = LocalKeyVault(workdir / f"audit-{events}.keys")  # never the checkout's ./offboard.keys
         slug = "audit-bench"
         load_s, _ = _timed(lambda: _load(services, slug, events, progress))
         progress("signing the first checkpoint")
@@ -185,7 +184,7 @@ def run_one(database: str, events: int, pg_server: str, workdir: Path, progress:
 
 def run(events: list[int], databases: list[str], pg_server: str, progress: Callable[[str], None] = lambda _s: None) -> list[AuditResult]:
     results = []
-    with tempfile.TemporaryDirectory(prefix="offboard-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="offboard-bench-") as tmp, scratch_keys(Path(tmp)):
         for database in databases:
             for n in events:
                 results.append(run_one(database, n, pg_server, Path(tmp), progress))

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, insert, text
 
 from offboard.actions.context import Services, tenant_transaction
+from offboard.bench import scratch_keys
 from offboard.actions.members import add_member
 from offboard.actions.tenants import create_tenant
 from offboard.bootstrap import build
@@ -269,7 +270,7 @@ def _required(pg_server: str | None) -> str:
 
 def run(sizes: list[int], databases: list[str], pg_server: str | None, members: int | None = None) -> list[Result]:
     results = []
-    with tempfile.TemporaryDirectory(prefix="offboard-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="offboard-bench-") as tmp, scratch_keys(Path(tmp)):
         for database in databases:
             for n in sizes:
                 results.append(run_one(database, n, pg_server, Path(tmp), members))

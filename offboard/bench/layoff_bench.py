@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, func, insert, select, text
 
 from offboard.actions import bulk_exits
+from offboard.bench import scratch_keys
 from offboard.actions.context import tenant_transaction
 from offboard.bench.synthetic import seed_tenant
 from offboard.bootstrap import build
@@ -192,7 +193,7 @@ def run_one(database: str, n_members: int, n_leavers: int, pg_server: str | None
             run_jobs(services, job_id=job["id"], tenant_id=tid)
 
         def finalize() -> None:
-            reconcile(services, limit=len(leavers) + 1)
+            reconcile(services, limit=len(leavers) + 1, sign=False)
 
         floor = layoff_floor.Floor(floor_url, tid, [m for m, _ in leavers])
         phase("plan", plan, lambda: 0, floor.plan)
@@ -254,7 +255,7 @@ def _sign_off(services: Any, tenant_id: int) -> None:
 
 def run(member_counts: list[int], leavers: int, databases: list[str], pg_server: str | None, progress: Callable[[str], None] = lambda s: None) -> list[Phase]:
     results: list[Phase] = []
-    with tempfile.TemporaryDirectory(prefix="offboard-layoff-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="offboard-layoff-") as tmp, scratch_keys(Path(tmp)):
         for database in databases:
             for n in member_counts:
                 results.extend(run_one(database, n, min(leavers, n // 2), pg_server, Path(tmp), progress))
