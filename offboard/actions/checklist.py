@@ -15,6 +15,7 @@ from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, Forbidden, NotFound, OffboardError, Term, Terms, ValidationError, error
 from offboard.domain.lifecycle import retention_end, next_exit_state, next_member_status
 from offboard.domain.vocabulary import DeviceStatus, ExitState, GrantStatus, MemberStatus, ReimbursementStatus, Role, StepKind
+from offboard.actions.sealing import seal_members
 from offboard.queries.checklist import ExitChecklist, checklist, custom_items, statuses
 from offboard.store import repo, steps
 from offboard.store.tables import (
@@ -148,8 +149,8 @@ def signoff(uow: UnitOfWork, exit_id: int, role: str) -> ExitChecklist:
 
 
 def finalize(uow: UnitOfWork, exit_id: int) -> bool:
-    """The window is over and HR and IT signed: the member is finalized and their chats go under
-    retention (item 11) in this same transaction. The data-lifecycle work adds sealing here."""
+    """The window is over and HR and IT signed: the member is finalized, their chats go under
+    retention and are sealed with their contact fields (item 11, R-LAW-3), in this same transaction."""
     refused = finalize_many(uow, [exit_id])
     if exit_id in refused:
         raise refused[exit_id]
@@ -207,6 +208,7 @@ def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, Offboar
         )
         kept.update(conn.execute(query).all())
         conn.execute(update(messages).where(messages.c.tenant_id == tid, among_ids(conn, messages.c.author_id, authors), messages.c.retained_until.is_(None)).values(retained_until=moment))
+    sealed = seal_members(uow, member_ids)
     conn.execute(
         update(exits)
         .where(exits.c.tenant_id == tid, among_ids(conn, exits.c.id, [r.id for r in ready]))
@@ -217,7 +219,7 @@ def finalize_many(uow: UnitOfWork, exit_ids: Sequence[int]) -> dict[int, Offboar
         uow.audit(
             "exit.finalized",
             [f"exit:{row.id}", f"member:{row.member_id}"],
-            {"messages_retained": kept.get(row.member_id, 0), "retained_until": until[row.member_id].isoformat(), "step_id": step_id},
+            {"messages_retained": kept.get(row.member_id, 0), "messages_sealed": sealed.get(row.member_id, 0), "retained_until": until[row.member_id].isoformat(), "step_id": step_id},
         )
         uow.emit("exit.finalized", exit_id=row.id, member_id=row.member_id)
     return refused

@@ -54,6 +54,7 @@ class UnitOfWork:
     _outbox: list[outbox.PendingItem] = field(default_factory=list)
     _policy: Policy | None = None
     _appended: list[Callable[[Connection, int, int], None]] = field(default_factory=list)
+    vault: KeyVault | None = None  # the services' key vault: sealing (R-LAW-3), the audit key
 
     @property
     def tenant_id(self) -> int:
@@ -155,7 +156,7 @@ def tenant_transaction(
             create(conn)
         tenant = repo.tenant_by_id(conn, tenant_id) if tenant_id is not None else repo.tenant_by_slug(conn, tenant_slug or "")
         now = services.clock.now()
-        uow = UnitOfWork(conn, tenant, _current(conn, tenant, by, actor, now), now)
+        uow = UnitOfWork(conn, tenant, _current(conn, tenant, by, actor, now), now, vault=services.vault)
         try:
             yield uow
         except _Refused:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -92,6 +93,9 @@ members = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("exited_at", UTCDateTime),
+    # A finalized member's contact fields (email, mobile, title), sealed under their data key
+    # (offboard.crypto.sealing; R-LAW-3): the plain columns are then empty.
+    Column("sealed_profile", LargeBinary),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     _member_fk("manager_id"),
@@ -331,6 +335,7 @@ messages = Table(
     Column("sent_at", UTCDateTime, nullable=False),
     Column("retained_until", UTCDateTime),
     Column("sealed_at", UTCDateTime),
+    Column("sealed_body", LargeBinary),  # nonce || AES-256-GCM of the body under the author's data key; body is then NULL
     PrimaryKeyConstraint("tenant_id", "id"),
     _member_fk("author_id"),
     Index("ix_messages_tenant_author", "tenant_id", "author_id"),
@@ -681,6 +686,22 @@ audit_side = Table(
     Column("details", Json, nullable=False),
     PrimaryKeyConstraint("tenant_id", "seq"),
     _fk(["seq"], "audit_events", ["seq"]),
+)
+
+# A departed member's data key (R-LAW-3): made when their exit is finalized, wrapped by the
+# key-encryption key of their data region (envelope encryption); destroying it (erasure) makes
+# every sealed copy unreadable.
+member_data_keys = Table(
+    "member_data_keys",
+    metadata,
+    _tid(),
+    Column("member_id", Id, nullable=False),
+    Column("region", String(8), nullable=False),
+    Column("kek_id", String(80), nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "member_id"),
+    _member_fk("member_id"),
 )
 
 # The tenant's Merkle tree over its audit events (SPEC §8, offboard.audit.merkle): the perfect
