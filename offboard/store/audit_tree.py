@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, text
+from sqlalchemy import Connection, func, insert, select, text, union_all
 
 from offboard.audit.merkle import Node, node_hash, perfect
 from offboard.store.driver_rows import insert_rows
@@ -52,8 +52,10 @@ def read_nodes(conn: Connection, tenant_id: int, wanted: set[Node]) -> dict[Node
         if level:
             by_level.setdefault(level, []).append(i)
     if by_level:
-        where = or_(*[and_(T.c.level == level, T.c.idx.in_(sorted(ids))) for level, ids in by_level.items()])
-        for level, i, h in conn.execute(select(T.c.level, T.c.idx, T.c.hash).where(T.c.tenant_id == tenant_id, where)):
+        # A SELECT per level joined by UNION ALL: each a primary-key lookup (an OR of the levels
+        # sends SQLite through every node of the tenant).
+        parts = [select(T.c.level, T.c.idx, T.c.hash).where(T.c.tenant_id == tenant_id, T.c.level == level, T.c.idx.in_(sorted(ids))) for level, ids in by_level.items()]
+        for level, i, h in conn.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
             found[(level, i)] = bytes.fromhex(h)
     missing = wanted - found.keys()
     if missing:
