@@ -49,7 +49,8 @@ def key_name(slug: str) -> str:
     return f"offboard/{slug}/audit"
 
 
-def _associated(tenant_id: int, key_id: str) -> bytes:
+def audit_key_binding(tenant_id: int, key_id: str) -> bytes:
+    """The associated data of a tenant's wrapped audit key."""
     return f"offboard audit signing key|tenant:{tenant_id}|key:{key_id}".encode()
 
 
@@ -59,7 +60,7 @@ def _new_key(uow: UnitOfWork, vault: KeyVault) -> tuple[AnyRow, Ed25519PrivateKe
     public = note.public_bytes(private)
     kid = note.key_id(name, public).hex()
     seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    wrapped = vault.wrap(uow.tenant.region, seed, _associated(uow.tenant_id, kid))
+    wrapped = vault.wrap(uow.tenant.region, seed, audit_key_binding(uow.tenant_id, kid))
     audit_tree.add_signing_key(
         uow.conn,
         {
@@ -81,7 +82,7 @@ def _signing_key(uow: UnitOfWork, vault: KeyVault) -> tuple[AnyRow, Ed25519Priva
     if not keys:
         return _new_key(uow, vault)
     row = keys[0]
-    seed = vault.unwrap(WrappedKey(row.region, row.kek_id, base64.b64decode(row.wrapped)), _associated(uow.tenant_id, row.key_id))
+    seed = vault.unwrap(WrappedKey(row.region, row.kek_id, base64.b64decode(row.wrapped)), audit_key_binding(uow.tenant_id, row.key_id))
     return row, Ed25519PrivateKey.from_private_bytes(seed)
 
 

@@ -13,7 +13,7 @@ from offboard.cli.demo import demo
 from offboard.cli.directory import department_app, member_app, tenant_app, token_app
 from offboard.cli.policy import policy_app
 from offboard.cli.audit_proofs import audit_app  # the audit commands: maintenance.py's and the proofs'
-from offboard.cli.maintenance import db_app
+from offboard.cli.maintenance import db_app, keys_app
 from offboard.cli.output import err_console
 from offboard.cli import bulk, exits, exports, jobs, power, rollback
 from offboard.cli.bench import bench_app
@@ -50,6 +50,7 @@ app.add_typer(member_app, name="member")
 app.add_typer(department_app, name="department")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.command("serve")(serve)
 app.command("plan")(exits.plan)
 app.command("exit")(exits.exit_cmd)

@@ -14,6 +14,22 @@ from offboard.store import schema
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key file's keys: what wraps sealed data and the audit keys (R-LAW-3).", no_args_is_help=True)
+
+
+@keys_app.command("rotate")
+def keys_rotate(json_out: JsonOpt = False) -> None:
+    """A new key-encryption key per data region, and every data key and audit key re-wrapped under it; the sealed data is not touched. Back the key file up afterwards."""
+    from offboard.actions.keys import rotate
+
+    done = rotate(STATE.services())
+    if json_out:
+        emit_json(done)
+    elif not done:
+        ok("Nothing is wrapped yet; no key to rotate.")
+    else:
+        for r in done:
+            ok("{tenant}: {data} data key(s) and {audit} audit key(s) re-wrapped under the new key.", tenant=r.tenant, data=r.data_keys, audit=r.audit_keys)
 
 
 @db_app.command("upgrade")

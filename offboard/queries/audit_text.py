@@ -81,6 +81,7 @@ SENTENCES: dict[str, str] = {
     "token.revoked": _("{actor} revoked {token}"),
     "token.reinstated": _("{actor} reinstated {token}"),
     "rollback.applied": _("{actor} rolled back the changes {member} made"),
+    "keys.rotated": _("{actor} rotated the keys that wrap sealed data and the audit key"),
     "policy.changed": _("{actor} changed the policy: {settings}"),
     "auth.signed_in": _("{member} signed in"),
     "auth.sign_in_failed": _("A sign-in as {member} failed"),

@@ -96,3 +96,46 @@ def test_r_law_3_the_data_key_does_not_unwrap_with_another_key_file(services, cl
     with pytest.raises(KeyVaultError) as refused:
         _sealer(company, "leo", vault=stranger)
     assert refused.value.code == "key_unknown"
+
+
+def test_r_law_3_once_data_is_sealed_a_missing_or_other_key_file_is_a_refusal_to_start(services, clock, tmp_path, monkeypatch):
+    from offboard.bootstrap import build
+
+    company = make_company(services)
+    _finalized(company, clock)
+    url = services.db.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("OFFBOARD_KEY_FILE", str(tmp_path / "missing.keys"))
+    with pytest.raises(KeyVaultError) as missing:
+        build(url)
+    assert missing.value.code == "key_file_missing" and "restore it from its backup" in missing.value.render("en")
+    assert not (tmp_path / "missing.keys").exists()  # no new key made behind the operator's back
+    LocalKeyVault(tmp_path / "other.keys").wrap("cn", bytes(32), b"x")
+    monkeypatch.setenv("OFFBOARD_KEY_FILE", str(tmp_path / "other.keys"))
+    with pytest.raises(KeyVaultError) as other:
+        build(url)
+    assert other.value.code == "key_unknown"
+
+
+def test_r_law_3_keys_rotate_rewraps_every_data_key_and_the_data_still_opens(services, clock):
+    from offboard.actions import audit_checkpoints
+    from offboard.actions.keys import rotate
+    from offboard.bootstrap import build
+
+    company = make_company(services)
+    _finalized(company, clock)
+    with tenant_transaction(services, company.slug) as uow:
+        audit_checkpoints.checkpoint(uow, services.vault, "requested")
+    with services.db.read() as conn:
+        before = conn.execute(select(member_data_keys.c.kek_id, member_data_keys.c.wrapped)).one()
+        sealed = conn.execute(select(messages.c.id, messages.c.sealed_body).where(messages.c.author_id == company["leo"])).all()
+    done = rotate(services)
+    assert [(r.tenant, r.data_keys, r.audit_keys) for r in done] == [(company.slug, 1, 1)]
+    with services.db.read() as conn:
+        after = conn.execute(select(member_data_keys.c.kek_id, member_data_keys.c.wrapped)).one()
+        unchanged = conn.execute(select(messages.c.id, messages.c.sealed_body).where(messages.c.author_id == company["leo"])).all()
+    assert after.kek_id != before.kek_id and after.wrapped != before.wrapped and unchanged == sealed  # the data is not touched
+    assert all(_sealer(company, "leo").open(f"message:{i}", body) == "收到".encode() for i, body in unchanged)
+    with tenant_transaction(services, company.slug) as uow:  # the re-wrapped audit key still signs (the rotation's own event)
+        signed = audit_checkpoints.checkpoint(uow, services.vault, "requested")
+    assert signed.size > 0 and signed.key_id
+    build(services.db.engine.url.render_as_string(hide_password=False)).db.dispose()  # and the services still start
