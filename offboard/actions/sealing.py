@@ -10,19 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.crypto.sealing import Sealer, data_key_binding, new_data_key
 from offboard.domain.errors import Conflict, error
 from offboard.interfaces import KeyVault, WrappedKey
+from offboard.store.sealing import write_sealed
 from offboard.store.rows import AnyRow
 from offboard.store.tables import member_data_keys, members, messages
 
 PROFILE_FIELDS = ("email", "mobile", "title")
 CHUNK = 5000
-
-_SEAL_MESSAGE = update(messages).where(messages.c.tenant_id == bindparam("t"), messages.c.id == bindparam("i")).values(sealed_body=bindparam("sealed"), body=None, sealed_at=bindparam("at"))
 
 
 def _vault(uow: UnitOfWork) -> KeyVault:
@@ -72,6 +71,7 @@ def _seal_messages(uow: UnitOfWork, sealer: Sealer, member_id: int) -> int:
         ).all()
         if not rows:
             return count
-        conn.execute(_SEAL_MESSAGE, [{"t": tid, "i": i, "sealed": sealer.seal(f"message:{i}", (body or "").encode()), "at": uow.now} for i, body in rows])
+        blobs = sealer.seal_many([f"message:{i}" for i, _ in rows], [(body or "").encode() for _, body in rows])
+        write_sealed(conn, tid, [(i, blob) for (i, _), blob in zip(rows, blobs, strict=True)], uow.now)
         count += len(rows)
         after = rows[-1].id

@@ -121,3 +121,26 @@ def bench_audit(
             for r in results
         ],
     )
+
+
+@bench_app.command("seal")
+def bench_seal(
+    messages: Annotated[str, typer.Option(help="Messages of 200 bytes the departed member leaves, comma-separated.")] = "250000",
+    databases: Annotated[str, typer.Option(help="sqlite, postgresql or both, comma-separated.")] = "sqlite,postgresql",
+    pg: Annotated[str, typer.Option(help="PostgreSQL server URL (a throwaway database is created on it).")] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    json_out: JsonOpt = False,
+) -> None:
+    """Sealing a departed member's messages end to end (read, AES-256-GCM, write back), beside a bare AES-GCM loop and a bare insert of the same number of values."""
+    from offboard.bench.seal_bench import run
+    from offboard.cli.output import console
+
+    say = (lambda _s: None) if json_out else (lambda s: console.print(f"[dim]… {s}[/dim]"))
+    results = [r.as_dict() for r in run([int(n) for n in messages.split(",") if n], [d.strip() for d in databases.split(",") if d.strip()], pg, progress=say)]
+    if json_out:
+        emit_json(results)
+        return
+    table(
+        "offboard bench seal",
+        ["database", "messages", "seal s", "sealed/s", "AES-GCM s", "AES-GCM/s", "insert s", "inserted/s", "seal/AES-GCM"],
+        [[r["database"], r["messages"], r["seal_s"], r["seal_per_s"], r["aes_s"], r["aes_per_s"], r["insert_s"], r["insert_per_s"], r["seal_over_aes"]] for r in results],
+    )

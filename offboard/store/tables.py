@@ -338,7 +338,7 @@ messages = Table(
     Column("sealed_body", LargeBinary),  # nonce || AES-256-GCM of the body under the author's data key; body is then NULL
     PrimaryKeyConstraint("tenant_id", "id"),
     _member_fk("author_id"),
-    Index("ix_messages_tenant_author", "tenant_id", "author_id"),
+    Index("ix_messages_tenant_author", "tenant_id", "author_id", "id"),  # sealing walks a member's messages in id order
 )
 attendance_records = Table(
     "attendance_records",
