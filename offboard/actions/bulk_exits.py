@@ -157,9 +157,7 @@ def _refusal(actor: Actor, row: Any, facts: bulk_planning.Facts) -> list[dict[st
     target = facts.targets[row.member_id]
     action = Action.VOLUNTARY_EXIT if row.type == ExitType.VOLUNTARY else Action.START_REMOVAL
     if not allowed(actor, action, target):
-        return _problem(
-            "forbidden", "{actor} may not {action} here; ask a super admin or an admin whose scope covers this member.", actor=actor.userid or actor.kind, action=Term("action", action.value)
-        )
+        return _problem("forbidden", "You may not {action} here; ask a super admin or an admin whose scope covers this member.", action=Term("action", action.value))
     existing = facts.open_exits.get(row.member_id)
     if existing is not None:
         return _problem("exit_exists", "{userid} already has an exit ({state}, id {id}).", userid=row.userid, state=Term("exit_state", existing.state), id=existing.id)
