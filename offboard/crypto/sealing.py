@@ -8,7 +8,6 @@ A sealed value is nonce (12 bytes) || ciphertext || tag.
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from cryptography.exceptions import InvalidTag
@@ -48,18 +47,11 @@ class Sealer:
         self._prefix = f"offboard sealed|tenant:{tenant_id}|member:{member_id}|".encode()
 
     def seal(self, record: str, plaintext: bytes) -> bytes:
-        nonce = secrets.token_bytes(NONCE)
-        return nonce + self._aead.encrypt(nonce, plaintext, self._prefix + record.encode())
+        return self.seal_with(secrets.token_bytes(NONCE), record, plaintext)
 
-    def seal_many(self, records: list[str], plaintexts: list[bytes]) -> list[bytes]:
-        """seal() of each pair, the random nonces drawn from the system at once."""
-        nonces = os.urandom(NONCE * len(records))
-        encrypt, prefix = self._aead.encrypt, self._prefix
-        out = []
-        for n, (record, plaintext) in enumerate(zip(records, plaintexts, strict=True)):
-            nonce = nonces[n * NONCE : (n + 1) * NONCE]
-            out.append(nonce + encrypt(nonce, plaintext, prefix + record.encode()))
-        return out
+    def seal_with(self, nonce: bytes, record: str, plaintext: bytes) -> bytes:
+        """seal() with a fresh random nonce the caller drew (many at once, from the system)."""
+        return nonce + self._aead.encrypt(nonce, plaintext, self._prefix + record.encode())
 
     def open(self, record: str, sealed: bytes) -> bytes:
         try:

@@ -35,7 +35,7 @@ SEED = 20261202
 
 
 def _worker(db: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_")) or k == "OFFBOARD_KEY_FILE"}
     return subprocess.Popen(
         [sys.executable, "-c", "from offboard.cli.main import main; main()", "--db", db, "worker", "--once", "--json"],
         env={**env, "PYTHONPATH": str(ROOT)},

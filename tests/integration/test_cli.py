@@ -173,7 +173,7 @@ def test_a_database_path_in_a_missing_folder_is_refused(cli, tmp_path):
 
 
 def _offboard(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_")) or k == "OFFBOARD_KEY_FILE"}
     return subprocess.run(
         [sys.executable, "-c", "from offboard.cli.main import main; main()", *args],
         env={**base, **env},

@@ -141,7 +141,7 @@ def test_spec_10_outbox_listing_needs_the_audit_permission_and_checks_its_state(
 
 
 def _worker(db: str, subscriber: str, *extra: str, **env: str) -> subprocess.Popen:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_")) or k == "OFFBOARD_KEY_FILE"}
     return subprocess.Popen(
         [sys.executable, "-c", "from offboard.cli.main import main; main()", "--db", db, "worker", *extra],
         env={**base, "PYTHONPATH": str(ROOT), "OFFBOARD_OUTBOX_SUBSCRIBERS": f"tests.support.subscribers:{subscriber}", **env},
@@ -210,7 +210,7 @@ def test_spec_10_the_outbox_over_http_and_in_the_cli(services, tmp_path):
         wrong = client.get("/api/v1/outbox", params={"state": "lost"}, headers={"Authorization": f"Bearer {token}"})
         assert wrong.status_code == 422 and wrong.json()["error"] == "invalid_choice"
     db = services.db.engine.url.render_as_string(hide_password=False)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_")) or k == "OFFBOARD_KEY_FILE"}
     done = subprocess.run(
         [sys.executable, "-c", "from offboard.cli.main import main; main()", "--db", db, "--tenant", company.slug, "outbox", "list", "--state", "pending", "--json", "--by", "boss"],
         env=base,

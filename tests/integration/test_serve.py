@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 
 def _offboard(*args: str) -> subprocess.Popen:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "OFFBOARD_")) or k == "OFFBOARD_KEY_FILE"}
     return subprocess.Popen([sys.executable, "-c", "from offboard.cli.main import main; main()", *args], env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
