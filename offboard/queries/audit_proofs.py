@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -81,6 +82,24 @@ def consistency(conn: Connection, tenant: AnyRow, actor: Actor, old_size: int, s
     old_root = merkle.range_hash(0, old_size, reader(set(merkle.perfect(0, old_size))))
     older = audit_tree.checkpoint_of_size(conn, tenant.id, old_size)
     return ConsistencyProof(old_size, _b64(old_root), signed.size, _b64(signed.root), [_b64(p) for p in path], signed.note, older.note if older else None)
+
+
+@dataclass(frozen=True)
+class Signing:
+    """What an auditor needs to check this enterprise's log: its verifier key, and how far the
+    latest signed checkpoint reaches."""
+
+    verifier_key: str | None  # None until the first checkpoint makes the key
+    signed_size: int
+    signed_at: datetime | None
+
+
+def signing(conn: Connection, tenant: AnyRow, actor: Actor) -> Signing:
+    require(actor, Action.READ_AUDIT)
+    keys = audit_tree.signing_keys(conn, tenant.id)
+    latest = audit_tree.latest_checkpoint(conn, tenant.id)
+    key = note.verifier_key(keys[0].name, bytes.fromhex(keys[0].public_key)) if keys else None
+    return Signing(key, latest.size if latest else 0, latest.signed_at if latest else None)
 
 
 def verifiers(conn: Connection, tenant_id: int) -> list[Verifier]:

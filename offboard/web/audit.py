@@ -13,7 +13,9 @@ from offboard.domain.errors import ValidationError
 from offboard.http.errors import failure
 from offboard.http.locale import locale_of
 from offboard.queries import audit as audit_q
+from offboard.queries import audit_proofs
 from offboard.queries import audit_text
+from offboard.web.exit_views import local_time
 from offboard.web.rendering import render
 from offboard.web.session import PAGE_SIZE, Console, console
 from offboard.i18n import mark as _
@@ -76,6 +78,7 @@ def audit_page(
             for e in page.items:
                 parts = audit_text.sentence_parts(e.action, e.actor_party, e.target_parties, e.details, locale, timezone, e.detail_parties)
                 rows.append({"event": e, "parts": parts, "raw": _raw(e)})
+        signed = audit_proofs.signing(conn, tenant, reader)
     kept = {k: v for k, v in typed.items() if v}
     categories = list(audit_text.CATEGORIES.items())
     exact = typed["action"] if typed["action"] and typed["action"] not in audit_text.CATEGORIES else ""
@@ -90,6 +93,8 @@ def audit_page(
         exact_action=exact,
         timezone=timezone,
         problem=problem,
+        signing=signed,
+        signed_at=local_time(signed.signed_at.isoformat(), timezone) if signed.signed_at else None,
         older=f"/audit?{urlencode({**kept, 'before': next_before})}" if next_before else None,
         newest=f"/audit?{urlencode(kept)}" if before else None,
     )

@@ -156,3 +156,16 @@ def test_spec_8_verify_names_the_signed_checkpoints_and_a_changed_one(demo_compa
     finally:
         with demo_company.services.db.write() as conn:
             conn.execute(update(checkpoints_table).where(*where).values(note=signed.note))
+
+
+def test_spec_8_the_audit_page_gives_auditors_the_verifier_key_once_a_checkpoint_is_signed(demo_company):
+    from offboard.actions import audit_checkpoints
+    from offboard.actions.context import tenant_transaction
+
+    client = demo_company.signed_in("zhangwei")
+    with tenant_transaction(demo_company.services, DEMO_SLUG) as uow:
+        signed = audit_checkpoints.checkpoint(uow, demo_company.services.vault, "requested")
+        key = audit_checkpoints.verifier_key(uow, demo_company.services.vault)
+    page = client.get("/audit")
+    assert key in page.text and f"最近的检查点覆盖前 {signed.size} 条事件" in page.text
+    assert "For auditors outside the enterprise" in demo_company.signed_in("zhangwei", locale="en").get("/audit").text
