@@ -88,7 +88,6 @@ PENDING = {
     "R-DATA-3": 12,
     "R-DATA-4": 12,
     "R-LAW-1": 12,
-    "R-LAW-3": 12,
     "R-LAW-4": 12,
     "R-EXC-3": 12,
     "INV-6": 12,

@@ -143,6 +143,7 @@ CATEGORIES: dict[str, str] = {
     "policy.": _("Policy"),
     "rollback.": _("Rollbacks"),
     "tenant.": _("Enterprise"),
+    "keys.": _("Keys"),
     "demo.": _("Demo data"),
     "synthetic.": _("Synthetic data"),
 }
