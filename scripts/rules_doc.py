@@ -84,7 +84,6 @@ CATALOGUE = {
 
 # Ids no landed code implements yet -> the open issue that builds them. Drop an id once a test names it.
 PENDING = {
-    "R-DATA-1": 12,
     "R-DATA-3": 12,
     "R-DATA-4": 12,
     "R-LAW-1": 12,

@@ -17,6 +17,7 @@ from offboard.cli.maintenance import db_app, keys_app
 from offboard.cli.output import err_console
 from offboard.cli import bulk, exits, exports, jobs, power, rollback
 from offboard.cli.bench import bench_app
+from offboard.cli.chats import chats_app
 from offboard.cli.seed import seed
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
@@ -51,6 +52,7 @@ app.add_typer(department_app, name="department")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(chats_app, name="chats")
 app.command("serve")(serve)
 app.command("plan")(exits.plan)
 app.command("exit")(exits.exit_cmd)

@@ -82,6 +82,8 @@ SENTENCES: dict[str, str] = {
     "token.reinstated": _("{actor} reinstated {token}"),
     "rollback.applied": _("{actor} rolled back the changes {member} made"),
     "keys.rotated": _("{actor} rotated the keys that wrap sealed data and the audit key"),
+    "chats.read": _("{actor} read the chats of {member}"),
+    "chats.exported": _("{actor} exported the chats of {member}"),
     "policy.changed": _("{actor} changed the policy: {settings}"),
     "auth.signed_in": _("{member} signed in"),
     "auth.sign_in_failed": _("A sign-in as {member} failed"),
@@ -144,6 +146,7 @@ CATEGORIES: dict[str, str] = {
     "rollback.": _("Rollbacks"),
     "tenant.": _("Enterprise"),
     "keys.": _("Keys"),
+    "chats.": _("Chat access"),
     "demo.": _("Demo data"),
     "synthetic.": _("Synthetic data"),
 }
