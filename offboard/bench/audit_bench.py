@@ -17,13 +17,12 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 
 from offboard.actions import audit_checkpoints
 from offboard.actions.context import tenant_read, tenant_transaction
@@ -31,9 +30,7 @@ from offboard.actions.tenants import create_tenant
 from offboard.bootstrap import build
 from offboard.queries import audit as audit_q
 from offboard.queries import audit_proofs
-from offboard.bench import scratch_keys
-from offboard.store import schema
-from offboard.store.db import connect
+from offboard.bench import bench_database, scratch_keys
 
 BATCH = 10_000
 PROOFS = 200
@@ -97,21 +94,7 @@ def _floor(leaves: list[bytes]) -> tuple[float, float]:
 
 
 def run_one(database: str, events: int, pg_server: str, workdir: Path, progress: Callable[[str], None]) -> AuditResult:
-    if database == "sqlite":
-        url = str(workdir / f"audit-{events}.db")
-        dropping = None
-    else:
-        name = f"offboard_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = pg_server.rsplit("/", 1)[0] + "/" + name
-        dropping = name
-    try:
-        db = connect(url)
-        schema.upgrade(db)
-        db.dispose()
+    with bench_database(database, pg_server, workdir / f"audit-{events}.db") as url:
         services = build(url)
         slug = "audit-bench"
         load_s, _ = _timed(lambda: _load(services, slug, events, progress))
@@ -174,12 +157,6 @@ def run_one(database: str, events: int, pg_server: str, workdir: Path, progress:
             statistics.median(statements),
             statistics.median(sizes),
         )
-    finally:
-        if dropping:
-            admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{dropping}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def run(events: list[int], databases: list[str], pg_server: str, progress: Callable[[str], None] = lambda _s: None) -> list[AuditResult]:

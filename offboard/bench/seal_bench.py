@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -17,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 from offboard.actions.context import tenant_transaction
 from offboard.actions.members import add_member
 from offboard.actions.sealing import seal_members
 from offboard.actions.tenants import create_tenant
-from offboard.bench import scratch_keys
+from offboard.bench import bench_database, scratch_keys
 from offboard.bootstrap import build
-from offboard.store import ids, schema
-from offboard.store.db import connect
+from offboard.store import ids
 from offboard.store.tables import messages
 
 SIZE = 200
@@ -72,20 +70,7 @@ def _messages(services: Any, slug: str, count: int) -> tuple[int, list[bytes]]:
 
 
 def run_one(database: str, count: int, pg_server: str, workdir: Path, progress: Callable[[str], None]) -> SealResult:
-    dropping = None
-    if database == "sqlite":
-        url = str(workdir / f"seal-{count}.db")
-    else:
-        dropping = f"offboard_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{dropping}"'))
-        admin.dispose()
-        url = pg_server.rsplit("/", 1)[0] + "/" + dropping
-    try:
-        db = connect(url)
-        schema.upgrade(db)
-        db.dispose()
+    with bench_database(database, pg_server, workdir / f"seal-{count}.db") as url:
         services = build(url)
         author, bodies = _messages(services, "seal-bench", count)
         progress(f"{count:,} messages of {SIZE} bytes written; sealing")
@@ -111,12 +96,6 @@ def run_one(database: str, count: int, pg_server: str, workdir: Path, progress: 
         insert_s = time.perf_counter() - start
         services.db.dispose()
         return SealResult(database, count, round(seal_s, 3), round(aes_s, 3), round(insert_s, 3))
-    finally:
-        if dropping:
-            admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{dropping}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def run(counts: list[int], databases: list[str], pg_server: str, progress: Callable[[str], None] = lambda _s: None) -> list[SealResult]:
