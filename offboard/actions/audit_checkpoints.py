@@ -41,6 +41,10 @@ PRIVILEGED = (
     "tenant.frozen",
     "tenant.recovered",
     "rollback.applied",
+    "erasure.requested",
+    "erasure.done",
+    "hold.placed",
+    "hold.released",
 )
 
 

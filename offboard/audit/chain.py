@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from offboard.audit import personal
+from offboard.audit.encoding import canonical
+
 GENESIS = "0" * 64
 CORE_VERSION = 1
 
@@ -27,14 +30,8 @@ def targets_text(targets: Iterable[str]) -> str:
     return "[" + ",".join(_string(t) for t in targets) + "]"
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # json.dumps with these, built once
-
-
-def canonical(value: Any) -> bytes:
-    return _CANONICAL.encode(value).encode("utf-8")
-
-
 def side_digest(details: Mapping[str, Any]) -> str:
+    """The digest of a side record that holds no personal value (offboard.audit.personal)."""
     return hashlib.sha256(canonical(details)).hexdigest()
 
 
@@ -94,6 +91,7 @@ class StoredEvent:
     core: Core
     hash: str
     side_details: Mapping[str, Any] | None  # None when the side record is missing
+    side_salts: Mapping[str, str] | None = None  # the salts of its personal values (offboard.audit.personal)
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,7 @@ def verify(events: Iterable[StoredEvent], head_seq: int, head_hash: str) -> Verd
             return Verdict(False, count, prev, Finding(core.seq, "reordered" if _looks_reordered(core, prev) else "changed"))
         if core.leaf_hash() != event.hash:
             return Verdict(False, count, prev, Finding(core.seq, "changed"))
-        if event.side_details is None or side_digest(event.side_details) != core.side:
+        if not personal.verifies(event.side_details, event.side_salts, core.side):
             return Verdict(False, count, prev, Finding(core.seq, "side_changed"))
         prev = event.hash
         expected_seq += 1

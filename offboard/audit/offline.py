@@ -2,7 +2,8 @@
 nothing but the file and the verifier key the auditor holds.
 
 The export is JSON Lines (offboard.queries.audit_proofs.export_lines): a header, each event
-with its hashed core exactly as hashed, its hash and its details, then each checkpoint's signed
+with its hashed core exactly as hashed, its hash, its details and the salts of any personal
+value in them (offboard.audit.personal), then each checkpoint's signed
 note. Every event must be canonical, hash to its stated hash, link to the one before, and match
 its details' digest; every checkpoint must be signed by the given key and hold the root of the
 first `size` events. The verifier keys the file itself names are not trusted: the auditor's is.
@@ -14,8 +15,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from offboard.audit import merkle
-from offboard.audit.chain import GENESIS, Core, side_digest
+from offboard.audit import merkle, personal
+from offboard.audit.chain import GENESIS, Core
 from offboard.audit.note import Checkpoint, NoteError, Verifier, open_note
 
 FORMAT = "offboard-audit-export/1"
@@ -107,7 +108,7 @@ def verify_export(lines: Iterable[str], public_key: str) -> OfflineVerdict:
             return _fail("Event {seq} was changed after it was written.", (events, checkpoints, signed), number, seq=core.seq)
         if core.prev != prev:
             return _fail("Event {seq} does not follow the event before it.", (events, checkpoints, signed), number, seq=core.seq)
-        if not isinstance(details, dict) or side_digest(details) != core.side:
+        if not personal.verifies(details, line.get("salts"), core.side):
             return _fail("The details of event {seq} were changed after it was written.", (events, checkpoints, signed), number, seq=core.seq)
         tree.add(stated)
         prev, events = stated.hex(), events + 1

@@ -57,7 +57,7 @@ def worker(
     lease: Annotated[int, typer.Option("--lease", help="Seconds an event being delivered stays with this worker before another may take it.", min=1, max=3600)] = int(LEASE.total_seconds()),
     json_out: JsonOpt = False,
 ) -> None:
-    """Run bulk exits, due work (scheduled exits, 24 h takeovers, finalizations) and deliver the outbox.
+    """Run bulk exits, due work (scheduled exits, 24 h takeovers, finalizations, erasures) and deliver the outbox.
     Idempotent and catches up; any number of workers may run at once."""
     while True:
         report = run_once(timedelta(seconds=lease))
@@ -68,11 +68,12 @@ def worker(
             if report["bulk"]["batches"]:
                 ok("Bulk exits: {batches} batch(es), {lines} line(s) done, {failed} failed.", batches=report["bulk"]["batches"], lines=report["bulk"]["lines"], failed=report["bulk"]["failed_lines"])
             ok(
-                "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {windows} emergency window(s) closed, {signed} audit checkpoint(s) signed, {failed} failed.",
+                "Sweep: {took} exit(s) took effect, {over} transfer(s) taken over, {fin} exit(s) finalized, {windows} emergency window(s) closed, {erased} erasure step(s) run, {signed} audit checkpoint(s) signed, {failed} failed.",
                 took=report["took_effect"],
                 over=report["taken_over"],
                 fin=report["finalized"],
                 windows=report["windows_closed"],
+                erased=report["erasure_steps"],
                 signed=report["checkpoints"],
                 failed=len(report["failed"]),
             )

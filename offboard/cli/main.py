@@ -18,6 +18,7 @@ from offboard.cli.output import err_console
 from offboard.cli import bulk, exits, exports, jobs, power, rollback
 from offboard.cli.bench import bench_app
 from offboard.cli.chats import chats_app
+from offboard.cli.data import data_app
 from offboard.cli.seed import seed
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
@@ -53,6 +54,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(chats_app, name="chats")
+app.add_typer(data_app, name="data")
 app.command("serve")(serve)
 app.command("plan")(exits.plan)
 app.command("exit")(exits.exit_cmd)

@@ -26,7 +26,7 @@ def _sweep_forever(stop: threading.Event, interval: int) -> None:
         try:
             report = run_once()
             box = report["outbox"]
-            if report["took_effect"] or report["taken_over"] or report["finalized"] or report["windows_closed"] or report["failed"] or box["delivered"] or box["failed"]:
+            if report["took_effect"] or report["taken_over"] or report["finalized"] or report["windows_closed"] or report["erasure_steps"] or report["failed"] or box["delivered"] or box["failed"]:
                 log.info("sweep", **report)
         except Exception:  # keep serving; the next pass retries (it is idempotent)
             log.exception("sweep_failed")

@@ -25,6 +25,8 @@ class Action(StrEnum):
     ATTEST_HR = "attest_hr"
     ATTEST_IT = "attest_it"
     READ_DEPARTED_CHATS = "read_chats"
+    LEGAL_HOLD = "legal_hold"  # place and release legal holds (R-LAW-2)
+    DATA_REQUESTS = "data_requests"  # erasure and subject access requests (R-LAW-1), a member's own included
     MANAGE_ADMINS = "manage_admins"  # handover, backup admin, policy, role grants
     FREEZE = "freeze"
     MANAGE_DIRECTORY = "manage_directory"  # members and departments
@@ -46,6 +48,8 @@ SENSITIVE: frozenset[Action] = frozenset(
         Action.ATTEST_HR,
         Action.ATTEST_IT,
         Action.READ_DEPARTED_CHATS,
+        Action.LEGAL_HOLD,
+        Action.DATA_REQUESTS,
         Action.MANAGE_ADMINS,
         Action.FREEZE,
         Action.MANAGE_TOKENS,
@@ -108,7 +112,9 @@ class Target:
 
 
 _SCOPED = {Action.PLAN_EXIT, Action.START_REMOVAL, Action.RESTORE, Action.INHERIT, Action.MANAGE_DIRECTORY, Action.READ_DIRECTORY}
-_HR = {Action.PLAN_EXIT, Action.START_REMOVAL, Action.RESTORE, Action.INHERIT, Action.ATTEST_HR, Action.MANAGE_DIRECTORY, Action.READ_DIRECTORY}
+_HR = {Action.PLAN_EXIT, Action.START_REMOVAL, Action.RESTORE, Action.INHERIT, Action.ATTEST_HR, Action.MANAGE_DIRECTORY, Action.READ_DIRECTORY, Action.DATA_REQUESTS}
+# What an admin holding the audit_read permission (an auditing, compliance admin) may do in scope.
+_AUDITING = {Action.READ_DEPARTED_CHATS, Action.LEGAL_HOLD, Action.DATA_REQUESTS}
 _IT = {Action.PLAN_EXIT, Action.ATTEST_IT, Action.FREEZE, Action.READ_DIRECTORY}
 _SUPER = set(Action) - {Action.VOLUNTARY_EXIT, Action.ATTEST_HR, Action.ATTEST_IT, Action.TENANT_ADMIN}
 
@@ -143,7 +149,7 @@ def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
     is_self = target is not None and target.member_id == actor.member_id
     if action == Action.VOLUNTARY_EXIT:
         return is_self
-    if action == Action.PLAN_EXIT and is_self:
+    if action in (Action.PLAN_EXIT, Action.DATA_REQUESTS) and is_self:
         return True
     if action in actor.powers:
         return True
@@ -155,7 +161,7 @@ def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
         if grant.role == Role.ADMIN:
             if action in _SCOPED and _in_scope(grant, target):
                 return True
-            if action == Action.READ_DEPARTED_CHATS and "audit_read" in grant.permissions and _in_scope(grant, target):
+            if action in _AUDITING and "audit_read" in grant.permissions and _in_scope(grant, target):
                 return True
         if grant.role == Role.HR and action in _HR:
             if action in (Action.START_REMOVAL, Action.MANAGE_DIRECTORY) and target is not None and target.is_admin:

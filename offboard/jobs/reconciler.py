@@ -1,7 +1,7 @@
 """Due work (R-EXIT-8, SPEC §10) as a registry of kinds: scheduled exits taking effect, 24 h
 customer takeovers, finalization once the restore window is over and HR and IT have signed;
-old super admins' emergency windows closed when they run out (R-ADM-2); and the audit trees
-signed (SPEC §8).
+old super admins' emergency windows closed when they run out (R-ADM-2); erasure steps run once
+their retention or hold ends (R-LAW-2, INV-6); and the audit trees signed (SPEC §8).
 
 Every kind is found from the rows themselves, "due at or before now and not done", so a worker
 that was down catches up. Each item runs in its own transaction, which first claims it: the
@@ -24,16 +24,18 @@ from sqlalchemy import ColumnElement, Connection, Exists, Row, ScalarSelect, exi
 
 from offboard.actions.audit_checkpoints import HOURLY, PRIVILEGED, checkpoint
 from offboard.actions.checklist import finalize, finalize_many
+from offboard.actions.erasure import run_due
 from offboard.actions.context import Services, UnitOfWork, tenant_transaction
 from offboard.actions.exits import take_effect
 from offboard.actions.handover import close_lapsed_windows
 from offboard.actions.takeovers import TAKEOVER, take_over_exit, take_over_many
 from offboard.domain.checklist import SIGNING_ROLES
+from offboard.domain.data_lifecycle import StepState, Waiting
 from offboard.domain.errors import OffboardError
 from offboard.domain.handover import HandoverState
 from offboard.domain.vocabulary import ExitState, LedgerState
 from offboard.store.locks import try_lock_exit, try_lock_exits, try_lock_member
-from offboard.store.tables import admin_handovers, audit_checkpoints, audit_events, exit_signoffs, exits, tenants, transfer_ledger
+from offboard.store.tables import admin_handovers, audit_checkpoints, audit_events, erasure_requests, erasure_steps, exit_signoffs, exits, tenants, transfer_ledger
 
 log = structlog.get_logger("offboard.reconciler")
 CHUNK = 500  # items of a set-based kind per transaction
@@ -93,6 +95,7 @@ class ReconcileCounts(TypedDict):
     taken_over: int
     finalized: int
     windows_closed: int
+    erasure_steps: int
     checkpoints: int
     skipped: int
     failed: list[FailedItem]
@@ -104,6 +107,7 @@ class ReconcileReport:
     taken_over: int = 0
     finalized: int = 0
     windows_closed: int = 0  # old super admins' emergency windows that ran out (R-ADM-2)
+    erasure_steps: int = 0  # erasure steps whose retention or hold ended (R-LAW-2)
     checkpoints: int = 0  # audit trees signed (SPEC §8): hourly, and after a privileged event
     skipped: int = 0  # claimed by another worker, or done by one a moment ago
     failed: list[FailedItem] = field(default_factory=list)
@@ -114,6 +118,7 @@ class ReconcileReport:
             "taken_over": self.taken_over,
             "finalized": self.finalized,
             "windows_closed": self.windows_closed,
+            "erasure_steps": self.erasure_steps,
             "checkpoints": self.checkpoints,
             "skipped": self.skipped,
             "failed": self.failed,
@@ -139,6 +144,7 @@ def reconcile(services: Services, *, limit: int = 1000, sign: bool = True) -> Re
         for tenant_id, exit_id, member_id in items:
             _run_one(services, kind, tenant_id, exit_id, member_id, report)
     _close_windows(services, now, report)
+    _run_erasures(services, now, limit, report)
     if sign:
         _sign_trees(services, now, report)
     return report
@@ -185,6 +191,31 @@ def _close_windows(services: Services, now: datetime, report: ReconcileReport) -
         except Exception as exc:
             log.error("window_close_failed", tenant_id=tenant_id, exc_info=exc)
             report.failed.append({"tenant_id": tenant_id, "kind": "windows_closed", "exit_id": None, "error": "internal_error", "message": str(exc)[:200]})
+
+
+def _run_erasures(services: Services, now: datetime, limit: int, report: ReconcileReport) -> None:
+    """Open erasure requests with a step due, or held back by what may have changed since (a
+    hold, the exit's finalization): each request in its own transaction, its member locked."""
+    R, S = erasure_requests, erasure_steps
+    waiting = or_(S.c.due_at <= now, S.c.waiting_for.in_([Waiting.HOLD, Waiting.FINALIZATION]))
+    due = exists().where(S.c.tenant_id == R.c.tenant_id, S.c.request_id == R.c.id, S.c.state == StepState.PENDING, waiting)
+    with services.db.read() as conn:
+        found = conn.execute(select(R.c.tenant_id, R.c.id, R.c.member_id).where(R.c.state == "open", due).order_by(R.c.tenant_id, R.c.id).limit(limit)).all()
+    for tenant_id, request_id, member_id in found:
+        try:
+            with tenant_transaction(services, tenant_id=tenant_id) as uow:
+                claimed = try_lock_member(uow.conn, tenant_id, member_id)
+                done = run_due(uow, request_id) if claimed else {}
+        except OffboardError as exc:  # retried on the next pass; the other requests go on
+            report.failed.append({"tenant_id": tenant_id, "kind": "erasure_steps", "exit_id": None, "error": exc.code, "message": exc.render("en")})
+            continue
+        except Exception as exc:
+            log.error("erasure_failed", tenant_id=tenant_id, request_id=request_id, exc_info=exc)
+            report.failed.append({"tenant_id": tenant_id, "kind": "erasure_steps", "exit_id": None, "error": "internal_error", "message": str(exc)[:200]})
+            continue
+        if not claimed:
+            report.skipped += 1
+        report.erasure_steps += len(done)
 
 
 def _run_chunks(services: Services, kind: DueKind, items: Sequence[Row[int, int, int]], report: ReconcileReport) -> None:

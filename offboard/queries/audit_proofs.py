@@ -162,12 +162,15 @@ def _check_nodes(conn: Connection, tenant_id: int, start: int, end: int) -> int 
 
 def export_lines(conn: Connection, tenant: AnyRow, actor: Actor) -> Iterator[dict[str, Any]]:
     """The audit log as JSON Lines: a header with the verifier keys, every event (its core
-    exactly as hashed, its hash, its details), then every checkpoint's signed note. Checked
+    exactly as hashed, its hash, its details and the salts of its personal values), then every checkpoint's signed note. Checked
     offline by offboard.audit.offline with the public key alone."""
     require(actor, Action.READ_AUDIT)
     keys = [note.verifier_key(k.name, bytes.fromhex(k.public_key)) for k in audit_tree.signing_keys(conn, tenant.id)]
     yield {"format": FORMAT, "tenant": tenant.slug, "events": tenant.audit_seq, "verifier_keys": keys}
     for event in audit_log.stored_events(conn, tenant.id):
-        yield {"seq": event.core.seq, "core": event.core.encode().decode(), "hash": event.hash, "details": event.side_details}
+        line = {"seq": event.core.seq, "core": event.core.encode().decode(), "hash": event.hash, "details": event.side_details}
+        if event.side_salts is not None:  # a member's personal values, committed (offboard.audit.personal)
+            line["salts"] = event.side_salts
+        yield line
     for signed in audit_tree.checkpoints(conn, tenant.id):
         yield {"checkpoint": signed.note}

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, literal_column, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
+from offboard.audit import personal
 from offboard.audit.chain import Core, StoredEvent, canonical, encode_core, format_time, leaf_hash, targets_text
 from offboard.store.driver_rows import insert_values
 from offboard.store.tables import audit_events, audit_side, tenants
@@ -38,11 +39,13 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
     for event in events:
         seq += 1
         details = canonical(event.details)
-        side = hashlib.sha256(details).hexdigest()
+        # Only an event about a member carries a member's personal values (offboard.audit.personal).
+        salts = personal.new_salts(event.details) if any(t.startswith("member:") for t in event.targets) else None
+        side = hashlib.sha256(details).hexdigest() if salts is None else personal.side_digest(event.details, salts)
         targets = targets_text(event.targets)
         this = leaf_hash(encode_core(tenant_id, seq, stamp, event.actor, event.action, targets, side, prev))
         core_rows.append((tenant_id, seq, stamp, event.actor, event.action, targets, side, prev, this))
-        side_rows.append((tenant_id, seq, details.decode()))
+        side_rows.append((tenant_id, seq, details.decode(), None if salts is None else canonical(salts).decode()))
         prev = this
     insert_values(conn, audit_events, _CORE_COLUMNS, core_rows)
     insert_values(conn, audit_side, _SIDE_COLUMNS, side_rows)
@@ -51,7 +54,7 @@ def append(conn: Connection, tenant_id: int, events: Sequence[PendingEvent], at:
 
 
 _CORE_COLUMNS = ("tenant_id", "seq", "at", "actor", "action", "targets", "side_digest", "prev_hash", "hash")
-_SIDE_COLUMNS = ("tenant_id", "seq", "details")
+_SIDE_COLUMNS = ("tenant_id", "seq", "details", "salts")
 
 
 # Built once with bind parameters (not named like a column): every change appends. The head is
@@ -68,7 +71,7 @@ def stored_events(conn: Connection, tenant_id: int, batch: int = 5000, *, first:
     after = first - 1
     while True:
         rows = conn.execute(
-            select(audit_events, audit_side.c.details)
+            select(audit_events, audit_side.c.details, audit_side.c.salts)
             .select_from(
                 audit_events.outerjoin(
                     audit_side,
@@ -83,7 +86,7 @@ def stored_events(conn: Connection, tenant_id: int, batch: int = 5000, *, first:
             return
         for r in rows:
             core = Core(r.tenant_id, r.seq, r.at, r.actor, r.action, tuple(r.targets), r.side_digest, r.prev_hash)
-            yield StoredEvent(core, r.hash, r.details)
+            yield StoredEvent(core, r.hash, r.details, r.salts)
         after = rows[-1].seq
 
 
@@ -98,7 +101,7 @@ class EventFilter:
     at_until: str | None = None  # core time text (UTC), exclusive
 
 
-def _names_target(conn: Connection, ref: str) -> ColumnElement[bool]:
+def names_target(conn: Connection, ref: str) -> ColumnElement[bool]:
     """targets (a JSON array of audit ids) holds `ref`: JSONB containment on PostgreSQL, the
     array's elements on SQLite."""
     if conn.dialect.name == "postgresql":
@@ -129,7 +132,7 @@ def page(conn: Connection, tenant_id: int, *, before: int | None, limit: int, ac
     if where.actor:
         query = query.where(audit_events.c.actor == where.actor)
     if where.target:
-        query = query.where(_names_target(conn, where.target))
+        query = query.where(names_target(conn, where.target))
     if where.at_from:
         query = query.where(audit_events.c.at >= where.at_from)
     if where.at_until:

@@ -684,6 +684,8 @@ audit_side = Table(
     _tid(),
     Column("seq", BigInteger, nullable=False),
     Column("details", Json, nullable=False),
+    # The salts of the member's personal values in details (offboard.audit.personal); NULL when none.
+    Column("salts", Json),
     PrimaryKeyConstraint("tenant_id", "seq"),
     _fk(["seq"], "audit_events", ["seq"]),
 )
@@ -702,6 +704,62 @@ member_data_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "member_id"),
     _member_fk("member_id"),
+)
+
+# A legal hold (R-LAW-2): a departed member's records, all of them or some kinds, kept past
+# every retention and erasure until it is released; placed and released with a reason.
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("kinds", Json, nullable=False),  # record kinds (offboard.domain.data_lifecycle.RecordKind); empty: every kind
+    Column("reason", String(500), nullable=False),
+    Column("placed_by", String(32), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Column("released_at", UTCDateTime),
+    Column("released_by", String(32)),
+    Column("release_reason", String(500)),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_legal_holds_tenant_member", "tenant_id", "member_id"),
+)
+
+# An erasure request (R-LAW-1) and its steps, each done now or when its retention or hold ends
+# (INV-6): the request's schedule. Steps are named by offboard.domain.data_lifecycle.Step.
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("mode", String(16), nullable=False),  # the tenant's data clearing when filed
+    Column("scope", Json, nullable=False),  # the modules (selective) or the level (levels) asked for
+    Column("reason", String(500), nullable=False),
+    Column("verified", String(500)),  # how the member's identity was checked, when filed on their behalf
+    Column("requested_by", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # open | done
+    Column("done_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    Index("ix_erasure_requests_tenant_member", "tenant_id", "member_id"),
+    Index("ix_erasure_requests_tenant_state", "tenant_id", "state"),
+)
+erasure_steps = Table(
+    "erasure_steps",
+    metadata,
+    _tid(),
+    Column("request_id", Id, nullable=False),
+    Column("step", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done | kept
+    Column("due_at", UTCDateTime),  # when it runs; NULL while a hold or the exit's finalization holds it back
+    Column("waiting_for", String(24)),  # retention | hold | finalization | compliant_deletion; NULL when due
+    Column("rows", BigInteger),  # what it erased, once done
+    Column("done_at", UTCDateTime),
+    PrimaryKeyConstraint("tenant_id", "request_id", "step"),
+    _fk(["request_id"], "erasure_requests", ["id"]),
 )
 
 # The tenant's Merkle tree over its audit events (SPEC §8, offboard.audit.merkle): the perfect

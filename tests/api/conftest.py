@@ -33,7 +33,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from offboard.actions import bulk_exits
+from offboard.actions import bulk_exits, erasure, holds
 from offboard.actions import departments as dept_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
@@ -47,7 +47,7 @@ from offboard.bootstrap import build
 from offboard.crypto.secrets import hash_password, new_token
 from offboard.domain import bulk_file
 from offboard.store import ids
-from offboard.store.tables import api_tokens, departments, documents, exits, external_contacts, jobs, members, transfer_ledger
+from offboard.store.tables import api_tokens, departments, documents, erasure_requests, exits, external_contacts, jobs, legal_holds, members, transfer_ledger
 from tests.support.clock import FakeClock
 
 PASSWORD = "correct horse battery staple"
@@ -160,6 +160,8 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
             role_actions.grant_role(uow, extra_ids["lab_hr"], "hr")
             extra_ids.update(_exit_with_a_waiting_transfer(uow, prefix, title, extra_ids["lab"]))
             extra_ids["job"] = planned_bulk_exit(uow, [f"{prefix}-lab-hr"])
+            extra_ids["hold"] = holds.place_hold(uow, extra_ids["leaver"], reason=f"{title} case 1")
+            extra_ids["erasure"] = erasure.request_erasure(uow, extra_ids["leaver"], reason="asked by the member", verified="signed form checked")
         # Personal tokens are created by their owners; one transaction, acting as each in turn.
         personal = {}
         for key in PEOPLE + (("lab-hr",) if extra else ()):
@@ -331,4 +333,12 @@ def ids_only_in(services: Services, table, tenant_id: int, other_tenant_id: int)
     return sorted(mine - theirs)
 
 
-TABLE_OF_PARAM = {"member_id": members, "department_id": departments, "token_id": api_tokens, "exit_id": exits, "job_id": jobs}
+TABLE_OF_PARAM = {
+    "member_id": members,
+    "department_id": departments,
+    "token_id": api_tokens,
+    "exit_id": exits,
+    "job_id": jobs,
+    "hold_id": legal_holds,
+    "request_id": erasure_requests,
+}

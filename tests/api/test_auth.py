@@ -317,6 +317,7 @@ def test_spec_9_get_requests_change_nothing(world, client):
         "item": "access_revoked",
         "correlation_id": world.a.extra["correlation_id"],
         "job_id": world.a.extra["job"],
+        "request_id": world.a.extra["erasure"],
         "link": "A" * 32,  # well formed, so the page looks it up: no handover has it
     }
     before = snapshot(world.services)

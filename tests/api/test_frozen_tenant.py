@@ -17,6 +17,7 @@ def test_r_adm_4_a_frozen_enterprise_answers_423_on_every_route_until_the_operat
     with tenant_transaction(world.services, a.slug, a["it"].userid) as uow:
         assert freeze_actions.freeze(uow, a["super"].userid, reason="stolen, mid-incident", force=True).tenant_frozen
     values = {"member_id": a["member"].member_id, "department_id": a.sales, "token_id": a["hr"].token_id, "exit_id": a.extra["exit"], "job_id": a.extra["job"]}
+    values |= {"hold_id": a.extra["hold"], "request_id": a.extra["erasure"]}
     values |= {"role": "hr", "item": "access_revoked", "correlation_id": a.extra["correlation_id"], "what": "ledger", "fmt": "csv"}
     answered = []
     for method, path, route in api_operations(world.app):

@@ -47,6 +47,9 @@ BODIES = {
     ("POST", "/api/v1/exits/{exit_id}/reimbursements/close"): lambda w: {"evidence": "planted"},
     ("POST", "/api/v1/exits/{exit_id}/signoff"): lambda w: {"role": "hr"},
     ("PATCH", "/api/v1/policy"): lambda w: {"customer_limit": 12345},  # the caller's own tenant only
+    ("POST", "/api/v1/members/{member_id}/holds"): lambda w: {"reason": "planted"},
+    ("POST", "/api/v1/holds/{hold_id}/release"): lambda w: {"reason": "planted"},
+    ("POST", "/api/v1/members/{member_id}/erasure-requests"): lambda w: {"reason": "planted", "verified": "planted"},
 }
 
 # The query a route requires, so the request reaches the row it names.
@@ -62,6 +65,7 @@ def _path_values(world: World) -> dict[str, object]:
     """For each path parameter, a value naming a row of A that B does not have."""
     a, b = world.a, world.b
     values = {"member_id": a.extra["lab_hr"], "department_id": a.extra["lab"], "token_id": a.extra["lab_hr_token"], "exit_id": a.extra["exit"], "job_id": a.extra["job"]}
+    values |= {"hold_id": a.extra["hold"], "request_id": a.extra["erasure"]}
     for param, table in TABLE_OF_PARAM.items():
         assert values[param] in ids_only_in(world.services, table, a.id, b.id), f"{table.name} {values[param]} exists in B too"
     values["role"] = "hr"  # alpha-lab-hr holds it

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import insert
 
 from offboard.queries import checklist as cl_queries
+from offboard.actions import holds
 from offboard.actions import checklist as cl_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
@@ -121,6 +122,12 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/policy"): Action.READ_DIRECTORY.value,
     ("PATCH", "/api/v1/policy"): Action.MANAGE_ADMINS.value,
     ("GET", "/api/v1/audit/verify"): Action.READ_AUDIT.value,
+    ("GET", "/api/v1/members/{member_id}/data"): Action.DATA_REQUESTS.value,
+    ("POST", "/api/v1/members/{member_id}/holds"): Action.LEGAL_HOLD.value,
+    ("POST", "/api/v1/holds/{hold_id}/release"): Action.LEGAL_HOLD.value,
+    ("POST", "/api/v1/members/{member_id}/erasure-requests"): Action.DATA_REQUESTS.value,
+    ("GET", "/api/v1/erasure-requests"): Action.DATA_REQUESTS.value,
+    ("GET", "/api/v1/erasure-requests/{request_id}"): Action.DATA_REQUESTS.value,
     ("GET", "/api/v1/me"): None,
     ("POST", "/api/v1/me/reverify"): None,
 }
@@ -178,6 +185,13 @@ def _own_scheduled_exit(w: World, who: str) -> int:
         if exit_actions._open_exit(uow.conn, uow.tenant_id, w.a[who].member_id) is not None:
             return repo.exit_of(uow.conn, uow.tenant_id, w.a[who].member_id, open_only=True).id
         return exit_actions.start_exit(uow, w.a[who].member_id, type="voluntary", reason_category="resignation", reason="new job", effective_at=uow.now + timedelta(days=7)).id
+
+
+def _hold(w: World) -> int:
+    """A legal hold on a new member, placed by the operator."""
+    member_id = _member(w)
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        return holds.place_hold(uow, member_id, reason="case 2026-2")
 
 
 def _custom_hr_item(w: World) -> str:
@@ -311,6 +325,15 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("GET", "/api/v1/policy"): ("super", _get(lambda w: "/api/v1/policy")),
     ("PATCH", "/api/v1/policy"): ("super", lambda w, _who: ("PATCH", "/api/v1/policy", {"customer_limit": 15000})),
     ("GET", "/api/v1/audit/verify"): ("super", _get(lambda w: "/api/v1/audit/verify")),
+    ("GET", "/api/v1/members/{member_id}/data"): ("super", _get(lambda w: f"/api/v1/members/{w.a.extra['leaver']}/data")),
+    ("POST", "/api/v1/members/{member_id}/holds"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/holds", {"reason": "case 2026-1"})),
+    ("POST", "/api/v1/holds/{hold_id}/release"): ("super", lambda w, _who: ("POST", f"/api/v1/holds/{_hold(w)}/release", {"reason": "case closed"})),
+    ("POST", "/api/v1/members/{member_id}/erasure-requests"): (
+        "super",
+        lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/erasure-requests", {"reason": "asked by the member", "verified": "signed form checked"}),
+    ),
+    ("GET", "/api/v1/erasure-requests"): ("super", _get(lambda w: "/api/v1/erasure-requests")),
+    ("GET", "/api/v1/erasure-requests/{request_id}"): ("super", _get(lambda w: f"/api/v1/erasure-requests/{w.a.extra['erasure']}")),
 }
 
 # Routes whose scope depends on the body or the row: the other cases, (route, scope, who, request).

@@ -14,8 +14,7 @@ from offboard.actions import chats
 from offboard.actions.context import tenant_transaction
 from offboard.domain.errors import Conflict, Forbidden, ValidationError
 from offboard.store.tables import audit_events, audit_side, messages
-from tests.integration.test_sealing import _finalized
-from tests.support.exits import make_company
+from tests.support.exits import finalize_member, make_company
 
 
 def act(company, by, fn, *args, **kwargs):
@@ -35,7 +34,7 @@ def _audited(company, action: str) -> list[dict]:
 
 def test_r_data_1_a_super_admin_reads_a_departed_members_sealed_chats_with_a_reason_audited(services, clock):
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     page = act(company, "boss", chats.read_chats, "leo", reason="法务调取 LR-2026-118", limit=3)
     assert (page.total, [m.body for m in page.lines], page.name) == (4, ["收到"] * 3, "Leo")
     rest = act(company, "boss", chats.read_chats, "leo", reason="法务调取 LR-2026-118", after=page.next_after)
@@ -47,7 +46,7 @@ def test_r_data_1_a_super_admin_reads_a_departed_members_sealed_chats_with_a_rea
 
 def test_r_data_1_a_sealed_message_that_does_not_open_is_named_and_the_others_are_read(services, clock):
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     with services.db.write() as conn:
         first = conn.execute(select(messages.c.id, messages.c.sealed_body).where(messages.c.author_id == company["leo"]).order_by(messages.c.id)).first()
         conn.execute(update(messages).where(messages.c.id == first.id).values(sealed_body=first.sealed_body[:-1] + bytes([first.sealed_body[-1] ^ 1])))
@@ -59,7 +58,7 @@ def test_r_data_1_a_sealed_message_that_does_not_open_is_named_and_the_others_ar
 
 def test_r_data_1_hr_the_member_and_a_present_members_chats_are_refused_and_a_reason_is_required(services, clock):
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     with pytest.raises(Forbidden):
         act(company, "hanna", chats.read_chats, "leo", reason="curious")
     with pytest.raises(ValidationError):
@@ -76,7 +75,7 @@ def test_r_data_1_the_cli_reads_and_exports_as_json_lines(services, clock, capsy
     if services.db.engine.dialect.name != "sqlite":
         pytest.skip("the CLI is exercised on the SQLite file once")
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     db = str(services.db.engine.url.database)
 
     def run(*args: str) -> str:

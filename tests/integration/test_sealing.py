@@ -11,32 +11,17 @@ import json
 import pytest
 from sqlalchemy import select, update
 
-from offboard.actions import checklist as cl_actions
 from offboard.actions.context import tenant_transaction
 from offboard.crypto.sealing import SealBroken, Sealer, data_key_binding
 from offboard.crypto.vault import LocalKeyVault
 from offboard.interfaces import KeyVaultError, WrappedKey
 from offboard.store.tables import audit_events, audit_side, member_data_keys, members, messages
-from tests.support.exits import give_records, make_company, start
+from tests.support.exits import finalize_member, give_records, make_company
 
 
 def act(company, by, fn, *args, **kwargs):
     with tenant_transaction(company.services, company.slug, by) as uow:
         return fn(uow, *args, **kwargs)
-
-
-def _finalized(company, clock, userid: str = "leo") -> int:
-    give_records(company, userid, messages_n=4)
-    with company.services.db.write() as conn:
-        conn.execute(update(members).where(members.c.id == company[userid]).values(email=f"{userid}@acme.example", mobile="13800000000", title="Engineer"))
-    eid = start(company, userid, successor="sam").id
-    act(company, "hanna", cl_actions.close_reimbursements, eid, "settled (BX-1)")
-    act(company, "ivan", cl_actions.acknowledge_grants, eid, "CRM told")
-    act(company, "ivan", cl_actions.attest, eid, "access_revoked", "laptop returned")
-    act(company, "hanna", cl_actions.signoff, eid, "hr")
-    clock.advance(hours=25)
-    act(company, "ivan", cl_actions.signoff, eid, "it")  # the window is over: signing finalizes
-    return eid
 
 
 def _sealer(company, userid: str, vault=None) -> Sealer:
@@ -49,7 +34,7 @@ def _sealer(company, userid: str, vault=None) -> Sealer:
 def test_r_law_3_finalization_seals_chats_and_contact_fields_under_the_members_data_key(services, clock):
     company = make_company(services)
     give_records(company, "sam", messages_n=2)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     with services.db.read() as conn:
         rows = conn.execute(select(messages.c.id, messages.c.body, messages.c.sealed_body, messages.c.sealed_at).where(messages.c.author_id == company["leo"]).order_by(messages.c.id)).all()
         person = conn.execute(select(members.c.email, members.c.mobile, members.c.title, members.c.name, members.c.sealed_profile).where(members.c.id == company["leo"])).one()
@@ -71,7 +56,7 @@ def test_r_law_3_finalization_seals_chats_and_contact_fields_under_the_members_d
 
 def test_r_law_3_a_changed_or_moved_sealed_record_is_named_and_the_others_still_open(services, clock):
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     with services.db.write() as conn:
         first, second, *rest = conn.execute(select(messages.c.id, messages.c.sealed_body).where(messages.c.author_id == company["leo"]).order_by(messages.c.id)).all()
         flipped = bytearray(first.sealed_body)
@@ -90,7 +75,7 @@ def test_r_law_3_a_changed_or_moved_sealed_record_is_named_and_the_others_still_
 
 def test_r_law_3_the_data_key_does_not_unwrap_with_another_key_file(services, clock, tmp_path):
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     stranger = LocalKeyVault(tmp_path / "other.keys")
     stranger.wrap("cn", bytes(32), b"x")  # a key file of its own, with another key
     with pytest.raises(KeyVaultError) as refused:
@@ -102,7 +87,7 @@ def test_r_law_3_once_data_is_sealed_a_missing_or_other_key_file_is_a_refusal_to
     from offboard.bootstrap import build
 
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     url = services.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("OFFBOARD_KEY_FILE", str(tmp_path / "missing.keys"))
     with pytest.raises(KeyVaultError) as missing:
@@ -122,7 +107,7 @@ def test_r_law_3_keys_rotate_rewraps_every_data_key_and_the_data_still_opens(ser
     from offboard.bootstrap import build
 
     company = make_company(services)
-    _finalized(company, clock)
+    finalize_member(company, clock)
     with tenant_transaction(services, company.slug) as uow:
         audit_checkpoints.checkpoint(uow, services.vault, "requested")
     with services.db.read() as conn:

@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
+from offboard.actions import checklist as cl_actions
 from offboard.actions import departments as dept_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
@@ -235,3 +236,24 @@ def add_approval_template_task(company: Company, userid: str) -> tuple[int, int]
             )
         )
     return template, task
+
+
+def _act(company: Company, by: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with tenant_transaction(company.services, company.slug, by) as uow:
+        return fn(uow, *args, **kwargs)
+
+
+def finalize_member(company: Company, clock: Any, userid: str = "leo") -> int:
+    """`userid` (4 messages, an email, a mobile and a title) leaves with sam as successor and
+    their exit is finalized (sealed); returns the exit id."""
+    give_records(company, userid, messages_n=4)
+    with company.services.db.write() as conn:
+        conn.execute(update(members).where(members.c.id == company[userid]).values(email=f"{userid}@acme.example", mobile="13800000000", title="Engineer"))
+    eid = start(company, userid, successor="sam").id
+    _act(company, "hanna", cl_actions.close_reimbursements, eid, "settled (BX-1)")
+    _act(company, "ivan", cl_actions.acknowledge_grants, eid, "CRM told")
+    _act(company, "ivan", cl_actions.attest, eid, "access_revoked", "laptop returned")
+    _act(company, "hanna", cl_actions.signoff, eid, "hr")
+    clock.advance(hours=25)
+    _act(company, "ivan", cl_actions.signoff, eid, "it")  # the window is over: signing finalizes
+    return eid

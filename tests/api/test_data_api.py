@@ -1,0 +1,61 @@
+"""A member's data over HTTP (R-LAW-1, R-LAW-2): the retention view, legal holds, and erasure
+requests answered with their schedule; refusals are 4xx JSON with a code and change nothing.
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.support.db import audit_seq
+
+
+def test_r_law_1_hr_files_an_erasure_for_a_departed_member_and_gets_its_schedule(world, client):
+    a = world.a
+    leaver = a.extra["leaver"]  # exited, inside the restore window (wecom: whole account)
+    refused = client.post(f"/api/v1/members/{leaver}/erasure-requests", json={"reason": "本人申请"}, headers=a.bearer("hr"))
+    assert refused.status_code == 422 and refused.json()["error"] == "verification_required"
+    again = client.post(f"/api/v1/members/{leaver}/erasure-requests", json={"reason": "本人申请", "verified": "签字申请表"}, headers=a.bearer("hr"))
+    assert again.status_code == 409 and again.json()["error"] == "erasure_already_requested"  # the world filed one
+    listed = client.get("/api/v1/erasure-requests", headers=a.bearer("hr")).json()
+    (request,) = [r for r in listed if r["member_id"] == leaver]
+    assert request["state"] == "open" and request["mode"] == "whole_account"
+    assert {s["step"]: s["waiting_for"] for s in request["steps"]}["chat"] == "finalization"  # nothing inside the window
+    one = client.get(f"/api/v1/erasure-requests/{request['id']}", headers=a.bearer("super"))
+    assert one.status_code == 200 and one.json() == request
+
+
+def test_r_law_1_a_member_files_their_own_request_and_may_not_file_or_read_for_others(world, client):
+    a = world.a
+    own = client.post(f"/api/v1/members/{a['member'].member_id}/erasure-requests", json={"reason": "离职后删除我的资料"}, headers=a.bearer("member"))
+    assert own.status_code == 201, own.text
+    assert own.json()["verified"] is None and {s["state"] for s in own.json()["steps"]} == {"pending", "kept"}
+    assert client.get(f"/api/v1/members/{a['member'].member_id}/data", headers=a.bearer("member")).status_code == 200
+    before = audit_seq(world.services, a.slug)
+    other = client.post(f"/api/v1/members/{a['admin'].member_id}/erasure-requests", json={"reason": "x", "verified": "y"}, headers=a.bearer("member"))
+    assert other.status_code == 403 and other.json()["error"] == "forbidden"
+    assert client.get(f"/api/v1/members/{a['admin'].member_id}/data", headers=a.bearer("member")).status_code == 403
+    assert audit_seq(world.services, a.slug) == before
+
+
+def test_r_law_2_a_legal_hold_over_http_shows_in_the_retention_view_and_is_released_once(world, client):
+    a = world.a
+    member = a["outsider"].member_id
+    assert client.post(f"/api/v1/members/{member}/holds", json={"reason": "仲裁"}, headers=a.bearer("hr")).status_code == 403  # HR places no holds
+    bad = client.post(f"/api/v1/members/{member}/holds", json={"reason": "仲裁", "kinds": ["payroll"]}, headers=a.bearer("super"))
+    assert bad.status_code == 422
+    placed = client.post(f"/api/v1/members/{member}/holds", json={"reason": "仲裁 2026-7", "kinds": ["chat"]}, headers=a.bearer("super"))
+    assert placed.status_code == 201, placed.text
+    view = placed.json()
+    (hold,) = view["holds"]
+    assert hold["kinds"] == ["chat"] and hold["released_at"] is None
+    assert next(k for k in view["kept"] if k["kind"] == "chat")["held"] is True
+    released = client.post(f"/api/v1/holds/{hold['id']}/release", json={"reason": "结案"}, headers=a.bearer("super"))
+    assert released.status_code == 200 and released.json()["holds"][0]["released_at"] is not None
+    twice = client.post(f"/api/v1/holds/{hold['id']}/release", json={"reason": "结案"}, headers=a.bearer("super"))
+    assert twice.status_code == 409 and twice.json()["error"] == "hold_released"
+    assert client.post("/api/v1/holds/999999/release", json={"reason": "x"}, headers=a.bearer("super")).status_code == 404
+
+
+def test_r_law_1_a_scope_the_mode_does_not_take_is_400_with_its_code(world, client):
+    a = world.a
+    response = client.post(f"/api/v1/members/{a['outsider'].member_id}/erasure-requests", json={"reason": "x", "verified": "y", "level": "L2"}, headers=a.bearer("super"))
+    assert response.status_code == 422 and response.json()["error"] == "erasure_scope_not_applicable"
+    assert client.get("/api/v1/erasure-requests/999999", headers=a.bearer("super")).status_code == 404
