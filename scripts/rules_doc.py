@@ -86,8 +86,6 @@ CATALOGUE = {
 PENDING = {
     "R-DATA-3": 12,
     "R-DATA-4": 12,
-    "R-LAW-4": 12,
-    "R-EXC-3": 12,
 }
 
 SHOWN = 6  # tests listed per id before "and N more"

@@ -17,6 +17,7 @@ from offboard.actions.members import target_of
 from offboard.crypto.sealing import SealBroken, Sealer, data_key_binding
 from offboard.domain import validation as v
 from offboard.domain.authz import Action
+from offboard.domain.cross_border import check_transfer
 from offboard.domain.errors import Conflict, Forbidden, Term, error
 from offboard.domain.vocabulary import MemberStatus
 from offboard.interfaces import WrappedKey
@@ -98,9 +99,11 @@ def read_chats(uow: UnitOfWork, ref: int | str, *, reason: str, after: int = 0, 
     return ChatPage(member.id, member.userid, member.name, total, page, page[-1].id if more and page else None)
 
 
-def export_chats(uow: UnitOfWork, ref: int | str, *, reason: str) -> ChatPage:
-    """Every message of the departed member, for an export (JSON Lines); audited with its reason."""
+def export_chats(uow: UnitOfWork, ref: int | str, *, reason: str, destination: str | None = None, legal_basis: str | None = None, basis_reference: str | None = None) -> ChatPage:
+    """Every message of the departed member, for an export (JSON Lines); audited with its reason.
+    An export to another data region than the member's needs a recorded legal basis (R-LAW-4)."""
     member, reason = _departed(uow, ref, reason)
+    transfer = check_transfer(member.region, destination, legal_basis, basis_reference)
     lines = _lines(uow, member.id, 0, None)
-    uow.audit("chats.exported", [f"member:{member.id}"], {"reason": reason, "messages": len(lines)})
+    uow.audit("chats.exported", [f"member:{member.id}"], {"reason": reason, "messages": len(lines), "transfer": transfer})
     return ChatPage(member.id, member.userid, member.name, len(lines), lines, None)

@@ -3,12 +3,12 @@ legal holds, and erasure requests answered with their schedule."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 
-from offboard.actions import erasure, holds
+from offboard.actions import erasure, holds, subject_access
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.schemas import Strict
@@ -36,6 +36,15 @@ class ErasureFile(Strict):
     )
     level: Annotated[str, Field(min_length=1, max_length=4)] | None = Field(default=None, description="Clearing by levels: L1 to L4.")
     verified: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(default=None, description="How the member's identity was checked, when filing for them.")
+
+
+class SubjectAccess(Strict):
+    verified: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(default=None, description="How the member's identity was checked, when answering their request.")
+    destination: Annotated[str, Field(min_length=2, max_length=8)] | None = Field(default=None, description="The data region the copy goes to, when not the member's own (R-LAW-4).")
+    legal_basis: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        default=None, description="For another region: security_assessment, certification, standard_contract or separate_consent."
+    )
+    basis_reference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(default=None, description="Where the legal basis is recorded.")
 
 
 def _write(request: Request, scope: TenantScope):
@@ -72,6 +81,12 @@ def post_erasure(request: Request, member_id: PathId, body: ErasureFile, scope: 
         request_id = erasure.request_erasure(uow, member_id, reason=body.reason, modules=body.modules, level=body.level, verified=body.verified)
         (filed,) = data_q.requests_of(uow.conn, uow.tenant_id, request_id=request_id)
         return filed
+
+
+@router.post("/members/{member_id}/subject-access", tags=["data"], summary="A machine-readable copy of the personal data held about a member (R-LAW-1); audited")
+def post_subject_access(request: Request, member_id: PathId, body: SubjectAccess, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+    with _write(request, scope) as uow:
+        return subject_access.export_personal_data(uow, member_id, verified=body.verified, destination=body.destination, legal_basis=body.legal_basis, basis_reference=body.basis_reference)
 
 
 @router.get("/erasure-requests", tags=["data"], summary="The enterprise's erasure requests with their schedules, newest first")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from offboard.actions import chats
-from offboard.cli.common import ByOpt, JsonOpt, act, ok
+from offboard.cli.common import BasisRefOpt, ByOpt, JsonOpt, LegalBasisOpt, ToRegionOpt, act, ok
 from offboard.cli.output import emit_json, table
 
 chats_app = typer.Typer(help="A departed member's chats: read or exported with a reason, audited (R-DATA-1).", no_args_is_help=True)
@@ -48,9 +48,12 @@ def chats_export(
     reason: Reason,
     by: ByOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (JSON Lines); standard output by default.")] = None,
+    to: ToRegionOpt = None,
+    legal_basis: LegalBasisOpt = None,
+    basis_reference: BasisRefOpt = None,
 ) -> None:
     """Every message of the departed member as JSON Lines: id, conversation, sent_at, body (or the error of a record that does not open)."""
-    page = act(lambda uow: chats.export_chats(uow, userid, reason=reason), by)
+    page = act(lambda uow: chats.export_chats(uow, userid, reason=reason, destination=to, legal_basis=legal_basis, basis_reference=basis_reference), by)
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         for m in page.lines:

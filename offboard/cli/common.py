@@ -17,6 +17,10 @@ T = TypeVar("T")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Userid of the person acting (recorded in the audit trail); the operator when omitted.")]
+# An export leaving the data's region (R-LAW-4): where to, and the legal basis on record.
+ToRegionOpt = Annotated[str | None, typer.Option("--to", help="The data region the export goes to (cn, eu, us, sg), when not the data's own.")]
+LegalBasisOpt = Annotated[str | None, typer.Option("--legal-basis", help="For an export to another region: security_assessment, certification, standard_contract or separate_consent.")]
+BasisRefOpt = Annotated[str | None, typer.Option("--basis-reference", help="Where the legal basis is recorded: a filing number, a contract reference.")]
 
 
 def act(fn: Callable[[UnitOfWork], T], by: str | None = None) -> T:

@@ -1,14 +1,18 @@
-"""`offboard data show|hold|release|erase|requests`: a member's data under the law: what is kept
-and until when (R-LAW-2), legal holds, and erasure requests answered with a schedule (R-LAW-1)."""
+"""`offboard data show|hold|release|erase|requests|access`: a member's data under the law: what is
+kept and until when (R-LAW-2), legal holds, erasure requests answered with a schedule, and the
+copy of their personal data they may ask for (R-LAW-1)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from offboard.actions import erasure, holds
-from offboard.cli.common import ByOpt, JsonOpt, act, ok, reading
+from offboard.actions import erasure, holds, subject_access
+from offboard.cli.common import BasisRefOpt, ByOpt, JsonOpt, LegalBasisOpt, ToRegionOpt, act, ok, reading
 from offboard.cli.output import emit_json, table
 from offboard.cli.state import STATE
 from offboard.i18n import glossary, translate
@@ -130,3 +134,23 @@ def data_requests(by: ByOpt = None, json_out: JsonOpt = False) -> None:
         _steps(request, tz)
     if not found:
         ok("No erasure requests.")
+
+
+@data_app.command("access")
+def data_access(
+    userid: str,
+    verified: Annotated[str | None, typer.Option("--verified", help="How the member's identity was checked, when you answer their request.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (JSON); standard output by default.")] = None,
+    to: ToRegionOpt = None,
+    legal_basis: LegalBasisOpt = None,
+    basis_reference: BasisRefOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Subject access (R-LAW-1): a machine-readable copy (JSON) of the personal data held about the member; audited."""
+    document = act(lambda uow: subject_access.export_personal_data(uow, userid, verified=verified, destination=to, legal_basis=legal_basis, basis_reference=basis_reference), by)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    ok("The personal data of {name} is written to {path}; the copy is in the audit trail.", name=document["member"]["name"], path=str(output))

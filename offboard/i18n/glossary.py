@@ -184,6 +184,18 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "open": ("未闭环", "Open"),
         "closed": ("已闭环", "Closed"),
     },
+    "region": {  # data regions (R-LAW-4)
+        "cn": ("中国境内", "mainland China"),
+        "eu": ("欧盟", "the EU"),
+        "us": ("美国", "the US"),
+        "sg": ("新加坡", "Singapore"),
+    },
+    "legal_basis": {  # PIPL Art. 38-39: what lets personal data leave its region
+        "security_assessment": ("数据出境安全评估", "security assessment"),
+        "certification": ("个人信息保护认证", "certification"),
+        "standard_contract": ("个人信息出境标准合同", "standard contract"),
+        "separate_consent": ("个人单独同意", "the person's separate consent"),
+    },
     "record_kind": {  # a departed member's records by module (offboard.domain.data_lifecycle)
         "chat": ("聊天记录", "Chat messages"),
         "files": ("文件", "Files"),

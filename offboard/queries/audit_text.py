@@ -88,6 +88,7 @@ SENTENCES: dict[str, str] = {
     "hold.released": _("{actor} released a legal hold on the records of {member}"),
     "erasure.requested": _("{actor} filed a request to erase the personal data of {member}"),
     "erasure.done": _("{actor} erased personal data of {member} as requested"),
+    "data.subject_access": _("{actor} made a copy of the personal data of {member} for them"),
     "policy.changed": _("{actor} changed the policy: {settings}"),
     "auth.signed_in": _("{member} signed in"),
     "auth.sign_in_failed": _("A sign-in as {member} failed"),
@@ -153,6 +154,7 @@ CATEGORIES: dict[str, str] = {
     "chats.": _("Chat access"),
     "hold.": _("Legal holds"),
     "erasure.": _("Erasure"),
+    "data.": _("Personal data copies"),
     "demo.": _("Demo data"),
     "synthetic.": _("Synthetic data"),
 }

@@ -59,3 +59,15 @@ def test_r_law_1_a_scope_the_mode_does_not_take_is_400_with_its_code(world, clie
     response = client.post(f"/api/v1/members/{a['outsider'].member_id}/erasure-requests", json={"reason": "x", "verified": "y", "level": "L2"}, headers=a.bearer("super"))
     assert response.status_code == 422 and response.json()["error"] == "erasure_scope_not_applicable"
     assert client.get("/api/v1/erasure-requests/999999", headers=a.bearer("super")).status_code == 404
+
+
+def test_r_law_1_r_law_4_a_copy_of_a_members_personal_data_over_http(world, client):
+    a = world.a
+    leaver = a.extra["leaver"]
+    copy = client.post(f"/api/v1/members/{leaver}/subject-access", json={"verified": "签字申请表"}, headers=a.bearer("hr"))
+    assert copy.status_code == 200, copy.text
+    assert copy.json()["member"]["id"] == leaver and copy.json()["format"] == "offboard-subject-access/1"
+    abroad = client.post(f"/api/v1/members/{leaver}/subject-access", json={"verified": "签字申请表", "destination": "us"}, headers=a.bearer("hr"))
+    assert abroad.status_code == 403 and abroad.json()["error"] == "cross_border_basis_required"
+    own = client.post(f"/api/v1/members/{a['member'].member_id}/subject-access", json={}, headers=a.bearer("member"))
+    assert own.status_code == 200 and own.json()["member"]["userid"] == a["member"].userid

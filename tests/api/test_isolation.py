@@ -50,6 +50,7 @@ BODIES = {
     ("POST", "/api/v1/members/{member_id}/holds"): lambda w: {"reason": "planted"},
     ("POST", "/api/v1/holds/{hold_id}/release"): lambda w: {"reason": "planted"},
     ("POST", "/api/v1/members/{member_id}/erasure-requests"): lambda w: {"reason": "planted", "verified": "planted"},
+    ("POST", "/api/v1/members/{member_id}/subject-access"): lambda w: {"verified": "planted"},
 }
 
 # The query a route requires, so the request reaches the row it names.

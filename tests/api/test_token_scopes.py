@@ -127,6 +127,7 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/holds/{hold_id}/release"): Action.LEGAL_HOLD.value,
     ("POST", "/api/v1/members/{member_id}/erasure-requests"): Action.DATA_REQUESTS.value,
     ("GET", "/api/v1/erasure-requests"): Action.DATA_REQUESTS.value,
+    ("POST", "/api/v1/members/{member_id}/subject-access"): Action.DATA_REQUESTS.value,
     ("GET", "/api/v1/erasure-requests/{request_id}"): Action.DATA_REQUESTS.value,
     ("GET", "/api/v1/me"): None,
     ("POST", "/api/v1/me/reverify"): None,
@@ -333,6 +334,7 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
         lambda w, _who: ("POST", f"/api/v1/members/{_member(w)}/erasure-requests", {"reason": "asked by the member", "verified": "signed form checked"}),
     ),
     ("GET", "/api/v1/erasure-requests"): ("super", _get(lambda w: "/api/v1/erasure-requests")),
+    ("POST", "/api/v1/members/{member_id}/subject-access"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{w.a.extra['leaver']}/subject-access", {"verified": "signed form"})),
     ("GET", "/api/v1/erasure-requests/{request_id}"): ("super", _get(lambda w: f"/api/v1/erasure-requests/{w.a.extra['erasure']}")),
 }
 
