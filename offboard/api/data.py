@@ -3,6 +3,7 @@ legal holds, and erasure requests answered with their schedule."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -18,6 +19,26 @@ router = APIRouter(prefix="/api/v1")
 PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Reason = Annotated[str, Field(min_length=1, max_length=500, description="Why (kept in the audit trail), e.g. a case or request reference.")]
 Kind = Literal["chat", "files", "calendar", "approvals", "attendance", "profile"]
+
+
+@dataclass(frozen=True)
+class PersonalDataCopy:
+    """The subject-access copy (format offboard-subject-access/1): the member's profile and every
+    record held about them; of their chats only how many are kept and until when."""
+
+    format: str
+    enterprise: str
+    generated_at: str
+    member: dict[str, Any]
+    departments: list[dict[str, Any]]
+    roles: list[dict[str, Any]]
+    exits: list[dict[str, Any]]
+    attendance: list[dict[str, Any]]
+    reimbursements: list[dict[str, Any]]
+    app_grants: list[dict[str, Any]]
+    devices: list[dict[str, Any]]
+    chats: dict[str, Any]
+    erasure_requests: list[dict[str, Any]]
 
 
 class HoldPlace(Strict):
@@ -84,9 +105,11 @@ def post_erasure(request: Request, member_id: PathId, body: ErasureFile, scope: 
 
 
 @router.post("/members/{member_id}/subject-access", tags=["data"], summary="A machine-readable copy of the personal data held about a member (R-LAW-1); audited")
-def post_subject_access(request: Request, member_id: PathId, body: SubjectAccess, scope: TenantScope = Depends(tenant_scope)) -> dict[str, Any]:
+def post_subject_access(request: Request, member_id: PathId, body: SubjectAccess, scope: TenantScope = Depends(tenant_scope)) -> PersonalDataCopy:
     with _write(request, scope) as uow:
-        return subject_access.export_personal_data(uow, member_id, verified=body.verified, destination=body.destination, legal_basis=body.legal_basis, basis_reference=body.basis_reference)
+        return PersonalDataCopy(
+            **subject_access.export_personal_data(uow, member_id, verified=body.verified, destination=body.destination, legal_basis=body.legal_basis, basis_reference=body.basis_reference)
+        )
 
 
 @router.get("/erasure-requests", tags=["data"], summary="The enterprise's erasure requests with their schedules, newest first")
