@@ -45,6 +45,7 @@ PRIVILEGED = (
     "erasure.done",
     "hold.placed",
     "hold.released",
+    "data.backup_export",  # deleted data brought back out of a backup (R-DATA-4)
 )
 
 

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 from pydantic import Field
 
-from offboard.actions import erasure, holds, subject_access
+from offboard.actions import compliance, erasure, holds, subject_access
 from offboard.actions.context import tenant_read, tenant_transaction
 from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.schemas import Strict
+from offboard.http.downloads import download
+from offboard.http.locale import locale_of
+from offboard.queries.compliance import ComplianceReport
 from offboard.queries import data_lifecycle as data_q
 
 router = APIRouter(prefix="/api/v1")
@@ -124,3 +128,26 @@ def get_erasures(
 def get_erasure(request: Request, request_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> data_q.Request:
     with _read(request, scope) as (conn, tenant, actor):
         return data_q.one_request(conn, tenant, actor, request_id)
+
+
+@router.post(
+    "/members/{member_id}/compliance-report",
+    tags=["data"],
+    summary="A member's compliance report: what of their data is kept, sealed, erased or exported, who read it, and every audit event about them with its proof in a checkpoint signed first (SPEC §8); audited",
+)
+def post_compliance_report(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> ComplianceReport:
+    with _write(request, scope) as uow:
+        return compliance.compliance_report(uow, member_id, fmt="json", locale=locale_of(request))
+
+
+@router.post(
+    "/members/{member_id}/compliance-report.pdf",
+    tags=["data"],
+    summary="The compliance report as a PDF, in the language of Accept-Language; audited",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def post_compliance_report_pdf(request: Request, member_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> Response:
+    with _write(request, scope) as uow:
+        made = compliance.export_report(uow, member_id, "pdf", locale_of(request))
+    return download(made.file)

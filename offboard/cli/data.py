@@ -1,6 +1,7 @@
-"""`offboard data show|hold|release|erase|requests|access`: a member's data under the law: what is
+"""`offboard data show|hold|release|erase|requests|access|restore-export`: a member's data under the law: what is
 kept and until when (R-LAW-2), legal holds, erasure requests answered with a schedule, and the
-copy of their personal data they may ask for (R-LAW-1)."""
+copy of their personal data they may ask for (R-LAW-1), and a departed member's sealed records
+read from an enterprise backup (R-DATA-4)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from offboard.actions import erasure, holds, subject_access
-from offboard.cli.common import BasisRefOpt, ByOpt, JsonOpt, LegalBasisOpt, ToRegionOpt, act, ok, reading
+from offboard.actions import backup_export, erasure, holds, subject_access
+from offboard.cli.common import BasisRefOpt, ByOpt, JsonOpt, LegalBasisOpt, ToRegionOpt, act, ok, reading, warn
 from offboard.cli.output import emit_json, table
 from offboard.cli.state import STATE
 from offboard.i18n import glossary, translate
@@ -154,3 +155,32 @@ def data_access(
         return
     output.write_text(text, encoding="utf-8")
     ok("The personal data of {name} is written to {path}; the copy is in the audit trail.", name=document["member"]["name"], path=str(output))
+
+
+@data_app.command("restore-export")
+def data_restore_export(
+    userid: str,
+    backup: Annotated[str, typer.Option("--backup", help="The enterprise backup: a SQLite backup file, or the URL of a database restored from a dump (read only).")],
+    reason: Reason,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (JSON Lines); standard output by default.")] = None,
+    by: ByOpt = None,
+) -> None:
+    """R-DATA-4: a departed member's sealed records (messages, profile) read from an enterprise backup and exported as JSON Lines; audited in the live database."""
+    export = act(lambda uow: backup_export.export_from_backup(uow, userid, backup=backup, reason=reason), by)
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        for line in export.lines:
+            out.write(json.dumps(line.as_json(), ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            out.close()
+    for record in export.unreadable:
+        warn("Record {record} of the backup does not open (changed after it was sealed); its line says so, the others are exported.", record=record)
+    if output:
+        ok(
+            "{n} record(s) of {name} from the backup (up to audit event {seq}) written to {path}; the export is in the audit trail.",
+            n=len(export.lines),
+            name=export.name,
+            seq=export.backup.audit_seq,
+            path=str(output),
+        )

@@ -17,6 +17,7 @@ from offboard.cli.maintenance import db_app, keys_app
 from offboard.cli.output import err_console
 from offboard.cli import bulk, exits, exports, jobs, power, rollback
 from offboard.cli.bench import bench_app
+from offboard.cli.approvals import approvals_app
 from offboard.cli.chats import chats_app
 from offboard.cli.data import data_app
 from offboard.cli.seed import seed
@@ -55,6 +56,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(chats_app, name="chats")
 app.add_typer(data_app, name="data")
+app.add_typer(approvals_app, name="approvals")
 app.command("serve")(serve)
 app.command("plan")(exits.plan)
 app.command("exit")(exits.exit_cmd)
@@ -71,6 +73,7 @@ app.command("inherit")(exits.inherit_cmd)
 app.command("checklist")(exits.checklist_cmd)
 app.command("signoff")(exits.signoff_cmd)
 app.command("export")(exports.export_cmd)
+app.command("report")(exports.report_cmd)
 app.command("worker")(jobs.worker)
 app.add_typer(jobs.outbox_app, name="outbox")
 app.add_typer(bench_app, name="bench")

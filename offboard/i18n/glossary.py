@@ -196,6 +196,11 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "standard_contract": ("个人信息出境标准合同", "standard contract"),
         "separate_consent": ("个人单独同意", "the person's separate consent"),
     },
+    "file_policy": {  # R-DATA-2: what becomes of a leaver's files
+        "transfer": ("转交给接收人", "transfer to the acceptor"),
+        "archive": ("保留在企业归档空间", "keep in the enterprise archive"),
+        "delete": ("留存期满后删除", "delete after the retention period"),
+    },
     "record_kind": {  # a departed member's records by module (offboard.domain.data_lifecycle)
         "chat": ("聊天记录", "Chat messages"),
         "files": ("文件", "Files"),

@@ -89,6 +89,9 @@ SENTENCES: dict[str, str] = {
     "erasure.requested": _("{actor} filed a request to erase the personal data of {member}"),
     "erasure.done": _("{actor} erased personal data of {member} as requested"),
     "data.subject_access": _("{actor} made a copy of the personal data of {member} for them"),
+    "data.backup_export": _("{actor} exported the sealed records of {member} from an enterprise backup"),
+    "approvals.exported": _("{actor} exported {count} approval record(s) as {format}"),
+    "report.exported": _("{actor} took the compliance report of {member}"),
     "policy.changed": _("{actor} changed the policy: {settings}"),
     "auth.signed_in": _("{member} signed in"),
     "auth.sign_in_failed": _("A sign-in as {member} failed"),
@@ -155,6 +158,8 @@ CATEGORIES: dict[str, str] = {
     "hold.": _("Legal holds"),
     "erasure.": _("Erasure"),
     "data.": _("Personal data copies"),
+    "approvals.": _("Approval records"),
+    "report.": _("Compliance reports"),
     "demo.": _("Demo data"),
     "synthetic.": _("Synthetic data"),
 }

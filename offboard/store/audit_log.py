@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, literal_column, select, type_coerce, update
+from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, literal_column, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from offboard.audit import personal
@@ -84,10 +84,25 @@ def stored_events(conn: Connection, tenant_id: int, batch: int = 5000, *, first:
         ).all()
         if not rows:
             return
-        for r in rows:
-            core = Core(r.tenant_id, r.seq, r.at, r.actor, r.action, tuple(r.targets), r.side_digest, r.prev_hash)
-            yield StoredEvent(core, r.hash, r.details, r.salts)
+        yield from map(_stored, rows)
         after = rows[-1].seq
+
+
+def _stored(r: Any) -> StoredEvent:
+    core = Core(r.tenant_id, r.seq, r.at, r.actor, r.action, tuple(r.targets), r.side_digest, r.prev_hash)
+    return StoredEvent(core, r.hash, r.details, r.salts)
+
+
+def about(conn: Connection, tenant_id: int, refs: Sequence[str], limit: int) -> list[StoredEvent]:
+    """The newest `limit` events whose targets include one of `refs` (audit ids), oldest first."""
+    query = (
+        select(audit_events, audit_side.c.details, audit_side.c.salts)
+        .select_from(audit_events.outerjoin(audit_side, (audit_side.c.tenant_id == audit_events.c.tenant_id) & (audit_side.c.seq == audit_events.c.seq)))
+        .where(audit_events.c.tenant_id == tenant_id, or_(*(names_target(conn, ref) for ref in refs)))
+        .order_by(audit_events.c.seq.desc())
+        .limit(limit)
+    )
+    return [_stored(r) for r in conn.execute(query)][::-1]
 
 
 @dataclass(frozen=True)

@@ -786,7 +786,7 @@ audit_checkpoints = Table(
     Column("root", String(64), nullable=False),
     Column("key_id", String(8), nullable=False),
     Column("note", Text, nullable=False),
-    Column("reason", String(16), nullable=False),  # hourly | privileged | requested
+    Column("reason", String(16), nullable=False),  # hourly | privileged | requested | report
     Column("signed_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "size"),
     _fk(["key_id"], "audit_signing_keys", ["key_id"]),

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from offboard.web import audit, bulk, exits, exports, handover, people, rollback, routes, settings
+from offboard.web import audit, bulk, compliance, data, exits, exports, handover, people, rollback, routes, settings
 from offboard.web.rendering import HERE, render
 from offboard.web.reverify import CodeNeeded
 from offboard.web.session import SignInRequired
@@ -29,6 +29,8 @@ def install(app: FastAPI) -> None:
     app.include_router(people.router)
     app.include_router(rollback.router)
     app.include_router(handover.router)
+    app.include_router(data.router)
+    app.include_router(compliance.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(SignInRequired)

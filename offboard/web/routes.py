@@ -378,6 +378,7 @@ def _member_page(
 ) -> Response:
     """The member page; after a form of its own, with its notice, or its error beside the form
     and what was typed into it."""
+    from offboard.actions.members import target_of
     from offboard.domain.authz import Action, allowed
     from offboard.web.exit_views import local_time, member_exit_links
 
@@ -387,6 +388,7 @@ def _member_page(
         member = members_q.show_member(conn, tenant.id, actor, member_id, now=request.app.state.services.clock.now())
         exit_links = member_exit_links(conn, tenant.id, actor, member_id)
         can_roll_back = allowed(actor, Action.MANAGE_ADMINS)
+        can_see_data = allowed(actor, Action.DATA_REQUESTS, target_of(conn, tenant.id, repo.member_by_id(conn, tenant.id, member_id)))
         freeze = members_q.freeze_options(conn, tenant.id, actor, member_id)
         manager = _manager(conn, tenant.id, member)
         if notice in MEMBER_NOTICES:
@@ -406,6 +408,7 @@ def _member_page(
         emergency_until=local_time(member.emergency_until, tenant.timezone) if member.emergency_until else None,
         exit_links=exit_links,
         can_roll_back=can_roll_back,
+        can_see_data=can_see_data,
         freeze=freeze,
         notices=messages,
         error=error,

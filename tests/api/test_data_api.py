@@ -71,3 +71,19 @@ def test_r_law_1_r_law_4_a_copy_of_a_members_personal_data_over_http(world, clie
     assert abroad.status_code == 403 and abroad.json()["error"] == "cross_border_basis_required"
     own = client.post(f"/api/v1/members/{a['member'].member_id}/subject-access", json={}, headers=a.bearer("member"))
     assert own.status_code == 200 and own.json()["member"]["userid"] == a["member"].userid
+
+
+def test_spec_8_the_compliance_report_over_http_as_json_and_pdf_and_in_the_console(world, client):
+    a = world.a
+    leaver = a.extra["leaver"]
+    assert client.post(f"/api/v1/members/{leaver}/compliance-report", headers=a.bearer("hr")).status_code == 403  # HR reads no audit trail
+    answer = client.post(f"/api/v1/members/{leaver}/compliance-report", headers={**a.bearer("super"), "Accept-Language": "zh-CN"})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["format"] == "offboard-compliance-report/1" and report["data"]["member_id"] == leaver
+    assert report["unproven"] == 0 and report["events"] and all(e["proven"] for e in report["events"])
+    assert "exit.started" in {e["action"] for e in report["events"]} and report["checkpoint"].startswith("offboard/")
+    pdf = client.post(f"/api/v1/members/{leaver}/compliance-report.pdf", headers=a.bearer("super"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["cache-control"] == "no-store"
+    assert client.post("/api/v1/members/999999/compliance-report", headers=a.bearer("super")).status_code == 404

@@ -22,6 +22,7 @@ import pytest
 
 from offboard.actions import exits as exit_actions
 from offboard.actions import freeze as freeze_actions
+from offboard.actions import holds
 from offboard.actions.context import tenant_transaction
 from offboard.domain import authz
 from offboard.domain.authz import SENSITIVE, Action
@@ -149,8 +150,16 @@ def _frozen(w: World) -> int:
     return member
 
 
+def _held(w: World) -> tuple[int, int]:
+    """A new member of A with a legal hold the operator placed on their records: (member, hold)."""
+    member = _member(w)
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        return member, holds.place_hold(uow, member, reason="case 2026-2")
+
+
 # (method, path) -> (who, the action it must check, a valid form)
 CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
+    ("POST", "/members/{member_id}/compliance-report.{fmt}"): ("super", Action.READ_AUDIT, lambda w, _who: (f"/members/{w.a.extra['leaver']}/compliance-report.json", {})),
     ("POST", "/members/{member_id}/exit/plan"): ("hr", Action.PLAN_EXIT, lambda w, _who: (f"/members/{_member(w)}/exit/plan", {})),
     ("POST", "/exits"): ("hr", Action.START_REMOVAL, lambda w, _who: ("/exits", _planned(w))),
     ("POST", "/exits/{exit_id}/cancel"): ("hr", Action.START_REMOVAL, lambda w, _who: (f"/exits/{_exit(w, _member(w), scheduled=True)}/cancel", {})),
@@ -199,6 +208,19 @@ CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ("POST", "/handover"): ("super", Action.MANAGE_ADMINS, lambda w, who: ("/handover", {"to": _userid(w, _member(w)), "totp": _fresh_code(w, who)})),
     ("POST", "/handover/backup"): ("super", Action.MANAGE_ADMINS, lambda w, _who: ("/handover/backup", {"member": _userid(w, _member(w))})),
     ("POST", "/handover/backup/remove"): ("super", Action.MANAGE_ADMINS, lambda w, _who: ("/handover/backup/remove", {})),
+    ("POST", "/members/{member_id}/data/holds"): ("super", Action.LEGAL_HOLD, lambda w, _who: (f"/members/{_member(w)}/data/holds", {"reason": "case 2026-1", "kinds": "chat"})),
+    ("POST", "/members/{member_id}/data/holds/{hold_id}/release"): (
+        "super",
+        Action.LEGAL_HOLD,
+        lambda w, _who: ("/members/{}/data/holds/{}/release".format(*_held(w)), {"reason": "case closed"}),
+    ),
+    ("POST", "/members/{member_id}/data/erasure"): (
+        "hr",
+        Action.DATA_REQUESTS,
+        lambda w, _who: (f"/members/{_member(w)}/data/erasure", {"reason": "asked by the member", "verified": "signed form checked"}),
+    ),
+    ("POST", "/me/data/erasure"): ("hr", Action.DATA_REQUESTS, lambda w, _who: ("/me/data/erasure", {"reason": "please erase my data"})),
+    ("POST", "/members/{member_id}/data/chats"): ("super", Action.READ_DEPARTED_CHATS, lambda w, _who: (f"/members/{w.a.extra['leaver']}/data/chats", {"reason": "case 2026-1"})),
 }
 
 
@@ -264,6 +286,11 @@ REVERIFIED_IN_PLACE = {
     ("POST", "/handover/backup/remove"),
     ("POST", "/jobs/{job_id}/confirm"),
     ("POST", "/jobs/{job_id}/cancel"),
+    ("POST", "/members/{member_id}/data/holds"),
+    ("POST", "/members/{member_id}/data/holds/{hold_id}/release"),
+    ("POST", "/members/{member_id}/data/erasure"),
+    ("POST", "/me/data/erasure"),
+    ("POST", "/members/{member_id}/data/chats"),
 }
 # The forms whose action takes a code of its own, typed into the form itself (as a restore's):
 # that code is the second factor of the change, so no earlier one is asked for.

@@ -129,6 +129,10 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/erasure-requests"): Action.DATA_REQUESTS.value,
     ("POST", "/api/v1/members/{member_id}/subject-access"): Action.DATA_REQUESTS.value,
     ("GET", "/api/v1/erasure-requests/{request_id}"): Action.DATA_REQUESTS.value,
+    ("GET", "/api/v1/approvals/export"): Action.READ_AUDIT.value,
+    # The report reads the audit trail (read_audit, checked first) of a member whose data it shows (data_requests).
+    ("POST", "/api/v1/members/{member_id}/compliance-report"): Action.READ_AUDIT.value,
+    ("POST", "/api/v1/members/{member_id}/compliance-report.pdf"): Action.READ_AUDIT.value,
     ("GET", "/api/v1/me"): None,
     ("POST", "/api/v1/me/reverify"): None,
 }
@@ -336,6 +340,9 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("GET", "/api/v1/erasure-requests"): ("super", _get(lambda w: "/api/v1/erasure-requests")),
     ("POST", "/api/v1/members/{member_id}/subject-access"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{w.a.extra['leaver']}/subject-access", {"verified": "signed form"})),
     ("GET", "/api/v1/erasure-requests/{request_id}"): ("super", _get(lambda w: f"/api/v1/erasure-requests/{w.a.extra['erasure']}")),
+    ("GET", "/api/v1/approvals/export"): ("super", _get(lambda w: "/api/v1/approvals/export?format=json")),
+    ("POST", "/api/v1/members/{member_id}/compliance-report"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{w.a.extra['leaver']}/compliance-report", None)),
+    ("POST", "/api/v1/members/{member_id}/compliance-report.pdf"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{w.a.extra['leaver']}/compliance-report.pdf", None)),
 }
 
 # Routes whose scope depends on the body or the row: the other cases, (route, scope, who, request).

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from offboard.queries import checklist as cl_queries
 from offboard.queries import exits as exit_queries
 from offboard.actions import checklist as cl_actions
+from offboard.actions import compliance
 from offboard.actions import exits as exit_actions
 from offboard.actions import inheritance
 from offboard.actions import restore as restore_actions
@@ -169,3 +170,11 @@ def test_seed_scenario_chenjing_leaves_and_a_mistaken_exit_is_restored(services,
         "exit.signed_off",
         "exit.finalized",
     } <= actions
+
+    # --- the compliance report of her exit shows every step with its proof (SPEC §8) -------------------
+    report = act("zhangwei", compliance.compliance_report, "chenjing", fmt="json", locale="zh-CN")
+    steps = {e.action for e in report.events}
+    assert (actions - {"exit.restored"}) <= steps  # sunli's restore is about sunli
+    assert report.unproven == 0 and all(e.proven and e.proof for e in report.events)
+    assert report.data.name == "陈静" and report.data.data_key == "present" and report.data.sealed_messages == 40
+    assert {e.id for e in report.exits} == {eid} and report.kept_rules["chat"] == "R-LAW-2"

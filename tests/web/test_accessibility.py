@@ -32,9 +32,9 @@ def _first_link(page: Page, base: str, listing: str, pattern: str) -> str | None
 def _pages(page: Page, base: str) -> list[str]:
     """Every page of the console's menu, and one of each page behind a list."""
     paths = [a for a in page.locator("nav.nav a").evaluate_all("els => els.map(e => e.getAttribute('href'))")]
-    paths += ["/me"]
+    paths += ["/me", "/me/data"]
     member = _first_link(page, base, "/members", r"/members/\d+")
-    paths += [member, f"{member}/exit", f"{member}/rollback"] if member else []
+    paths += [member, f"{member}/exit", f"{member}/rollback", f"{member}/data"] if member else []
     page.goto(base + "/exits")
     paths += page.locator("main a[href^='/exits/']").evaluate_all("els => [...new Set(els.map(e => e.getAttribute('href')))]")
     exits = [p for p in paths if re.fullmatch(r"/exits/\d+", p)]

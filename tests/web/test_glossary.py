@@ -29,7 +29,7 @@ from offboard.i18n.glossary import GLOSSARY, term
 from offboard.actions import bulk_exits
 from offboard.domain import bulk_file
 from offboard.jobs.bulk import run_jobs
-from offboard.web import audit, bulk, exits, handover, rollback, routes, settings
+from offboard.web import audit, bulk, data, exits, handover, rollback, routes, settings
 from tests.web.conftest import CSRF_INPUT
 
 PACKAGE = Path(__file__).resolve().parents[2] / "offboard"
@@ -244,7 +244,7 @@ def offences(html: str, locale: str) -> list[str]:
     return found
 
 
-CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk, rollback, handover)
+CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk, rollback, handover, data)
 # GET pages not walked here, and why.
 NOT_WALKED = {
     "/login/totp": "the second step of a sign-in, reached while signing in",
@@ -307,6 +307,8 @@ def _pages(company) -> list[str]:
         "/jobs/{job_id}/progress": [f"/jobs/{company.done_job_id}/progress"],
         "/handover": ["/handover"],
         "/handover/accept/{link}": [f"/handover/accept/{company.handover_link}", "/handover/accept/no-such-link-0000000000"],
+        "/members/{member_id}/data": [f"/members/{chenjing}/data", f"/members/{zhaolei}/data"],
+        "/me/data": ["/me/data"],
     }
     console_pages = {r.path for m in CONSOLE_ROUTERS for r in m.router.routes if "GET" in r.methods}
     assert console_pages - set(NOT_WALKED) == set(samples), "a console page without a sample address here: add one"
