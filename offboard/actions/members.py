@@ -169,12 +169,15 @@ def update_member(
     department_ids: list[int] | None = None,
     manager_userid: str | None = None,
     clear_manager: bool = False,
+    departed: bool = False,
 ) -> dict[str, Any]:
+    """A member's profile changed; `departed` admits a member whose exit is not finalized yet
+    (an identity provider keeps a deactivated user's attributes current)."""
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, ref)
     userid = member.userid
     uow.require(Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
-    if member.status not in PRESENT_STATUSES:
+    if member.status not in PRESENT_STATUSES and not (departed and member.status == MemberStatus.EXITED):
         raise error(Conflict, "member_not_present", "{userid} is {status}; only current members can be edited.", userid=userid, status=Term("member_status", member.status))
     values: dict[str, Any] = {}
     for key, value in changes.items():
@@ -212,6 +215,24 @@ def update_member(
         details["department_ids"] = department_ids
     uow.audit("member.updated", [f"member:{member.id}"], {"before": {k: getattr(member, k) for k in values}, "after": details})
     return {"userid": userid, "changed": sorted(details)}
+
+
+def rename_member(uow: UnitOfWork, ref: int | str, userid: str, *, departed: bool = False) -> bool:
+    """A member's new userid (a new mail domain, a changed name); returns whether it changed.
+    `departed` as for update_member."""
+    conn, tid = uow.conn, uow.tenant_id
+    member = repo.member_ref(conn, tid, ref)
+    uow.require(Action.MANAGE_DIRECTORY, target_of(conn, tid, member))
+    if member.status not in PRESENT_STATUSES and not (departed and member.status == MemberStatus.EXITED):
+        raise error(Conflict, "member_not_present", "{userid} is {status}; only current members can be edited.", userid=member.userid, status=Term("member_status", member.status))
+    userid = v.userid(userid)
+    if userid == member.userid:
+        return False
+    if userid.lower() != member.userid.lower():
+        _check_userid_free(conn, tid, userid)
+    conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(userid=userid, version=members.c.version + 1, updated_at=uow.now))
+    uow.audit("member.renamed", [f"member:{member.id}"], {"before": {"userid": member.userid}, "after": {"userid": userid}})
+    return True
 
 
 def _set_departments(uow: UnitOfWork, member_id: int, department_ids: list[int]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -19,6 +20,7 @@ from offboard.domain.vocabulary import PRESENT_STATUSES, LedgerState, ResourceKi
 from offboard.store import access_cut
 from offboard.store import repo, steps
 from offboard.store.locks import lock_member
+from offboard.store.rows import AnyRow
 from offboard.store.org import shift_headcounts
 from offboard.store.tables import exits, members, transfer_ledger
 from offboard.queries.exits import ExitSummary, exit_summary
@@ -48,20 +50,45 @@ class RestoredExit(ExitSummary):
 def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> RestoredExit:
     """Undo an exit: status, departments, roles, access, and every transfer whose resource is
     untouched since (one statement pair per kind); what was touched is reported, not forced."""
-    conn, tid, now = uow.conn, uow.tenant_id, uow.now
+    conn, tid = uow.conn, uow.tenant_id
     row = repo.exit_by_id(conn, tid, exit_id)
     member = repo.member_by_id(conn, tid, row.member_id)
     uow.require(Action.RESTORE, target_of(conn, tid, member))
     if uow.actor.kind != "member":
         raise error(Forbidden, "person_required", "A restore is done by a person who re-verifies with their second factor: pass --by USERID --totp CODE.")
-    reason = v.clean(reason, "reason", multiline=True)
-    if not reason or len(reason) > 2000:
-        raise error(ValidationError, "reason_required", "Give the reason for the restore (1-2000 characters).")
-    check_restorable(row.state, now, row.restore_until)
+    reason = _reason(reason)
+    check_restorable(row.state, uow.now, row.restore_until)
     assert uow.actor.member_id is not None, "a member actor has its member id"
     if not second_factor_ok(uow, uow.actor.member_id, totp):
         # Refused, but the wrong code counts against the second factor's throttle and is audited.
         uow.refuse(error(Unauthorized, "bad_totp", "That code is wrong, expired or already used; enter the current 6-digit code."))
+    return _restore(uow, row, member, reason, {})
+
+
+def restore_by_integration(uow: UnitOfWork, exit_id: int, *, reason: str) -> RestoredExit:
+    """The restore an identity provider asks for by reactivating the member inside the restore
+    window (SCIM `active: true`): authorised by the integration's token and its scim scope, the
+    one restore that needs no person's second factor; its audit event says so (`integration`)."""
+    conn, tid = uow.conn, uow.tenant_id
+    row = repo.exit_by_id(conn, tid, exit_id)
+    member = repo.member_by_id(conn, tid, row.member_id)
+    uow.require(Action.RESTORE, target_of(conn, tid, member))
+    uow.require(Action.SCIM)
+    if uow.actor.kind != "service":
+        raise error(Forbidden, "integration_required", "Only an identity provider's SCIM token restores without a second factor; a person restores with their 6-digit code.")
+    check_restorable(row.state, uow.now, row.restore_until)
+    return _restore(uow, row, member, _reason(reason), {"integration": "scim", "second_factor": None})
+
+
+def _reason(reason: str) -> str:
+    reason = v.clean(reason, "reason", multiline=True)
+    if not reason or len(reason) > 2000:
+        raise error(ValidationError, "reason_required", "Give the reason for the restore (1-2000 characters).")
+    return reason
+
+
+def _restore(uow: UnitOfWork, row: AnyRow, member: AnyRow, reason: str, how: dict[str, Any]) -> RestoredExit:
+    conn, tid, now, exit_id = uow.conn, uow.tenant_id, uow.now, row.id
     lock_member(conn, tid, member.id)
     next_member_status(member.status, "restore")
     step_id = steps.begin(conn, tid, exit_id, StepKind.RESTORE, uow.actor.audit_id, now)
@@ -88,7 +115,7 @@ def restore_exit(uow: UnitOfWork, exit_id: int, *, totp: str, reason: str) -> Re
     uow.audit(
         "exit.restored",
         [f"member:{member.id}", f"exit:{exit_id}"],
-        {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone, "step_id": step_id, "ledger_digests": digests},
+        {"reason": reason, "reverted": reverted, "not_reverted": len(kept), "manager_cleared": manager_gone, "step_id": step_id, "ledger_digests": digests, **how},
     )
     uow.emit("member.restored", exit_id=exit_id, member_id=member.id)
     summary = exit_summary(conn, tid, exit_id)

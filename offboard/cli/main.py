@@ -20,6 +20,7 @@ from offboard.cli.bench import bench_app
 from offboard.cli.approvals import approvals_app
 from offboard.cli.chats import chats_app
 from offboard.cli.data import data_app
+from offboard.cli.scim import scim_app
 from offboard.cli.seed import seed
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
@@ -57,6 +58,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(chats_app, name="chats")
 app.add_typer(data_app, name="data")
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(scim_app, name="scim")
 app.command("serve")(serve)
 app.command("plan")(exits.plan)
 app.command("exit")(exits.exit_cmd)

@@ -33,6 +33,7 @@ class Action(StrEnum):
     MANAGE_TOKENS = "manage_tokens"  # tenant service tokens
     READ_AUDIT = "read_audit"
     READ_DIRECTORY = "read_directory"
+    SCIM = "scim"  # an identity provider provisions and deprovisions members (SCIM 2.0)
     TENANT_ADMIN = "tenant_admin"  # create / recover tenants: operator only
 
 

@@ -1,4 +1,5 @@
-"""Unknown query parameters are an error (a typo in a filter must not silently list everything)."""
+"""Unknown query parameters are an error (a typo in a filter must not silently list everything).
+SCIM's parameters are SCIM's (RFC 7644 §3.4.2): its service reads and refuses them itself."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from offboard.domain.errors import ValidationError, error
 
 
 def no_unknown_query_params(request: Request) -> None:
+    if request.url.path.startswith("/scim/"):
+        return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

@@ -140,6 +140,7 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "manage_tokens": ("管理接口令牌", "manage API tokens"),
         "read_audit": ("查看审计记录", "read the audit trail"),
         "read_directory": ("查看通讯录", "read the directory"),
+        "scim": ("通过 SCIM 同步成员", "provision members through SCIM"),
         "tenant_admin": ("创建或恢复企业", "create or recover enterprises"),
     },
     "role": {

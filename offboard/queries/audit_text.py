@@ -60,6 +60,8 @@ SENTENCES: dict[str, str] = {
     "department.dissolved": _("{actor} dissolved the department {department}"),
     "member.added": _("{actor} added {member} to the directory"),
     "member.updated": _("{actor} changed the profile of {member}"),
+    "member.renamed": _("{actor} changed the userid of {member}"),
+    "member.scim_deleted": _("{actor} deleted {member} through SCIM: the restore window is closed"),
     "member.credentials_set": _("{actor} set the sign-in credentials of {member}"),
     "member.access_cut": _("{actor} cut the access of {member}"),
     "role.granted": _("{actor} granted {member} the {role} role"),

@@ -96,6 +96,9 @@ members = Table(
     # A finalized member's contact fields (email, mobile, title), sealed under their data key
     # (offboard.crypto.sealing; R-LAW-3): the plain columns are then empty.
     Column("sealed_profile", LargeBinary),
+    Column("employee_number", String(64)),  # SCIM's enterprise extension (issue 13)
+    # An identity provider deleted the member (SCIM DELETE): SCIM answers 404 for them from then on.
+    Column("scim_deleted_at", UTCDateTime),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     _member_fk("manager_id"),
