@@ -23,6 +23,7 @@ from offboard.actions import checklist, exits, members, restore, tokens
 from offboard.actions.context import UnitOfWork
 from offboard.domain.authz import Action
 from offboard.domain.errors import Conflict, OffboardError, ValidationError, error
+from offboard.domain.policy import ExitAutomation
 from offboard.domain.vocabulary import ExitState, MemberStatus, Trigger
 from offboard.i18n import Term
 from offboard.queries import scim as scim_q
@@ -167,7 +168,16 @@ def _rename(uow: UnitOfWork, member: AnyRow, user_name: str) -> None:
 
 
 def _deprovision(uow: UnitOfWork, member: AnyRow) -> None:
-    """An exit by the enterprise's successor rules, at once (R-EXIT-1)."""
+    """An exit by the enterprise's successor rules, at once (R-EXIT-1), when the enterprise's
+    exits start from the HR system (SPEC §6: the exit automation mode)."""
+    mode = uow.policy.exit_automation
+    if mode != ExitAutomation.HR_SYNC:
+        raise error(
+            Conflict,
+            "exit_trigger_disabled",
+            "In this enterprise exits start {mode}, so an identity provider may not start one; a super admin who wants it sets how exits start to the HR system.",
+            mode=Term("exit_automation", mode.value),
+        )
     try:
         exits.start_exit(uow, member.id, type="removal", reason_category="other", reason="Deprovisioned by the identity provider (SCIM)", trigger=Trigger.SCIM)
     except Conflict as exc:

@@ -197,6 +197,11 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "standard_contract": ("个人信息出境标准合同", "standard contract"),
         "separate_consent": ("个人单独同意", "the person's separate consent"),
     },
+    "exit_automation": {  # SPEC §6: how exits start
+        "manual": ("手动发起", "by hand"),
+        "hr_sync": ("由 HR 系统同步（SCIM、离职日期）", "from the HR system (SCIM, leave dates)"),
+        "approval_flow": ("由离职申请审批触发", "from an approved exit request"),
+    },
     "file_policy": {  # R-DATA-2: what becomes of a leaver's files
         "transfer": ("转交给接收人", "transfer to the acceptor"),
         "archive": ("保留在企业归档空间", "keep in the enterprise archive"),

@@ -211,3 +211,29 @@ def test_issue_13_malformed_requests_are_scim_errors_and_change_nothing(provider
         assert 400 <= answer.status_code < 500, (method, path, answer.status_code, answer.text)
         assert "urn:ietf:params:scim:api:messages:2.0:Error" in answer.json()["schemas"], answer.text
     assert audit_seq(provider.company.services, provider.company.slug) == before
+
+
+def test_issue_13_an_enterprise_whose_exits_start_by_hand_refuses_a_scim_deprovisioning(services, clock):
+    from offboard.actions import policy as policy_actions
+    from offboard.actions import scim as scim_actions
+    from offboard.actions.context import tenant_transaction
+    from fastapi.testclient import TestClient
+
+    from offboard.api.app import create_app
+    from tests.scim.conftest import Provider
+    from tests.support.exits import make_company
+
+    company = make_company(services, slug="manual", profile="wecom")  # exits start by hand
+    with tenant_transaction(services, company.slug, "boss") as uow:
+        token = scim_actions.create_token(uow, "Okta").token
+    idp = Provider(company, TestClient(create_app(services)), token, clock)
+    sam = company["sam"]
+    before = audit_seq(services, company.slug)
+    refused = idp.patch(sam, {"op": "replace", "value": {"active": False}})
+    assert refused.status_code == 409 and "(exit_trigger_disabled)" in refused.json()["detail"] and "by hand" in refused.json()["detail"]
+    assert audit_seq(services, company.slug) == before and idp.get(f"/Users/{sam}").json()["active"] is True
+    assert idp.patch(sam, {"op": "replace", "path": "title", "value": "Seller"}).status_code in (200, 204)  # the directory still syncs
+    with tenant_transaction(services, company.slug, "boss") as uow:
+        policy_actions.set_policy(uow, {"exit_automation": "hr_sync"})
+    assert idp.patch(sam, {"op": "replace", "value": {"active": False}}).status_code in (200, 204)
+    assert idp.get(f"/Users/{sam}").json()["active"] is False
