@@ -144,3 +144,31 @@ def bench_seal(
         ["database", "messages", "seal s", "sealed/s", "AES-GCM s", "AES-GCM/s", "insert s", "inserted/s", "seal/AES-GCM"],
         [[r["database"], r["messages"], r["seal_s"], r["seal_per_s"], r["aes_s"], r["aes_per_s"], r["insert_s"], r["insert_per_s"], r["seal_over_aes"]] for r in results],
     )
+
+
+@bench_app.command("scim")
+def bench_scim(
+    members: Annotated[int, typer.Option("--members", min=10, max=1_000_000, help="Members deprovisioned, one PATCH active=false each.")] = 2000,
+    clients: Annotated[int, typer.Option("--clients", min=1, max=64, help="Concurrent SCIM clients.")] = 4,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="API processes on PostgreSQL.")] = 2,
+    databases: Annotated[str, typer.Option(help="sqlite, postgresql or both, comma-separated.")] = "sqlite,postgresql",
+    pg: Annotated[str, typer.Option(help="PostgreSQL server URL (a throwaway database is created on it).")] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    json_out: JsonOpt = False,
+) -> None:
+    """Deprovisioning by SCIM (PATCH active=false, each a full exit) from concurrent clients against `offboard serve`, beside the same requests against the reference SCIM server (scim2-server, in memory, no exit work)."""
+    from offboard.bench.scim_bench import run
+    from offboard.cli.output import console
+
+    say = (lambda _s: None) if json_out else (lambda s: console.print(f"[dim]… {s}[/dim]"))
+    results = [r.as_dict() for r in run(members, clients, [d.strip() for d in databases.split(",") if d.strip()], pg, workers, progress=say)]
+    if json_out:
+        emit_json(results)
+        return
+    table(
+        "offboard bench scim",
+        ["server", "database", "processes", "requests", "clients", "s", "requests/s", "p50 ms", "p99 ms", "failed", "exits"],
+        [
+            [r["target"], r["database"], r["processes"], r["requests"], r["clients"], r["seconds"], r["per_s"], r["p50_ms"], r["p99_ms"], r["failed"], "—" if r["exited"] is None else r["exited"]]
+            for r in results
+        ],
+    )
