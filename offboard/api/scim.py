@@ -231,9 +231,12 @@ class ScimUsers(ScimStorage):
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
+        self._read: dict[int, ScimUser] = {}  # what this request read, until it changes it
 
     def _user(self, member_id: int) -> ScimUser:
-        return scim_q.user(self.uow.conn, self.uow.tenant_id, self.uow.actor, member_id)
+        if member_id not in self._read:
+            self._read[member_id] = scim_q.user(self.uow.conn, self.uow.tenant_id, self.uow.actor, member_id)
+        return self._read[member_id]
 
     def get(self, resource_type: ResourceType, resource_id: str, *, response_parameters: ResponseParameters[Any] | None = None) -> Resource[Any]:
         try:
@@ -265,6 +268,7 @@ class ScimUsers(ScimStorage):
             member_id = scim_q.scim_id(str(resource.id))
             before = self._user(member_id)
             scim_actions.update_user(self.uow, member_id, wanted_of(resource, before), if_match=_version(expected_version))
+            self._read.pop(member_id, None)
             return to_resource(self._user(member_id))
         except OffboardError as exc:
             raise _scim_error(exc) from exc

@@ -20,7 +20,7 @@ from typing import Any
 
 from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path.filter import Comparison, LogicalExpr, Not, Present, ValuePath
-from sqlalchemy import ColumnElement, Connection, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, not_, or_, select, true
 
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import NotFound, ValidationError, error
@@ -87,6 +87,12 @@ def _users_query(tenant_id: int) -> Any:
     return select(members, _primary_department().label("department"), _manager_name().label("manager_name")).where(_M.tenant_id == tenant_id, _M.scim_deleted_at.is_(None))
 
 
+# One User by id, built once with bind parameters: every SCIM request reads its user so.
+_USER = select(members, _primary_department().label("department"), _manager_name().label("manager_name")).where(
+    _M.tenant_id == bindparam("tenant"), _M.id == bindparam("member"), _M.scim_deleted_at.is_(None)
+)
+
+
 def _user(row: AnyRow) -> ScimUser:
     return ScimUser(
         row.id,
@@ -109,7 +115,7 @@ def _user(row: AnyRow) -> ScimUser:
 
 def user(conn: Connection, tenant_id: int, actor: Actor, member_id: int) -> ScimUser:
     require(actor, Action.SCIM)
-    row = conn.execute(_users_query(tenant_id).where(_M.id == member_id)).first()
+    row = conn.execute(_USER, {"tenant": tenant_id, "member": member_id}).first()
     if row is None:
         raise error(NotFound, "scim_user_not_found", "No user {id} in this enterprise.", id=member_id)
     return _user(row)
