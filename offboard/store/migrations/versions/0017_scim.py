@@ -22,6 +22,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("members") as batch:
-        batch.drop_column("scim_deleted_at")
-        batch.drop_column("employee_number")
+    op.drop_column("members", "scim_deleted_at")
+    op.drop_column("members", "employee_number")
