@@ -196,6 +196,7 @@ def _data_page(
             "chats": not own and data.status in DEPARTED and allowed(actor, Action.READ_DEPARTED_CHATS, target),
             "erase": data.status != MemberStatus.ERASED,
             "accesses": not own and data_accesses.may_read(actor, target),
+            "report": not own and allowed(actor, Action.READ_AUDIT) and allowed(actor, Action.DATA_REQUESTS, target),  # offboard.actions.compliance
         }
         accesses = data_accesses.accesses(conn, tenant, actor, member_id, locale=locale) if can["accesses"] else []
         exit_links = views.member_exit_links(conn, tenant.id, actor, member_id) if can["directory"] else None

@@ -12,6 +12,7 @@ from tests.web.conftest import CSRF_INPUT
 def test_spec_8_the_super_admin_reads_the_report_of_chenjings_exit_and_downloads_it(demo_company):
     client = demo_company.signed_in("zhangwei")
     chenjing = demo_company.member_id("chenjing")
+    assert f'href="/members/{chenjing}/compliance-report"' in client.get(f"/members/{chenjing}/data").text  # linked from her data page
     page = client.get(f"/members/{chenjing}/compliance-report")
     assert page.status_code == 200, page.text
     html = page.text
@@ -33,3 +34,4 @@ def test_spec_8_hr_and_the_leaver_may_not_take_the_report(demo_company):
     chenjing = demo_company.member_id("chenjing")
     for userid in ("wangfang", "zhaolei"):
         assert demo_company.signed_in(userid).get(f"/members/{chenjing}/compliance-report").status_code == 403
+    assert "compliance-report" not in demo_company.signed_in("wangfang").get(f"/members/{chenjing}/data").text  # HR sees no link to it
