@@ -37,6 +37,7 @@ from offboard.domain.authz import Action
 from offboard.domain.cross_border import check_transfer
 from offboard.domain.errors import ValidationError, error
 from offboard.domain.vocabulary import LedgerState, ResourceKind
+from offboard.exports.tables import csv_text
 from offboard.store import repo
 from offboard.store.tables import approval_tasks, approval_templates, members, reimbursements, transfer_ledger
 
@@ -60,7 +61,6 @@ COLUMNS = (
     "created_at",
 )
 _STATE = re.compile(r"[a-z_]{1,16}")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as offboard.exports.tables writes CSV cells
 
 
 @dataclass(frozen=True)
@@ -308,13 +308,6 @@ def _record(record: str, r: Any) -> dict[str, Any]:
 # --- writing ------------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    """A text a spreadsheet would read as a formula is quoted with a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _csv_chunks(records: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -322,7 +315,7 @@ def _csv_chunks(records: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     first = True
     n = 0
     for rec in records:
-        writer.writerow([_cell(rec[c]) for c in COLUMNS])
+        writer.writerow([csv_text(rec[c]) for c in COLUMNS])
         n += 1
         if n % CHUNK == 0:
             yield _take(out, first)

@@ -9,12 +9,11 @@ names who read the member's chats and holds every event about them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from offboard.actions import audit_checkpoints
 from offboard.actions.context import UnitOfWork
-from offboard.actions.exports import MEDIA_TYPES, Export
+from offboard.actions.exports import MEDIA_TYPES, Export, safe_filename
 from offboard.domain.authz import Action
 from offboard.domain.errors import ValidationError, error
 from offboard.domain.policy import Policy
@@ -27,7 +26,6 @@ from offboard.store import repo
 
 FORMATS = ("json", "pdf", "page")  # page: read in the console
 TITLE = _("Compliance report")
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
 MEDIA_TYPES_OF = {"json": "application/json", "pdf": MEDIA_TYPES["pdf"]}
 
 
@@ -57,6 +55,6 @@ def export_report(uow: UnitOfWork, ref: int | str, fmt: str, locale: str) -> Rep
         raise error(ValidationError, "unknown_report_format", "The compliance report is written as json or pdf, not {value}.", value=fmt)
     found = compliance_report(uow, ref, fmt=fmt, locale=locale)
     content = render.report_json(found) if fmt == "json" else render.report_pdf(found, Policy.of(uow.tenant.profile, uow.tenant.policy), locale)
-    readable = _UNSAFE.sub(" ", f"{translate(TITLE, locale)}-{found.data.name}").strip()
+    readable = safe_filename(f"{translate(TITLE, locale)}-{found.data.name}")
     file = Export("compliance-report", fmt, f"{readable}.{fmt}", f"compliance-report-{found.data.member_id}.{fmt}", MEDIA_TYPES_OF[fmt], content, len(found.events))
     return ReportFile(file, found)

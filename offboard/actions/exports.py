@@ -55,8 +55,13 @@ def check_export(what: str, fmt: str) -> None:
         raise error(ValidationError, "unknown_export_format", "The {what} is exported as {formats}, not {format}.", what=what, formats=" or ".join(FORMATS[what]), format=fmt)
 
 
+def safe_filename(text: str) -> str:
+    """`text` without what a file name may not hold (path separators, control characters, …)."""
+    return _UNSAFE.sub(" ", text).strip()
+
+
 def _filename(what: str, fmt: str, name: str, exit_id: int, locale: str) -> tuple[str, str]:
-    readable = _UNSAFE.sub(" ", f"{translate(TITLES[what], locale)}-{name}-{exit_id}").strip() or what
+    readable = safe_filename(f"{translate(TITLES[what], locale)}-{name}-{exit_id}") or what
     return f"{readable}.{fmt}", f"{what}-{exit_id}.{fmt}"
 
 

@@ -140,7 +140,7 @@ def to_xlsx(table: Table) -> bytes:
     return out.getvalue()
 
 
-def _csv_text(value: Value) -> Value:
+def csv_text(value: Value) -> Value:
     """A text that a spreadsheet would read as a formula is quoted with a leading apostrophe."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
@@ -152,5 +152,5 @@ def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.headers)
-    writer.writerows([_csv_text(v) for v in row] for row in table.rows)
+    writer.writerows([csv_text(v) for v in row] for row in table.rows)
     return out.getvalue().encode("utf-8-sig")

@@ -59,10 +59,11 @@ RULES: dict[str, str] = {
     "erasure.requested": "R-LAW-1",
     "erasure.done": "R-LAW-1",
     "data.subject_access": "R-LAW-1",
+    "data.backup_export": "R-DATA-4",
     "report.exported": "SPEC §8",
 }
 # Events that take the member's data out of the system, or read it.
-ACCESSES = frozenset({"chats.read", "chats.exported", "data.subject_access", "exit.exported", "report.exported"})
+ACCESSES = frozenset({"chats.read", "chats.exported", "data.subject_access", "data.backup_export", "exit.exported", "report.exported"})
 # Events whose details hold a reason a person typed (others name a rule's path there, a key).
 REASONED = frozenset({"exit.started", "exit.scheduled", "exit.cancelled", "exit.restored", "chats.read", "chats.exported", "hold.placed", "hold.released", "erasure.requested", "data.backup_export"})
 # Why a kind of record is kept (queries.data_lifecycle.Kept.why), as the rule that keeps it.

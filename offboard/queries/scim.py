@@ -83,14 +83,10 @@ def _manager_name() -> Any:
     return select(boss.c.name).where(boss.c.tenant_id == _M.tenant_id, boss.c.id == _M.manager_id).scalar_subquery()
 
 
-def _users_query(tenant_id: int) -> Any:
-    return select(members, _primary_department().label("department"), _manager_name().label("manager_name")).where(_M.tenant_id == tenant_id, _M.scim_deleted_at.is_(None))
-
-
+# A User's row: the member, their primary department's name and their manager's name.
+_USERS = select(members, _primary_department().label("department"), _manager_name().label("manager_name")).where(_M.scim_deleted_at.is_(None))
 # One User by id, built once with bind parameters: every SCIM request reads its user so.
-_USER = select(members, _primary_department().label("department"), _manager_name().label("manager_name")).where(
-    _M.tenant_id == bindparam("tenant"), _M.id == bindparam("member"), _M.scim_deleted_at.is_(None)
-)
+_USER = _USERS.where(_M.tenant_id == bindparam("tenant"), _M.id == bindparam("member"))
 
 
 def _user(row: AnyRow) -> ScimUser:
@@ -293,7 +289,7 @@ def users(conn: Connection, tenant_id: int, actor: Actor, *, tree: Any, start_in
     start = max(1, start_index)
     count = max(0, min(count, MAX_COUNT))
     total = conn.execute(select(func.count()).select_from(members).where(_M.tenant_id == tenant_id, _M.scim_deleted_at.is_(None), condition)).scalar_one()
-    rows = conn.execute(_users_query(tenant_id).where(condition).order_by(_M.id).offset(start - 1).limit(count)).all() if count else []
+    rows = conn.execute(_USERS.where(_M.tenant_id == tenant_id, condition).order_by(_M.id).offset(start - 1).limit(count)).all() if count else []
     return UserPage(total, start, [_user(r) for r in rows])
 
 
