@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork, resolve_actor
+from offboard.actions import exit_request_moves, webhooks
 from offboard.domain import validation as v
 from offboard.domain.authz import OPERATOR, Action, Actor, allowed, default_trigger
 from offboard.domain.bulk_file import Departure, Departures, Problem
@@ -460,6 +461,7 @@ def _execute(uow: UnitOfWork, job: Any, batch_no: int, rows: Sequence[Any]) -> N
             uow.audit("exit.started", [f"member:{member.id}", f"exit:{exit_of[member.id]}"], {**details, "effective_at": now.isoformat(), "plan_id": None})
         else:
             uow.audit("exit.scheduled", [f"member:{member.id}", f"exit:{exit_of[member.id]}"], {**details, "effective_at": row.effective_at.isoformat(), "plan_id": None})
+            uow.emit("exit.scheduled", exit_id=exit_of[member.id], member_id=member.id)
     if step_ids:
         _take_effect(uow, job, batch_no, [leavers[m] for m in step_ids], exit_of, step_ids, window)
 
@@ -483,6 +485,8 @@ def _take_effect(uow: UnitOfWork, job: Any, batch_no: int, leavers: list[Any], e
     lost = _headcounts(conn, tid, [m for m in leavers if m.status in (MemberStatus.ACTIVE, MemberStatus.FROZEN)])
     for member in leavers:
         uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": lost.get(member.id, []), "cut": cut[member.id]})
+    webhooks.announce_reauthorization(uow, {m: exit_of[m] for m in ids_ if cut[m].get("app_grants")})
+    exit_request_moves.after_exits(uow, ids_)  # R-POST-2: the batch's approval steps move on, one statement
     limit = uow.policy.customer_limit
     routes = {
         (r.member_id, r.kind): r

@@ -1,17 +1,20 @@
-"""Plan, exit, scheduled exits and cancellation (R-EXIT-1..5, R-EXIT-8, R-ORG-1..5)."""
+"""Plan, exit, scheduled exits, moving and cancelling them (R-EXIT-1..5, R-EXIT-8, R-ORG-1..5)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
 
 from offboard.actions.context import UnitOfWork
 from offboard.actions.members import target_of
+from offboard.actions import exit_request_moves, webhooks
 from offboard.domain import validation as v
 from offboard.domain.authz import Action, Actor, default_trigger, require
 from offboard.domain.errors import Conflict, NotFound, Term, Terms, ValidationError, error
+from offboard.domain.exit_requests import Approved
+from offboard.domain.policy import ExitAutomation
 from offboard.domain.lifecycle import check_effective_at, next_exit_state, next_member_status, restore_deadline
 from offboard.domain.org import covered
 from offboard.domain.planning import Choices, ExitPlan, digest, plan_exit
@@ -58,12 +61,13 @@ def parse_choices(conn: Connection, tenant_id: int, successor: str | int | None,
     return Choices(successor_id, resolved)
 
 
-def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choices, now: datetime, *, paths: Sequence[str] | None = None) -> tuple[ExitPlan, str]:
-    """The plan and its digest; `paths`, the member's department paths, when just read."""
+def compute_plan(conn: Connection, tenant: AnyRow, member: AnyRow, choices: Choices, now: datetime, *, paths: Sequence[str] | None = None, leaving: Set[int] = frozenset()) -> tuple[ExitPlan, str]:
+    """The plan and its digest; `paths`, the member's department paths, when just read;
+    `leaving`, members about to leave besides those whose exit is stored (a feed's other lines)."""
     named = set(choices.acceptors.values()) | ({choices.successor_id} if choices.successor_id else set())
     owned = fingerprint(conn, tenant.id, member.id)  # count, sum of ids, sum of versions per kind
     counts = {ResourceKind(kind): values[0] for kind, values in owned.items()}
-    plan = plan_exit(snapshot(conn, tenant, member, named, now, owned=counts, paths=paths), choices)
+    plan = plan_exit(snapshot(conn, tenant, member, named, now, leaving, owned=counts, paths=paths), choices)
     return plan, digest(plan.body(), {"owned": owned, "member_version": member.version})
 
 
@@ -134,8 +138,15 @@ def start_exit(
     successor: str | int | None = None,
     acceptors: Mapping[str, str | int] | None = None,
     effective_at: datetime | None = None,
+    keep_scheduled: bool = False,
+    approved: Approved | None = None,
 ) -> ExitSummary:
-    """Start an exit: at once, or scheduled for a future effective time (R-EXIT-8)."""
+    """Start an exit: at once, or scheduled for a future effective time (R-EXIT-8). With
+    `keep_scheduled` a time already past is stored scheduled too, and the reconciler's next sweep
+    makes it take effect (the HR feed's leave dates: a date that passed while nobody imported it
+    still fires, but from the sweep, as every due exit does). `approved`: the last approval of the
+    member's exit request (offboard.actions.exit_requests), which makes a voluntary exit with an
+    approver acting."""
     conn, tid = uow.conn, uow.tenant_id
     member = repo.member_ref(conn, tid, member_ref)
     exit_type = ExitType(v.choice(type, ExitType, "type"))
@@ -145,11 +156,29 @@ def start_exit(
         raise error(ValidationError, "reason_required", "Give the reason for the exit (1-2000 characters).")
     when = check_effective_at(effective_at, uow.now, max(uow.tenant.created_at, member.created_at)) if effective_at else uow.now
     target = target_of(conn, tid, member)
-    if exit_type == ExitType.VOLUNTARY:
+    if approved is not None:
+        # The member's own exit, asked for in their exit request (离职申请) and approved through the
+        # flow: §3.2's rule (voluntary exit: the member, own only) holds for the member who asked;
+        # the approver acting needs the right to decide, their step was checked where they decided.
+        require(Actor(kind="member", member_id=approved.requester_id), Action.VOLUNTARY_EXIT, target)
+        uow.require(Action.DECIDE_EXIT_REQUESTS, target)
+        if exit_type != ExitType.VOLUNTARY:
+            raise ValueError("an approved exit request makes a voluntary exit")
+        trigger = Trigger.APPROVAL.value
+    elif exit_type == ExitType.VOLUNTARY:
         uow.require(Action.VOLUNTARY_EXIT, target)  # R-EXIT-2: only the member themselves
+        if uow.policy.exit_automation == ExitAutomation.APPROVAL_FLOW:
+            raise error(
+                Conflict,
+                "exit_trigger_disabled",
+                "In this enterprise exits start {mode}: file an exit request with your leave date, which goes to your manager and HR for approval, instead of leaving at once.",
+                mode=Term("exit_automation", ExitAutomation.APPROVAL_FLOW.value),
+            )
     else:
         uow.require(Action.START_REMOVAL, target)
     trigger = v.choice(trigger or default_trigger(uow.actor, exit_type), Trigger, "trigger")
+    if trigger == Trigger.APPROVAL and approved is None:
+        raise error(ValidationError, "trigger_approval", "Only an approved exit request starts an exit with the trigger {trigger}.", trigger=Term("trigger", Trigger.APPROVAL.value))
     member = _locked(conn, tid, member.id)
     existing = _open_exit(conn, tid, member.id)
     if existing is not None:
@@ -166,9 +195,9 @@ def start_exit(
         choices = parse_choices(conn, tid, successor, acceptors)
         current, current_digest = compute_plan(conn, uow.tenant, member, choices, uow.now, paths=target.department_paths)
     if current.blockers:
-        raise _blocked(member, current)
+        raise blocked(member, current)
     exit_id = ids.next_id(conn, exits, tid)
-    scheduled = when > uow.now
+    scheduled = when > uow.now or (keep_scheduled and effective_at is not None)
     conn.execute(
         insert(exits),
         {
@@ -180,7 +209,7 @@ def start_exit(
             "reason_category": category,
             "reason": reason,
             "trigger": trigger,
-            "requested_by": uow.actor.audit_id,
+            "requested_by": f"member:{approved.requester_id}" if approved is not None else uow.actor.audit_id,
             "effective_at": when,
             "successor_id": choices.successor_id,
             "acceptors": choices.to_dict()["acceptors"],
@@ -193,14 +222,25 @@ def start_exit(
     uow.audit(
         "exit.scheduled" if scheduled else "exit.started",
         [f"member:{member.id}", f"exit:{exit_id}"],
-        {"type": exit_type.value, "reason_category": category, "reason": reason, "trigger": trigger, "effective_at": when.isoformat(), "plan_id": plan_id},
+        {
+            "type": exit_type.value,
+            "reason_category": category,
+            "reason": reason,
+            "trigger": trigger,
+            "effective_at": when.isoformat(),
+            "plan_id": plan_id,
+            **({"exit_request_id": approved.request_id} if approved is not None else {}),
+        },
     )
-    if not scheduled:
+    if scheduled:
+        uow.emit("exit.scheduled", exit_id=exit_id, member_id=member.id)
+    else:
         _take_effect(uow, exit_id, member, current, paths=target.department_paths)
     return exit_summary(conn, tid, exit_id)
 
 
-def _blocked(member: AnyRow, current: ExitPlan) -> Conflict:
+def blocked(member: AnyRow, current: ExitPlan) -> Conflict:
+    """The refusal of an exit whose plan has blockers (R-EXIT-5), naming them."""
     return error(
         Conflict,
         "exit_blocked",
@@ -232,8 +272,10 @@ def _take_effect(uow: UnitOfWork, exit_id: int, member: AnyRow, current: ExitPla
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     next_member_status(member.status, "exit")
     if current.blockers:
-        raise _blocked(member, current)
-    _cut_access(uow, member, paths)
+        raise blocked(member, current)
+    if _cut_access(uow, member, paths).get("app_grants"):
+        webhooks.announce_reauthorization(uow, {member.id: exit_id})
+    exit_request_moves.after_exits(uow, [member.id])  # R-POST-2: their approval steps move on
     step_id = steps.begin(conn, tid, exit_id, StepKind.EXIT, uow.actor.audit_id, now)
     limit = uow.policy.customer_limit
     moves = []
@@ -281,7 +323,7 @@ def _usable_manager(conn: Connection, tenant_id: int, member: AnyRow) -> int | N
     return manager.id if manager.status == MemberStatus.ACTIVE else None
 
 
-def _cut_access(uow: UnitOfWork, member: AnyRow, paths: Sequence[str] | None = None) -> None:
+def _cut_access(uow: UnitOfWork, member: AnyRow, paths: Sequence[str] | None = None) -> dict[str, int]:
     """R-EXIT-1: status, sessions, personal tokens, roles, devices, third-party grants, headcounts."""
     conn, tid, now = uow.conn, uow.tenant_id, uow.now
     conn.execute(_EXITED, {"tenant": tid, "member": member.id, "now": now})
@@ -294,6 +336,7 @@ def _cut_access(uow: UnitOfWork, member: AnyRow, paths: Sequence[str] | None = N
         # R-ORG-1: what the exit brought to zero is pending dissolution, O(depth).
         conn.execute(_EMPTIED, {"tenant": tid, "departments": sorted(lose)})
     uow.audit("member.access_cut", [f"member:{member.id}"], {"departments": sorted(lose), "cut": cut})
+    return cut
 
 
 def cancel_exit(uow: UnitOfWork, exit_id: int) -> ExitSummary:
@@ -306,4 +349,26 @@ def cancel_exit(uow: UnitOfWork, exit_id: int) -> ExitSummary:
     conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id).values(state=ExitState.CANCELLED, updated_at=uow.now, version=exits.c.version + 1))
     uow.audit("exit.cancelled", [f"member:{member.id}", f"exit:{exit_id}"], {})
     uow.emit("exit.cancelled", exit_id=exit_id, member_id=member.id)
+    return exit_summary(conn, tid, exit_id)
+
+
+def reschedule_exit(uow: UnitOfWork, exit_id: int, effective_at: datetime, *, via: str | None = None) -> ExitSummary:
+    """Move a scheduled exit to another effective time before it takes effect (R-EXIT-8); the
+    same people who may cancel it may move it. A time already past is kept: the reconciler's next
+    sweep makes the exit take effect. `via` names what moved it when not a person by hand (the
+    HR feed), for the audit trail. The same time again changes nothing."""
+    conn, tid = uow.conn, uow.tenant_id
+    row = repo.exit_by_id(conn, tid, exit_id)
+    member = repo.member_by_id(conn, tid, row.member_id)
+    uow.require(Action.START_REMOVAL if row.type == ExitType.REMOVAL else Action.VOLUNTARY_EXIT, target_of(conn, tid, member))
+    member = _locked(conn, tid, member.id)  # a sweep making it take effect holds it: wait, then read the exit as it left it
+    row = repo.exit_by_id(conn, tid, exit_id)
+    next_exit_state(row.state, "reschedule")
+    when = check_effective_at(effective_at, uow.now, max(uow.tenant.created_at, member.created_at))
+    if when == row.effective_at:
+        return exit_summary(conn, tid, exit_id)
+    conn.execute(update(exits).where(exits.c.tenant_id == tid, exits.c.id == exit_id, exits.c.state == ExitState.SCHEDULED).values(effective_at=when, updated_at=uow.now, version=exits.c.version + 1))
+    details = {"effective_at": when.isoformat(), "previous": row.effective_at.isoformat(), **({"via": via} if via else {})}
+    uow.audit("exit.rescheduled", [f"member:{member.id}", f"exit:{exit_id}"], details)
+    uow.emit("exit.rescheduled", exit_id=exit_id, member_id=member.id)
     return exit_summary(conn, tid, exit_id)

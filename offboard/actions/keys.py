@@ -3,7 +3,8 @@ and rotated by `offboard keys rotate`.
 
 Once anything is wrapped, the key file must be the one that wrapped it: a missing or other key
 file is a refusal to start, never a new key that would orphan what is sealed. Rotation makes a
-new key-encryption key per region and re-wraps every data key and audit key under it, without
+new key-encryption key per region and re-wraps every data key, audit key and webhook signing
+secret under it, without
 touching the data those protect; the old keys stay in the file, so a backup of the database
 taken before still opens.
 """
@@ -19,9 +20,10 @@ from offboard.actions.audit_checkpoints import audit_key_binding
 from offboard.actions.context import Services, tenant_transaction
 from offboard.crypto.sealing import data_key_binding
 from offboard.interfaces import KeyVault, WrappedKey
-from offboard.store.tables import audit_signing_keys, member_data_keys, tenants
+from offboard.actions.webhooks import secret_binding
+from offboard.store.tables import audit_signing_keys, member_data_keys, tenants, webhook_subscriptions
 
-D, A = member_data_keys, audit_signing_keys
+D, A, W = member_data_keys, audit_signing_keys, webhook_subscriptions
 
 
 def check_keys(conn: Connection, vault: KeyVault) -> None:
@@ -33,6 +35,9 @@ def check_keys(conn: Connection, vault: KeyVault) -> None:
     for kek_id in conn.execute(select(A.c.kek_id).distinct()).scalars().all():
         row = conn.execute(select(A).where(A.c.kek_id == kek_id).limit(1)).one()
         vault.unwrap(WrappedKey(row.region, row.kek_id, base64.b64decode(row.wrapped)), audit_key_binding(row.tenant_id, row.key_id))
+    for kek_id in conn.execute(select(W.c.kek_id).distinct()).scalars().all():
+        row = conn.execute(select(W).where(W.c.kek_id == kek_id).limit(1)).one()
+        vault.unwrap(WrappedKey(row.region, row.kek_id, row.secret_wrapped), secret_binding(row.tenant_id, row.id))
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Rotated:
     tenant: str
     data_keys: int
     audit_keys: int
+    webhook_secrets: int
 
 
 def rotate(services: Services) -> list[Rotated]:
@@ -49,7 +55,7 @@ def rotate(services: Services) -> list[Rotated]:
     if vault is None:
         return []
     with services.db.read() as conn:
-        regions = set(conn.execute(select(D.c.region).distinct()).scalars()) | set(conn.execute(select(A.c.region).distinct()).scalars())
+        regions = {region for table in (D, A, W) for region in conn.execute(select(table.c.region).distinct()).scalars()}
         tenant_ids = list(conn.execute(select(tenants.c.id).order_by(tenants.c.id)).scalars())
     newest = {region: vault.new_key(region) for region in sorted(regions)}
     done = []
@@ -66,7 +72,13 @@ def rotate(services: Services) -> list[Rotated]:
                 wrapped = vault.rotate(WrappedKey(row.region, row.kek_id, base64.b64decode(row.wrapped)), audit_key_binding(tid, row.key_id))
                 conn.execute(update(A).where(A.c.tenant_id == tid, A.c.key_id == row.key_id).values(kek_id=wrapped.key_id, wrapped=base64.b64encode(wrapped.blob).decode()))
                 moved_audit += 1
-            if moved_data or moved_audit:
-                uow.audit("keys.rotated", [f"tenant:{tid}"], {"data_keys": moved_data, "audit_keys": moved_audit, "key_ids": sorted(newest.values())})
-                done.append(Rotated(uow.tenant.slug, moved_data, moved_audit))
+            moved_secrets = 0
+            for row in conn.execute(select(W).where(W.c.tenant_id == tid)).all():
+                wrapped = vault.rotate(WrappedKey(row.region, row.kek_id, row.secret_wrapped), secret_binding(tid, row.id))
+                conn.execute(update(W).where(W.c.tenant_id == tid, W.c.id == row.id).values(kek_id=wrapped.key_id, secret_wrapped=wrapped.blob))
+                moved_secrets += 1
+            if moved_data or moved_audit or moved_secrets:
+                details = {"data_keys": moved_data, "audit_keys": moved_audit, "webhook_secrets": moved_secrets, "key_ids": sorted(newest.values())}
+                uow.audit("keys.rotated", [f"tenant:{tid}"], details)
+                done.append(Rotated(uow.tenant.slug, moved_data, moved_audit, moved_secrets))
     return done

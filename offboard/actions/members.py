@@ -139,7 +139,7 @@ def insert_member(
         [{"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now} for i, d in enumerate(department_ids)],
     )
     gain, _ = coverage_delta([], paths.values())
-    shift_headcounts(conn, tid, gain, ())
+    shift_headcounts(conn, tid, gain, (), touched=department_ids, now=uow.now)
     uow.audit(
         "member.added",
         [f"member:{member_id}", *(f"department:{d}" for d in department_ids)],
@@ -149,14 +149,15 @@ def insert_member(
 
 
 def add_member(uow: UnitOfWork, **fields: Any) -> int:
-    department_ids = fields.get("department_ids") or [_root_id(uow)]
+    department_ids = fields.get("department_ids") or [root_department_id(uow)]
     fields["department_ids"] = department_ids
     paths = _department_paths(uow.conn, uow.tenant_id, department_ids)
     uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=tuple(paths.values())))
     return insert_member(uow, **fields)
 
 
-def _root_id(uow: UnitOfWork) -> int:
+def root_department_id(uow: UnitOfWork) -> int:
+    """The root department: the enterprise itself, where a member without a department is placed."""
     root_id: int = uow.conn.execute(select(departments.c.id).where(departments.c.tenant_id == uow.tenant_id, departments.c.depth == 0).order_by(departments.c.id).limit(1)).scalar_one()
     return root_id
 
@@ -204,16 +205,18 @@ def update_member(
             values["manager_id"] = manager_id
     moved = None
     if department_ids is not None:
-        moved = _set_departments(uow, member.id, department_ids)
+        moved = _set_departments(uow, member, department_ids)
     if not values and not moved:
         return {"userid": userid, "changed": []}
     # The picker's key follows the name; derived, so the audit event does not repeat it.
     derived = {"search_key": search_key(values["name"])} if "name" in values else {}
     conn.execute(update(members).where(members.c.tenant_id == tid, members.c.id == member.id).values(**values, **derived, version=members.c.version + 1, updated_at=uow.now))
     details = {k: values[k] for k in values}
+    before = {k: getattr(member, k) for k in values}
     if moved:
         details["department_ids"] = department_ids
-    uow.audit("member.updated", [f"member:{member.id}"], {"before": {k: getattr(member, k) for k in values}, "after": details})
+        before["department_ids"] = moved
+    uow.audit("member.updated", [f"member:{member.id}"], {"before": before, "after": details})
     return {"userid": userid, "changed": sorted(details)}
 
 
@@ -235,21 +238,26 @@ def rename_member(uow: UnitOfWork, ref: int | str, userid: str, *, departed: boo
     return True
 
 
-def _set_departments(uow: UnitOfWork, member_id: int, department_ids: list[int]) -> bool:
+def _set_departments(uow: UnitOfWork, member: AnyRow, department_ids: list[int]) -> list[int] | None:
+    """The member's departments made `department_ids` (the first primary); the ones they had, or
+    None when nothing changed. Only a present member counts in headcounts: a departed one
+    (admitted by update_member's `departed`) moves without shifting them, and a restore counts
+    them where they are then."""
     conn, tid = uow.conn, uow.tenant_id
     new_paths = _department_paths(conn, tid, department_ids)
     uow.require(Action.MANAGE_DIRECTORY, Target(department_paths=tuple(new_paths.values())))
-    old = repo.member_department_rows(conn, tid, member_id)
-    if [r.department_id for r in old] == department_ids:
-        return False
-    conn.execute(delete(member_departments).where(member_departments.c.tenant_id == tid, member_departments.c.member_id == member_id))
+    old = repo.member_department_rows(conn, tid, member.id)
+    old_ids = [r.department_id for r in old]
+    if old_ids == department_ids:
+        return None
+    conn.execute(delete(member_departments).where(member_departments.c.tenant_id == tid, member_departments.c.member_id == member.id))
     conn.execute(
         insert(member_departments),
-        [{"tenant_id": tid, "member_id": member_id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now} for i, d in enumerate(department_ids)],
+        [{"tenant_id": tid, "member_id": member.id, "department_id": d, "is_primary": i == 0, "joined_at": uow.now} for i, d in enumerate(department_ids)],
     )
-    gain, lose = coverage_delta([r.path for r in old], new_paths.values())
-    shift_headcounts(conn, tid, gain, lose)
-    return True
+    gain, lose = coverage_delta([r.path for r in old], new_paths.values()) if member.status in PRESENT_STATUSES else (set(), set())
+    shift_headcounts(conn, tid, gain, lose, touched=set(old_ids) ^ set(department_ids), now=uow.now)
+    return old_ids
 
 
 def set_credentials(uow: UnitOfWork, ref: int | str, *, password: str | None = None, totp_secret: str | None = None) -> None:

@@ -28,6 +28,7 @@ from offboard.domain.vocabulary import ExitState, MemberStatus, Trigger
 from offboard.i18n import Term
 from offboard.queries import scim as scim_q
 from offboard.store import repo
+from offboard.store.org import touch_departments
 from offboard.store.rows import AnyRow
 from offboard.store.tables import exits as exits_table
 from offboard.store.tables import members as members_table
@@ -229,4 +230,6 @@ def delete_user(uow: UnitOfWork, member_id: int, *, if_match: int | None = None)
         refused: dict[int, OffboardError] = checklist.finalize_many(uow, [latest.id])
         finalized = latest.id not in refused
     uow.conn.execute(update(members_table).where(members_table.c.tenant_id == uow.tenant_id, members_table.c.id == member.id).values(scim_deleted_at=uow.now))
+    # The member's departments no longer list them as a Group member: their versions move.
+    touch_departments(uow.conn, uow.tenant_id, [r.department_id for r in repo.member_department_rows(uow.conn, uow.tenant_id, member.id)], uow.now)
     uow.audit("member.scim_deleted", [f"member:{member.id}", *([f"exit:{latest.id}"] if latest is not None else [])], {"window_closed": closed, "finalized": finalized})

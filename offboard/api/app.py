@@ -12,7 +12,7 @@ from prometheus_client import Counter, Histogram
 
 from offboard import __version__, logs
 from offboard.actions.context import Services
-from offboard.api import approvals, dashboard, data, directory, exits, jobs, policy, power, rollback, scim, system
+from offboard.api import approvals, dashboard, data, departures, directory, exit_requests, exits, jobs, policy, power, rollback, scim, system, webhooks
 from offboard.bootstrap import build
 from offboard.crypto.signing import load_or_create_key
 from offboard.http import errors, security
@@ -55,6 +55,8 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
     app.include_router(directory.router)
     app.include_router(exits.router)
     app.include_router(jobs.router)
+    app.include_router(departures.router)
+    app.include_router(exit_requests.router)
     app.include_router(dashboard.router)
     app.include_router(policy.router)
     app.include_router(system.router)
@@ -62,6 +64,7 @@ def create_app(services: Services, *, demo: bool = False, settings: WebSettings 
     app.include_router(power.router)
     app.include_router(data.router)
     app.include_router(approvals.router)
+    app.include_router(webhooks.router)
     app.include_router(scim.router)
 
     console.install(app)

@@ -53,6 +53,10 @@ class SelfExitRequest(Strict):
     effective_at: datetime | None = None
 
 
+class RescheduleRequest(Strict):
+    effective_at: datetime = Field(description="The new effective time, ISO 8601 with time zone; one already past takes effect on the worker's next sweep.")
+
+
 class RestoreRequest(Strict):
     totp: Annotated[str, Field(min_length=6, max_length=8)]
     reason: Text
@@ -237,6 +241,14 @@ def get_export(
 def post_cancel(request: Request, exit_id: PathId, scope: TenantScope = Depends(tenant_scope)) -> ExitSummary:
     with _write(request, scope) as uow:
         return exit_actions.cancel_exit(uow, exit_id)
+
+
+@router.post("/exits/{exit_id}/reschedule", tags=["exits"], summary="Move a scheduled exit to another time before it takes effect (R-EXIT-8)")
+def post_reschedule(request: Request, exit_id: PathId, body: RescheduleRequest, scope: TenantScope = Depends(tenant_scope)) -> ExitSummary:
+    effective_at = _aware(body.effective_at)
+    assert effective_at is not None
+    with _write(request, scope) as uow:
+        return exit_actions.reschedule_exit(uow, exit_id, effective_at)
 
 
 @router.post("/exits/{exit_id}/restore", tags=["exits"], summary="Restore a mistaken exit within its window (re-verified with TOTP)")

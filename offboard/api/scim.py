@@ -1,9 +1,10 @@
 """SCIM 2.0 at /scim/v2 (RFC 7643, RFC 7644; issue 13): the protocol is scim2-server's
 (ScimService and ScimHandler: routing, request validation, PATCH and PUT applied to the stored
 User, ETags and If-Match, attributes and excludedAttributes, discovery, errors with their
-scimType), the storage is ours (ScimUsers below): every change goes through offboard.actions.scim
-in one transaction with its audit events, so deprovisioning is an exit by the enterprise's
-policy.
+scimType), the storage is ours (ScimDirectory below: the members as Users, ScimUsers here, and the
+departments as Groups, offboard.api.scim_groups): every change goes through offboard.actions.scim
+or offboard.actions.scim_groups in one transaction with its audit events, so deprovisioning is an
+exit by the enterprise's policy and a member added to a Group is a member moved.
 
 Authentication: a tenant token holding the `scim` scope (`offboard scim token create`). Real
 clients are met where they stray from the RFC: Entra's bare filter values (`externalId eq
@@ -25,7 +26,6 @@ from scim2_models import (
     AuthenticationScheme,
     Bulk,
     ChangePassword,
-    ConflictException,
     ETag,
     Filter,
     ForbiddenException,
@@ -34,9 +34,7 @@ from scim2_models import (
     Mutability,
     Required,
     Returned,
-    NotFoundException,
     Patch,
-    PreconditionFailedException,
     Resource,
     ResourceType,
     ResponseParameters,
@@ -47,7 +45,6 @@ from scim2_models import (
     ServiceProviderConfig,
     Sort,
     UnauthorizedException,
-    UniquenessException,
 )
 from scim2_server.handler import ScimHandler
 from scim2_server.utils import load_default_resource_types, load_default_schemas
@@ -59,7 +56,9 @@ from offboard.actions import scim as scim_actions
 from offboard.actions.auth import authenticate_bearer
 from offboard.actions.context import UnitOfWork, tenant_transaction
 from offboard.domain.authz import Action, allowed
-from offboard.domain.errors import Conflict, NotFound, OffboardError, TenantFrozen, Unauthorized, ValidationError
+from offboard.api import scim_groups
+from offboard.api.scim_common import Locked, etag, scim_error, version_of
+from offboard.domain.errors import OffboardError, TenantFrozen
 from offboard.queries import scim as scim_q
 from offboard.queries.scim import ENTERPRISE_SCHEMA, MAX_COUNT, USER_SCHEMA, ScimUser
 
@@ -120,31 +119,18 @@ def _narrow(schema: Schema) -> Schema:
 
 _SCHEMAS = load_default_schemas()
 DROPPED = {a.name for a in _SCHEMAS[USER_SCHEMA].attributes or () if a.name not in KEPT[USER_SCHEMA]} | {"costCenter", "organization", "division"}
-PROVIDER = ScimProvider.from_discovery([_narrow(_SCHEMAS[USER_SCHEMA]), _narrow(_SCHEMAS[ENTERPRISE_SCHEMA])], [load_default_resource_types()["User"]], config=CONFIG)
+_TYPES = load_default_resource_types()
+PROVIDER = ScimProvider.from_discovery(
+    [_narrow(_SCHEMAS[USER_SCHEMA]), _narrow(_SCHEMAS[ENTERPRISE_SCHEMA]), scim_groups.narrow(_SCHEMAS[scim_groups.GROUP_SCHEMA])],
+    [_TYPES["User"], _TYPES["Group"]],
+    config=CONFIG,
+)
 ScimUserModel: Any = PROVIDER.model_for("User")
+ScimGroupModel: Any = PROVIDER.model_for("Group")
 Enterprise: Any = PROVIDER.model_for(ENTERPRISE_SCHEMA)
 SERVICE = ScimService(PROVIDER)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_VERSION = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 _MANAGER_PATH = re.compile(r"(^|:)manager$", re.IGNORECASE)
-
-
-class Locked(SCIMException):
-    """The enterprise is frozen (R-ADM-4): every token of it waits for the operator's recovery."""
-
-    status = 423
-
-
-def _etag(version: int) -> str:
-    return f'W/"{version}"'
-
-
-def _version(etag: str | None) -> int | None:
-    """The member version an ETag names; one of another form names none this server gave."""
-    if etag is None:
-        return None
-    found = _VERSION.match(etag.strip())
-    return int(found.group(1)) if found else -1
 
 
 def to_resource(u: ScimUser) -> Resource[Any]:
@@ -157,7 +143,7 @@ def to_resource(u: ScimUser) -> Resource[Any]:
         "displayName": u.name,
         "title": u.title,
         "active": u.active,
-        "meta": {"resourceType": "User", "created": u.created.isoformat(), "lastModified": u.last_modified.isoformat(), "version": _etag(u.version)},
+        "meta": {"resourceType": "User", "created": u.created.isoformat(), "lastModified": u.last_modified.isoformat(), "version": etag(u.version)},
         ENTERPRISE_SCHEMA: {
             "employeeNumber": u.employee_number,
             "department": u.department,
@@ -208,24 +194,6 @@ def wanted_of(resource: Any, before: ScimUser | None) -> scim_actions.Wanted:
     )
 
 
-def _scim_error(exc: OffboardError) -> SCIMException:
-    """An action's refusal as the SCIM error a client reads (RFC 7644 §3.12)."""
-    detail = f"{exc.render('en')} ({exc.code})"
-    if exc.code in ("duplicate_userid", "duplicate_external_id"):
-        return UniquenessException(detail=detail)
-    if isinstance(exc, scim_actions.PreconditionFailed):
-        return PreconditionFailedException(detail=detail)
-    if isinstance(exc, NotFound):
-        return NotFoundException(detail=detail)
-    if isinstance(exc, Conflict):
-        return ConflictException(detail=detail)
-    if isinstance(exc, ValidationError):
-        return InvalidValueException(detail=detail)
-    if isinstance(exc, Unauthorized):
-        return UnauthorizedException(detail=detail)
-    return ForbiddenException(detail=detail)
-
-
 class ScimUsers(ScimStorage):
     """The members of one enterprise as SCIM Users, in the transaction of one request."""
 
@@ -242,18 +210,19 @@ class ScimUsers(ScimStorage):
         try:
             return to_resource(self._user(scim_q.scim_id(resource_id)))
         except OffboardError as exc:
-            raise _scim_error(exc) from exc
+            raise scim_error(exc) from exc
 
     def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None) -> SearchPage:
+        return self.page(search_request, search_request.start_index or 1, MAX_COUNT if search_request.count is None else search_request.count)
+
+    def page(self, search_request: SearchRequest[Any], start_index: int, count: int, *, strict: bool = True) -> SearchPage:
         tree = search_request.filter.ast if search_request.filter is not None else None
         try:
-            page = scim_q.users(
-                self.uow.conn, self.uow.tenant_id, self.uow.actor, tree=tree, start_index=search_request.start_index or 1, count=MAX_COUNT if search_request.count is None else search_request.count
-            )
+            page = scim_q.users(self.uow.conn, self.uow.tenant_id, self.uow.actor, tree=tree, start_index=start_index, count=count, strict=strict)
         except OffboardError as exc:
             if exc.code == "invalid_filter":
                 raise InvalidFilterException(detail=exc.render("en")) from exc
-            raise _scim_error(exc) from exc
+            raise scim_error(exc) from exc
         return SearchPage(page.total, [to_resource(u) for u in page.users])
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
@@ -261,23 +230,67 @@ class ScimUsers(ScimStorage):
             member_id = scim_actions.create_user(self.uow, wanted_of(resource, None))
             return to_resource(self._user(member_id))
         except OffboardError as exc:
-            raise _scim_error(exc) from exc
+            raise scim_error(exc) from exc
 
     def update(self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None) -> Resource[Any]:
         try:
             member_id = scim_q.scim_id(str(resource.id))
             before = self._user(member_id)
-            scim_actions.update_user(self.uow, member_id, wanted_of(resource, before), if_match=_version(expected_version))
+            scim_actions.update_user(self.uow, member_id, wanted_of(resource, before), if_match=version_of(expected_version))
             self._read.pop(member_id, None)
             return to_resource(self._user(member_id))
         except OffboardError as exc:
-            raise _scim_error(exc) from exc
+            raise scim_error(exc) from exc
 
     def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
         try:
-            scim_actions.delete_user(self.uow, scim_q.scim_id(resource_id), if_match=_version(expected_version))
+            scim_actions.delete_user(self.uow, scim_q.scim_id(resource_id), if_match=version_of(expected_version))
         except OffboardError as exc:
-            raise _scim_error(exc) from exc
+            raise scim_error(exc) from exc
+
+
+class ScimDirectory(ScimStorage):
+    """The members (Users) and departments (Groups) of one enterprise, in the transaction of one
+    request; `members_asserted` False for a PUT of a Group that names no members."""
+
+    def __init__(self, uow: UnitOfWork, *, members_asserted: bool = True) -> None:
+        self.users = ScimUsers(uow)
+        self.groups = scim_groups.ScimGroups(uow, ScimGroupModel, members_asserted=members_asserted)
+
+    def get(self, resource_type: ResourceType, resource_id: str, *, response_parameters: ResponseParameters[Any] | None = None) -> Resource[Any]:
+        if resource_type.id == "Group":
+            return self.groups.get(resource_id, response_parameters=response_parameters)
+        return self.users.get(resource_type, resource_id, response_parameters=response_parameters)
+
+    def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None) -> SearchPage:
+        kinds = {rt.id for rt in resource_types}
+        if kinds == {"Group"}:
+            return self.groups.search(search_request)
+        if kinds == {"User"}:
+            return self.users.search(resource_types, search_request)
+        # A search at the root (RFC 7644 §3.4.2.1): the Users, then the Groups, as one
+        # collection; an attribute one type lacks matches none of its resources.
+        start = max(1, search_request.start_index or 1)
+        count = max(0, min(MAX_COUNT if search_request.count is None else search_request.count, MAX_COUNT))
+        users = self.users.page(search_request, start, count, strict=False)
+        total = users.total or 0
+        groups = self.groups.page(search_request, max(1, start - total), count - len(users.resources), strict=False)
+        return SearchPage(total + (groups.total or 0), users.resources + groups.resources)
+
+    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        if resource_type.id == "Group":
+            return self.groups.create(resource)
+        return self.users.create(resource_type, resource)
+
+    def update(self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None) -> Resource[Any]:
+        if resource_type.id == "Group":
+            return self.groups.update(resource, expected_version=expected_version)
+        return self.users.update(resource_type, resource, expected_version=expected_version)
+
+    def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
+        if resource_type.id == "Group":
+            return self.groups.delete(resource_id, expected_version=expected_version)
+        return self.users.delete(resource_type, resource_id, expected_version=expected_version)
 
 
 def _manager_reference(value: Any) -> Any:
@@ -388,9 +401,16 @@ def _serve(request: Request, path: str, body: bytes) -> Response:
     query = dict(request.query_params)
     if "filter" in query:
         query["filter"] = scim_q.normalize_filter(query["filter"])
-    lenient = _lenient_body(request.method.upper(), body) if body else b""
+    method = request.method.upper()
+    members_asserted = True
+    if not body:
+        lenient: bytes | None = b""
+    elif path.strip("/").split("/", 1)[0].lower() == "groups":
+        lenient, members_asserted = scim_groups.lenient_body(method, body)
+    else:
+        lenient = _lenient_body(method, body)
     scim_request = ScimRequest(
-        # A PATCH of attributes offboard does not keep is answered as a read of the user.
+        # A PATCH of attributes offboard does not keep is answered as a read of the resource.
         method=request.method if lenient is not None else "GET",
         base_url=str(request.base_url).rstrip("/") + "/scim/v2",
         path="/" + path,
@@ -401,11 +421,11 @@ def _serve(request: Request, path: str, body: bytes) -> Response:
     try:
         auth = _authenticate(request)
         with tenant_transaction(request.app.state.services, auth.tenant_slug, actor=auth.actor) as uow:
-            answer = ScimHandler(SERVICE, ScimUsers(uow)).handle(scim_request)
+            answer = ScimHandler(SERVICE, ScimDirectory(uow, members_asserted=members_asserted)).handle(scim_request)
     except SCIMException as exc:
         answer = SERVICE.error_response(exc)
     except OffboardError as exc:  # a refusal of the whole request: a frozen enterprise, a forbidden change
-        answer = SERVICE.error_response(_scim_error(exc))
+        answer = SERVICE.error_response(scim_error(exc))
     content = json.dumps(answer.body, ensure_ascii=False).encode() if answer.body is not None else b""
     return Response(content, status_code=int(answer.status), headers=answer.headers)
 

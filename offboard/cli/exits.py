@@ -3,6 +3,7 @@ checklist, sign-off, the worker."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +22,7 @@ from offboard.cli.state import STATE
 from offboard.domain.errors import ValidationError, error
 from offboard.domain.lifecycle import leave_moment
 from offboard.exports.words import detail_text
+from offboard.queries.audit_text import tenant_time
 from offboard.i18n import glossary, translate
 
 transfer_app = typer.Typer(help="Outcomes of asynchronous transfers, by correlation id.", no_args_is_help=True)
@@ -295,6 +297,30 @@ def cancel_cmd(member: str, by: ByOpt = None, json_out: JsonOpt = False) -> None
         emit_json(result)
     else:
         ok("Exit {id} of {userid}: {state}.", id=result.id, userid=result.member.userid, state=result.state)
+
+
+def reschedule_cmd(
+    member: str,
+    effective: Annotated[str, typer.Option("--effective", help="The new leave date (YYYY-MM-DD, end of day in the enterprise's time zone) or time.")],
+    by: ByOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Move a scheduled exit to another date before it takes effect (R-EXIT-8)."""
+
+    def _run(u):
+        when = leave_moment(effective, u.tenant.timezone)
+        if when is None:
+            raise error(ValidationError, "invalid_date", "{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).", value=effective)
+        moved = exit_actions.reschedule_exit(u, repo.exit_of(u.conn, u.tenant_id, member, open_only=True).id, when)
+        return moved, tenant_time(moved.effective_at, u.tenant.timezone), datetime.fromisoformat(moved.effective_at) <= u.now
+
+    result, local, due = act(_run, by)
+    if json_out:
+        emit_json(result)
+        return
+    ok("Exit {id} of {userid} moved: it takes effect {when}.", id=result.id, userid=result.member.userid, when=local)
+    if due:
+        console.print(_t("That time has passed: the exit takes effect on the worker's next sweep."))
 
 
 checklist_item_app = typer.Typer(help="Checklist items an enterprise adds to the 12 (attested with evidence).", no_args_is_help=True)

@@ -15,6 +15,8 @@ from offboard.cli.state import STATE
 from offboard.jobs.outbox import LEASE, DeliveryError, drain
 from offboard.jobs.bulk import run_jobs
 from offboard.jobs.reconciler import ReconcileCounts, reconcile
+from offboard.jobs.webhooks import LEASE as WEBHOOK_LEASE
+from offboard.jobs.webhooks import deliver_due
 
 outbox_app = typer.Typer(help="Work handed to subscribers after commit (webhooks, connectors, the event log).", no_args_is_help=True)
 
@@ -32,22 +34,32 @@ class BulkCounts(TypedDict):
     failed_lines: int
 
 
+class WebhookCounts(TypedDict):
+    delivered: int
+    failed: int
+    dead: int
+    errors: list[str]
+
+
 class PassReport(ReconcileCounts):
     bulk: BulkCounts
     outbox: OutboxCounts
+    webhooks: WebhookCounts
 
 
 def run_once(lease: timedelta = LEASE) -> PassReport:
-    """The batches of confirmed bulk jobs, one pass over due work, then one drain of the outbox
-    (which delivers what they emitted)."""
+    """The batches of confirmed bulk jobs, one pass over due work, one drain of the outbox
+    (which delivers what they emitted), then the webhook deliveries due."""
     services = STATE.services()
     bulk = run_jobs(services)
     report = reconcile(services).as_dict()
     drained = drain(services, lease=lease)
+    sent = deliver_due(services, lease=min(lease, WEBHOOK_LEASE))
     return {
         **report,
         "bulk": {"batches": bulk.batches, "lines": bulk.rows, "failed_lines": bulk.failed_lines},
         "outbox": {"delivered": drained.delivered, "failed": drained.failed, "dead": drained.dead, "errors": drained.errors},
+        "webhooks": {"delivered": sent.delivered, "failed": sent.failed, "dead": sent.dead, "errors": sent.errors},
     }
 
 
@@ -78,11 +90,16 @@ def worker(
                 failed=len(report["failed"]),
             )
             ok("Outbox: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=box["delivered"], failed=box["failed"], dead=box["dead"])
+            hooks = report["webhooks"]
+            if hooks["delivered"] or hooks["failed"] or hooks["dead"]:
+                ok("Webhooks: {delivered} delivered, {failed} to retry, {dead} given up.", delivered=hooks["delivered"], failed=hooks["failed"], dead=hooks["dead"])
             for f in report["failed"]:
                 item = f"exit {f['exit_id']}" if f["exit_id"] is not None else "the enterprise"
                 console.print(f"[red]✗ {f['kind']} {item} (tenant {f['tenant_id']}): {f['message']}[/red]")
             for e in box["errors"]:
                 console.print(f"[yellow]! {e['key']}: {e['error']}[/yellow]")
+            for message in hooks["errors"]:
+                console.print(f"[yellow]! {message}[/yellow]")
         if once:
             return
         time.sleep(interval)

@@ -20,7 +20,10 @@ from offboard.cli.bench import bench_app
 from offboard.cli.approvals import approvals_app
 from offboard.cli.chats import chats_app
 from offboard.cli.data import data_app
+from offboard.cli.departures import departures_app
+from offboard.cli.exit_requests import exit_request_app
 from offboard.cli.scim import scim_app
+from offboard.cli.webhooks import webhook_app
 from offboard.cli.seed import seed
 from offboard.cli.serve import serve
 from offboard.cli.state import STATE, hoist_global_options
@@ -59,6 +62,7 @@ app.add_typer(chats_app, name="chats")
 app.add_typer(data_app, name="data")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(scim_app, name="scim")
+app.add_typer(webhook_app, name="webhook")
 app.command("serve")(serve)
 app.command("plan")(exits.plan)
 app.command("exit")(exits.exit_cmd)
@@ -66,6 +70,9 @@ app.command("exits")(exits.exits_cmd)
 app.command("bulk-exit")(bulk.bulk_exit)
 app.add_typer(bulk.job_app, name="job")
 app.command("cancel")(exits.cancel_cmd)
+app.command("reschedule")(exits.reschedule_cmd)
+app.add_typer(departures_app, name="departures")
+app.add_typer(exit_request_app, name="exit-request")
 app.command("restore")(exits.restore_cmd)
 app.command("freeze")(power.freeze_cmd)
 app.command("rollback")(rollback.rollback_cmd)

@@ -29,7 +29,13 @@ def keys_rotate(json_out: JsonOpt = False) -> None:
         ok("Nothing is wrapped yet; no key to rotate.")
     else:
         for r in done:
-            ok("{tenant}: {data} data key(s) and {audit} audit key(s) re-wrapped under the new key.", tenant=r.tenant, data=r.data_keys, audit=r.audit_keys)
+            ok(
+                "{tenant}: {data} data key(s), {audit} audit key(s) and {secrets} webhook secret(s) re-wrapped under the new key.",
+                tenant=r.tenant,
+                data=r.data_keys,
+                audit=r.audit_keys,
+                secrets=r.webhook_secrets,
+            )
 
 
 @db_app.command("upgrade")

@@ -35,6 +35,10 @@ class Action(StrEnum):
     READ_DIRECTORY = "read_directory"
     SCIM = "scim"  # an identity provider provisions and deprovisions members (SCIM 2.0)
     TENANT_ADMIN = "tenant_admin"  # create / recover tenants: operator only
+    # Approve or reject a step of a member's exit request (离职申请, SPEC §6 approval_flow): any
+    # member, on the steps that name them (offboard.domain.exit_requests.may_decide), never a
+    # service token or the operator: a person decides.
+    DECIDE_EXIT_REQUESTS = "decide_exit_requests"
 
 
 # What a console session does only within REVERIFY_AFTER of its last second-factor check: the
@@ -54,6 +58,7 @@ SENSITIVE: frozenset[Action] = frozenset(
         Action.MANAGE_ADMINS,
         Action.FREEZE,
         Action.MANAGE_TOKENS,
+        Action.DECIDE_EXIT_REQUESTS,  # the last approval schedules a member's exit
     }
 )
 REVERIFY_AFTER = timedelta(minutes=5)
@@ -86,6 +91,9 @@ class Actor:
     emergency_until: datetime | None = None
     # The enterprise has no active super admin (R-ADM-4): admin work answers 423 until recovery.
     tenant_frozen: bool = False
+    # kind "webhook": a third-party app's signed callback, verified by its endpoint's secret;
+    # it may do only what offboard.actions.webhooks.acknowledge_by_callback does, and holds no role.
+    webhook_id: int | None = None
 
     @property
     def audit_id(self) -> str:
@@ -93,6 +101,8 @@ class Actor:
             return f"member:{self.member_id}"
         if self.kind == "service":
             return f"token:{self.token_id}"
+        if self.kind == "webhook":
+            return f"webhook:{self.webhook_id}"
         return self.kind
 
     def has(self, role: Role) -> bool:
@@ -139,19 +149,21 @@ def _paused(actor: Actor, action: Action, target: Target | None) -> bool:
 def allowed(actor: Actor, action: Action, target: Target | None = None) -> bool:
     if actor.scopes is not None and action.value not in actor.scopes:
         return False
-    if _paused(actor, action, target):
+    if _paused(actor, action, target) or actor.kind == "webhook":
         return False
     if actor.kind == "service":
-        return action not in (Action.VOLUNTARY_EXIT, Action.READ_DEPARTED_CHATS, Action.TENANT_ADMIN) and not action.startswith("attest")
+        return action not in (Action.VOLUNTARY_EXIT, Action.READ_DEPARTED_CHATS, Action.TENANT_ADMIN, Action.DECIDE_EXIT_REQUESTS) and not action.startswith("attest")
     if actor.kind in ("operator", "system"):
         # SPEC §3.2: a departed member's chats are read by a super admin or an admin with
         # audit_read only (R-DATA-1), never by the operator; attestations need a person.
-        return action not in (Action.VOLUNTARY_EXIT, Action.READ_DEPARTED_CHATS) and not action.startswith("attest")
+        return action not in (Action.VOLUNTARY_EXIT, Action.READ_DEPARTED_CHATS, Action.DECIDE_EXIT_REQUESTS) and not action.startswith("attest")
     is_self = target is not None and target.member_id == actor.member_id
     if action == Action.VOLUNTARY_EXIT:
         return is_self
     if action in (Action.PLAN_EXIT, Action.DATA_REQUESTS) and is_self:
         return True
+    if action == Action.DECIDE_EXIT_REQUESTS:
+        return True  # which steps: the request's, checked by offboard.domain.exit_requests.may_decide
     if action in actor.powers:
         return True
     for grant in actor.roles:

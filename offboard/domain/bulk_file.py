@@ -16,7 +16,7 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from offboard.domain import validation as v
@@ -72,6 +72,7 @@ class Departure:
     acceptors: Mapping[str, str] = field(default_factory=dict)  # kind -> userid
     effective_at: datetime | None = None
     problem: Problem | None = None
+    leave_date: date | None = None  # the day, when the line gave a date without a time (the HR feed's key)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,11 @@ def _term(kind: str, value: str | None, enum: Any, field: str) -> str | None:
     return v.choice(value, enum, field)
 
 
+def _is_day(value: str) -> bool:
+    """A date without a time, as offboard.domain.lifecycle.leave_moment tells them apart."""
+    return "T" not in value and " " not in value.strip()
+
+
 def _line(row_no: int, record: Mapping[str, Any], timezone: str) -> Departure:
     raw_userid = record.get("userid")
     userid = str(raw_userid).strip()[:64] if isinstance(raw_userid, (str, int)) and not isinstance(raw_userid, bool) else ""
@@ -231,6 +237,7 @@ def _line(row_no: int, record: Mapping[str, Any], timezone: str) -> Departure:
         if reason is not None and len(reason) > 2000:
             raise error(ValidationError, "reason_required", "Give the reason for the exit (1-2000 characters).")
         effective = _text(record, "effective")
+        moment = leave_moment(effective, timezone) if effective else None
         return Departure(
             row_no,
             userid,
@@ -239,7 +246,8 @@ def _line(row_no: int, record: Mapping[str, Any], timezone: str) -> Departure:
             reason=reason,
             successor=_text(record, "successor"),
             acceptors=acceptors,
-            effective_at=leave_moment(effective, timezone) if effective else None,
+            effective_at=moment,
+            leave_date=moment.date() if moment is not None and effective is not None and _is_day(effective) else None,
         )
     except OffboardError as exc:
         return Departure(row_no, userid, problem=Problem.of(exc))

@@ -5,6 +5,7 @@ member:  active --exit takes effect--> exited --finalize--> finalized --retentio
             +---------- restore ----------+  (within the restore window)
 exit:    scheduled --effective time--> open --window over + sign-off--> finalized
                                          +-- restore --> restored     (scheduled -- cancel --> cancelled)
+                                                                      (scheduled -- reschedule --> scheduled)
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from offboard.domain.errors import Conflict, Term, ValidationError, error
 from offboard.domain.vocabulary import ExitState, MemberStatus
 
 EXIT_TRANSITIONS: dict[ExitState, dict[str, ExitState]] = {
-    ExitState.SCHEDULED: {"take_effect": ExitState.OPEN, "cancel": ExitState.CANCELLED},
+    # A scheduled exit can be moved to another date until it takes effect (R-EXIT-8).
+    ExitState.SCHEDULED: {"take_effect": ExitState.OPEN, "cancel": ExitState.CANCELLED, "reschedule": ExitState.SCHEDULED},
     ExitState.OPEN: {"finalize": ExitState.FINALIZED, "restore": ExitState.RESTORED},
     ExitState.FINALIZED: {},
     ExitState.RESTORED: {},

@@ -8,7 +8,7 @@ paths alone, so a change of membership is a set difference, O(depth), never a re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from offboard.domain.errors import Conflict, error
 
@@ -66,6 +66,32 @@ def check_move(dept_path: str, new_parent_path: str | None, subtree_height: int)
             "The department tree may be at most {max} levels deep.",
             max=MAX_DEPTH,
         )
+
+
+def name_key(name: str) -> str:
+    """A department name as siblings are compared: two sub-departments of one parent never differ
+    by case alone ("Sales" and "sales" are one name), in any script."""
+    return name.casefold()
+
+
+def joined(current: Sequence[int], department_id: int, root_id: int) -> list[int]:
+    """A member's departments (primary first) once they join `department_id`. The root department
+    is where a member without one is placed, so a member only there moves out of it."""
+    if department_id in current:
+        return list(current)
+    if not current or list(current) == [root_id]:
+        return [department_id]
+    return [*current, department_id]
+
+
+def left(current: Sequence[int], department_id: int, root_id: int) -> list[int] | None:
+    """A member's departments once they leave `department_id`: a member belongs to at least one
+    department, so one leaving their only department is placed in the root. None when that is
+    the root itself: there is nowhere else to place them."""
+    rest = [d for d in current if d != department_id]
+    if rest or department_id not in current:
+        return rest if rest else list(current)
+    return None if department_id == root_id else [root_id]
 
 
 def reports_first(manager_of: Mapping[int, int | None]) -> dict[int, int]:

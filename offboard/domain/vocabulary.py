@@ -172,6 +172,53 @@ class OutboxState(StrEnum):
     DEAD = "dead"  # gave up after the last attempt; listed until someone looks
 
 
+class WebhookStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # kept, sent nothing; deliveries wait until it is active again
+    REMOVED = "removed"  # kept with its deliveries for the record, never sent again
+
+
+class ExitRequestState(StrEnum):
+    """A member's exit request (离职申请) in an approval flow (SPEC §6 `approval_flow`)."""
+
+    PENDING = "pending"  # waiting at one of its steps
+    APPROVED = "approved"  # every step approved: the exit is scheduled for the leave date
+    REJECTED = "rejected"  # a step rejected it
+    WITHDRAWN = "withdrawn"  # the member took it back before a decision
+    CANCELLED = "cancelled"  # the member left another way (a removal) before a decision
+
+
+class ApproverKind(StrEnum):
+    """Who decides a step of an exit request, as a tenant's flow names it."""
+
+    MANAGER = "manager"  # the requester's direct manager
+    DEPARTMENT_LEADER = "department_leader"  # the leader of the requester's primary department
+    HR = "hr"  # any member holding the HR role
+    MEMBER = "member"  # a member named in the flow (member:<userid>)
+
+
+class ApprovalState(StrEnum):
+    """A step of an exit request."""
+
+    UPCOMING = "upcoming"  # a later step, not reached yet
+    WAITING = "waiting"  # the current step: waits for its approver
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"  # no usable approver when the request was filed (the note says why)
+    CLOSED = "closed"  # never decided: the request ended before (withdrawn, rejected, cancelled)
+
+
+class StepNote(StrEnum):
+    """Why a step of an exit request was skipped when filed, or why HR decides it."""
+
+    NO_MANAGER = "no_manager"
+    NO_LEADER = "no_leader"  # no primary department, or it has no leader
+    APPROVER_INACTIVE = "approver_inactive"
+    APPROVER_IS_REQUESTER = "approver_is_requester"  # one does not approve one's own exit
+    SAME_APPROVER = "same_approver"  # the same person decides an earlier step already
+    FALLBACK = "fallback"  # every step of the flow was skipped: HR decides
+
+
 class Profile(StrEnum):
     WECOM = "wecom"
     DINGTALK = "dingtalk"

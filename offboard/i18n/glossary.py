@@ -142,6 +142,7 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "read_directory": ("查看通讯录", "read the directory"),
         "scim": ("通过 SCIM 同步成员", "provision members through SCIM"),
         "tenant_admin": ("创建或恢复企业", "create or recover enterprises"),
+        "decide_exit_requests": ("审批离职申请", "decide exit requests"),
     },
     "role": {
         "super_admin": ("超级管理员", "Super admin"),
@@ -201,6 +202,44 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "manual": ("手动发起", "by hand"),
         "hr_sync": ("由 HR 系统同步（SCIM、离职日期）", "from the HR system (SCIM, leave dates)"),
         "approval_flow": ("由离职申请审批触发", "from an approved exit request"),
+    },
+    "webhook_event": {  # SPEC §9: what an endpoint may be told (offboard.domain.webhooks.EVENTS)
+        "*": ("全部事件", "every event"),
+        "exit.scheduled": ("已预约离职", "an exit was scheduled"),
+        "exit.rescheduled": ("预约离职日期已更改", "a scheduled exit's date was moved"),
+        "member.exited": ("成员离职生效", "a member's exit took effect"),
+        "member.restored": ("离职成员已恢复", "a departed member was restored"),
+        "member.rolled_back": ("成员的离职已撤回", "a member's exit was rolled back"),
+        "exit.cancelled": ("预约离职已取消", "a scheduled exit was cancelled"),
+        "exit.finalized": ("离职已归档", "an exit was finalized"),
+        "resource.transferred": ("离职继承的资源已转交", "inherited resources were transferred"),
+        "app.reauthorization_required": ("第三方应用需重新授权", "a third-party app must re-authorize"),
+        "admin.handover.started": ("超级管理员交接已发起", "a super admin handover started"),
+        "admin.handover.completed": ("超级管理员交接已完成", "a super admin handover completed"),
+        "admin.handover.cancelled": ("超级管理员交接已取消", "a super admin handover was cancelled"),
+        "admin.handover.reverted": ("超级管理员交接已撤回", "a super admin handover was reverted"),
+        "admin.handover.window_closed": ("原超级管理员的应急期已结束", "the former super admin's emergency window closed"),
+        "member.frozen": ("成员已冻结", "a member was frozen"),
+        "member.unfrozen": ("成员已解冻", "a member was unfrozen"),
+        "tenant.frozen": ("企业已冻结", "the enterprise was frozen"),
+        "tenant.recovered": ("企业已恢复管理", "the enterprise was recovered"),
+        "webhook.test": ("测试事件", "a test event"),
+    },
+    "webhook_status": {
+        "active": ("启用", "Active"),
+        "paused": ("已暂停", "Paused"),
+        "removed": ("已删除", "Removed"),
+    },
+    "delivery_state": {  # a webhook delivery (offboard.jobs.webhooks)
+        "pending": ("待发送", "Waiting to be sent"),
+        "failing": ("发送失败，将重试", "Failed, will be retried"),
+        "delivered": ("已送达", "Delivered"),
+        "dead": ("已放弃（24 小时内未送达）", "Given up (not delivered within 24 hours)"),
+    },
+    "callback_refusal": {  # why a signed callback was refused (offboard.webhooks.signature.refusal)
+        "malformed": ("缺少 Offboard-Signature 签名头，或格式不是 t=…,v1=…", "the Offboard-Signature header is missing or not t=…,v1=…"),
+        "expired": ("签名时间与服务器时间相差超过五分钟，请在发送时签名", "the signature's time is more than five minutes from ours: sign each callback when sending it"),
+        "mismatch": ("签名与请求内容不符，请用端点的密钥对原始请求体签名", "the signature does not match the body: sign the exact body with the endpoint's secret"),
     },
     "file_policy": {  # R-DATA-2: what becomes of a leaver's files
         "transfer": ("转交给接收人", "transfer to the acceptor"),
@@ -265,6 +304,7 @@ GLOSSARY: dict[str, dict[str, Label]] = {
         "freeze": ("冻结", "be frozen"),
         "unfreeze": ("解冻", "be unfrozen"),
         "erase": ("擦除", "be erased"),
+        "reschedule": ("改期", "be moved to another date"),
     },
     # The 12 items of SPEC §7 (offboard.domain.checklist.ITEMS holds their numbers and owners).
     "checklist_item": {
@@ -309,6 +349,46 @@ GLOSSARY["bulk_column"] = {
     "successor": ("继任者", "successor"),
     "acceptor": ("接收人:<类型>", "acceptor:<kind>"),
     "effective": ("离职日期", "effective"),
+}
+
+# What a line of the HR leave-date feed did (offboard.domain.departures.Outcome).
+GLOSSARY["departure_outcome"] = {
+    "scheduled": ("已排期离职", "Exit scheduled"),
+    "moved": ("离职日期已更改", "Leave date moved"),
+    "unchanged": ("无变化", "Unchanged"),
+    "already_left": ("已离职，无需排期", "Already left"),
+    "invalid": ("无法导入", "Cannot be imported"),
+}
+
+# Exit requests approved through a flow (离职申请审批, SPEC §6 `approval_flow`; offboard.domain.exit_requests).
+GLOSSARY["exit_request_state"] = {
+    "pending": ("审批中", "Waiting for approval"),
+    "approved": ("已通过", "Approved"),
+    "rejected": ("已驳回", "Rejected"),
+    "withdrawn": ("已撤回", "Withdrawn"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+GLOSSARY["approver_kind"] = {
+    "manager": ("直属上级", "Manager"),
+    "department_leader": ("部门负责人", "Department leader"),
+    "hr": ("HR", "HR"),
+    "member": ("指定审批人", "Named approver"),
+}
+GLOSSARY["approval_state"] = {
+    "upcoming": ("未开始", "Not reached yet"),
+    "waiting": ("待审批", "Waiting for a decision"),
+    "approved": ("已通过", "Approved"),
+    "rejected": ("已驳回", "Rejected"),
+    "skipped": ("已跳过", "Skipped"),
+    "closed": ("未审批", "Not decided"),
+}
+GLOSSARY["approval_note"] = {
+    "no_manager": ("申请人没有直属上级", "The requester has no manager"),
+    "no_leader": ("申请人所在部门没有负责人", "The requester's department has no leader"),
+    "approver_inactive": ("审批人已不在职", "The approver is no longer active"),
+    "approver_is_requester": ("审批人是申请人本人", "The approver is the requester"),
+    "same_approver": ("同一审批人已在前面的步骤审批", "The same person decides an earlier step"),
+    "fallback": ("其余步骤均已跳过，由 HR 审批", "Every other step was skipped, so HR decides"),
 }
 
 # Who a plan names (its blockers and warnings say "the successor", "the acceptor for documents").

@@ -3,7 +3,8 @@
 Each row is claimed with a lease in a short transaction of its own, delivered outside any
 transaction, and settled in another: a subscriber that fails is retried with exponential
 back-off and never holds up other rows or the other subscribers of the same row (those that
-succeeded are recorded and not called again). After MAX_ATTEMPTS the row is `dead` and stays
+succeeded are recorded and not called again). First of all, each event becomes one webhook
+delivery per endpoint subscribed to it, sent and retried on its own (offboard.jobs.webhooks). After MAX_ATTEMPTS the row is `dead` and stays
 listed (`offboard outbox list --state dead`) until someone looks.
 """
 
@@ -20,11 +21,13 @@ import structlog
 from offboard.actions.context import Services
 from offboard.interfaces import Delivery, OutboxSubscriber
 from offboard.store import outbox as store
+from offboard.store import webhooks as webhook_rows
 
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 MAX_ATTEMPTS = 12  # 30 s, 1 min, 2 min ... then hourly: about seven hours in all
+WEBHOOKS = "webhooks"  # built in: each event becomes a delivery per subscribed endpoint (offboard.jobs.webhooks)
 
 log = structlog.get_logger("offboard.outbox")
 
@@ -88,6 +91,15 @@ def drain(services: Services, *, limit: int = 100, lease: timedelta = LEASE) -> 
         delivery = Delivery(row.tenant_id, row.topic, row.key, dict(row.payload["ids"]), row.created_at, row.attempts + 1)
         done_by = list(row.delivered_to or [])
         error = None
+        if WEBHOOKS not in done_by:
+            try:
+                with services.db.write() as conn:
+                    webhook_rows.fan_out(conn, row.tenant_id, row.topic, row.key, delivery.ids, row.created_at, services.clock.now())
+            except Exception as exc:  # retried with the row, like a subscriber's failure
+                error = f"{WEBHOOKS}: {type(exc).__name__}: {exc}"[:200]
+                log.warning("outbox_delivery_failed", key=row.key, subscriber=WEBHOOKS, attempt=delivery.attempt, error=error)
+            else:
+                done_by.append(WEBHOOKS)
         for subscriber in _subscribed(services.subscribers, row.topic):
             if subscriber.name in done_by:
                 continue

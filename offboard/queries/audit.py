@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, select
@@ -21,7 +22,7 @@ from offboard.queries.audit_text import Party
 from offboard.store import audit_log, repo
 from offboard.store.audit_log import EventFilter
 from offboard.store.rows import AnyRow
-from offboard.store.tables import api_tokens, departments, exits, member_departments, members
+from offboard.store.tables import api_tokens, departments, exits, member_departments, members, webhook_subscriptions
 
 MAX_ID = 2**63 - 1
 
@@ -207,6 +208,12 @@ def resolve(conn: Connection, tenant_id: int, refs: set[str], locale: str) -> di
     if token_ids := _ids(refs, "token"):
         query = select(api_tokens.c.id, api_tokens.c.name).where(api_tokens.c.tenant_id == tenant_id, api_tokens.c.id.in_(token_ids))
         token_names = {r.id: r.name for r in conn.execute(query)}
+    webhook_names: dict[int, str] = {}
+    if webhook_ids := _ids(refs, "webhook"):
+        query = select(webhook_subscriptions.c.id, webhook_subscriptions.c.description, webhook_subscriptions.c.url).where(
+            webhook_subscriptions.c.tenant_id == tenant_id, webhook_subscriptions.c.id.in_(webhook_ids)
+        )
+        webhook_names = {r.id: r.description or urlsplit(r.url).netloc or r.url for r in conn.execute(query)}
     department_names: dict[int, str] = {}
     if department_ids := _ids(refs, "department"):
         query = select(departments.c.id, departments.c.name).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(department_ids))
@@ -228,6 +235,9 @@ def resolve(conn: Connection, tenant_id: int, refs: set[str], locale: str) -> di
         if kind == "token" and number is not None:
             name = token_names.get(number)
             return Party(ref, "token", translate(text.TOKEN, locale, name=name) if name is not None else translate(text.TOKEN_UNKNOWN, locale, id=number))
+        if kind == "webhook" and number is not None:
+            name = webhook_names.get(number)
+            return Party(ref, "webhook", translate(text.WEBHOOK, locale, name=name) if name is not None else translate(text.WEBHOOK_UNKNOWN, locale, id=number))
         if kind == "department" and number is not None:
             name = department_names.get(number)
             return Party(ref, "department", name if name is not None else translate(text.DEPARTMENT_UNKNOWN, locale, id=number))

@@ -28,7 +28,7 @@ class Party:
     """An audit id (`member:12`, `exit:3`, `token:4`, `system`, ...) resolved to words."""
 
     ref: str
-    kind: str  # member | exit | token | department | tenant | plan | transfer | operator | system | other
+    kind: str  # member | exit | token | webhook | department | tenant | plan | transfer | operator | system | other
     name: str  # in the reader's language: 张三 · the exit of 张三 · API token "ci" · The system
     member_id: int | None = None  # the member these words are about (a member, the leaver of an exit)
     person: str | None = None  # that member's name
@@ -48,7 +48,8 @@ class Part:
 
 # One sentence per action written with uow.audit (tests/unit/test_audit_sentences.py finds
 # them all in the source). Placeholders: {actor}; the people {member} (first member target),
-# {leaver} (whose exit it is), {other} (a second member: the acceptor); {department}, {token};
+# {leaver} (whose exit it is), {other} (a second member: the acceptor); {department}, {token},
+# {webhook}, {why} (a refused callback's reason);
 # and from the details {count}, {kind}, {role}, {item}, {state}, {when}, {until}, {failures},
 # {destination}, {settings}, {title}, {name}, {what} and {format} (of an export).
 SENTENCES: dict[str, str] = {
@@ -58,10 +59,17 @@ SENTENCES: dict[str, str] = {
     "department.leader_set": _("{actor} made {other} the leader of {department}"),
     "department.leader_cleared": _("{actor} removed the leader of {department}"),
     "department.dissolved": _("{actor} dissolved the department {department}"),
+    "department.updated": _("{actor} changed the department {department}"),
     "member.added": _("{actor} added {member} to the directory"),
     "member.updated": _("{actor} changed the profile of {member}"),
     "member.renamed": _("{actor} changed the userid of {member}"),
     "member.scim_deleted": _("{actor} deleted {member} through SCIM: the restore window is closed"),
+    "webhook.created": _("{actor} subscribed {webhook} to events"),
+    "webhook.updated": _("{actor} changed {webhook}"),
+    "webhook.removed": _("{actor} removed {webhook}"),
+    "webhook.test_sent": _("{actor} sent a test event to {webhook}"),
+    "webhook.resent": _("{actor} had an event sent again to {webhook}"),
+    "webhook.callback_refused": _("A re-authorization callback for {webhook} was refused: {why}"),
     "member.credentials_set": _("{actor} set the sign-in credentials of {member}"),
     "member.access_cut": _("{actor} cut the access of {member}"),
     "role.granted": _("{actor} granted {member} the {role} role"),
@@ -117,6 +125,16 @@ SENTENCES: dict[str, str] = {
     "exit.took_effect": _("The exit of {leaver} took effect: access cut, restorable until {until}"),
     "exit.inherited": _("{actor} had {other} inherit {count} × {kind} of {leaver}"),
     "exit.cancelled": _("{actor} cancelled the exit of {leaver} before it took effect"),
+    "exit.rescheduled": _("{actor} moved the exit of {leaver} to {when}"),
+    "departures.imported": _("{actor} imported {count} leave date(s) from the HR feed ({name})"),
+    "exit_request.filed": _("{actor} filed an exit request"),
+    "exit_request.step_approved": _("{actor} approved the exit request of {member}; it goes to its next step"),
+    "exit_request.approved": _("{actor} approved the exit request of {member}: the exit is scheduled for {when}"),
+    "exit_request.rejected": _("{actor} rejected the exit request of {member}"),
+    "exit_request.withdrawn": _("{member} withdrew their exit request"),
+    "exit_request.cancelled": _("The exit request of {member} was closed: they left by another exit"),
+    "exit_request.step_moved": _("The exit request of {member} waited on {other}, who left; it now waits on their manager or HR"),
+    "exit_request.flow_changed": _("{actor} changed the approval flow of exit requests"),
     "exit.restored": _("{actor} restored {leaver}: the exit is undone"),
     "exit.signed_off": _("{actor} signed off the exit of {leaver} as {role}"),
     "exit.finalized": _("{actor} finalized the exit of {leaver}; chats are retained until {until}"),
@@ -141,6 +159,8 @@ UNKNOWN = _("{actor}: {action}")
 CATEGORIES: dict[str, str] = {
     "exit.": _("Exits"),
     "bulk_exit.": _("Bulk exits"),
+    "departures.": _("HR leave dates"),
+    "exit_request.": _("Exit requests"),
     "checklist.": _("Checklist"),
     "transfer.": _("Transfers"),
     "devices.": _("Devices"),
@@ -162,6 +182,7 @@ CATEGORIES: dict[str, str] = {
     "data.": _("Personal data copies"),
     "approvals.": _("Approval records"),
     "report.": _("Compliance reports"),
+    "webhook.": _("Webhooks"),
     "demo.": _("Demo data"),
     "synthetic.": _("Synthetic data"),
 }
@@ -177,6 +198,8 @@ ACTORS = {"system": _("The system"), "operator": _("The operator")}
 EXIT_OF = _("the exit of {name}")
 TOKEN = _('API token "{name}"')
 TOKEN_UNKNOWN = _("API token #{id}")
+WEBHOOK = _("webhook endpoint {name}")
+WEBHOOK_UNKNOWN = _("webhook endpoint #{id}")
 MEMBER_UNKNOWN = _("member #{id}")
 EXIT_UNKNOWN = _("exit #{id}")
 DEPARTMENT_UNKNOWN = _("department #{id}")
@@ -239,6 +262,7 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
     others = [m for m in members if leaver is None or m.member_id != leaver.member_id] + list(extra)
     department = next((t for t in targets if t.kind == "department"), None)
     token = next((t for t in targets if t.kind == "token"), None)
+    webhook = next((t for t in targets if t.kind == "webhook"), None)
     item = CHECKLIST_ITEMS.get(str(details.get("item", "")))
     changes = details.get("changes")
     destination = details.get("destination")
@@ -250,6 +274,8 @@ def _params(action: str, actor: Party, targets: Sequence[Party], extra: Sequence
         "other": _person(others[0]) if others else Part(NOTHING),
         "department": Part(department.name) if department else words(details.get("name")),
         "token": Part(token.name) if token else Part(NOTHING),
+        "webhook": Part(webhook.name) if webhook else Part(NOTHING),
+        "why": term("callback_refusal", details.get("reason")),
         "count": words(details.get("count")),
         "kind": term("resource_kind", details.get("kind")),
         "role": term("role", details.get("role")),

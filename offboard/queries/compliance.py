@@ -36,6 +36,7 @@ RULES: dict[str, str] = {
     "exit.started": "R-EXIT-1",
     "exit.scheduled": "R-EXIT-8",
     "exit.cancelled": "R-EXIT-8",
+    "exit.rescheduled": "R-EXIT-8",
     "exit.took_effect": "R-EXIT-1",
     "member.access_cut": "R-EXIT-1",
     "exit.resources_moved": "R-ORG-4",

@@ -1,13 +1,14 @@
 """R-EXIT-9: people are told what to do. HR and IT see the exits awaiting their sign-off and the
 checklist items they own (overdue once the restore window has ended: the exit could be
 archived but for them), an acceptor sees the customers waiting for them to accept and what they
-received, a manager sees their leaving report, and whoever may unlock an account (super admins,
-IT) sees the accounts locked by failed sign-ins."""
+received, a manager sees their leaving report, whoever may unlock an account (super admins,
+IT) sees the accounts locked by failed sign-ins, an approver the exit requests waiting for their
+decision, and a member how their own exit request goes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
@@ -18,6 +19,7 @@ from offboard.domain.authz import Action, Actor, allowed
 from offboard.domain.planning import CUSTOMER_KINDS
 from offboard.domain.vocabulary import OPEN_EXIT_STATES, ExitState, LedgerState
 from offboard.queries.checklist import BoardItem, board_item, open_exit_statuses
+from offboard.queries.exit_requests import ExitRequestItem, recent_of, waiting_for
 from offboard.store import repo
 from offboard.store.rows import AnyRow
 from offboard.store.tables import exit_signoffs, exits, members, transfer_ledger
@@ -73,7 +75,15 @@ class Inbox:
     received: list[Received]  # everything else the reader received
     reports_leaving: list[LeavingReport]
     locked_accounts: list[LockedAccount]
-    to_do: int  # what asks the reader to act: sign-offs, customers to accept, overdue items, locked accounts
+    to_do: int  # what asks the reader to act: sign-offs, customers to accept, overdue items, locked accounts, approvals
+    # Exit requests (离职申请) waiting for the reader's decision, oldest first; they count in to_do.
+    approvals: list[ExitRequestItem] = field(default_factory=list)
+    # The reader's own exit requests: waiting, or decided in the last TOLD_FOR days (a rejection
+    # says why); the reader is told, nothing asks them to act.
+    my_requests: list[ExitRequestItem] = field(default_factory=list)
+
+
+TOLD_FOR = timedelta(days=30)
 
 
 def inbox(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> Inbox:
@@ -99,6 +109,7 @@ def inbox(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> Inbo
     parcels = [Received(r.exit_id, r.userid, r.name, r.kind, r.state, r.n, readable[r.leaver_id]) for r in received]
     to_accept = [p for p in parcels if p.state == LedgerState.WAITING and p.kind in _CUSTOMER_KINDS]
     locked = locked_accounts(conn, tenant.id, actor)
+    approvals = waiting_for(conn, tenant, actor)
     return Inbox(
         awaiting_signoff=awaiting,
         to_accept=to_accept,
@@ -106,7 +117,9 @@ def inbox(conn: Connection, tenant: AnyRow, actor: Actor, now: datetime) -> Inbo
         received=[p for p in parcels if p not in to_accept],
         reports_leaving=[LeavingReport(r.id, r.userid, r.name, r.state, r.effective_at.isoformat()) for r in leaving],
         locked_accounts=locked,
-        to_do=len(awaiting) + len(to_accept) + sum(1 for i in items if i.overdue) + len(locked),
+        to_do=len(awaiting) + len(to_accept) + sum(1 for i in items if i.overdue) + len(locked) + len(approvals),
+        approvals=approvals,
+        my_requests=recent_of(conn, tenant, actor, now - TOLD_FOR),
     )
 
 

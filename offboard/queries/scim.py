@@ -145,7 +145,8 @@ def _text(value: Any, attr: str) -> str:
     return value
 
 
-def _string(column: Any, op: str, value: Any, attr: str, *, fold: bool) -> ColumnElement[bool]:
+def compare_text(column: Any, op: str, value: Any, attr: str, *, fold: bool) -> ColumnElement[bool]:
+    """A string attribute compared as RFC 7644 §3.4.2.2 says (`fold`: case-insensitively)."""
     if op == "pr":
         return and_(column.is_not(None), column != "")
     text = _text(value, attr)
@@ -173,7 +174,8 @@ def _active(op: str, value: Any) -> ColumnElement[bool]:
     return is_active if value == (op == "eq") else not_(is_active)
 
 
-def _time(op: str, value: Any) -> ColumnElement[bool]:
+def compare_time(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    """meta.lastModified (`column`) compared with a time in ISO 8601 with its offset."""
     if op == "pr":
         return true()
     try:
@@ -182,10 +184,10 @@ def _time(op: str, value: Any) -> ColumnElement[bool]:
         raise error(ValidationError, "invalid_filter", "meta.lastModified is compared with a time such as 2026-12-01T08:00:00Z, not {value!r}.", value=value) from exc
     if when.tzinfo is None:
         raise error(ValidationError, "invalid_filter", "meta.lastModified is compared with a time such as 2026-12-01T08:00:00Z, not {value!r}.", value=value)
-    ops = {"eq": _M.updated_at == when, "ne": _M.updated_at != when, "gt": _M.updated_at > when, "ge": _M.updated_at >= when, "lt": _M.updated_at < when, "le": _M.updated_at <= when}
+    ops = {"eq": column == when, "ne": column != when, "gt": column > when, "ge": column >= when, "lt": column < when, "le": column <= when}
     if op not in ops:
         raise error(ValidationError, "invalid_filter", "meta.lastModified is compared with eq, ne, gt, ge, lt or le, not {op}.", op=op)
-    return ops[op]
+    return ops[op]  # type: ignore[no-any-return]
 
 
 def _id(op: str, value: Any) -> ColumnElement[bool]:
@@ -214,14 +216,15 @@ _STRINGS: dict[str, tuple[Any, bool]] = {
 }
 
 
-def _attribute(node: Any) -> str:
+def attribute_of(node: Any) -> str:
+    """The attribute a comparison names, in lower case, with its schema URI if it has one."""
     path = node.attr_path
     name = path.attr if path.sub_attr is None else f"{path.attr}.{path.sub_attr}"
     return f"{path.uri}:{name}".lower() if path.uri else name.lower()
 
 
-def _comparison(node: Any) -> ColumnElement[bool]:
-    attr = _attribute(node)
+def _comparison(node: Any, strict: bool) -> ColumnElement[bool]:
+    attr = attribute_of(node)
     op = "pr" if isinstance(node, Present) else node.op.value
     value = None if isinstance(node, Present) else node.value
     if attr.startswith(USER_SCHEMA.lower() + ":"):
@@ -230,33 +233,38 @@ def _comparison(node: Any) -> ColumnElement[bool]:
         column, fold = _STRINGS[attr]
         if op not in (*_STRING_OPS, "pr"):
             raise error(ValidationError, "invalid_filter", "The filter operator {op} is not known.", op=op)
-        return _string(column, op, value, attr, fold=fold)
+        return compare_text(column, op, value, attr, fold=fold)
     if attr == "active":
         return _active(op, value)
     if attr == "meta.lastmodified":
-        return _time(op, value)
+        return compare_time(_M.updated_at, op, value)
     if attr == "id":
         return _id(op, value)
+    if not strict:
+        return false()  # a search of every resource type: no User has it (RFC 7644 §3.4.2.1)
     raise error(ValidationError, "invalid_filter", "Users are not filtered by {attr}; filter by userName, externalId, emails, active, displayName, title, id or meta.lastModified.", attr=attr)
 
 
-def where(node: Any) -> ColumnElement[bool]:
-    """A filter's syntax tree as a SQL condition on members."""
+def where(node: Any, *, strict: bool = True) -> ColumnElement[bool]:
+    """A filter's syntax tree as a SQL condition on members; not `strict` (a search of every
+    resource type at the root), an attribute no User has matches none instead of being refused."""
     if isinstance(node, LogicalExpr):
-        terms = [where(t) for t in node.terms]
+        terms = [where(t, strict=strict) for t in node.terms]
         return and_(*terms) if node.op.value == "and" else or_(*terms)
     if isinstance(node, Not):
-        return not_(where(node.expr))
+        return not_(where(node.expr, strict=strict))
     if isinstance(node, ValuePath):
         # emails[value co "@x"], emails[type eq "work"]: the one email is a work email.
-        return _value_path(node)
+        return _value_path(node, strict)
     if isinstance(node, Comparison | Present):
-        return _comparison(node)
+        return _comparison(node, strict)
     raise error(ValidationError, "invalid_filter", "This filter is not supported: {value}.", value=str(node))
 
 
-def _value_path(node: ValuePath) -> ColumnElement[bool]:
+def _value_path(node: ValuePath, strict: bool) -> ColumnElement[bool]:
     outer = node.attr_path.attr.lower()
+    if outer not in ("emails", "phonenumbers") and not strict:
+        return false()
     if outer not in ("emails", "phonenumbers"):
         raise error(ValidationError, "invalid_filter", "Users are not filtered by {attr}; filter by userName, externalId, emails, active, displayName, title, id or meta.lastModified.", attr=outer)
 
@@ -270,7 +278,7 @@ def _value_path(node: ValuePath) -> ColumnElement[bool]:
         op = "pr" if isinstance(n, Present) else n.op.value
         if sub == "value":
             column, fold = _STRINGS[outer]
-            return _string(column, op, None if op == "pr" else n.value, f"{outer}.value", fold=fold)
+            return compare_text(column, op, None if op == "pr" else n.value, f"{outer}.value", fold=fold)
         if sub == "type":
             return true() if op == "pr" or (op == "eq" and str(n.value).lower() in ("work", "mobile")) else false()
         if sub == "primary":
@@ -281,11 +289,12 @@ def _value_path(node: ValuePath) -> ColumnElement[bool]:
     return and_(column.is_not(None), inner(node.val_filter))
 
 
-def users(conn: Connection, tenant_id: int, actor: Actor, *, tree: Any, start_index: int, count: int) -> UserPage:
+def users(conn: Connection, tenant_id: int, actor: Actor, *, tree: Any, start_index: int, count: int, strict: bool = True) -> UserPage:
     """A page of Users, in id order, that the filter's syntax tree (None: every one) selects:
-    `start_index` 1-based (below 1 read as 1), `count` clamped to 0..MAX_COUNT (0: only the total)."""
+    `start_index` 1-based (below 1 read as 1), `count` clamped to 0..MAX_COUNT (0: only the total);
+    `strict` as for where()."""
     require(actor, Action.SCIM)
-    condition = where(tree) if tree is not None else true()
+    condition = where(tree, strict=strict) if tree is not None else true()
     start = max(1, start_index)
     count = max(0, min(count, MAX_COUNT))
     total = conn.execute(select(func.count()).select_from(members).where(_M.tenant_id == tenant_id, _M.scim_deleted_at.is_(None), condition)).scalar_one()

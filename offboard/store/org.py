@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import Connection, String, and_, case, func, literal, select, update
 
@@ -25,14 +26,26 @@ def _lock_in_id_order(conn: Connection, tenant_id: int, *criteria) -> None:
         conn.execute(select(departments.c.id).where(departments.c.tenant_id == tenant_id, *criteria).order_by(departments.c.id).with_for_update(key_share=True))
 
 
-def shift_headcounts(conn: Connection, tenant_id: int, gain: Iterable[int], lose: Iterable[int]) -> None:
+def lock_departments(conn: Connection, tenant_id: int, department_ids: Iterable[int]) -> None:
+    """Lock these departments in id order (PostgreSQL), before a transaction changes several
+    members' departments: each change then takes no lock it does not hold, in no other order."""
+    ids = sorted(set(department_ids))
+    if ids:
+        _lock_in_id_order(conn, tenant_id, departments.c.id.in_(ids))
+
+
+def shift_headcounts(conn: Connection, tenant_id: int, gain: Iterable[int], lose: Iterable[int], *, touched: Iterable[int] = (), now: datetime | None = None) -> None:
     """+1 where a member starts counting, -1 where they stop: one statement each, O(depth).
+    `touched`, the departments a member joined or left directly, change version at `now` (their
+    members are part of them: the SCIM Group's ETag and meta.lastModified).
 
     A department a member joins is active again if it was pending dissolution (R-ORG-1).
     """
-    gain, lose = sorted(gain), sorted(lose)
-    if gain or lose:
-        _lock_in_id_order(conn, tenant_id, departments.c.id.in_(gain + lose))
+    gain, lose, touched = sorted(gain), sorted(lose), sorted(set(touched))
+    if gain or lose or touched:
+        _lock_in_id_order(conn, tenant_id, departments.c.id.in_(sorted(set(gain + lose + touched))))
+    if touched:
+        conn.execute(update(departments).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(touched)).values(version=departments.c.version + 1, updated_at=now))
     if gain:
         conn.execute(
             update(departments)
@@ -47,6 +60,12 @@ def shift_headcounts(conn: Connection, tenant_id: int, gain: Iterable[int], lose
         )
     if lose:
         conn.execute(update(departments).where(departments.c.tenant_id == tenant_id, departments.c.id.in_(lose)).values(headcount=departments.c.headcount - 1))
+
+
+def touch_departments(conn: Connection, tenant_id: int, department_ids: Iterable[int], now: datetime) -> None:
+    """These departments changed version at `now` without a headcount changing (a member they
+    list was deleted through SCIM, so their SCIM Groups no longer list them)."""
+    shift_headcounts(conn, tenant_id, (), (), touched=department_ids, now=now)
 
 
 def subtree_headcount_expr(outer):

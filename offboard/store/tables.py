@@ -138,6 +138,10 @@ departments = Table(
     Column("headcount", Integer, nullable=False, server_default=text("0")),
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("created_at", UTCDateTime, nullable=False),
+    # When the version last moved: its name, place, leader, status or direct members changed (the
+    # SCIM Group's meta.lastModified). NULL on rows older than migration 0020: read as created_at.
+    Column("updated_at", UTCDateTime),
+    Column("external_id", String(255)),  # the identity provider's id of the SCIM Group (issue 13)
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     _fk(["parent_id"], "departments", ["id"]),
@@ -623,6 +627,106 @@ job_batches = Table(
     Index("ix_job_batches_tenant_state", "tenant_id", "state"),
 )
 
+# A leave date the HR feed sent (R-EXIT-8, SPEC §6 `hr_sync`): one row per member and date, with
+# the scheduled exit it made or moved. The key is the idempotency of the feed: the same line sent
+# again finds its row and changes nothing, even once the exit was cancelled or took effect.
+departures = Table(
+    "departures",
+    metadata,
+    _tid(),
+    Column("member_id", Id, nullable=False),
+    Column("leave_date", Date, nullable=False),  # the day in the enterprise's time zone, as HR wrote it
+    Column("exit_id", Id, nullable=False),
+    # The date HR sent last for its exit: a line sent again that is not the current one moves the
+    # exit back to its date (HR changed its mind twice); the current one changes nothing.
+    Column("current", Boolean, nullable=False),
+    Column("source", String(255), nullable=False),  # the file's name, or "api"
+    Column("imported_by", String(32), nullable=False),  # audit id
+    Column("imported_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "member_id", "leave_date"),
+    _member_fk("member_id"),
+    _fk(["exit_id"], "exits", ["id"]),
+    Index("ix_departures_tenant_exit", "tenant_id", "exit_id"),
+)
+
+# Exit requests approved through a flow (离职申请审批, SPEC §6 `approval_flow`). The tenant's flow,
+# a row per step in order; no row means the default [manager, hr]
+# (offboard.domain.exit_requests.DEFAULT_FLOW). `member_id`: the approver a `member` step names.
+exit_request_flows = Table(
+    "exit_request_flows",
+    metadata,
+    _tid(),
+    Column("position", Integer, nullable=False),  # 1, 2, ...
+    Column("kind", String(24), nullable=False),
+    Column("member_id", Id),
+    Column("updated_by", String(32), nullable=False),  # audit id
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "position"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    _member_fk("member_id"),
+)
+
+# A member's request to leave on a date, until approved (then `exit_id` names the scheduled
+# exit), rejected, withdrawn or cancelled. One pending request per member: a partial unique index
+# together with the member's row lock, as for exits.
+exit_requests = Table(
+    "exit_requests",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("member_id", Id, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("leave_date", Date, nullable=False),  # the day in the enterprise's time zone
+    Column("reason_category", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("successor_id", Id),
+    Column("step", Integer),  # the position of the step waiting; NULL once closed
+    Column("exit_id", Id),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _member_fk("member_id"),
+    _member_fk("successor_id"),
+    _fk(["exit_id"], "exits", ["id"]),
+    Index("ix_exit_requests_tenant_member", "tenant_id", "member_id"),
+    Index("ix_exit_requests_tenant_state", "tenant_id", "state"),
+    Index(
+        "uq_exit_requests_tenant_member_pending",
+        "tenant_id",
+        "member_id",
+        unique=True,
+        sqlite_where=text("state = 'pending'"),
+        postgresql_where=text("state = 'pending'"),
+    ),
+)
+
+# The steps of a request, resolved to approvers when it was filed (offboard.domain.exit_requests):
+# `approver_id` NULL on an HR step (any HR member decides). `moved_from_id`: the approver who left
+# before deciding, whose step moved here (R-POST-2).
+exit_request_steps = Table(
+    "exit_request_steps",
+    metadata,
+    _tid(),
+    Column("request_id", Id, nullable=False),
+    Column("position", Integer, nullable=False),  # 1, 2, ... in the flow's order
+    Column("kind", String(24), nullable=False),
+    Column("approver_id", Id),
+    Column("state", String(16), nullable=False),
+    Column("note", String(32)),  # why skipped, or fallback (offboard.domain.vocabulary.StepNote)
+    Column("moved_from_id", Id),
+    Column("since", UTCDateTime),  # when it began to wait
+    Column("decided_by", String(32)),  # audit id: the approver, an HR member or a super admin
+    Column("decided_at", UTCDateTime),
+    Column("comment", Text),
+    PrimaryKeyConstraint("tenant_id", "request_id", "position"),
+    _fk(["request_id"], "exit_requests", ["id"]),
+    _member_fk("approver_id"),
+    _member_fk("moved_from_id"),
+    Index("ix_exit_request_steps_tenant_approver_state", "tenant_id", "approver_id", "state"),
+)
+
 # SPEC §7: items a tenant adds to the 12 (attested with evidence), attestations, sign-offs.
 checklist_items = Table(
     "checklist_items",
@@ -860,6 +964,58 @@ outbox = Table(
     UniqueConstraint("tenant_id", "key"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     Index("ix_outbox_tenant_state_next", "tenant_id", "state", "next_attempt_at"),
+)
+
+# Webhooks out (SPEC §9): an endpoint a tenant subscribed, for some events or all ("*"). The
+# signing secret is 32 random bytes wrapped by the tenant region's key-encryption key, like a
+# data key (R-LAW-3): a copy of the database alone cannot sign. `app_name` ties the endpoint to
+# a third-party app, whose signed callback then acknowledges that app's grants (R-POST-1).
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(255), nullable=False),
+    Column("events", Json, nullable=False),
+    Column("app_name", String(128)),
+    Column("region", String(8), nullable=False),
+    Column("kek_id", String(64), nullable=False),
+    Column("secret_wrapped", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# One event for one subscription: retried with exponential back-off until `give_up_at` (24 h
+# after it was first due), each attempt's answer kept; re-sending makes it due again.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _tid(),
+    Column("id", Id, nullable=False),
+    Column("subscription_id", Id, nullable=False),
+    Column("event_key", String(160), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("ids", Json, nullable=False),
+    Column("event_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("give_up_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_error", String(255)),
+    Column("last_attempt_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "subscription_id", "event_key"),
+    _fk(["subscription_id"], "webhook_subscriptions", ["id"]),
+    Index("ix_webhook_deliveries_tenant_state_next", "tenant_id", "state", "next_attempt_at"),
 )
 
 # Installation-wide settings, e.g. the key that signs console cookies.

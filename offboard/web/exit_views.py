@@ -57,6 +57,7 @@ EVENTS = {
     "exit.signed_off": _("Signed off as {role}"),
     "exit.restored": _("Restored"),
     "exit.cancelled": _("Cancelled before it took effect"),
+    "exit.rescheduled": _("Moved to {when}"),
     "exit.finalized": _("Finalized: chats retained until {until}"),
     "exit.exported": _("Exported the {what} as {format}"),
 }
@@ -150,7 +151,7 @@ def _entry(event: dict[str, Any], names: dict[str, str], tz: str, locale: str) -
         "format": str(d.get("format", "")).upper(),
     }
     action = event["action"]
-    if action == "exit.scheduled":
+    if action in ("exit.scheduled", "exit.rescheduled"):
         params["when"] = local_time(d.get("effective_at"), tz)
     elif action == "exit.took_effect":
         params["until"] = local_time(d.get("restore_until"), tz)

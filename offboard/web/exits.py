@@ -52,6 +52,7 @@ from offboard.domain.checklist import ITEMS as checklist_items
 from offboard.domain.ledger_bulk import APPLIES, RESULTS, BulkAction, Selection, action_of, result_of
 from offboard.web import exit_progress
 from offboard.web import exit_views as views
+from offboard.web.exit_request_views import me_extras
 from offboard.web.rendering import render
 from offboard.web.reverify import PostedForm, posted_form
 from offboard.web.session import PAGE_SIZE, Console, SignInRequired, console
@@ -684,9 +685,11 @@ def self_exit(
         with _write(request, c) as uow:
             exit_actions.start_exit(uow, c.auth.actor.member_id, type="voluntary", reason_category=reason_category, reason=reason)
     except OffboardError as exc:
+        now = request.app.state.services.clock.now()
         with c.read() as (conn, tenant, actor):
-            member = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=request.app.state.services.clock.now())
-        return _page(request, "me.html", exc.status, c=c, member=member, tenant=tenant, exit_error=failure(request, exc), exit_form=form)
+            member = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=now)
+            extras = me_extras(conn, tenant, actor, now)
+        return _page(request, "me.html", exc.status, c=c, member=member, tenant=tenant, exit_error=failure(request, exc), exit_form=form, **extras)
     # The exit revoked this session (R-EXIT-1); the browser is told to clear what it kept (R-EXIT-2).
     response = RedirectResponse("/login", status_code=303)
     response.headers["Clear-Site-Data"] = '"cache", "storage"'

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from offboard.web import audit, bulk, compliance, data, exits, exports, handover, people, rollback, routes, settings
+from offboard.web import audit, bulk, compliance, data, exit_requests, exits, exports, handover, people, rollback, routes, settings, webhooks
 from offboard.web.rendering import HERE, render
 from offboard.web.reverify import CodeNeeded
 from offboard.web.session import SignInRequired
@@ -23,8 +23,10 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(bulk.router)  # before exits.router: /exits/bulk is not /exits/{exit_id}
     app.include_router(exits.router)
+    app.include_router(exit_requests.router)
     app.include_router(exports.router)
     app.include_router(settings.router)
+    app.include_router(webhooks.router)
     app.include_router(audit.router)
     app.include_router(people.router)
     app.include_router(rollback.router)

@@ -25,6 +25,7 @@ from offboard.http.locale import locale_of
 from offboard.i18n import translate
 from offboard.store import repo
 from offboard.web.dashboard import overview
+from offboard.web.exit_request_views import me_extras
 from offboard.web.rendering import LANG_COOKIE, render
 from offboard.web.reverify import PostedForm, give_code, posted_form, refusal_status, with_retry_after
 from offboard.web.session import PAGE_SIZE, Console, console, safe_next
@@ -512,6 +513,8 @@ def departments_page(request: Request, c: Console = Depends(console)):
 
 @router.get("/me")
 def me_page(request: Request, c: Console = Depends(console)):
+    now = request.app.state.services.clock.now()
     with c.read() as (conn, tenant, actor):
-        member = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=request.app.state.services.clock.now())
-    return render(request, "me.html", c=c, member=member, tenant=tenant)
+        member = members_q.show_member(conn, tenant.id, actor, actor.member_id, now=now)
+        extras = me_extras(conn, tenant, actor, now)  # the exit request card (离职申请)
+    return render(request, "me.html", c=c, member=member, tenant=tenant, **extras)

@@ -13,10 +13,11 @@ from offboard.actions.auth import Authenticated, authenticate_session
 from offboard.actions.context import tenant_read
 from offboard.domain.authz import Action, needs_reverification
 from offboard.domain.errors import OffboardError
+from offboard.domain.policy import Policy
 from offboard.http.cookies import session_token
 from offboard.http.csrf import csrf_token_for
 from offboard.queries import power
-from offboard.queries.inbox import inbox
+from offboard.queries.inbox import Inbox, inbox
 from offboard.store import repo
 from offboard.web import menu, reverify
 from offboard.web.reverify import PostedForm
@@ -65,8 +66,9 @@ class Console:
         the handover when one waits for their acceptance (and for a party of a live handover
         who does not manage admins, the handover page at all)."""
         part = self.handover_part
-        badges = {"/inbox": self.to_do, "/handover": int(part.awaits_me)}
-        return menu.visible(self.auth.actor, self.request.url.path, badges, opened=("/handover",) if part.opens else ())
+        box = self.box
+        badges = {"/inbox": box.to_do, "/handover": int(part.awaits_me), "/exit-requests": len(box.approvals)}
+        return menu.visible(self.auth.actor, self.request.url.path, badges, opened=("/handover",) if part.opens else (), mode=self.exit_automation)
 
     @cached_property
     def handover_part(self) -> power.Part:
@@ -81,10 +83,21 @@ class Console:
             return repo.member_names(conn, tenant.id, {actor.member_id}).get(actor.member_id) or actor.userid or ""
 
     @cached_property
-    def to_do(self) -> int:
-        """Sign-offs, customers to accept, overdue checklist items and locked accounts waiting for this member."""
+    def box(self) -> Inbox:
+        """The member's inbox: what waits for them (R-EXIT-9)."""
         with self.read() as (conn, tenant, actor):
-            return inbox(conn, tenant, actor, self.request.app.state.services.clock.now()).to_do
+            return inbox(conn, tenant, actor, self.request.app.state.services.clock.now())
+
+    @property
+    def to_do(self) -> int:
+        """Sign-offs, customers to accept, overdue checklist items, locked accounts and exit requests waiting for this member."""
+        return self.box.to_do
+
+    @cached_property
+    def exit_automation(self) -> str:
+        """How the enterprise's exits start (SPEC §6): the menu shows the exit requests where they do."""
+        with self.read() as (_conn, tenant, _actor):
+            return Policy.of(tenant.profile, tenant.policy).exit_automation.value
 
     @property
     def slug(self) -> str:

@@ -27,15 +27,24 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 def verify(secret: str, header: str, body: bytes, now: datetime, tolerance: timedelta = TOLERANCE) -> bool:
     """Whether `header` signs `body` with `secret` at a time within `tolerance` of `now`."""
+    return refusal(secret, header, body, now, tolerance) is None
+
+
+def refusal(secret: str, header: str, body: bytes, now: datetime, tolerance: timedelta = TOLERANCE) -> str | None:
+    """Why `header` does not sign `body`: "malformed" (no single `t`, no `v1`), "expired" (`t`
+    outside the tolerance: an old request replayed, or a clock far off), "mismatch"; None when it does."""
     fields = [part.strip().partition("=") for part in header.split(",")]
     stamps = [value for name, _, value in fields if name == "t"]
-    if len(stamps) != 1 or not (stamps[0].isascii() and stamps[0].isdigit()):
-        return False
+    digests = [value for name, _, value in fields if name == "v1"]
+    if len(stamps) != 1 or not (stamps[0].isascii() and stamps[0].isdigit() and len(stamps[0]) <= 12) or not digests:
+        return "malformed"
     timestamp = int(stamps[0])
     if abs(now.timestamp() - timestamp) > tolerance.total_seconds():
-        return False
+        return "expired"
     expected = _digest(secret, timestamp, body).encode("ascii")
-    return any(hmac.compare_digest(expected, value.encode("utf-8", "surrogatepass")) for name, _, value in fields if name == "v1")
+    if any(hmac.compare_digest(expected, value.encode("utf-8", "surrogatepass")) for value in digests):
+        return None
+    return "mismatch"
 
 
 def _digest(secret: str, timestamp: int, body: bytes) -> str:

@@ -24,6 +24,7 @@ import itertools
 import re
 import shutil
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -33,13 +34,15 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from offboard.actions import bulk_exits, erasure, holds
+from offboard.actions import bulk_exits, erasure, exit_requests, holds
 from offboard.actions import departments as dept_actions
 from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
+from offboard.actions import webhooks as webhook_actions
 from offboard.actions.auth import create_operator_token
+from offboard.actions.policy import set_policy
 from offboard.actions.context import Services, resolve_actor, tenant_transaction
 from offboard.actions.tenants import create_tenant
 from offboard.api.app import create_app
@@ -47,7 +50,8 @@ from offboard.bootstrap import build
 from offboard.crypto.secrets import hash_password, new_token
 from offboard.domain import bulk_file
 from offboard.store import ids
-from offboard.store.tables import api_tokens, departments, documents, erasure_requests, exits, external_contacts, jobs, legal_holds, members, transfer_ledger
+from offboard.store.tables import api_tokens, departments, documents, erasure_requests, exits, external_contacts, jobs, legal_holds, members, transfer_ledger, webhook_deliveries, webhook_subscriptions
+from offboard.store.tables import exit_requests as exit_requests_table
 from tests.support.clock import FakeClock
 
 PASSWORD = "correct horse battery staple"
@@ -162,6 +166,9 @@ def _build_org(services: Services, prefix: str, *, extra: bool) -> Org:
             extra_ids["job"] = planned_bulk_exit(uow, [f"{prefix}-lab-hr"])
             extra_ids["hold"] = holds.place_hold(uow, extra_ids["leaver"], reason=f"{title} case 1")
             extra_ids["erasure"] = erasure.request_erasure(uow, extra_ids["leaver"], reason="asked by the member", verified="signed form checked")
+            extra_ids["webhook"] = webhook_actions.create_subscription(uow, url="https://hooks.alpha.example/offboard", events=["*"], description="Alpha CRM").id
+            extra_ids["delivery"] = webhook_actions.send_test(uow, extra_ids["webhook"])
+            extra_ids["exit_request"] = file_exit_request(uow, f"{prefix}-lab-hr")
         # Personal tokens are created by their owners; one transaction, acting as each in turn.
         personal = {}
         for key in PEOPLE + (("lab-hr",) if extra else ()):
@@ -211,6 +218,19 @@ def _exit_with_a_waiting_transfer(uow, prefix: str, title: str, department: int)
         select(transfer_ledger.c.correlation_id).where(transfer_ledger.c.tenant_id == uow.tenant_id, transfer_ledger.c.exit_id == started.id, transfer_ledger.c.state == "waiting")
     ).scalar_one()
     return {"leaver": leaver, "exit": started.id, "correlation_id": correlation}
+
+
+def file_exit_request(uow, userid: str) -> int:
+    """The exit request (离职申请) of `userid`, filed by them while the enterprise briefly started
+    exits from approved requests (SPEC §6 approval_flow), then set back as it was: a request filed
+    before the mode changed, which waits for HR (a member without a manager)."""
+    acting, mode = uow.actor, uow.policy.exit_automation.value
+    set_policy(uow, {"exit_automation": "approval_flow"})
+    uow.actor = resolve_actor(uow.conn, uow.tenant_id, userid, now=uow.now)
+    request_id = exit_requests.file_request(uow, userid, leave_date=(uow.now + timedelta(days=30)).date().isoformat(), reason="moving abroad").id
+    uow.actor = acting
+    set_policy(uow, {"exit_automation": mode})
+    return request_id
 
 
 def planned_bulk_exit(uow, userids: list[str]) -> int:
@@ -333,6 +353,10 @@ def ids_only_in(services: Services, table, tenant_id: int, other_tenant_id: int)
     return sorted(mine - theirs)
 
 
+# Routes that take no credential but a signature (a third-party app's callback, R-POST-1): the
+# credential walks skip them; tests/integration/test_webhooks.py proves their signatures.
+SIGNED_CALLBACKS = {("POST", "/api/v1/callbacks/{tenant}/webhooks/{webhook_id}/reauthorized")}
+
 TABLE_OF_PARAM = {
     "member_id": members,
     "department_id": departments,
@@ -341,4 +365,7 @@ TABLE_OF_PARAM = {
     "job_id": jobs,
     "hold_id": legal_holds,
     "request_id": erasure_requests,
+    "webhook_id": webhook_subscriptions,
+    "delivery_id": webhook_deliveries,
+    "exit_request_id": exit_requests_table,
 }

@@ -329,6 +329,8 @@ def test_spec_9_get_requests_change_nothing(world, client):
         "request_id": world.a.extra["erasure"],
         "link": "A" * 32,  # well formed, so the page looks it up: no handover has it
         "path": "Users",  # SCIM (/scim/v2/{path}): a read of the users, refused without the SCIM token
+        "webhook_id": world.a.extra["webhook"],
+        "exit_request_id": world.a.extra["exit_request"],
     }
     before = snapshot(world.services)
     before_seq = audit_seq(world.services, world.a.slug)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from offboard.actions import freeze as freeze_actions
 from offboard.actions.context import tenant_transaction
-from tests.api.conftest import api_operations, path_params
+from tests.api.conftest import SIGNED_CALLBACKS, api_operations, path_params
 from tests.api.test_isolation import BODIES, QUERIES
 
 OPERATOR_ONLY = {("GET", "/api/v1/tenants"), ("POST", "/api/v1/tenants")}
@@ -17,11 +17,12 @@ def test_r_adm_4_a_frozen_enterprise_answers_423_on_every_route_until_the_operat
     with tenant_transaction(world.services, a.slug, a["it"].userid) as uow:
         assert freeze_actions.freeze(uow, a["super"].userid, reason="stolen, mid-incident", force=True).tenant_frozen
     values = {"member_id": a["member"].member_id, "department_id": a.sales, "token_id": a["hr"].token_id, "exit_id": a.extra["exit"], "job_id": a.extra["job"]}
-    values |= {"hold_id": a.extra["hold"], "request_id": a.extra["erasure"]}
+    values |= {"hold_id": a.extra["hold"], "request_id": a.extra["erasure"], "webhook_id": a.extra["webhook"], "delivery_id": a.extra["delivery"]}
+    values["exit_request_id"] = a.extra["exit_request"]
     values |= {"role": "hr", "item": "access_revoked", "correlation_id": a.extra["correlation_id"], "what": "ledger", "fmt": "csv"}
     answered = []
     for method, path, route in api_operations(world.app):
-        if (method, path) in OPERATOR_ONLY:
+        if (method, path) in OPERATOR_ONLY | SIGNED_CALLBACKS:
             continue
         url = path.format(**{p: values[p] for p in path_params(route)})
         query = QUERIES.get((method, path))

@@ -19,14 +19,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from offboard.actions import exits as exit_actions
 from offboard.actions import freeze as freeze_actions
 from offboard.actions import holds
+from offboard.actions import webhooks as webhook_actions
 from offboard.actions.context import tenant_transaction
 from offboard.domain import authz
 from offboard.domain.authz import SENSITIVE, Action
-from tests.api.conftest import World, routes, sign_in
+from offboard.store.tables import webhook_deliveries
+from tests.api.conftest import World, fresh, routes, sign_in
 from tests.api.test_token_scopes import (
     CASES,
     NOT_A_TOKEN_SCOPE,
@@ -35,11 +38,14 @@ from tests.api.test_token_scopes import (
     VARIANTS,
     _custom_hr_item,
     _exit,
+    _exit_request,
     _fresh_code,
     _job,
     _member,
+    _own_exit_request,
     _own_scheduled_exit,
     _userid,
+    _webhook,
     decided_in_python,
     token_headers,
 )
@@ -56,6 +62,7 @@ API_WITHOUT_ACTION = {
     ("POST", "/api/v1/handovers/accept"): "the nominee accepts as themself, with their own code: the handover row names who may",
     ("POST", "/api/v1/handovers/cancel"): "the old super admin cancels their own pending handover, with their code",
     ("POST", "/api/v1/handovers/revert"): "the old super admin reverts inside their own emergency window, with their code",
+    ("POST", "/api/v1/callbacks/{tenant}/webhooks/{webhook_id}/reauthorized"): "a third-party app's callback: its endpoint's signature is the credential (tests/integration/test_webhooks.py)",
 }
 CONSOLE_SIGN_IN = {
     ("POST", "/login"): "signs in",
@@ -157,6 +164,15 @@ def _held(w: World) -> tuple[int, int]:
         return member, holds.place_hold(uow, member, reason="case 2026-2")
 
 
+def _given_up(w: World) -> tuple[int, int]:
+    """A new webhook endpoint of A and a delivery to it that was given up: (endpoint, delivery)."""
+    webhook = _webhook(w)
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        delivery = webhook_actions.send_test(uow, webhook)
+        uow.conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.tenant_id == uow.tenant_id, webhook_deliveries.c.id == delivery).values(state="dead"))
+    return webhook, delivery
+
+
 # (method, path) -> (who, the action it must check, a valid form)
 CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ("POST", "/members/{member_id}/compliance-report.{fmt}"): ("super", Action.READ_AUDIT, lambda w, _who: (f"/members/{w.a.extra['leaver']}/compliance-report.json", {})),
@@ -221,6 +237,23 @@ CONSOLE_FORMS: dict[tuple[str, str], tuple[str, Action, Form]] = {
     ),
     ("POST", "/me/data/erasure"): ("hr", Action.DATA_REQUESTS, lambda w, _who: ("/me/data/erasure", {"reason": "please erase my data"})),
     ("POST", "/members/{member_id}/data/chats"): ("super", Action.READ_DEPARTED_CHATS, lambda w, _who: (f"/members/{w.a.extra['leaver']}/data/chats", {"reason": "case 2026-1"})),
+    ("POST", "/settings/webhooks"): ("super", Action.MANAGE_TOKENS, lambda w, _who: ("/settings/webhooks", {"url": f"https://{fresh('h')}.alpha.example/hooks", "events": "*"})),
+    ("POST", "/settings/webhooks/{webhook_id}/pause"): ("super", Action.MANAGE_TOKENS, lambda w, _who: (f"/settings/webhooks/{_webhook(w)}/pause", {})),
+    ("POST", "/settings/webhooks/{webhook_id}/resume"): ("super", Action.MANAGE_TOKENS, lambda w, _who: (f"/settings/webhooks/{_webhook(w)}/resume", {})),
+    ("POST", "/settings/webhooks/{webhook_id}/remove"): ("super", Action.MANAGE_TOKENS, lambda w, _who: (f"/settings/webhooks/{_webhook(w)}/remove", {})),
+    ("POST", "/settings/webhooks/{webhook_id}/test"): ("super", Action.MANAGE_TOKENS, lambda w, _who: (f"/settings/webhooks/{_webhook(w)}/test", {})),
+    ("POST", "/settings/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"): (
+        "super",
+        Action.MANAGE_TOKENS,
+        lambda w, _who: ("/settings/webhooks/{}/deliveries/{}/resend".format(*_given_up(w)), {}),
+    ),
+    # Exit requests (离职申请): A starts exits by hand, so filing and approving are refused on the
+    # mode (409) once the permission is checked; HR files and withdraws their own (a role holder,
+    # prompted for the code like any member who has one).
+    ("POST", "/me/exit-requests"): ("hr", Action.VOLUNTARY_EXIT, lambda w, _who: ("/me/exit-requests", {"leave_date": "2026-12-31", "reason": "new job", "reason_category": "resignation"})),
+    ("POST", "/exit-requests/{exit_request_id}/withdraw"): ("hr", Action.VOLUNTARY_EXIT, lambda w, who: (f"/exit-requests/{_own_exit_request(w, who)}/withdraw", {})),
+    ("POST", "/exit-requests/{exit_request_id}/approve"): ("hr", Action.DECIDE_EXIT_REQUESTS, lambda w, _who: (f"/exit-requests/{_exit_request(w)}/approve", {"comment": "ok"})),
+    ("POST", "/exit-requests/{exit_request_id}/reject"): ("hr", Action.DECIDE_EXIT_REQUESTS, lambda w, _who: (f"/exit-requests/{_exit_request(w)}/reject", {"comment": "stay"})),
 }
 
 
@@ -291,6 +324,16 @@ REVERIFIED_IN_PLACE = {
     ("POST", "/members/{member_id}/data/erasure"),
     ("POST", "/me/data/erasure"),
     ("POST", "/members/{member_id}/data/chats"),
+    ("POST", "/settings/webhooks"),
+    ("POST", "/settings/webhooks/{webhook_id}/pause"),
+    ("POST", "/settings/webhooks/{webhook_id}/resume"),
+    ("POST", "/settings/webhooks/{webhook_id}/remove"),
+    ("POST", "/settings/webhooks/{webhook_id}/test"),
+    ("POST", "/settings/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"),
+    ("POST", "/me/exit-requests"),
+    ("POST", "/exit-requests/{exit_request_id}/withdraw"),
+    ("POST", "/exit-requests/{exit_request_id}/approve"),
+    ("POST", "/exit-requests/{exit_request_id}/reject"),
 }
 # The forms whose action takes a code of its own, typed into the form itself (as a restore's):
 # that code is the second factor of the change, so no earlier one is asked for.

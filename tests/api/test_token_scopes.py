@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from offboard.queries import checklist as cl_queries
 from offboard.actions import holds
@@ -31,11 +31,13 @@ from offboard.actions import exits as exit_actions
 from offboard.actions import members as member_actions
 from offboard.actions import roles as role_actions
 from offboard.actions import tokens as token_actions
+from offboard.actions import webhooks as webhook_actions
 from offboard.actions.context import tenant_transaction
 from offboard.domain.authz import Action
+from offboard.store import exit_requests as er_store
 from offboard.store import ids, repo
-from offboard.store.tables import app_grants, external_contacts, reimbursements
-from tests.api.conftest import World, api_operations, fresh, planned_bulk_exit
+from offboard.store.tables import app_grants, external_contacts, reimbursements, webhook_deliveries
+from tests.api.conftest import World, api_operations, file_exit_request, fresh, planned_bulk_exit
 from tests.support.db import audit_seq
 
 # Who may do what is decided in Python (offboard.domain.authz) from the token's scopes.
@@ -97,11 +99,15 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/exits/{exit_id}/export/{what}.{fmt}"): Action.READ_DIRECTORY.value,
     # remove for a scheduled removal, voluntary_exit for a scheduled voluntary exit (VARIANTS).
     ("POST", "/api/v1/exits/{exit_id}/cancel"): Action.START_REMOVAL.value,
+    ("POST", "/api/v1/exits/{exit_id}/reschedule"): Action.START_REMOVAL.value,
     ("POST", "/api/v1/exits/{exit_id}/restore"): Action.RESTORE.value,
     ("POST", "/api/v1/exits/{exit_id}/inherit"): Action.INHERIT.value,
     ("POST", "/api/v1/transfers/{correlation_id}/result"): Action.INHERIT.value,
     ("POST", "/api/v1/exits/{exit_id}/ledger/bulk"): Action.INHERIT.value,
     ("POST", "/api/v1/exits/bulk"): Action.START_REMOVAL.value,
+    # The HR feed (refused with exit_trigger_disabled after the scope check where exits start by hand).
+    ("POST", "/api/v1/departures"): Action.START_REMOVAL.value,
+    ("GET", "/api/v1/departures"): Action.READ_DIRECTORY.value,
     # A job's creator reads it with any scope; anyone else needs remove (the walk's job is the operator's).
     ("GET", "/api/v1/jobs/{job_id}"): Action.START_REMOVAL.value,
     ("POST", "/api/v1/jobs/{job_id}/confirm"): Action.START_REMOVAL.value,
@@ -135,6 +141,27 @@ ROUTE_SCOPE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/members/{member_id}/compliance-report.pdf"): Action.READ_AUDIT.value,
     ("GET", "/api/v1/me"): None,
     ("POST", "/api/v1/me/reverify"): None,
+    ("GET", "/api/v1/webhooks"): Action.MANAGE_TOKENS.value,
+    ("POST", "/api/v1/webhooks"): Action.MANAGE_TOKENS.value,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): Action.MANAGE_TOKENS.value,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): Action.MANAGE_TOKENS.value,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): Action.MANAGE_TOKENS.value,
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): Action.MANAGE_TOKENS.value,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): Action.MANAGE_TOKENS.value,
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/resend"): Action.MANAGE_TOKENS.value,
+    # A third-party app's callback carries no token: the endpoint's signature is its credential.
+    ("POST", "/api/v1/callbacks/{tenant}/webhooks/{webhook_id}/reauthorized"): None,
+    # Exit requests (离职申请): filing and withdrawing one's own is one's voluntary exit; a step is
+    # decided with decide_exit_requests; HR reads every request with read_directory (one's own,
+    # and what waits for one, need none).
+    ("POST", "/api/v1/me/exit-requests"): Action.VOLUNTARY_EXIT.value,
+    ("GET", "/api/v1/exit-requests"): Action.READ_DIRECTORY.value,
+    ("GET", "/api/v1/exit-requests/{exit_request_id}"): Action.READ_DIRECTORY.value,
+    ("POST", "/api/v1/exit-requests/{exit_request_id}/approve"): Action.DECIDE_EXIT_REQUESTS.value,
+    ("POST", "/api/v1/exit-requests/{exit_request_id}/reject"): Action.DECIDE_EXIT_REQUESTS.value,
+    ("POST", "/api/v1/exit-requests/{exit_request_id}/withdraw"): Action.VOLUNTARY_EXIT.value,
+    ("GET", "/api/v1/exit-request-flow"): Action.READ_DIRECTORY.value,
+    ("PUT", "/api/v1/exit-request-flow"): Action.MANAGE_ADMINS.value,
 }
 
 # Scopes no tenant token can carry: the walk proves the route refuses every tenant token.
@@ -142,7 +169,7 @@ NOT_A_TOKEN_SCOPE = {s for s in ROUTE_SCOPE.values() if s is not None and s not 
 # A scope no route needs: a token lacking only it must work everywhere.
 UNRELATED = next(s for s in SCOPES if s not in set(ROUTE_SCOPE.values()))
 # A service token may never do these, whatever its scopes (authz.allowed).
-NOT_FOR_SERVICE = {Action.VOLUNTARY_EXIT.value, Action.ATTEST_HR.value, Action.ATTEST_IT.value, Action.READ_DEPARTED_CHATS.value, Action.TENANT_ADMIN.value}
+NOT_FOR_SERVICE = {Action.VOLUNTARY_EXIT.value, Action.ATTEST_HR.value, Action.ATTEST_IT.value, Action.READ_DEPARTED_CHATS.value, Action.TENANT_ADMIN.value, Action.DECIDE_EXIT_REQUESTS.value}
 
 
 # --- building valid requests in tenant A -------------------------------------------------------------
@@ -197,6 +224,37 @@ def _hold(w: World) -> int:
     member_id = _member(w)
     with tenant_transaction(w.services, w.a.slug) as uow:
         return holds.place_hold(uow, member_id, reason="case 2026-2")
+
+
+def _webhook(w: World) -> int:
+    """A new webhook endpoint of A, subscribed by the operator."""
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        return webhook_actions.create_subscription(uow, url=f"https://{fresh('h')}.alpha.example/hooks", events=["*"]).id
+
+
+def _delivered(w: World) -> int:
+    """A test delivery of a new endpoint, marked given up, so it can be sent again."""
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        delivery = webhook_actions.send_test(uow, webhook_actions.create_subscription(uow, url=f"https://{fresh('h')}.alpha.example/hooks", events=["*"]).id)
+        uow.conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.tenant_id == uow.tenant_id, webhook_deliveries.c.id == delivery).values(state="dead"))
+    return delivery
+
+
+def _exit_request(w: World) -> int:
+    """The exit request of a new member (no manager: it waits for HR)."""
+    userid = _userid(w, _member(w))
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        return file_exit_request(uow, userid)
+
+
+def _own_exit_request(w: World, who: str) -> int:
+    """The pending exit request `who` filed for themselves (one at a time: reused while pending)."""
+    with w.services.db.read() as conn:
+        pending = er_store.pending_of(conn, w.a.id, w.a[who].member_id)
+    if pending is not None:
+        return pending.id
+    with tenant_transaction(w.services, w.a.slug) as uow:
+        return file_exit_request(uow, w.a[who].userid)
 
 
 def _custom_hr_item(w: World) -> str:
@@ -301,6 +359,10 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("GET", "/api/v1/exits/{exit_id}/ledger"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/ledger")),
     ("GET", "/api/v1/exits/{exit_id}/export/{what}.{fmt}"): ("super", _get(lambda w: f"/api/v1/exits/{w.a.extra['exit']}/export/ledger.csv")),
     ("POST", "/api/v1/exits/{exit_id}/cancel"): ("super", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w), scheduled=True)}/cancel", None)),
+    ("POST", "/api/v1/exits/{exit_id}/reschedule"): (
+        "super",
+        lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w), scheduled=True)}/reschedule", {"effective_at": (w.clock.now() + timedelta(days=9)).isoformat()}),
+    ),
     ("POST", "/api/v1/exits/{exit_id}/restore"): ("super", lambda w, who: ("POST", f"/api/v1/exits/{_exit(w, _member(w))}/restore", {"totp": _fresh_code(w, who), "reason": "removed by mistake"})),
     ("POST", "/api/v1/exits/{exit_id}/inherit"): ("super", lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/inherit", {"kind": "external_contact", "to": "alpha-member"})),
     ("POST", "/api/v1/transfers/{correlation_id}/result"): ("super", lambda w, _who: ("POST", f"/api/v1/transfers/{w.a.extra['correlation_id']}/result", {"state": "refused"})),
@@ -309,6 +371,8 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
         lambda w, _who: ("POST", f"/api/v1/exits/{_exit(w, _member(w, customers=1))}/ledger/bulk", {"action": "inherit", "to": "alpha-member", "everything": True}),
     ),
     ("POST", "/api/v1/exits/bulk"): ("super", lambda w, _who: ("POST", "/api/v1/exits/bulk", {"departures": [{"userid": _userid(w, _member(w))}], "reason_category": "dismissal", "reason": "test"})),
+    ("POST", "/api/v1/departures"): ("super", lambda w, _who: ("POST", "/api/v1/departures", {"departures": [{"userid": _userid(w, _member(w)), "leave_date": "2026-12-31"}]})),
+    ("GET", "/api/v1/departures"): ("super", _get(lambda w: "/api/v1/departures")),
     ("GET", "/api/v1/jobs/{job_id}"): ("super", _get(lambda w: f"/api/v1/jobs/{_job(w)}")),
     ("POST", "/api/v1/jobs/{job_id}/confirm"): ("super", lambda w, _who: ("POST", f"/api/v1/jobs/{_job(w)}/confirm", None)),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): ("super", lambda w, _who: ("POST", f"/api/v1/jobs/{_job(w)}/cancel", None)),
@@ -343,6 +407,23 @@ CASES: dict[tuple[str, str], tuple[str, Make]] = {
     ("GET", "/api/v1/approvals/export"): ("super", _get(lambda w: "/api/v1/approvals/export?format=json")),
     ("POST", "/api/v1/members/{member_id}/compliance-report"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{w.a.extra['leaver']}/compliance-report", None)),
     ("POST", "/api/v1/members/{member_id}/compliance-report.pdf"): ("super", lambda w, _who: ("POST", f"/api/v1/members/{w.a.extra['leaver']}/compliance-report.pdf", None)),
+    ("GET", "/api/v1/webhooks"): ("super", _get(lambda w: "/api/v1/webhooks")),
+    ("POST", "/api/v1/webhooks"): ("super", lambda w, _who: ("POST", "/api/v1/webhooks", {"url": f"https://{fresh('h')}.alpha.example/hooks", "events": ["member.exited"]})),
+    ("GET", "/api/v1/webhooks/{webhook_id}"): ("super", _get(lambda w: f"/api/v1/webhooks/{w.a.extra['webhook']}")),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): ("super", lambda w, _who: ("PATCH", f"/api/v1/webhooks/{_webhook(w)}", {"description": fresh("CRM ")})),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): ("super", lambda w, _who: ("DELETE", f"/api/v1/webhooks/{_webhook(w)}", None)),
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): ("super", lambda w, _who: ("POST", f"/api/v1/webhooks/{_webhook(w)}/test", None)),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): ("super", _get(lambda w: f"/api/v1/webhooks/{w.a.extra['webhook']}/deliveries")),
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/resend"): ("super", lambda w, _who: ("POST", f"/api/v1/webhooks/deliveries/{_delivered(w)}/resend", None)),
+    # A's enterprise starts exits by hand: with the scope, filing and approving answer 409.
+    ("POST", "/api/v1/me/exit-requests"): ("member", lambda w, _who: ("POST", "/api/v1/me/exit-requests", {"leave_date": "2026-12-31", "reason": "new job"})),
+    ("GET", "/api/v1/exit-requests"): ("hr", _get(lambda w: "/api/v1/exit-requests")),
+    ("GET", "/api/v1/exit-requests/{exit_request_id}"): ("hr", _get(lambda w: f"/api/v1/exit-requests/{w.a.extra['exit_request']}")),
+    ("POST", "/api/v1/exit-requests/{exit_request_id}/approve"): ("hr", lambda w, _who: ("POST", f"/api/v1/exit-requests/{_exit_request(w)}/approve", {"comment": "ok"})),
+    ("POST", "/api/v1/exit-requests/{exit_request_id}/reject"): ("hr", lambda w, _who: ("POST", f"/api/v1/exit-requests/{_exit_request(w)}/reject", {"comment": "stay"})),
+    ("POST", "/api/v1/exit-requests/{exit_request_id}/withdraw"): ("member", lambda w, who: ("POST", f"/api/v1/exit-requests/{_own_exit_request(w, who)}/withdraw", None)),
+    ("GET", "/api/v1/exit-request-flow"): ("super", _get(lambda w: "/api/v1/exit-request-flow")),
+    ("PUT", "/api/v1/exit-request-flow"): ("super", lambda w, _who: ("PUT", "/api/v1/exit-request-flow", {"steps": ["manager", "hr"]})),
 }
 
 # Routes whose scope depends on the body or the row: the other cases, (route, scope, who, request).

@@ -87,7 +87,7 @@ def test_spec_10_each_subscriber_and_each_row_is_delivered_on_its_own_with_back_
     assert report.delivered == 0 and report.failed == 2  # both member.exited rows wait for `broken`
     assert {d.ids["exit_id"] for d in good.seen if d.topic == "member.exited"} == {first.id, second.id}
     rows = {r.payload["ids"]["exit_id"]: r for r in _rows(services, company.tenant_id) if r.topic == "member.exited"}
-    assert all(r.state == "failing" and r.attempts == 1 and r.delivered_to == ["collect"] for r in rows.values())
+    assert all(r.state == "failing" and r.attempts == 1 and r.delivered_to == ["webhooks", "collect"] for r in rows.values())
     assert "ConnectionError" in rows[first.id].last_error
     # Not due again before its back-off; the healthy subscriber is not called a second time.
     assert runner.drain(services).failed == 0 and broken.calls == 2
@@ -187,7 +187,7 @@ def test_spec_10_a_worker_killed_between_commit_and_delivery_loses_nothing(db_ur
         assert record.read_text().splitlines() == [row.key]
         assert '"event": "outbox_event"' in err and row.key in err  # the event log subscriber, one line
         (done,) = [r for r in _rows(services, company.tenant_id) if r.topic == "member.exited"]
-        assert done.state == "delivered" and sorted(done.delivered_to) == ["blocking", "event_log"]
+        assert done.state == "delivered" and sorted(done.delivered_to) == ["blocking", "event_log", "webhooks"]
     finally:
         services.db.dispose()
 

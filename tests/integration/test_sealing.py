@@ -114,7 +114,7 @@ def test_r_law_3_keys_rotate_rewraps_every_data_key_and_the_data_still_opens(ser
         before = conn.execute(select(member_data_keys.c.kek_id, member_data_keys.c.wrapped)).one()
         sealed = conn.execute(select(messages.c.id, messages.c.sealed_body).where(messages.c.author_id == company["leo"])).all()
     done = rotate(services)
-    assert [(r.tenant, r.data_keys, r.audit_keys) for r in done] == [(company.slug, 1, 1)]
+    assert [(r.tenant, r.data_keys, r.audit_keys, r.webhook_secrets) for r in done] == [(company.slug, 1, 1, 0)]
     with services.db.read() as conn:
         after = conn.execute(select(member_data_keys.c.kek_id, member_data_keys.c.wrapped)).one()
         unchanged = conn.execute(select(messages.c.id, messages.c.sealed_body).where(messages.c.author_id == company["leo"])).all()

@@ -17,6 +17,7 @@ SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 @dataclass

@@ -27,7 +27,7 @@ def test_issue_13_discovery_names_what_the_service_supports(provider):
     body = config.json()
     assert body["patch"]["supported"] and body["filter"]["supported"] and body["etag"]["supported"]
     assert not body["bulk"]["supported"] and body["authenticationSchemes"][0]["type"] == "oauthbearertoken"
-    (user_type,) = provider.get("/ResourceTypes").json()["Resources"]
+    user_type = next(t for t in provider.get("/ResourceTypes").json()["Resources"] if t["id"] == "User")
     assert user_type["endpoint"] == "/Users" and user_type["schemaExtensions"][0]["schema"] == ENTERPRISE
     assert USER in {s["id"] for s in provider.get("/Schemas").json()["Resources"]}
 

@@ -24,10 +24,11 @@ from offboard.domain.vocabulary import ExitState, MemberStatus, Role
 
 # --- SPEC §4 transition tables ---------------------------------------------------------------------
 
-EXIT_EVENTS = ("take_effect", "cancel", "finalize", "restore")
+EXIT_EVENTS = ("take_effect", "cancel", "reschedule", "finalize", "restore")
 LEGAL_EXIT = {
     ("scheduled", "take_effect"): "open",
     ("scheduled", "cancel"): "cancelled",
+    ("scheduled", "reschedule"): "scheduled",  # moved to another date before it fires (R-EXIT-8)
     ("open", "finalize"): "finalized",
     ("open", "restore"): "restored",
 }

@@ -16,6 +16,9 @@ from offboard.domain.org import (
     covered,
     coverage_delta,
     is_within,
+    joined,
+    left,
+    name_key,
     subtree_upper_bound,
 )
 
@@ -164,3 +167,22 @@ def test_r_exit_7_a_manager_who_leaves_runs_after_every_report_who_leaves_too(pi
 
 def test_r_exit_7_a_reporting_loop_ends_where_it_closes():
     assert sorted(reports_first({1: 2, 2: 1, 3: 3}).items()) == [(1, 1), (2, 0), (3, 0)]
+
+
+def test_issue_13_sibling_names_are_one_name_but_for_case_in_any_script():
+    assert name_key("Sales") == name_key("SALES") == name_key("sales")
+    assert name_key("Straße") == name_key("STRASSE") and name_key("销售部") != name_key("销售")
+
+
+def test_issue_13_joining_a_department_takes_a_member_out_of_the_root_only():
+    root = 1
+    assert joined([root], 7, root) == [7] and joined([], 7, root) == [7]
+    assert joined([3], 7, root) == [3, 7] and joined([root, 3], 7, root) == [root, 3, 7]
+    assert joined([3, 7], 7, root) == [3, 7] and joined([3], root, root) == [3, root]
+
+
+def test_issue_13_leaving_the_only_department_places_a_member_in_the_root_and_the_root_is_not_left():
+    root = 1
+    assert left([3, 7], 7, root) == [3] and left([7, 3], 7, root) == [3]
+    assert left([7], 7, root) == [root] and left([3], 7, root) == [3]
+    assert left([root], root, root) is None and left([root, 3], root, root) == [3]

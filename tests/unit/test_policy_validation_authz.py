@@ -269,6 +269,13 @@ MATRIX = [
     ("it", IT, A.TENANT_ADMIN, None, False),
     ("member", MEMBER, A.TENANT_ADMIN, None, False),
     ("operator", OPERATOR, A.TENANT_ADMIN, None, True),
+    # decide a step of an exit request (离职申请, SPEC §6 approval_flow): a person, whichever role;
+    # which steps is the request's to say (offboard.domain.exit_requests.may_decide)
+    ("member", MEMBER, A.DECIDE_EXIT_REQUESTS, OTHER, True),
+    ("hr", HR, A.DECIDE_EXIT_REQUESTS, OTHER, True),
+    ("super", SUPER, A.DECIDE_EXIT_REQUESTS, OTHER, True),
+    ("operator", OPERATOR, A.DECIDE_EXIT_REQUESTS, OTHER, False),
+    ("service token", Actor("service", token_id=1), A.DECIDE_EXIT_REQUESTS, OTHER, False),
 ]
 
 

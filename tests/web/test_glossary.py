@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from sqlalchemy import update
 
 from offboard.actions import exits as exit_actions
 from offboard.actions import handover as handover_actions
+from offboard.actions import webhooks as webhook_actions
 from offboard.actions.context import tenant_transaction
 from offboard.demo import DEMO_SLUG
 from offboard.demo.personas import totp_secret_for
@@ -29,7 +31,8 @@ from offboard.i18n.glossary import GLOSSARY, term
 from offboard.actions import bulk_exits
 from offboard.domain import bulk_file
 from offboard.jobs.bulk import run_jobs
-from offboard.web import audit, bulk, data, exits, handover, rollback, routes, settings
+from offboard.store.tables import webhook_deliveries
+from offboard.web import audit, bulk, data, exits, handover, rollback, routes, settings, webhooks
 from tests.web.conftest import CSRF_INPUT
 
 PACKAGE = Path(__file__).resolve().parents[2] / "offboard"
@@ -55,6 +58,8 @@ ENUMS: dict[str, type[StrEnum]] = {
     "reimbursement_status": v.ReimbursementStatus,
     "outbox_state": v.OutboxState,
     "profile": v.Profile,
+    "webhook_status": v.WebhookStatus,
+    "delivery_state": v.OutboxState,
 }
 # Every key of the vocabulary: none may reach a sentence a person reads.
 RAW_KEYS = {e.value for enum in ENUMS.values() for e in enum} | {i.key for i in checklist.ITEMS}
@@ -244,7 +249,7 @@ def offences(html: str, locale: str) -> list[str]:
     return found
 
 
-CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk, rollback, handover, data)
+CONSOLE_ROUTERS = (routes, exits, settings, audit, bulk, rollback, handover, data, webhooks)
 # GET pages not walked here, and why.
 NOT_WALKED = {
     "/login/totp": "the second step of a sign-in, reached while signing in",
@@ -273,6 +278,14 @@ def company(demo_company):
     demo_company.clock.advance(seconds=31)
     with tenant_transaction(demo_company.services, DEMO_SLUG, by="zhangwei") as uow:
         demo_company.handover_link = handover_actions.start(uow, to="liuyang", totp=pyotp.TOTP(totp_secret_for("zhangwei")).at(uow.now)).link
+    # A webhook endpoint with a test event waiting, and a paused one whose delivery was given up.
+    with tenant_transaction(demo_company.services, DEMO_SLUG, by="zhangwei") as uow:
+        demo_company.webhook_id = webhook_actions.create_subscription(uow, url="https://crm.example.com/offboard", events=["member.exited", "app.reauthorization_required"], app_name="星河 CRM").id
+        webhook_actions.send_test(uow, demo_company.webhook_id)
+        demo_company.paused_webhook_id = webhook_actions.create_subscription(uow, url="https://erp.example.com/hooks", events=["*"], description="ERP").id
+        given_up = webhook_actions.send_test(uow, demo_company.paused_webhook_id)
+        uow.conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.tenant_id == uow.tenant_id, webhook_deliveries.c.id == given_up).values(state="dead", attempts=12, last_status=500))
+        webhook_actions.update_subscription(uow, demo_company.paused_webhook_id, status="paused")
     return demo_company
 
 
@@ -309,6 +322,12 @@ def _pages(company) -> list[str]:
         "/handover/accept/{link}": [f"/handover/accept/{company.handover_link}", "/handover/accept/no-such-link-0000000000"],
         "/members/{member_id}/data": [f"/members/{chenjing}/data", f"/members/{zhaolei}/data"],
         "/me/data": ["/me/data"],
+        "/settings/webhooks": ["/settings/webhooks"],
+        "/settings/webhooks/{webhook_id}": [
+            f"/settings/webhooks/{company.webhook_id}",
+            f"/settings/webhooks/{company.paused_webhook_id}",
+            f"/settings/webhooks/{company.paused_webhook_id}?state=dead",
+        ],
     }
     console_pages = {r.path for m in CONSOLE_ROUTERS for r in m.router.routes if "GET" in r.methods}
     assert console_pages - set(NOT_WALKED) == set(samples), "a console page without a sample address here: add one"
