@@ -75,6 +75,7 @@ class MemberDetail:
     # The end of the emergency window this member holds as an old super admin (R-ADM-2), when
     # read with the time (`now`) and one is open then; None otherwise.
     emergency_until: str | None = None
+    manager_name: str | None = None  # the manager as people read it (the console); `manager` is their userid
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str, 
     member = repo.member_ref(conn, tenant_id, ref)
     if actor.member_id != member.id:
         require(actor, Action.READ_DIRECTORY, target_of(conn, tenant_id, member))
-    manager = repo.member_by_id(conn, tenant_id, member.manager_id).userid if member.manager_id else None
+    boss = repo.member_by_id(conn, tenant_id, member.manager_id) if member.manager_id else None
     return MemberDetail(
         id=member.id,
         userid=member.userid,
@@ -208,7 +209,8 @@ def show_member(conn: Connection, tenant_id: int, actor: Actor, ref: int | str, 
         title=member.title,
         region=member.region,
         status=member.status,
-        manager=manager,
+        manager=boss.userid if boss else None,
+        manager_name=boss.name if boss else None,
         version=member.version,
         departments=[MembershipOf(r.department_id, r.name, r.path, bool(r.is_primary)) for r in repo.member_department_rows(conn, tenant_id, member.id)],
         roles=[RoleHeld(r.role, r.rank, r.status, r.scope, r.permissions) for r in repo.member_roles(conn, tenant_id, member.id)],

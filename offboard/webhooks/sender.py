@@ -41,9 +41,16 @@ class HttpWebhookSender:
             exc.close()
             raise rejected(url, exc.code) from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise error(DeliveryError, "webhook_unreachable", "Webhook endpoint {url} did not answer ({reason}); the delivery is retried.", url=url, reason=str(reason)) from None
+            raise error(DeliveryError, "webhook_unreachable", "Webhook endpoint {url} did not answer ({reason}); the delivery is retried.", url=url, reason=_why(exc)) from None
         return status
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong, as the operating system says it ("Connection refused"), without its errno."""
+    reason = getattr(exc, "reason", None) or exc
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason)
 
 
 def check_endpoint(url: str) -> None:

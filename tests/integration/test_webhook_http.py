@@ -83,3 +83,12 @@ def test_an_endpoint_answering_500_is_retried_by_the_outbox_until_it_accepts(ser
         headers, body = endpoint.seen[-1]
     assert len(endpoint.seen) == 2
     assert verify(SECRET, headers[HEADER.lower()], body, now=clock.now())
+
+
+def test_an_unreachable_endpoint_is_named_with_the_systems_words_not_its_errno(clock):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DeliveryError) as refusal:
+        HttpWebhookSender(clock).send(f"http://127.0.0.1:{port}/hooks", SECRET, {"topic": "member.exited"})
+    assert refusal.value.params["reason"] == "Connection refused" and "Errno" not in str(refusal.value)

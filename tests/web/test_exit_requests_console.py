@@ -58,6 +58,7 @@ def test_a_member_files_from_their_own_page_and_follows_each_step_by_name(flow_c
     me = zhaolei.get("/me").text
     assert 'action="/me/exit-requests"' in me and 'action="/me/exit"' not in me  # the request replaces the self-service exit
     assert f'min="{_day(flow_company, 0)}"' in me
+    assert re.search(r"<dt>Manager</dt><dd>陈静 <span", me)  # the manager by name, the userid only beside it
     past = zhaolei.post("/me/exit-requests", data={"csrf": _csrf(me), "leave_date": _day(flow_company, -1), "reason": "家里有事", "reason_category": "resignation"})
     assert past.status_code == 422 and "has passed" in past.text and "家里有事" in past.text  # what was typed stays
     filed = zhaolei.post("/me/exit-requests", data={"csrf": _csrf(me), "leave_date": _day(flow_company, 20), "reason": "家里有事", "reason_category": "resignation"})
