@@ -14,8 +14,6 @@ from offboard.api.deps import TenantScope, services, tenant_scope
 from offboard.api.schemas import Strict
 from offboard.domain import webhooks as wh
 from offboard.domain.authz import Actor
-from offboard.domain.errors import ValidationError, error
-from offboard.domain.vocabulary import WebhookStatus
 from offboard.queries import webhooks as queries
 
 router = APIRouter(prefix="/api/v1")
@@ -83,8 +81,6 @@ def get_webhook(request: Request, webhook_id: PathId, scope: TenantScope = Depen
 
 @router.patch("/webhooks/{webhook_id}", tags=["webhooks"], summary="Change an endpoint's URL, events, description or app, or pause and resume it")
 def patch_webhook(request: Request, webhook_id: PathId, body: WebhookChange, scope: TenantScope = Depends(tenant_scope)) -> queries.WebhookView:
-    if body.status is not None and body.status not in (WebhookStatus.ACTIVE, WebhookStatus.PAUSED):
-        raise error(ValidationError, "webhook_status_invalid", "An endpoint is either active or paused.")
     with tenant_transaction(services(request), scope.slug, actor=scope.auth.actor) as uow:
         actions.update_subscription(uow, webhook_id, url=body.url, events=body.events, description=body.description, app_name=body.app, status=body.status)
         return queries.show_webhook(uow.conn, uow.tenant_id, uow.actor, webhook_id)

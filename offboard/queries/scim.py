@@ -13,7 +13,7 @@ member deleted through SCIM is gone for SCIM (404), whatever else remains of the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -245,20 +245,26 @@ def _comparison(node: Any, strict: bool) -> ColumnElement[bool]:
     raise error(ValidationError, "invalid_filter", "Users are not filtered by {attr}; filter by userName, externalId, emails, active, displayName, title, id or meta.lastModified.", attr=attr)
 
 
-def where(node: Any, *, strict: bool = True) -> ColumnElement[bool]:
-    """A filter's syntax tree as a SQL condition on members; not `strict` (a search of every
-    resource type at the root), an attribute no User has matches none instead of being refused."""
+def fold(node: Any, comparison: Callable[[Any], ColumnElement[bool]], value_path: Callable[[ValuePath], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """A filter's syntax tree as one SQL condition: `and`, `or` and `not` here, the leaves (a
+    comparison, a value path) by the resource type's own functions."""
     if isinstance(node, LogicalExpr):
-        terms = [where(t, strict=strict) for t in node.terms]
+        terms = [fold(t, comparison, value_path) for t in node.terms]
         return and_(*terms) if node.op.value == "and" else or_(*terms)
     if isinstance(node, Not):
-        return not_(where(node.expr, strict=strict))
+        return not_(fold(node.expr, comparison, value_path))
     if isinstance(node, ValuePath):
-        # emails[value co "@x"], emails[type eq "work"]: the one email is a work email.
-        return _value_path(node, strict)
+        return value_path(node)
     if isinstance(node, Comparison | Present):
-        return _comparison(node, strict)
+        return comparison(node)
     raise error(ValidationError, "invalid_filter", "This filter is not supported: {value}.", value=str(node))
+
+
+def where(node: Any, *, strict: bool = True) -> ColumnElement[bool]:
+    """A filter's syntax tree as a SQL condition on members; not `strict` (a search of every
+    resource type at the root), an attribute no User has matches none instead of being refused.
+    emails[value co "@x"], emails[type eq "work"]: the one email is a work email."""
+    return fold(node, lambda leaf: _comparison(leaf, strict), lambda path: _value_path(path, strict))
 
 
 def _value_path(node: ValuePath, strict: bool) -> ColumnElement[bool]:

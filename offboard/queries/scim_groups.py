@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from scim2_models.path.filter import Comparison, LogicalExpr, Not, Present, ValuePath
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, false, func, not_, or_, select, true
+from scim2_models.path.filter import Comparison, Present, ValuePath
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, false, func, not_, select, true
 
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import NotFound, ValidationError, error
 from offboard.domain.vocabulary import DepartmentStatus
-from offboard.queries.scim import MAX_COUNT, attribute_of, compare_text, compare_time
+from offboard.queries.scim import MAX_COUNT, attribute_of, compare_text, compare_time, fold
 from offboard.store.id_lists import among_ids
 from offboard.store.tables import departments, member_departments, members
 
@@ -153,16 +153,7 @@ def _comparison(node: Any, strict: bool) -> ColumnElement[bool]:
 
 def where(node: Any, *, strict: bool = True) -> ColumnElement[bool]:
     """A filter's syntax tree as a SQL condition on departments (see offboard.queries.scim.where)."""
-    if isinstance(node, LogicalExpr):
-        terms = [where(t, strict=strict) for t in node.terms]
-        return and_(*terms) if node.op.value == "and" else or_(*terms)
-    if isinstance(node, Not):
-        return not_(where(node.expr, strict=strict))
-    if isinstance(node, ValuePath):
-        return _value_path(node, strict)
-    if isinstance(node, Comparison | Present):
-        return _comparison(node, strict)
-    raise error(ValidationError, "invalid_filter", "This filter is not supported: {value}.", value=str(node))
+    return fold(node, lambda leaf: _comparison(leaf, strict), lambda path: _value_path(path, strict))
 
 
 def _value_path(node: ValuePath, strict: bool) -> ColumnElement[bool]:

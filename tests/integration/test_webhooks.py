@@ -190,6 +190,8 @@ def test_spec_9_bad_subscriptions_are_refused_with_clear_errors_and_only_a_super
     with tenant_transaction(services, company.slug, "boss") as uow:
         assert actions.update_subscription(uow, created.id, status="paused") == {"status": "paused"}
         assert actions.update_subscription(uow, created.id, status="paused") == {}
+        with pytest.raises(ValidationError):
+            actions.update_subscription(uow, created.id, status="removed")  # removing is its own act, audited as such
         actions.remove_subscription(uow, created.id)
         with pytest.raises(NotFound):
             actions.update_subscription(uow, created.id, description="x")
