@@ -11,11 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from offboard.actions import bulk_exits
 from offboard.actions.context import UnitOfWork
-from offboard.cli.common import ByOpt, JsonOpt, act, ok, reading
+from offboard.cli.common import read_file, ByOpt, JsonOpt, act, ok, reading
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
 from offboard.domain import bulk_file
-from offboard.domain.errors import ValidationError, error
 from offboard.i18n import glossary, translate
 from offboard.jobs.bulk import run_jobs
 from offboard.queries.jobs import JobLine, JobView, show_job
@@ -75,10 +74,7 @@ def bulk_exit(
     json_out: JsonOpt = False,
 ) -> None:
     """Exit many members from one file: planned together, then run in batches with progress."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise error(ValidationError, "file_unreadable", "Cannot read {path}: {detail}.", path=str(file), detail=exc.strerror or str(exc)) from None
+    data = read_file(file)
     defaults = bulk_exits.Defaults(reason_category=reason_category, reason=reason)
 
     def _create(u: UnitOfWork) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -32,6 +33,16 @@ def act(fn: Callable[[UnitOfWork], T], by: str | None = None) -> T:
 def reading(by: str | None = None) -> Iterator[tuple[Connection, Row, Actor]]:
     with tenant_read(STATE.services(), STATE.tenant_slug(), by) as ctx:
         yield ctx
+
+
+def read_file(path: Path) -> bytes:
+    """A file the user named, or a clear refusal naming it."""
+    from offboard.domain.errors import ValidationError, error
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise error(ValidationError, "file_unreadable", "Cannot read {path}: {detail}.", path=str(path), detail=exc.strerror or str(exc)) from None
 
 
 def parse_ids(values: list[str] | None) -> list[int] | None:

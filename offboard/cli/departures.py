@@ -9,11 +9,10 @@ from typing import Annotated
 import typer
 
 from offboard.actions import departures as feed_actions
-from offboard.cli.common import ByOpt, JsonOpt, act, ok, reading, warn
+from offboard.cli.common import read_file, ByOpt, JsonOpt, act, ok, reading, warn
 from offboard.cli.output import console, emit_json, table
 from offboard.cli.state import STATE
 from offboard.domain import bulk_file
-from offboard.domain.errors import ValidationError, error
 from offboard.i18n import glossary, translate
 from offboard.queries import departures as feed_queries
 from offboard.queries.audit_text import tenant_time
@@ -37,10 +36,7 @@ def import_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Schedule the exit of each departure in HR's file; the same file again changes nothing."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise error(ValidationError, "file_unreadable", "Cannot read {path}: {detail}.", path=str(file), detail=exc.strerror or str(exc)) from None
+    data = read_file(file)
 
     def _import(u):
         read = bulk_file.read(data, file.name, u.tenant.timezone)

@@ -190,7 +190,8 @@ def compare_time(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return ops[op]  # type: ignore[no-any-return]
 
 
-def _id(op: str, value: Any) -> ColumnElement[bool]:
+def compare_id(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    """`id eq "12"`: ids are numbers; a value that is not one names no resource."""
     raw = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     if op == "pr":
         return true()
@@ -198,7 +199,7 @@ def _id(op: str, value: Any) -> ColumnElement[bool]:
         raise error(ValidationError, "invalid_filter", "id is compared with eq or ne, not {op}.", op=op)
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         return false() if op == "eq" else true()
-    return _M.id == int(raw) if op == "eq" else _M.id != int(raw)
+    return column == int(raw) if op == "eq" else column != int(raw)  # type: ignore[no-any-return]
 
 
 # attribute (lower case, as RFC 7644 §3.4.2.2 compares them) -> (column, case-insensitive)
@@ -239,7 +240,7 @@ def _comparison(node: Any, strict: bool) -> ColumnElement[bool]:
     if attr == "meta.lastmodified":
         return compare_time(_M.updated_at, op, value)
     if attr == "id":
-        return _id(op, value)
+        return compare_id(_M.id, op, value)
     if not strict:
         return false()  # a search of every resource type: no User has it (RFC 7644 §3.4.2.1)
     raise error(ValidationError, "invalid_filter", "Users are not filtered by {attr}; filter by userName, externalId, emails, active, displayName, title, id or meta.lastModified.", attr=attr)

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, false
 from offboard.domain.authz import Action, Actor, require
 from offboard.domain.errors import NotFound, ValidationError, error
 from offboard.domain.vocabulary import DepartmentStatus
-from offboard.queries.scim import MAX_COUNT, attribute_of, compare_text, compare_time, fold
+from offboard.queries.scim import MAX_COUNT, attribute_of, compare_id, compare_text, compare_time, fold
 from offboard.store.id_lists import among_ids
 from offboard.store.tables import departments, member_departments, members
 
@@ -115,17 +115,6 @@ def _member_id(op: str, value: Any) -> ColumnElement[bool]:
     return listed if op == "eq" else not_(listed)
 
 
-def _id(op: str, value: Any) -> ColumnElement[bool]:
-    raw = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    if op == "pr":
-        return true()
-    if op not in ("eq", "ne"):
-        raise error(ValidationError, "invalid_filter", "id is compared with eq or ne, not {op}.", op=op)
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
-        return false() if op == "eq" else true()
-    return _D.id == int(raw) if op == "eq" else _D.id != int(raw)
-
-
 # attribute (lower case) -> (column, case-insensitive): a Group's displayName is not caseExact.
 _STRINGS: dict[str, tuple[Any, bool]] = {"displayname": (_D.name, True), "externalid": (_D.external_id, False)}
 _KNOWN = "displayName, externalId, id, members or meta.lastModified"
@@ -141,7 +130,7 @@ def _comparison(node: Any, strict: bool) -> ColumnElement[bool]:
         column, fold = _STRINGS[attr]
         return compare_text(column, op, value, attr, fold=fold)
     if attr == "id":
-        return _id(op, value)
+        return compare_id(_D.id, op, value)
     if attr in ("members", "members.value"):
         return _member_id(op, value)
     if attr == "meta.lastmodified":
